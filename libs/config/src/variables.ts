@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** Reusable validators for the variables listed in DESIGN.md. */
+
+export const portVariable = (defaultPort: number) =>
+  z.coerce
+    .number({ message: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be between 1 and 65535')
+    .max(65535, 'must be between 1 and 65535')
+    .default(defaultPort);
+
+const urlWithScheme = (schemes: string[], what: string) =>
+  z.string().refine((value) => {
+    try {
+      return schemes.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be ${what}`);
+
+export const databaseUrlVariable = (defaultUrl: string) =>
+  urlWithScheme(['postgresql:', 'postgres:'], 'a postgresql:// URL').default(defaultUrl);
+
+export const rabbitmqUrlVariable = (defaultUrl: string) =>
+  urlWithScheme(['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL').default(defaultUrl);
+
+export const smtpUrlVariable = () => urlWithScheme(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL');
+
+export const positiveIntVariable = (defaultValue: number, max = 1_000_000) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`)
+    .default(defaultValue);
+
+export const directoryVariable = (defaultDir: string) => z.string().min(1).default(defaultDir);
+
+export const emailVariable = (defaultEmail: string) => z.email('must be an email address').default(defaultEmail);
+
+/** The defaults that serve `npm start` on a developer machine (DESIGN.md, Configuration). */
+export const LOCAL_DEFAULTS = {
+  databaseUrl: 'postgresql://postgres@127.0.0.1:5432/orders',
+  rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
+  reportsDir: './var/reports',
+  logDir: './var/logs',
+  mailFrom: 'orders@shop.local',
+} as const;
+
+/** The HTTP port of each service (each exposes GET /health there). */
+export const SERVICE_PORTS = {
+  'order-api': 3000,
+  'notify-worker': 3001,
+  'report-worker': 3002,
+  'log-aggregator': 3003,
+} as const;

@@ -1,0 +1,5 @@
+export * from './names';
+export * from './topology';
+export * from './messages/envelope';
+export * from './messages/order-placed/order-placed.v1';
+export * from './messages/validate-message';

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { MessageTypes } from '../../names';
+import { envelopeSchema } from '../envelope';
+
+/**
+ * Published once per accepted order to each of `order.notify` and `order.report`
+ * (two outbox rows, two message ids). Prices are integer cents.
+ */
+export const OrderPlacedV1Data = z.object({
+  orderId: z.uuid(),
+  placedAt: z.iso.datetime({ offset: true }),
+  customer: z.object({ email: z.email(), name: z.string().min(1).max(200) }),
+  items: z
+    .array(
+      z.object({
+        sku: z.string().min(1).max(64),
+        name: z.string().min(1).max(200),
+        quantity: z.number().int().positive(),
+        unitPriceCents: z.number().int().nonnegative(),
+      }),
+    )
+    .min(1),
+  totalCents: z.number().int().nonnegative(),
+  currency: z.string().length(3),
+});
+
+export const OrderPlacedV1 = envelopeSchema(MessageTypes.orderPlacedV1, 1, OrderPlacedV1Data);
+
+export type OrderPlacedV1 = z.infer<typeof OrderPlacedV1>;
+export type OrderPlacedV1Data = z.infer<typeof OrderPlacedV1Data>;

@@ -1,0 +1,89 @@
+import { Exchanges, LogAlertBindings, Queues, RoutingKeys } from './names';
+
+/**
+ * The broker topology as plain data. libs/messaging declares it at start-up and
+ * deploy/rabbitmq/definitions.json is generated from it, so both can never disagree.
+ */
+export interface ExchangeDefinition {
+  name: string;
+  type: 'direct' | 'topic' | 'fanout' | 'headers';
+  durable: true;
+}
+
+export interface QueueDefinition {
+  name: string;
+  durable: true;
+  arguments: Record<string, string | number>;
+}
+
+export interface BindingDefinition {
+  source: string;
+  destination: string;
+  destinationType: 'queue' | 'exchange';
+  routingKey: string;
+}
+
+export interface Topology {
+  exchanges: ExchangeDefinition[];
+  queues: QueueDefinition[];
+  bindings: BindingDefinition[];
+}
+
+/** How many times a quorum queue redelivers a message before dead-lettering it (a poison-loop backstop). */
+export const WORK_QUEUE_DELIVERY_LIMIT = 10;
+
+/** A durable quorum work queue whose rejected or over-delivered messages go to `<queue>.dlq`. */
+function workQueue(name: string): QueueDefinition {
+  return {
+    name,
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': WORK_QUEUE_DELIVERY_LIMIT,
+      'x-dead-letter-exchange': Exchanges.orderDeadLetter,
+      'x-dead-letter-routing-key': name,
+    },
+  };
+}
+
+function parkingQueue(name: string): QueueDefinition {
+  return { name, durable: true, arguments: { 'x-queue-type': 'quorum' } };
+}
+
+function logQueue(name: string): QueueDefinition {
+  return { name, durable: true, arguments: { 'x-queue-type': 'classic' } };
+}
+
+const toQueue = (source: string, destination: string, routingKey: string): BindingDefinition => ({
+  source,
+  destination,
+  destinationType: 'queue',
+  routingKey,
+});
+
+export const TOPOLOGY: Topology = {
+  exchanges: [
+    { name: Exchanges.order, type: 'direct', durable: true },
+    { name: Exchanges.orderDeadLetter, type: 'direct', durable: true },
+    { name: Exchanges.logs, type: 'topic', durable: true },
+    { name: Exchanges.logsBroadcast, type: 'fanout', durable: true },
+  ],
+  queues: [
+    workQueue(Queues.orderNotify),
+    workQueue(Queues.orderReport),
+    parkingQueue(Queues.orderNotifyDeadLetter),
+    parkingQueue(Queues.orderReportDeadLetter),
+    logQueue(Queues.logArchive),
+    logQueue(Queues.logAlerts),
+  ],
+  bindings: [
+    toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderNotify),
+    toQueue(Exchanges.order, Queues.orderReport, RoutingKeys.orderReport),
+    // Dead-lettered messages keep their queue's name as routing key (x-dead-letter-routing-key).
+    toQueue(Exchanges.orderDeadLetter, Queues.orderNotifyDeadLetter, Queues.orderNotify),
+    toQueue(Exchanges.orderDeadLetter, Queues.orderReportDeadLetter, Queues.orderReport),
+    { source: Exchanges.logs, destination: Exchanges.logsBroadcast, destinationType: 'exchange', routingKey: '#' },
+    toQueue(Exchanges.logsBroadcast, Queues.logArchive, ''),
+    ...LogAlertBindings.map((key) => toQueue(Exchanges.logs, Queues.logAlerts, key)),
+  ],
+};

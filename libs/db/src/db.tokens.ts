@@ -1,0 +1,2 @@
+/** Injection token of the shared `pg.Pool`. */
+export const PG_POOL = Symbol('PG_POOL');

@@ -1,0 +1,11 @@
+export * from './database-errors';
+export * from './database-url';
+export * from './database.health';
+export * from './db.module';
+export * from './db.tokens';
+export * from './pg-pool';
+export * from './prisma.service';
+export * from './migrations/apply-migrations';
+export { Prisma, PrismaClient } from './generated/prisma/client';
+export type { Order, OrderItem, OutboxMessage, Product } from './generated/prisma/client';
+export { OrderStatus } from './generated/prisma/enums';

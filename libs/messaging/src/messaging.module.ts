@@ -1,0 +1,36 @@
+import { MessageHandlerErrorBehavior, RabbitMQModule } from '@golevelup/nestjs-rabbitmq';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { TOPOLOGY } from '@shop/contracts';
+import { BrokerHealthCheck } from './broker.health';
+import { ConfirmedPublisher } from './confirmed-publisher';
+import { toGolevelupTopology } from './golevelup-topology';
+import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
+
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingOptions): DynamicModule {
+    const rabbit = RabbitMQModule.forRoot({
+      uri: options.url,
+      prefetchCount: options.prefetchCount ?? 10,
+      // Start even when the broker is down: the outbox keeps orders safe and health reports "not ready".
+      connectionInitOptions: { wait: false },
+      connectionManagerOptions: {
+        heartbeatIntervalInSeconds: 5,
+        reconnectTimeInSeconds: 1,
+        connectionOptions: { clientProperties: { connection_name: options.appId } },
+      },
+      ...(options.declareTopology ? toGolevelupTopology(TOPOLOGY) : {}),
+      // golevelup's default is REQUEUE, which loops forever on a poison message.
+      defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
+      enableControllerDiscovery: true,
+      logger: new Logger('RabbitMQ'),
+    });
+    return {
+      module: MessagingModule,
+      global: true,
+      imports: [rabbit],
+      providers: [{ provide: MESSAGING_OPTIONS, useValue: options }, ConfirmedPublisher, BrokerHealthCheck],
+      exports: [rabbit, MESSAGING_OPTIONS, ConfirmedPublisher, BrokerHealthCheck],
+    };
+  }
+}

@@ -1,0 +1,22 @@
+export interface OutboxRelayOptions {
+  /** How often the sweep looks for unpublished rows; 0 turns the sweep off (tests drive it by hand). */
+  sweepIntervalMs: number;
+  /** Rows per sweep transaction. */
+  sweepBatchSize: number;
+  /** Rows younger than this belong to the fast path; the sweep leaves them alone. */
+  fastPathGraceMs: number;
+  /** Most unconfirmed fast-path publishes at once; beyond it rows wait for the sweep. */
+  maxInFlight: number;
+  /** Confirmed ids are marked published in one UPDATE per this many milliseconds. */
+  markBatchDelayMs: number;
+}
+
+export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
+  sweepIntervalMs: 1_000,
+  sweepBatchSize: 200,
+  fastPathGraceMs: 5_000,
+  maxInFlight: 2_000,
+  markBatchDelayMs: 5,
+};
+
+export const OUTBOX_RELAY_OPTIONS = Symbol('OUTBOX_RELAY_OPTIONS');

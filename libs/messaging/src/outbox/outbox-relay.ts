@@ -1,0 +1,196 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { PG_POOL } from '@shop/db';
+import type { Pool, PoolClient } from 'pg';
+import { ConfirmedPublisher } from '../confirmed-publisher';
+import { OUTBOX_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox-relay.options';
+import { outboxRecordFromRow, type OutboxRecord } from './outbox-record';
+
+/** Longest wait between two publish attempts of one row. */
+const MAX_RETRY_DELAY_SECONDS = 60;
+
+/**
+ * Moves committed outbox rows to RabbitMQ.
+ *
+ * - `relayCommitted()` is the fast path: right after the order's transaction commits, its rows are
+ *   published (many in flight at once on the confirm channel) and marked published in batches.
+ * - `sweep()` is the safety net, run on a timer: rows left unpublished (broker down, process crash,
+ *   relay window full) are locked with `FOR UPDATE SKIP LOCKED`, so several API instances can sweep
+ *   together without publishing a row twice, and failures are retried with exponential backoff.
+ *
+ * Delivery is at least once: a crash between confirm and marking republishes a row, which is why
+ * consumers are idempotent on the message id.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private inFlight = 0;
+  private confirmedIds: string[] = [];
+  private markTimer: NodeJS.Timeout | undefined;
+  private markingDone: Promise<void> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> | undefined;
+  private stopped = false;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly publisher: ConfirmedPublisher,
+    @Inject(OUTBOX_RELAY_OPTIONS) private readonly options: OutboxRelayOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.sweepIntervalMs > 0) this.scheduleSweep(this.options.sweepIntervalMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.sweepTimer);
+    await this.sweeping;
+    await this.flushMarks();
+  }
+
+  /** Publishes rows that were just committed. Never throws: what fails here, the sweep retries. */
+  relayCommitted(records: OutboxRecord[]): void {
+    if (this.stopped || this.inFlight + records.length > this.options.maxInFlight) return;
+    for (const record of records) {
+      this.inFlight++;
+      this.publishRecord(record)
+        .then(() => this.markPublishedSoon(record.id))
+        .catch((error: Error) =>
+          this.logger.warn(`outbox ${record.id} not published yet (${error.message}); the sweep will retry it`),
+        )
+        .finally(() => this.inFlight--);
+    }
+  }
+
+  /**
+   * Publishes due rows older than the fast path's grace period, one batch per transaction.
+   * Returns how many rows it published.
+   */
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { published, selected } = await this.sweepBatch();
+      total += published;
+      if (selected < this.options.sweepBatchSize || published === 0 || this.stopped) return total;
+    }
+  }
+
+  /** Publishing resolves on confirm; marking is batched into one UPDATE per few milliseconds. */
+  private markPublishedSoon(id: string): void {
+    this.confirmedIds.push(id);
+    this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markBatchDelayMs);
+  }
+
+  private async flushMarks(): Promise<void> {
+    clearTimeout(this.markTimer);
+    this.markTimer = undefined;
+    const ids = this.confirmedIds;
+    this.confirmedIds = [];
+    const previous = this.markingDone;
+    this.markingDone = (async () => {
+      await previous;
+      if (ids.length === 0) return;
+      try {
+        await this.pool.query(
+          'UPDATE outbox_messages SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[]) AND published_at IS NULL',
+          [ids],
+        );
+      } catch (error) {
+        // The messages are out; if marking fails the sweep publishes them again (consumers dedupe).
+        this.logger.warn(`could not mark ${ids.length} outbox rows published: ${(error as Error).message}`);
+      }
+    })();
+    await this.markingDone;
+  }
+
+  private async sweepBatch(): Promise<{ selected: number; published: number }> {
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (error?: Error) => {
+      if (!released) client.release(error);
+      released = true;
+    };
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(
+        `SELECT id, exchange, routing_key, message_type, payload, headers, created_at
+           FROM outbox_messages
+          WHERE published_at IS NULL
+            AND next_attempt_at <= now()
+            AND created_at <= now() - make_interval(secs => $1::float8 / 1000)
+          ORDER BY next_attempt_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED`,
+        [this.options.fastPathGraceMs, this.options.sweepBatchSize],
+      );
+      const records = rows.map(outboxRecordFromRow);
+      const results = await Promise.allSettled(records.map((record) => this.publishRecord(record)));
+      const publishedIds = records.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+      const failures = records
+        .map((record, i) => ({ record, result: results[i] }))
+        .filter((entry): entry is { record: OutboxRecord; result: PromiseRejectedResult } => entry.result.status === 'rejected');
+      if (publishedIds.length > 0) {
+        await client.query(
+          'UPDATE outbox_messages SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])',
+          [publishedIds],
+        );
+      }
+      await this.recordFailures(client, failures);
+      await client.query('COMMIT');
+      if (records.length > 0) {
+        this.logger.log(`sweep published ${publishedIds.length} of ${records.length} pending outbox messages`);
+      }
+      return { selected: records.length, published: publishedIds.length };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      release(error as Error);
+      throw error;
+    } finally {
+      release();
+    }
+  }
+
+  private async recordFailures(
+    client: PoolClient,
+    failures: { record: OutboxRecord; result: PromiseRejectedResult }[],
+  ): Promise<void> {
+    if (failures.length === 0) return;
+    const lastError = String((failures[0].result.reason as Error)?.message ?? failures[0].result.reason).slice(0, 1000);
+    await client.query(
+      `UPDATE outbox_messages
+          SET attempts = attempts + 1,
+              last_error = $2,
+              -- 1 s, 2 s, 4 s ... capped (attempts is the value before this update)
+              next_attempt_at = now() + make_interval(secs => LEAST($3::int, power(2, attempts)::int))
+        WHERE id = ANY($1::uuid[])`,
+      [failures.map((f) => f.record.id), lastError, MAX_RETRY_DELAY_SECONDS],
+    );
+    this.logger.warn(`${failures.length} outbox messages failed to publish (${lastError}); retrying with backoff`);
+  }
+
+  private publishRecord(record: OutboxRecord): Promise<void> {
+    const { correlationId, ...headers } = record.headers;
+    return this.publisher.publish({
+      exchange: record.exchange,
+      routingKey: record.routingKey,
+      body: Buffer.from(typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload)),
+      messageId: record.id,
+      correlationId,
+      type: record.messageType,
+      occurredAt: record.createdAt,
+      headers,
+    });
+  }
+
+  private scheduleSweep(delayMs: number): void {
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping = this.sweep()
+        .catch((error: Error) => this.logger.warn(`outbox sweep failed: ${error.message}`))
+        .finally(() => {
+          this.sweeping = undefined;
+          if (!this.stopped) this.scheduleSweep(this.options.sweepIntervalMs);
+        });
+    }, delayMs);
+    this.sweepTimer.unref();
+  }
+}

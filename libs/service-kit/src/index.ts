@@ -1,0 +1,5 @@
+export * from './api-error';
+export * from './api-exception.filter';
+export * from './create-service-app';
+export * from './health/health-check';
+export * from './health/health.module';

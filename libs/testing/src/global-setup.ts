@@ -1,0 +1,22 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { applyMigrations } from '@shop/db';
+import { assertTestDatabase, testConfig, vhostOf } from './test-config';
+
+/** Jest globalSetup of the integration project: test database migrated, test vhost present. */
+export default async function globalSetup(): Promise<void> {
+  assertTestDatabase(testConfig.databaseUrl);
+  await applyMigrations({
+    databaseUrl: testConfig.databaseUrl,
+    migrationsDir: join(__dirname, '../../../prisma/migrations'),
+  });
+  ensureVhost(vhostOf(testConfig.rabbitmqUrl), new URL(testConfig.rabbitmqUrl).username || 'guest');
+}
+
+function ensureVhost(vhost: string, user: string): void {
+  if (vhost === '/') return;
+  const existing = execFileSync('rabbitmqctl', ['-q', 'list_vhosts', 'name'], { encoding: 'utf8' }).split('\n');
+  if (existing.map((line) => line.trim()).includes(vhost)) return;
+  execFileSync('rabbitmqctl', ['-q', 'add_vhost', vhost]);
+  execFileSync('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, decodeURIComponent(user), '.*', '.*', '.*']);
+}

@@ -1,0 +1,4 @@
+export * from './broker-probe';
+export * from './test-config';
+export * from './test-database';
+export * from './wait-for';

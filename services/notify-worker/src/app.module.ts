@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DatabaseHealthCheck, DbModule } from '@shop/db';
+import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
+import { HealthModule } from '@shop/service-kit';
+import type { NotifyWorkerConfig } from './config/notify-worker.config';
+
+export const SERVICE_NAME = 'notify-worker';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: NotifyWorkerConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        DbModule.forRoot({ databaseUrl: config.DATABASE_URL, maxConnections: 5, applicationName: SERVICE_NAME }),
+        MessagingModule.forRoot({
+          url: config.RABBITMQ_URL,
+          appId: SERVICE_NAME,
+          declareTopology: true,
+          prefetchCount: config.PREFETCH,
+        }),
+        HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
+      ],
+    };
+  }
+}

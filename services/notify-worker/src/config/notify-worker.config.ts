@@ -1,0 +1,27 @@
+import {
+  databaseUrlVariable,
+  emailVariable,
+  LOCAL_DEFAULTS,
+  loadConfig,
+  portVariable,
+  positiveIntVariable,
+  rabbitmqUrlVariable,
+  SERVICE_PORTS,
+  smtpUrlVariable,
+} from '@shop/config';
+
+export const notifyWorkerConfigShape = {
+  PORT: portVariable(SERVICE_PORTS['notify-worker']),
+  DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl),
+  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
+  /** Where mail goes; `npm start` points it at its local mail catcher when unset. */
+  SMTP_URL: smtpUrlVariable().default('smtp://127.0.0.1:1025'),
+  MAIL_FROM: emailVariable(LOCAL_DEFAULTS.mailFrom),
+  PREFETCH: positiveIntVariable(10, 1_000),
+};
+
+export type NotifyWorkerConfig = ReturnType<typeof loadNotifyWorkerConfig>;
+
+export function loadNotifyWorkerConfig(env?: Record<string, string | undefined>) {
+  return loadConfig(notifyWorkerConfigShape, env);
+}

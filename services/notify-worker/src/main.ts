@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { JsonLogger } from '@shop/logging';
+import { createServiceApp } from '@shop/service-kit';
+import { AppModule, SERVICE_NAME } from './app.module';
+import { loadNotifyWorkerConfig } from './config/notify-worker.config';
+
+async function bootstrap(): Promise<void> {
+  const logger = new JsonLogger(SERVICE_NAME);
+  const config = loadNotifyWorkerConfig();
+  const app = await createServiceApp(AppModule.forRoot(config), { logger });
+  await app.listen(config.PORT, '0.0.0.0');
+  logger.log(`health on http://localhost:${config.PORT}/health`, 'Bootstrap');
+}
+
+bootstrap().catch((error: Error) => {
+  console.error(`[${SERVICE_NAME}] failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { DatabaseHealthCheck, DbModule } from '@shop/db';
+import { BrokerHealthCheck, MessagingModule, OutboxRelayModule } from '@shop/messaging';
+import { HealthModule } from '@shop/service-kit';
+import { ORDER_API_CONFIG, type OrderApiConfig } from './config/order-api.config';
+import { OrdersModule } from './orders/orders.module';
+import { ProductsModule } from './products/products.module';
+
+export const SERVICE_NAME = 'order-api';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: OrderApiConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        DbModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          maxConnections: config.DATABASE_POOL_SIZE,
+          applicationName: SERVICE_NAME,
+        }),
+        MessagingModule.forRoot({ url: config.RABBITMQ_URL, appId: SERVICE_NAME, declareTopology: true }),
+        OutboxRelayModule.forRoot({ sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS }),
+        HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
+        OrdersModule,
+        ProductsModule,
+      ],
+      providers: [{ provide: ORDER_API_CONFIG, useValue: config }],
+      exports: [ORDER_API_CONFIG],
+    };
+  }
+}

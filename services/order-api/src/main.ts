@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { JsonLogger } from '@shop/logging';
+import { createServiceApp } from '@shop/service-kit';
+import { AppModule, SERVICE_NAME } from './app.module';
+import { databaseUnavailableClassifier } from './common/database-unavailable.classifier';
+import { loadOrderApiConfig } from './config/order-api.config';
+import { setUpApiDocs } from './docs';
+
+async function bootstrap(): Promise<void> {
+  const logger = new JsonLogger(SERVICE_NAME);
+  const config = loadOrderApiConfig();
+  const app = await createServiceApp(AppModule.forRoot(config), {
+    logger,
+    errorClassifiers: [databaseUnavailableClassifier],
+  });
+  setUpApiDocs(app);
+  await app.listen(config.PORT, '0.0.0.0');
+  logger.log(`listening on http://localhost:${config.PORT} (docs at /docs)`, 'Bootstrap');
+}
+
+bootstrap().catch((error: Error) => {
+  console.error(`[${SERVICE_NAME}] failed to start: ${error.message}`);
+  process.exit(1);
+});

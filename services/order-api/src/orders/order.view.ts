@@ -1,0 +1,37 @@
+import type { Order, OrderItem } from '@shop/db';
+
+/** An order as the API returns it. Money is integer cents; `status` follows the order through the pipeline. */
+export interface OrderView {
+  id: string;
+  status: string;
+  customer: { email: string; name: string };
+  items: { sku: string; name: string; quantity: number; unitPriceCents: number; lineTotalCents: number }[];
+  totalCents: number;
+  currency: string;
+  createdAt: string;
+}
+
+export function orderLocation(orderId: string): string {
+  return `/orders/${orderId}`;
+}
+
+export function toOrderView(order: Order & { items: OrderItem[] }): OrderView {
+  return {
+    id: order.id,
+    status: order.status.toLowerCase(),
+    customer: { email: order.customerEmail, name: order.customerName },
+    items: order.items
+      .slice()
+      .sort((a, b) => a.lineNo - b.lineNo)
+      .map((item) => ({
+        sku: item.sku,
+        name: item.name,
+        quantity: item.quantity,
+        unitPriceCents: item.unitPriceCents,
+        lineTotalCents: item.unitPriceCents * item.quantity,
+      })),
+    totalCents: order.totalCents,
+    currency: order.currency.trim(),
+    createdAt: order.createdAt.toISOString(),
+  };
+}

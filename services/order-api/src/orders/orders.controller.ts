@@ -1,0 +1,64 @@
+import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiError } from '@shop/service-kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { errorResponseSchema, openApiSchemaOf } from '../common/openapi-schema';
+import { correlationIdOf, requireJsonContentType } from '../common/request-headers';
+import { parseOrReject } from '../common/zod-validation';
+import { CreateOrderRequest, IdempotencyKey, normaliseOrder } from './create-order.request';
+import { orderLocation, type OrderView } from './order.view';
+import { OrdersService } from './orders.service';
+
+const OrderId = z.uuid({ message: 'must be a UUID' });
+
+@ApiTags('orders')
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Place an order: takes the stock and queues the email and the PDF report' })
+  @ApiBody({ schema: openApiSchemaOf(CreateOrderRequest) })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry with the same key to get the same order' })
+  @ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Follows the order through every service' })
+  @ApiResponse({ status: 201, description: 'Order placed; Location names it' })
+  @ApiResponse({ status: 200, description: 'Same Idempotency-Key and body again: the order placed before' })
+  @ApiResponse({ status: 400, description: 'VALIDATION_FAILED, MALFORMED_JSON', schema: errorResponseSchema })
+  @ApiResponse({ status: 409, description: 'OUT_OF_STOCK (nothing was written)', schema: errorResponseSchema })
+  @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE (over 64 KB)', schema: errorResponseSchema })
+  @ApiResponse({ status: 415, description: 'UNSUPPORTED_MEDIA_TYPE', schema: errorResponseSchema })
+  @ApiResponse({ status: 422, description: 'UNKNOWN_SKU, IDEMPOTENCY_KEY_REUSED', schema: errorResponseSchema })
+  @ApiResponse({ status: 503, description: 'DATABASE_UNAVAILABLE', schema: errorResponseSchema })
+  async placeOrder(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
+  ): Promise<OrderView> {
+    requireJsonContentType(request);
+    const idempotencyKey = parseOrReject(IdempotencyKey, idempotencyKeyHeader, 'Idempotency-Key header');
+    const order = normaliseOrder(parseOrReject(CreateOrderRequest, body));
+    const correlationId = correlationIdOf(request);
+    const result = await this.orders.placeOrder(order, idempotencyKey, correlationId);
+    void reply
+      .status(result.created ? HttpStatus.CREATED : HttpStatus.OK)
+      .header('location', orderLocation(result.order.id))
+      .header('x-correlation-id', correlationId);
+    return result.order;
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'An order with its items and status' })
+  @ApiResponse({ status: 200, description: 'The order' })
+  @ApiResponse({ status: 400, description: 'INVALID_ORDER_ID', schema: errorResponseSchema })
+  @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND', schema: errorResponseSchema })
+  async getOrder(@Param('id') id: string): Promise<OrderView> {
+    if (!OrderId.safeParse(id).success) {
+      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_ORDER_ID', 'The order id must be a UUID.');
+    }
+    const order = await this.orders.findOrder(id);
+    if (!order) throw new ApiError(HttpStatus.NOT_FOUND, 'ORDER_NOT_FOUND', `No order has id ${id}.`);
+    return order;
+  }
+}
