@@ -56,8 +56,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const { status, body } = toApiErrorResponse(error, this.classifiers);
-    if (status >= 500) {
+    if (status === 500) {
       this.logger.error(`${body.code}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+    } else if (status > 500) {
+      // Expected outages (database down): one line, no stack.
+      this.logger.warn(`${body.code}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);

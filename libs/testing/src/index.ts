@@ -1,3 +1,4 @@
+export * from './broker-control';
 export * from './broker-probe';
 export * from './test-config';
 export * from './test-database';
