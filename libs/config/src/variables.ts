@@ -37,7 +37,8 @@ export const positiveIntVariable = (defaultValue: number, max = 1_000_000) =>
 
 export const directoryVariable = (defaultDir: string) => z.string().min(1).default(defaultDir);
 
-export const emailVariable = (defaultEmail: string) => z.email('must be an email address').default(defaultEmail);
+export const emailVariable = (defaultEmail: string) =>
+  z.email('must be an email address').default(defaultEmail);
 
 /** The defaults that serve `npm start` on a developer machine (DESIGN.md, Configuration). */
 export const LOCAL_DEFAULTS = {

@@ -5,8 +5,18 @@ describe('TOPOLOGY', () => {
   it('binds each work queue to the order exchange with its routing key', () => {
     expect(TOPOLOGY.bindings).toEqual(
       expect.arrayContaining([
-        { source: 'order', destination: 'order_notify', destinationType: 'queue', routingKey: 'order.notify' },
-        { source: 'order', destination: 'order_report', destinationType: 'queue', routingKey: 'order.report' },
+        {
+          source: 'order',
+          destination: 'order_notify',
+          destinationType: 'queue',
+          routingKey: 'order.notify',
+        },
+        {
+          source: 'order',
+          destination: 'order_report',
+          destinationType: 'queue',
+          routingKey: 'order.report',
+        },
       ]),
     );
   });
@@ -19,7 +29,9 @@ describe('TOPOLOGY', () => {
         'x-dead-letter-exchange': Exchanges.orderDeadLetter,
         'x-dead-letter-routing-key': queue,
       });
-      const parking = TOPOLOGY.bindings.find((b) => b.source === Exchanges.orderDeadLetter && b.routingKey === queue);
+      const parking = TOPOLOGY.bindings.find(
+        (b) => b.source === Exchanges.orderDeadLetter && b.routingKey === queue,
+      );
       expect(parking?.destination).toBe(`${queue}.dlq`);
     }
   });

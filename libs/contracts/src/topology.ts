@@ -82,7 +82,12 @@ export const TOPOLOGY: Topology = {
     // Dead-lettered messages keep their queue's name as routing key (x-dead-letter-routing-key).
     toQueue(Exchanges.orderDeadLetter, Queues.orderNotifyDeadLetter, Queues.orderNotify),
     toQueue(Exchanges.orderDeadLetter, Queues.orderReportDeadLetter, Queues.orderReport),
-    { source: Exchanges.logs, destination: Exchanges.logsBroadcast, destinationType: 'exchange', routingKey: '#' },
+    {
+      source: Exchanges.logs,
+      destination: Exchanges.logsBroadcast,
+      destinationType: 'exchange',
+      routingKey: '#',
+    },
     toQueue(Exchanges.logsBroadcast, Queues.logArchive, ''),
     ...LogAlertBindings.map((key) => toQueue(Exchanges.logs, Queues.logAlerts, key)),
   ],

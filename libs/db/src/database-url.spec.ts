@@ -10,6 +10,8 @@ describe('database URL helpers', () => {
     expect(withDatabaseName('postgresql://u:secret@db:5432/orders?sslmode=disable', 'postgres')).toBe(
       'postgresql://u:secret@db:5432/postgres?sslmode=disable',
     );
-    expect(redactDatabaseUrl('postgresql://u:secret@db:5432/orders')).toBe('postgresql://u:***@db:5432/orders');
+    expect(redactDatabaseUrl('postgresql://u:secret@db:5432/orders')).toBe(
+      'postgresql://u:***@db:5432/orders',
+    );
   });
 });

@@ -64,7 +64,12 @@ export class JsonLogger implements LoggerService {
     const level = LEVEL_OF[nestLevel];
     if (RANK[level] < this.minRank) return;
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    const text = message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message);
+    const text =
+      message instanceof Error
+        ? message.message
+        : typeof message === 'string'
+          ? message
+          : JSON.stringify(message);
     const record: LogRecord = {
       time: new Date().toISOString(),
       service: this.service,

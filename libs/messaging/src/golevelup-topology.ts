@@ -16,7 +16,9 @@ export function toGolevelupTopology(
       .filter((binding) => binding.destinationType === 'exchange')
       .map(({ source, destination, routingKey }) => ({ source, destination, pattern: routingKey })),
     queues: topology.queues.map(({ name, durable, arguments: queueArguments }) => {
-      const bindings = topology.bindings.filter((b) => b.destinationType === 'queue' && b.destination === name);
+      const bindings = topology.bindings.filter(
+        (b) => b.destinationType === 'queue' && b.destination === name,
+      );
       const sources = [...new Set(bindings.map((b) => b.source))];
       if (sources.length > 1) {
         throw new Error(`Queue ${name} is bound to several exchanges; golevelup's queue config takes one`);

@@ -17,7 +17,12 @@ export interface ApiErrorBody {
 
 /** An HTTP error with a stable string `code` (errors that cross a process carry a code, not a class). */
 export class ApiError extends HttpException {
-  constructor(status: HttpStatus, code: string, message: string, details: Omit<ApiErrorBody, 'code' | 'message'> = {}) {
+  constructor(
+    status: HttpStatus,
+    code: string,
+    message: string,
+    details: Omit<ApiErrorBody, 'code' | 'message'> = {},
+  ) {
     super({ code, message, ...details } satisfies ApiErrorBody, status);
   }
 

@@ -31,7 +31,8 @@ describe('toApiErrorResponse', () => {
 
   it('lets classifiers claim errors before the generic mapping', () => {
     const unavailable = new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'DATABASE_UNAVAILABLE', 'Try again.');
-    const classify = (error: unknown) => ((error as { code?: string }).code === 'ECONNREFUSED' ? unavailable : undefined);
+    const classify = (error: unknown) =>
+      (error as { code?: string }).code === 'ECONNREFUSED' ? unavailable : undefined;
     expect(toApiErrorResponse({ code: 'ECONNREFUSED' }, [classify]).status).toBe(503);
   });
 

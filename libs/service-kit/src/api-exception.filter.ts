@@ -35,7 +35,9 @@ export function toApiErrorResponse(
     const status = error.getStatus();
     const response = error.getResponse();
     const message =
-      typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? error.message);
+      typeof response === 'string'
+        ? response
+        : String((response as { message?: unknown }).message ?? error.message);
     return { status, body: { code: CODE_BY_STATUS[status] ?? `HTTP_${status}`, message } };
   }
   const statusCode = (error as { statusCode?: unknown })?.statusCode;
@@ -57,7 +59,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const { status, body } = toApiErrorResponse(error, this.classifiers);
     if (status === 500) {
-      this.logger.error(`${body.code}: ${(error as Error)?.message ?? String(error)}`, (error as Error)?.stack);
+      this.logger.error(
+        `${body.code}: ${(error as Error)?.message ?? String(error)}`,
+        (error as Error)?.stack,
+      );
     } else if (status > 500) {
       // Expected outages (database down): one line, no stack.
       this.logger.warn(`${body.code}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);

@@ -18,7 +18,10 @@ export interface ServiceAppOptions {
  * another content type gets 415, a body over the limit 413, unparsable JSON 400 MALFORMED_JSON,
  * and every error the same `{ code, message }` body.
  */
-export async function createServiceApp(module: unknown, options: ServiceAppOptions): Promise<NestFastifyApplication> {
+export async function createServiceApp(
+  module: unknown,
+  options: ServiceAppOptions,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     // Trust an incoming X-Request-Id so a caller's id follows the request; otherwise a fresh UUID.
@@ -49,7 +52,8 @@ function useJsonOnlyBodyParser(adapter: FastifyAdapter): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     parseJson(request, body as string, (error, value) => {
       if (!error) return done(null, value);
-      const message = body.length === 0 ? 'The body is empty but Content-Type says JSON.' : 'The body is not valid JSON.';
+      const message =
+        body.length === 0 ? 'The body is empty but Content-Type says JSON.' : 'The body is not valid JSON.';
       done(new ApiError(HttpStatus.BAD_REQUEST, 'MALFORMED_JSON', message), undefined);
     });
   });

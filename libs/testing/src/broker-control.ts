@@ -17,6 +17,9 @@ export async function startBrokerApp(): Promise<void> {
 }
 
 /** Closes every client connection of one vhost, as a network blip or broker restart would. */
-export async function closeBrokerConnections(vhost: string, reason = 'test: connections closed'): Promise<void> {
+export async function closeBrokerConnections(
+  vhost: string,
+  reason = 'test: connections closed',
+): Promise<void> {
   await run('rabbitmqctl', ['-q', 'close_all_connections', '-p', vhost, reason], { timeout: 60_000 });
 }

@@ -15,8 +15,19 @@ export default async function globalSetup(): Promise<void> {
 
 function ensureVhost(vhost: string, user: string): void {
   if (vhost === '/') return;
-  const existing = execFileSync('rabbitmqctl', ['-q', 'list_vhosts', 'name'], { encoding: 'utf8' }).split('\n');
+  const existing = execFileSync('rabbitmqctl', ['-q', 'list_vhosts', 'name'], { encoding: 'utf8' }).split(
+    '\n',
+  );
   if (existing.map((line) => line.trim()).includes(vhost)) return;
   execFileSync('rabbitmqctl', ['-q', 'add_vhost', vhost]);
-  execFileSync('rabbitmqctl', ['-q', 'set_permissions', '-p', vhost, decodeURIComponent(user), '.*', '.*', '.*']);
+  execFileSync('rabbitmqctl', [
+    '-q',
+    'set_permissions',
+    '-p',
+    vhost,
+    decodeURIComponent(user),
+    '.*',
+    '.*',
+    '.*',
+  ]);
 }

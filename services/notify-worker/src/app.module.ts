@@ -12,7 +12,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        DbModule.forRoot({ databaseUrl: config.DATABASE_URL, maxConnections: 5, applicationName: SERVICE_NAME }),
+        DbModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          maxConnections: 5,
+          applicationName: SERVICE_NAME,
+        }),
         MessagingModule.forRoot({
           url: config.RABBITMQ_URL,
           appId: SERVICE_NAME,

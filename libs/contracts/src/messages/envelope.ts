@@ -7,7 +7,11 @@ export const envelopeFields = {
   correlationId: z.string().min(1).max(100),
 };
 
-export function envelopeSchema<Type extends string, Data extends z.ZodType>(type: Type, version: number, data: Data) {
+export function envelopeSchema<Type extends string, Data extends z.ZodType>(
+  type: Type,
+  version: number,
+  data: Data,
+) {
   return z.object({
     ...envelopeFields,
     type: z.literal(type),

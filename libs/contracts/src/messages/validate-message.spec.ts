@@ -30,7 +30,10 @@ describe('validateMessage', () => {
   });
 
   it('names the offending fields', () => {
-    const broken = { ...validOrderPlaced, data: { ...validOrderPlaced.data, items: [{ sku: 'X', quantity: 0 }] } };
+    const broken = {
+      ...validOrderPlaced,
+      data: { ...validOrderPlaced.data, items: [{ sku: 'X', quantity: 0 }] },
+    };
     const result = validateMessage(OrderPlacedV1, broken);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.reason).toMatch(/data\.items\.0\.name/);

@@ -47,9 +47,11 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK_KEY]);
     await client.query(MIGRATIONS_TABLE_DDL);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+    }>('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL');
     const recorded = new Map(rows.map((row) => [row.migration_name, row]));
 
     const applied: string[] = [];
@@ -125,7 +127,9 @@ async function createDatabaseIfMissing(databaseUrl: string, log: (line: string) 
   try {
     await admin.connect();
   } catch (error) {
-    throw new Error(`Cannot reach PostgreSQL at ${redactDatabaseUrl(databaseUrl)}: ${(error as Error).message}`);
+    throw new Error(
+      `Cannot reach PostgreSQL at ${redactDatabaseUrl(databaseUrl)}: ${(error as Error).message}`,
+    );
   }
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

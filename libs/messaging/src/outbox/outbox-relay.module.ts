@@ -1,6 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { OutboxRelay } from './outbox-relay';
-import { DEFAULT_OUTBOX_RELAY_OPTIONS, OUTBOX_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox-relay.options';
+import {
+  DEFAULT_OUTBOX_RELAY_OPTIONS,
+  OUTBOX_RELAY_OPTIONS,
+  type OutboxRelayOptions,
+} from './outbox-relay.options';
 
 /** Needs `DbModule` and `MessagingModule` in the application (both are global). */
 @Module({})

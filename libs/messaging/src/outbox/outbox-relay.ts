@@ -56,7 +56,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       this.publishRecord(record)
         .then(() => this.markPublishedSoon(record.id))
         .catch((error: Error) =>
-          this.logger.warn(`outbox ${record.id} not published yet (${error.message}); the sweep will retry it`),
+          this.logger.warn(
+            `outbox ${record.id} not published yet (${error.message}); the sweep will retry it`,
+          ),
         )
         .finally(() => this.inFlight--);
     }
@@ -128,7 +130,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const publishedIds = records.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
       const failures = records
         .map((record, i) => ({ record, result: results[i] }))
-        .filter((entry): entry is { record: OutboxRecord; result: PromiseRejectedResult } => entry.result.status === 'rejected');
+        .filter(
+          (entry): entry is { record: OutboxRecord; result: PromiseRejectedResult } =>
+            entry.result.status === 'rejected',
+        );
       if (publishedIds.length > 0) {
         await client.query(
           'UPDATE outbox_messages SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::uuid[])',
@@ -138,7 +143,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await this.recordFailures(client, failures);
       await client.query('COMMIT');
       if (records.length > 0) {
-        this.logger.log(`sweep published ${publishedIds.length} of ${records.length} pending outbox messages`);
+        this.logger.log(
+          `sweep published ${publishedIds.length} of ${records.length} pending outbox messages`,
+        );
       }
       return { selected: records.length, published: publishedIds.length };
     } catch (error) {
@@ -155,7 +162,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     failures: { record: OutboxRecord; result: PromiseRejectedResult }[],
   ): Promise<void> {
     if (failures.length === 0) return;
-    const lastError = String((failures[0].result.reason as Error)?.message ?? failures[0].result.reason).slice(0, 1000);
+    const lastError = String(
+      (failures[0].result.reason as Error)?.message ?? failures[0].result.reason,
+    ).slice(0, 1000);
     await client.query(
       `UPDATE outbox_messages
           SET attempts = attempts + 1,
@@ -165,7 +174,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         WHERE id = ANY($1::uuid[])`,
       [failures.map((f) => f.record.id), lastError, MAX_RETRY_DELAY_SECONDS],
     );
-    this.logger.warn(`${failures.length} outbox messages failed to publish (${lastError}); retrying with backoff`);
+    this.logger.warn(
+      `${failures.length} outbox messages failed to publish (${lastError}); retrying with backoff`,
+    );
   }
 
   private publishRecord(record: OutboxRecord): Promise<void> {

@@ -9,7 +9,9 @@ export class HealthModule {
     return {
       module: HealthModule,
       controllers: [HealthController],
-      providers: [{ provide: HEALTH_CHECKS, useFactory: (...instances: HealthCheck[]) => instances, inject: checks }],
+      providers: [
+        { provide: HEALTH_CHECKS, useFactory: (...instances: HealthCheck[]) => instances, inject: checks },
+      ],
     };
   }
 }

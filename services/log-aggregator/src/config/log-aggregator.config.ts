@@ -1,4 +1,11 @@
-import { directoryVariable, LOCAL_DEFAULTS, loadConfig, portVariable, rabbitmqUrlVariable, SERVICE_PORTS } from '@shop/config';
+import {
+  directoryVariable,
+  LOCAL_DEFAULTS,
+  loadConfig,
+  portVariable,
+  rabbitmqUrlVariable,
+  SERVICE_PORTS,
+} from '@shop/config';
 
 export const logAggregatorConfigShape = {
   PORT: portVariable(SERVICE_PORTS['log-aggregator']),

@@ -6,7 +6,10 @@ type SchemaObject = NonNullable<Extract<ApiBodyOptions, { schema?: unknown }>['s
 
 /** The OpenAPI schema of a zod schema, so the docs describe exactly what the API validates. */
 export function openApiSchemaOf(schema: z.ZodType): SchemaObject {
-  const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema, { target: 'openapi-3.0' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...jsonSchema } = z.toJSONSchema(schema, { target: 'openapi-3.0' }) as Record<
+    string,
+    unknown
+  >;
   return jsonSchema as SchemaObject;
 }
 

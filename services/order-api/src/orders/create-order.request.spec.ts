@@ -43,7 +43,9 @@ describe('normaliseOrder', () => {
     expect(normalised.customer.email).toBe('kim.minji@example.kr');
     expect(normalised.requestHash).toMatch(/^[0-9a-f]{64}$/);
     expect(normaliseOrder(request).requestHash).toBe(normalised.requestHash);
-    const other = normaliseOrder(CreateOrderRequest.parse({ ...valid, items: [{ sku: 'TEA-001', quantity: 1 }] }));
+    const other = normaliseOrder(
+      CreateOrderRequest.parse({ ...valid, items: [{ sku: 'TEA-001', quantity: 1 }] }),
+    );
     expect(other.requestHash).not.toBe(normalised.requestHash);
   });
 });

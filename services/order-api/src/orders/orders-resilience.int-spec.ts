@@ -12,7 +12,10 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
-const order = { customer: { email: 'kim@example.kr', name: '김민지' }, items: [{ sku: 'TEA-001', quantity: 1 }] };
+const order = {
+  customer: { email: 'kim@example.kr', name: '김민지' },
+  items: [{ sku: 'TEA-001', quantity: 1 }],
+};
 
 describe('order-api when its dependencies fail', () => {
   let pool: Pool;
@@ -47,7 +50,10 @@ describe('order-api when its dependencies fail', () => {
         const response = await api.get('/health');
         return response.status === 200 && response;
       });
-      expect(health.body).toEqual({ status: 'ok', checks: { database: { status: 'up' }, broker: { status: 'up' } } });
+      expect(health.body).toEqual({
+        status: 'ok',
+        checks: { database: { status: 'up' }, broker: { status: 'up' } },
+      });
     });
 
     it('publishes rows the fast path left behind exactly once, even with sweeps running side by side', async () => {
@@ -66,7 +72,9 @@ describe('order-api when its dependencies fail', () => {
       expect(swept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(40);
       expect(messages.map((m) => m.properties.messageId).sort()).toEqual([...ids].sort());
       expect(new Set(messages.map((m) => m.properties.messageId)).size).toBe(40);
-      const { rows } = await pool.query('SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NULL');
+      const { rows } = await pool.query(
+        'SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NULL',
+      );
       expect(Number(rows[0].n)).toBe(0);
       expect(await broker.messageCount(Queues.orderNotify)).toBe(0);
     });
@@ -76,9 +84,16 @@ describe('order-api when its dependencies fail', () => {
       let restored = false;
       try {
         await stopBrokerApp();
-        await waitFor('health to report the broker down', async () => (await api.get('/health')).status === 503);
+        await waitFor(
+          'health to report the broker down',
+          async () => (await api.get('/health')).status === 503,
+        );
 
-        const placed = await Promise.all([api.post('/orders', order), api.post('/orders', order), api.post('/orders', order)]);
+        const placed = await Promise.all([
+          api.post('/orders', order),
+          api.post('/orders', order),
+          api.post('/orders', order),
+        ]);
         expect(placed.map((r) => r.status)).toEqual([201, 201, 201]);
 
         await startBrokerApp();
@@ -93,10 +108,14 @@ describe('order-api when its dependencies fail', () => {
       expect(new Set(notify.map((m) => JSON.parse(m.content.toString()).data.orderId)).size).toBe(3);
       expect(new Set(report.map((m) => JSON.parse(m.content.toString()).data.orderId)).size).toBe(3);
       await waitFor('all outbox rows marked published', async () => {
-        const { rows } = await pool.query('SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NULL');
+        const { rows } = await pool.query(
+          'SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NULL',
+        );
         return Number(rows[0].n) === 0;
       });
-      await waitFor('health back to 200', async () => (await api.get('/health')).status === 200, { timeoutMs: 30_000 });
+      await waitFor('health back to 200', async () => (await api.get('/health')).status === 200, {
+        timeoutMs: 30_000,
+      });
     }, 180_000);
   });
 

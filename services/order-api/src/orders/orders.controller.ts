@@ -20,15 +20,31 @@ export class OrdersController {
   @Post()
   @ApiOperation({ summary: 'Place an order: takes the stock and queues the email and the PDF report' })
   @ApiBody({ schema: openApiSchemaOf(CreateOrderRequest) })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry with the same key to get the same order' })
-  @ApiHeader({ name: 'X-Correlation-Id', required: false, description: 'Follows the order through every service' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Retry with the same key to get the same order',
+  })
+  @ApiHeader({
+    name: 'X-Correlation-Id',
+    required: false,
+    description: 'Follows the order through every service',
+  })
   @ApiResponse({ status: 201, description: 'Order placed; Location names it' })
   @ApiResponse({ status: 200, description: 'Same Idempotency-Key and body again: the order placed before' })
   @ApiResponse({ status: 400, description: 'VALIDATION_FAILED, MALFORMED_JSON', schema: errorResponseSchema })
-  @ApiResponse({ status: 409, description: 'OUT_OF_STOCK (nothing was written)', schema: errorResponseSchema })
+  @ApiResponse({
+    status: 409,
+    description: 'OUT_OF_STOCK (nothing was written)',
+    schema: errorResponseSchema,
+  })
   @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE (over 64 KB)', schema: errorResponseSchema })
   @ApiResponse({ status: 415, description: 'UNSUPPORTED_MEDIA_TYPE', schema: errorResponseSchema })
-  @ApiResponse({ status: 422, description: 'UNKNOWN_SKU, IDEMPOTENCY_KEY_REUSED', schema: errorResponseSchema })
+  @ApiResponse({
+    status: 422,
+    description: 'UNKNOWN_SKU, IDEMPOTENCY_KEY_REUSED',
+    schema: errorResponseSchema,
+  })
   @ApiResponse({ status: 503, description: 'DATABASE_UNAVAILABLE', schema: errorResponseSchema })
   async placeOrder(
     @Req() request: FastifyRequest,

@@ -38,7 +38,13 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
   it('writes the order, its items and outbox rows, and publishes one message per routing key', async () => {
     const response = await api.post(
       '/orders',
-      { customer, items: [{ sku: 'TEA-001', quantity: 2 }, { sku: 'KIM-002', quantity: 1 }] },
+      {
+        customer,
+        items: [
+          { sku: 'TEA-001', quantity: 2 },
+          { sku: 'KIM-002', quantity: 1 },
+        ],
+      },
       { 'x-correlation-id': 'corr-happy-path' },
     );
 
@@ -49,7 +55,13 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
       status: 'placed',
       customer: { email: 'wang.xiaoming@example.cn', name: '王小明' },
       items: [
-        { sku: 'TEA-001', name: '龙井茶 Longjing tea', quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 },
+        {
+          sku: 'TEA-001',
+          name: '龙井茶 Longjing tea',
+          quantity: 2,
+          unitPriceCents: 1250,
+          lineTotalCents: 2500,
+        },
         { sku: 'KIM-002', name: '한국 김 seaweed', quantity: 1, unitPriceCents: 480, lineTotalCents: 480 },
       ],
       totalCents: 2980,
@@ -58,7 +70,11 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
 
     const { rows: orders } = await pool.query('SELECT * FROM orders WHERE id = $1', [order.id]);
     expect(orders).toHaveLength(1);
-    expect(orders[0]).toMatchObject({ total_cents: 2980, status: 'placed', correlation_id: 'corr-happy-path' });
+    expect(orders[0]).toMatchObject({
+      total_cents: 2980,
+      status: 'placed',
+      correlation_id: 'corr-happy-path',
+    });
     expect(await countRows('order_items')).toBe(2);
     expect(await stockOf('TEA-001')).toBe(8);
     expect(await stockOf('KIM-002')).toBe(4);
@@ -97,7 +113,9 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     expect(notify[0].properties.messageId).not.toBe(report[0].properties.messageId);
 
     await waitFor('outbox rows marked published', async () => {
-      const { rows } = await pool.query('SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NOT NULL');
+      const { rows } = await pool.query(
+        'SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NOT NULL',
+      );
       return Number(rows[0].n) === 2;
     });
     // Exactly one each: nothing more arrives (the sweep must not republish marked rows).
@@ -129,7 +147,10 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     it('400 VALIDATION_FAILED with one entry per bad field', async () => {
       const response = await api.post('/orders', {
         customer: { email: 'not-an-email', name: '' },
-        items: [{ sku: 'TEA-001', quantity: 0 }, { sku: 'KIM-002', quantity: 1.5 }],
+        items: [
+          { sku: 'TEA-001', quantity: 0 },
+          { sku: 'KIM-002', quantity: 1.5 },
+        ],
       });
       expect(response.status).toBe(400);
       expect(response.body.code).toBe('VALIDATION_FAILED');
@@ -160,7 +181,10 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     it('422 UNKNOWN_SKU naming the sku', async () => {
       const response = await api.post('/orders', {
         customer,
-        items: [{ sku: 'TEA-001', quantity: 1 }, { sku: 'NO-SUCH-SKU', quantity: 1 }],
+        items: [
+          { sku: 'TEA-001', quantity: 1 },
+          { sku: 'NO-SUCH-SKU', quantity: 1 },
+        ],
       });
       expect(response.status).toBe(422);
       expect(response.body).toMatchObject({ code: 'UNKNOWN_SKU', skus: ['NO-SUCH-SKU'] });
@@ -169,7 +193,10 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     it('409 OUT_OF_STOCK, and the lines that had stock are not taken either', async () => {
       const response = await api.post('/orders', {
         customer,
-        items: [{ sku: 'TEA-001', quantity: 3 }, { sku: 'KIM-002', quantity: 6 }],
+        items: [
+          { sku: 'TEA-001', quantity: 3 },
+          { sku: 'KIM-002', quantity: 6 },
+        ],
       });
       expect(response.status).toBe(409);
       expect(response.body).toMatchObject({ code: 'OUT_OF_STOCK', skus: ['KIM-002'] });
@@ -195,7 +222,11 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
       expect(again.body).toEqual(first.body);
       expect(again.headers.get('location')).toBe(`/orders/${first.body.id}`);
 
-      const reused = await api.post('/orders', { ...body, items: [{ sku: 'TEA-001', quantity: 3 }] }, { 'idempotency-key': 'checkout-1' });
+      const reused = await api.post(
+        '/orders',
+        { ...body, items: [{ sku: 'TEA-001', quantity: 3 }] },
+        { 'idempotency-key': 'checkout-1' },
+      );
       expect(reused.status).toBe(422);
       expect(reused.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', orderId: first.body.id });
       expect(await countRows('orders')).toBe(1);
@@ -203,15 +234,25 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     });
 
     it('replays the order even once its stock is sold out', async () => {
-      const first = await api.post('/orders', { customer, items: [{ sku: 'KIM-002', quantity: 5 }] }, { 'idempotency-key': 'all-the-kim' });
-      const again = await api.post('/orders', { customer, items: [{ sku: 'KIM-002', quantity: 5 }] }, { 'idempotency-key': 'all-the-kim' });
+      const first = await api.post(
+        '/orders',
+        { customer, items: [{ sku: 'KIM-002', quantity: 5 }] },
+        { 'idempotency-key': 'all-the-kim' },
+      );
+      const again = await api.post(
+        '/orders',
+        { customer, items: [{ sku: 'KIM-002', quantity: 5 }] },
+        { 'idempotency-key': 'all-the-kim' },
+      );
       expect([first.status, again.status]).toEqual([201, 200]);
       expect(again.body.id).toBe(first.body.id);
     });
 
     it('creates exactly one order under 20 concurrent retries of one key', async () => {
       const responses = await Promise.all(
-        Array.from({ length: 20 }, () => api.post('/orders', body, { 'idempotency-key': 'impatient-client' })),
+        Array.from({ length: 20 }, () =>
+          api.post('/orders', body, { 'idempotency-key': 'impatient-client' }),
+        ),
       );
       const statuses = responses.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -227,7 +268,10 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     await insertProduct(pool, { sku: 'FLASH-1', name: '秒杀 flash item', priceCents: 999, stock: 50 });
     const responses = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        api.post('/orders', { customer: { email: `buyer${i}@example.com`, name: `Buyer ${i}` }, items: [{ sku: 'FLASH-1', quantity: 1 }] }),
+        api.post('/orders', {
+          customer: { email: `buyer${i}@example.com`, name: `Buyer ${i}` },
+          items: [{ sku: 'FLASH-1', quantity: 1 }],
+        }),
       ),
     );
     const statuses = responses.map((r) => r.status);

@@ -36,7 +36,11 @@ export class OrdersService {
     private readonly relay: OutboxRelay,
   ) {}
 
-  async placeOrder(request: NormalisedOrder, idempotencyKey: string | undefined, correlationId: string): Promise<PlaceOrderResult> {
+  async placeOrder(
+    request: NormalisedOrder,
+    idempotencyKey: string | undefined,
+    correlationId: string,
+  ): Promise<PlaceOrderResult> {
     const orderId = randomUUID();
     let placed: PlacedRow;
     try {
@@ -104,18 +108,28 @@ export class OrdersService {
     if (isReplay && idempotencyKey) return this.replay(idempotencyKey, request);
     if (error.code === 'P0001' && error.message === PlaceOrderRejection.unknownSku) {
       const skus = (error.detail ?? '').split(',');
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, 'UNKNOWN_SKU', `No product has sku ${skus.join(', ')}.`, { skus });
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'UNKNOWN_SKU',
+        `No product has sku ${skus.join(', ')}.`,
+        { skus },
+      );
     }
     if (error.code === 'P0001' && error.message === PlaceOrderRejection.outOfStock) {
       const skus = (error.detail ?? '').split(',');
-      throw new ApiError(HttpStatus.CONFLICT, 'OUT_OF_STOCK', `Not enough stock for ${skus.join(', ')}.`, { skus });
+      throw new ApiError(HttpStatus.CONFLICT, 'OUT_OF_STOCK', `Not enough stock for ${skus.join(', ')}.`, {
+        skus,
+      });
     }
     throw error;
   }
 
   /** The same key again: the same order if the request is the same, otherwise a refusal. */
   private async replay(idempotencyKey: string, request: NormalisedOrder): Promise<PlaceOrderResult> {
-    const existing = await this.prisma.order.findUnique({ where: { idempotencyKey }, include: { items: true } });
+    const existing = await this.prisma.order.findUnique({
+      where: { idempotencyKey },
+      include: { items: true },
+    });
     if (!existing) throw new Error(`order for idempotency key ${idempotencyKey} vanished`);
     if (existing.requestHash !== request.requestHash) {
       throw new ApiError(

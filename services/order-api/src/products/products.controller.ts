@@ -40,7 +40,9 @@ export class ProductsController {
     requireJsonContentType(request);
     const validSku = parseOrReject(Sku, sku, 'sku');
     const { product, created } = await this.products.put(validSku, parseOrReject(PutProductRequest, body));
-    void reply.status(created ? HttpStatus.CREATED : HttpStatus.OK).header('location', `/products/${validSku}`);
+    void reply
+      .status(created ? HttpStatus.CREATED : HttpStatus.OK)
+      .header('location', `/products/${validSku}`);
     return product;
   }
 
@@ -49,7 +51,11 @@ export class ProductsController {
   @ApiOperation({ summary: 'Add units to the stock' })
   @ApiBody({ schema: openApiSchemaOf(RestockRequest) })
   @ApiResponse({ status: 404, description: 'UNKNOWN_SKU', schema: errorResponseSchema })
-  restock(@Req() request: FastifyRequest, @Param('sku') sku: string, @Body() body: unknown): Promise<ProductView> {
+  restock(
+    @Req() request: FastifyRequest,
+    @Param('sku') sku: string,
+    @Body() body: unknown,
+  ): Promise<ProductView> {
     requireJsonContentType(request);
     const { quantity } = parseOrReject(RestockRequest, body);
     return this.products.restock(parseOrReject(Sku, sku, 'sku'), quantity);

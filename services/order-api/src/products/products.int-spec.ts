@@ -25,15 +25,27 @@ describe('products API', () => {
 
   it('creates, replaces, restocks and lists products', async () => {
     const created = await send('PUT', '/products/KIM-7', { name: '한국 김', priceCents: 480, stock: 10 });
-    expect(created).toEqual({ status: 201, body: { sku: 'KIM-7', name: '한국 김', priceCents: 480, stock: 10 } });
+    expect(created).toEqual({
+      status: 201,
+      body: { sku: 'KIM-7', name: '한국 김', priceCents: 480, stock: 10 },
+    });
 
-    const replaced = await send('PUT', '/products/KIM-7', { name: '한국 김 (large)', priceCents: 900, stock: 3 });
+    const replaced = await send('PUT', '/products/KIM-7', {
+      name: '한국 김 (large)',
+      priceCents: 900,
+      stock: 3,
+    });
     expect(replaced.status).toBe(200);
 
     const restocked = await send('POST', '/products/KIM-7/restock', { quantity: 7 });
-    expect(restocked).toEqual({ status: 200, body: { sku: 'KIM-7', name: '한국 김 (large)', priceCents: 900, stock: 10 } });
+    expect(restocked).toEqual({
+      status: 200,
+      body: { sku: 'KIM-7', name: '한국 김 (large)', priceCents: 900, stock: 10 },
+    });
 
-    const { rows } = await pool.query('SELECT name, price_cents, stock FROM products WHERE sku = $1', ['KIM-7']);
+    const { rows } = await pool.query('SELECT name, price_cents, stock FROM products WHERE sku = $1', [
+      'KIM-7',
+    ]);
     expect(rows).toEqual([{ name: '한국 김 (large)', price_cents: 900, stock: 10 }]);
     expect((await api.get('/products')).body).toEqual([restocked.body]);
     expect((await api.get('/products/KIM-7')).body).toEqual(restocked.body);
@@ -42,9 +54,15 @@ describe('products API', () => {
   it('refuses bad input with codes', async () => {
     const invalid = await send('PUT', '/products/KIM-7', { name: '', priceCents: -1, stock: 1.5 });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['name', 'priceCents', 'stock']);
+    expect(invalid.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'name',
+      'priceCents',
+      'stock',
+    ]);
 
-    expect((await send('PUT', '/products/bad%20sku', { name: 'x', priceCents: 1, stock: 1 })).body.code).toBe('VALIDATION_FAILED');
+    expect((await send('PUT', '/products/bad%20sku', { name: 'x', priceCents: 1, stock: 1 })).body.code).toBe(
+      'VALIDATION_FAILED',
+    );
     const missing = await send('POST', '/products/NOPE/restock', { quantity: 1 });
     expect([missing.status, missing.body.code]).toEqual([404, 'UNKNOWN_SKU']);
     expect((await api.get('/products/NOPE')).status).toBe(404);
@@ -55,7 +73,14 @@ describe('products API', () => {
     const { SwaggerModule, DocumentBuilder } = await import('@nestjs/swagger');
     const document = SwaggerModule.createDocument(api.app, new DocumentBuilder().build());
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/orders', '/orders/{id}', '/products', '/products/{sku}', '/products/{sku}/restock', '/health']),
+      expect.arrayContaining([
+        '/orders',
+        '/orders/{id}',
+        '/products',
+        '/products/{sku}',
+        '/products/{sku}/restock',
+        '/health',
+      ]),
     );
     const placeOrder = document.paths['/orders'].post;
     expect(JSON.stringify(placeOrder?.requestBody)).toContain('quantity');

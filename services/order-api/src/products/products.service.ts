@@ -40,9 +40,12 @@ export class ProductsService {
   /** Adds units with one atomic increment, so it is safe while orders are taking stock. */
   async restock(sku: string, quantity: number): Promise<ProductView> {
     try {
-      return toView(await this.prisma.product.update({ where: { sku }, data: { stock: { increment: quantity } } }));
+      return toView(
+        await this.prisma.product.update({ where: { sku }, data: { stock: { increment: quantity } } }),
+      );
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw unknownSku(sku);
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025')
+        throw unknownSku(sku);
       throw error;
     }
   }

@@ -11,7 +11,11 @@ export interface OrderApiHarness {
   app: NestFastifyApplication;
   baseUrl: string;
   relay: OutboxRelay;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any }>;
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   get(path: string): Promise<{ status: number; headers: Headers; body: any }>;
   close(): Promise<void>;
 }

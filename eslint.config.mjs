@@ -1,0 +1,41 @@
+// Lint: TypeScript rules plus Nx module boundaries, enforced (services never import services;
+// libs never import services; contracts import nothing from the workspace).
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default [
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', 'var/**', 'coverage/**', '.nx/**', 'libs/db/src/generated/**'],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'off',
+      'no-console': ['error', { allow: ['error', 'warn'] }],
+    },
+  },
+  {
+    // Specs, test harnesses and command-line tools may print and use loose types for HTTP bodies.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**/*.ts', '**/bench/**/*.ts', 'deploy/**/*.ts', 'prisma/**/*.ts', '**/cli/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
+  },
+  prettier,
+];
