@@ -1,5 +1,6 @@
 export * from './broker-control';
 export * from './broker-probe';
+export * from './http-app.harness';
 export * from './test-config';
 export * from './test-database';
 export * from './wait-for';
