@@ -9,6 +9,8 @@ export interface OutboxRelayOptions {
   maxInFlight: number;
   /** Confirmed ids are marked published in one UPDATE per this many milliseconds. */
   markBatchDelayMs: number;
+  /** Published rows older than this are deleted (at most once a minute) so the table stays small. */
+  retentionHours: number;
 }
 
 export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
@@ -17,6 +19,7 @@ export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
   fastPathGraceMs: 5_000,
   maxInFlight: 2_000,
   markBatchDelayMs: 5,
+  retentionHours: 168,
 };
 
 export const OUTBOX_RELAY_OPTIONS = Symbol('OUTBOX_RELAY_OPTIONS');

@@ -30,6 +30,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private stopped = false;
+  private lastPruneAt = 0;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -69,6 +70,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * Returns how many rows it published.
    */
   async sweep(): Promise<number> {
+    await this.pruneOldRows();
     let total = 0;
     for (;;) {
       const { published, selected } = await this.sweepBatch();
@@ -155,6 +157,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     } finally {
       release();
     }
+  }
+
+  private async pruneOldRows(): Promise<void> {
+    if (Date.now() - this.lastPruneAt < 60_000) return;
+    this.lastPruneAt = Date.now();
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM outbox_messages WHERE published_at < now() - make_interval(hours => $1::int)`,
+      [this.options.retentionHours],
+    );
+    if (rowCount)
+      this.logger.log(`pruned ${rowCount} outbox rows published over ${this.options.retentionHours} h ago`);
   }
 
   private async recordFailures(
