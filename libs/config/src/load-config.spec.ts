@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './load-config';
-import { databaseUrlVariable, portVariable, rabbitmqUrlVariable } from './variables';
+import { booleanVariable, databaseUrlVariable, portVariable, rabbitmqUrlVariable } from './variables';
 
 const shape = {
   PORT: portVariable(3000),
@@ -39,5 +39,12 @@ describe('loadConfig', () => {
 
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig(shape, { PORT: '70000' })).toThrow(/PORT: must be between 1 and 65535/);
+  });
+
+  it('reads booleans', () => {
+    const flags = { DECLARE: booleanVariable(true) };
+    expect(loadConfig(flags, {}).DECLARE).toBe(true);
+    expect(loadConfig(flags, { DECLARE: 'false' }).DECLARE).toBe(false);
+    expect(() => loadConfig(flags, { DECLARE: 'maybe' })).toThrow(/DECLARE: must be true or false/);
   });
 });

@@ -35,6 +35,12 @@ export const positiveIntVariable = (defaultValue: number, max = 1_000_000) =>
     .max(max, `must be at most ${max}`)
     .default(defaultValue);
 
+export const booleanVariable = (defaultValue: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .transform((value) => ['true', '1', 'yes'].includes(value))
+    .default(defaultValue);
+
 export const directoryVariable = (defaultDir: string) => z.string().min(1).default(defaultDir);
 
 export const emailVariable = (defaultEmail: string) =>

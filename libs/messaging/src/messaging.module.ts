@@ -23,6 +23,8 @@ export class MessagingModule {
       // golevelup's default is REQUEUE, which loops forever on a poison message.
       defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
       enableControllerDiscovery: true,
+      // No RPC here; direct reply-to would also need read rights a least-privilege user lacks.
+      enableDirectReplyTo: false,
       logger: new Logger('RabbitMQ'),
     });
     return {

@@ -11,7 +11,11 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        MessagingModule.forRoot({ url: config.RABBITMQ_URL, appId: SERVICE_NAME, declareTopology: true }),
+        MessagingModule.forRoot({
+          url: config.RABBITMQ_URL,
+          appId: SERVICE_NAME,
+          declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
+        }),
         HealthModule.register([BrokerHealthCheck]),
       ],
     };

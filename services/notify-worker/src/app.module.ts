@@ -20,7 +20,7 @@ export class AppModule {
         MessagingModule.forRoot({
           url: config.RABBITMQ_URL,
           appId: SERVICE_NAME,
-          declareTopology: true,
+          declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
           prefetchCount: config.PREFETCH,
         }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),

@@ -19,7 +19,11 @@ export class AppModule {
           maxConnections: config.DATABASE_POOL_SIZE,
           applicationName: SERVICE_NAME,
         }),
-        MessagingModule.forRoot({ url: config.RABBITMQ_URL, appId: SERVICE_NAME, declareTopology: true }),
+        MessagingModule.forRoot({
+          url: config.RABBITMQ_URL,
+          appId: SERVICE_NAME,
+          declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
+        }),
         OutboxRelayModule.forRoot({ sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
         OrdersModule,

@@ -1,4 +1,5 @@
 import {
+  booleanVariable,
   directoryVariable,
   LOCAL_DEFAULTS,
   loadConfig,
@@ -10,6 +11,8 @@ import {
 export const logAggregatorConfigShape = {
   PORT: portVariable(SERVICE_PORTS['log-aggregator']),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
+  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
+  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
   LOG_DIR: directoryVariable(LOCAL_DEFAULTS.logDir),
 };
 

@@ -1,4 +1,5 @@
 import {
+  booleanVariable,
   databaseUrlVariable,
   emailVariable,
   LOCAL_DEFAULTS,
@@ -14,6 +15,8 @@ export const notifyWorkerConfigShape = {
   PORT: portVariable(SERVICE_PORTS['notify-worker']),
   DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
+  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
+  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
   /** Where mail goes; `npm start` points it at its local mail catcher when unset. */
   SMTP_URL: smtpUrlVariable().default('smtp://127.0.0.1:1025'),
   MAIL_FROM: emailVariable(LOCAL_DEFAULTS.mailFrom),

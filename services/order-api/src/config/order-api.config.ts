@@ -1,4 +1,5 @@
 import {
+  booleanVariable,
   databaseUrlVariable,
   directoryVariable,
   LOCAL_DEFAULTS,
@@ -13,6 +14,8 @@ export const orderApiConfigShape = {
   PORT: portVariable(SERVICE_PORTS['order-api']),
   DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
+  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
+  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
   /** Connections to PostgreSQL; more does not help a hot row, it only queues on its lock. */
   DATABASE_POOL_SIZE: positiveIntVariable(16, 200),
