@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { type Colour, compactLogLine, prefix } from './console-output';
+
+export interface ServiceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ServiceProcessOptions {
+  name: string;
+  /** The built entry point, e.g. services/order-api/dist/main.js. */
+  entry: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  colour: Colour;
+  /** Print JSON log lines as they come instead of shortening them. */
+  rawLogs: boolean;
+  /** Called once when the process ends, whoever ended it. */
+  onExit: (exit: ServiceExit) => void;
+}
+
+/** One service as a child process of `npm start`, its output prefixed with its name. */
+export class ServiceProcess {
+  readonly name: string;
+  readonly exited: Promise<ServiceExit>;
+  private readonly child: ChildProcess;
+  private exit: ServiceExit | undefined;
+
+  constructor(options: ServiceProcessOptions) {
+    this.name = options.name;
+    // Own process group: a terminal's Ctrl-C reaches only `npm start`, which then stops the services
+    // in order (and can tell a deliberate stop from a crash).
+    this.child = spawn(process.execPath, [options.entry], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const label = prefix(options.name, options.colour);
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        const lines = options.rawLogs ? [line] : compactLogLine(line);
+        process.stdout.write(lines.map((text) => `${label}${text}\n`).join(''));
+      });
+    }
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        if (this.exit) return;
+        this.exit = { code, signal };
+        options.onExit(this.exit);
+        resolve(this.exit);
+      });
+      this.child.once('error', (error) => {
+        // spawn itself failed (no such file, say): report it like an exit.
+        process.stdout.write(`${label}cannot start: ${error.message}\n`);
+        if (this.exit) return;
+        this.exit = { code: null, signal: null };
+        options.onExit(this.exit);
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exit === undefined && this.child.pid !== undefined;
+  }
+
+  /** SIGTERM to this process (by PID), SIGKILL if it is still there after `graceMs`. */
+  async stop(graceMs: number): Promise<ServiceExit> {
+    if (!this.running) return this.exited;
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (!this.running || this.child.pid === undefined) return;
+    try {
+      process.kill(this.child.pid, signal);
+    } catch {
+      // already gone between the check and the kill
+    }
+  }
+}
+
+/** `code 1`, `signal SIGKILL`: how a process ended, for messages. */
+export function describeExit({ code, signal }: ServiceExit): string {
+  if (signal) return `signal ${signal}`;
+  return code === null ? 'failed to start' : `code ${code}`;
+}

@@ -1,0 +1,358 @@
+/**
+ * `npm start`: the whole system on this machine without Docker.
+ * Checks RabbitMQ and PostgreSQL, migrates and seeds the database, builds, starts a mail catcher
+ * (unless SMTP_URL is set) and the four services, waits for their /health, and prints where
+ * everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, SERVICE_PORTS } from '@shop/config';
+import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
+import { Client } from 'pg';
+import { CATALOGUE } from '../../prisma/catalogue';
+import { describeSeed, seedCatalogue } from '../../prisma/seed';
+import { type Colour, fail, ok, paint, say } from './console-output';
+import { loadLocalConfig, type LocalConfig } from './local.config';
+import { MAIL_CATCHER_PORTS, type MailCatcher, startMailCatcher } from './mail-catcher';
+import { amqpLogin, endpointOf, portIsFree, START_HINTS, tcpReachable } from './preflight';
+import { describeExit, ServiceProcess } from './service-process';
+
+const ROOT = resolve(__dirname, '../..');
+const SERVICES: { name: keyof typeof SERVICE_PORTS; colour: Colour }[] = [
+  { name: 'order-api', colour: 'cyan' },
+  { name: 'notify-worker', colour: 'magenta' },
+  { name: 'report-worker', colour: 'blue' },
+  { name: 'log-aggregator', colour: 'green' },
+];
+const HEALTH_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+
+/** A failure already explained to the user: print it and stop. */
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly hints: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const running: ServiceProcess[] = [];
+let build: ChildProcess | undefined;
+let catcher: MailCatcher | undefined;
+let stopping = false;
+
+async function main(): Promise<void> {
+  const options = parseArguments(process.argv.slice(2));
+  const config = loadLocalConfig();
+  const reportsDir = resolve(ROOT, config.REPORTS_DIR);
+  const logDir = resolve(ROOT, config.LOG_DIR);
+
+  await checkDependencies(config);
+  await checkServicePortsFree(config.SMTP_URL === undefined);
+  if (stopping) return;
+
+  const migrations = await applyMigrations({
+    databaseUrl: config.DATABASE_URL,
+    migrationsDir: join(ROOT, 'prisma/migrations'),
+    log: (line) => say(`migrate: ${line}`),
+  });
+  ok(
+    `database ${databaseNameOf(config.DATABASE_URL)}: ${migrations.applied.length} migration(s) applied, ${migrations.alreadyApplied.length} already up to date`,
+  );
+  ok(`seed: ${describeSeed(await seedCatalogue(config.DATABASE_URL), databaseNameOf(config.DATABASE_URL))}`);
+  if (stopping) return;
+
+  await buildEverything();
+  if (stopping) return;
+
+  let smtpUrl = config.SMTP_URL;
+  if (smtpUrl === undefined) {
+    catcher = await startMailCatcher({
+      smtpPort: MAIL_CATCHER_PORTS.smtp,
+      httpPort: MAIL_CATCHER_PORTS.http,
+    });
+    smtpUrl = catcher.smtpUrl;
+    ok(`mail catcher: SMTP ${catcher.smtpUrl}, web UI ${catcher.uiUrl}`);
+  } else {
+    ok(`mail goes to SMTP_URL ${redactUrl(smtpUrl)} (no local mail catcher)`);
+  }
+  if (stopping) return;
+
+  mkdirSync(reportsDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  for (const { name, colour } of SERVICES) {
+    const service = new ServiceProcess({
+      name,
+      entry: join(ROOT, 'services', name, 'dist/main.js'),
+      cwd: ROOT,
+      // The services read and validate these themselves; PORT is per service, so a PORT in the
+      // caller's environment cannot put all four on one port.
+      env: {
+        ...process.env,
+        PORT: String(SERVICE_PORTS[name]),
+        DATABASE_URL: config.DATABASE_URL,
+        RABBITMQ_URL: config.RABBITMQ_URL,
+        SMTP_URL: smtpUrl,
+        REPORTS_DIR: reportsDir,
+        LOG_DIR: logDir,
+      },
+      colour,
+      rawLogs: options.rawLogs,
+      onExit: (exit) => {
+        if (!stopping)
+          void shutdown(1, `${name} exited unexpectedly (${describeExit(exit)}); stopping everything`);
+      },
+    });
+    running.push(service);
+    say(`started ${name} (pid ${service.pid}) on port ${SERVICE_PORTS[name]}`);
+  }
+
+  await waitUntilHealthy();
+  if (stopping) return;
+  printBanner({
+    reportsDir,
+    logDir,
+    smtpUrl,
+    sku: await orderableSku(config.DATABASE_URL),
+  });
+}
+
+function parseArguments(args: string[]): { rawLogs: boolean } {
+  const unknown = args.filter((arg) => arg !== '--raw-logs');
+  if (unknown.length > 0)
+    throw new StartError(`unknown argument ${unknown.join(' ')} (accepted: --raw-logs)`);
+  return { rawLogs: args.includes('--raw-logs') };
+}
+
+async function checkDependencies(config: LocalConfig): Promise<void> {
+  const rabbit = endpointOf(
+    config.RABBITMQ_URL,
+    new URL(config.RABBITMQ_URL).protocol === 'amqps:' ? 5671 : 5672,
+  );
+  const postgres = endpointOf(config.DATABASE_URL, 5432);
+  const [rabbitProblem, postgresProblem] = await Promise.all([
+    tcpReachable(rabbit).then(
+      () => undefined,
+      (error: Error) => error.message,
+    ),
+    tcpReachable(postgres).then(
+      () => undefined,
+      (error: Error) => error.message,
+    ),
+  ]);
+  const problems: string[] = [];
+  const hints: string[] = [];
+  if (rabbitProblem) {
+    problems.push(
+      `RabbitMQ is not reachable at ${rabbit.host}:${rabbit.port} (${rabbitProblem}; from RABBITMQ_URL)`,
+    );
+    hints.push('start RabbitMQ:', ...START_HINTS.rabbitmq.map((command) => `  ${command}`));
+  }
+  if (postgresProblem) {
+    problems.push(
+      `PostgreSQL is not reachable at ${postgres.host}:${postgres.port} (${postgresProblem}; from DATABASE_URL)`,
+    );
+    hints.push('start PostgreSQL:', ...START_HINTS.postgres.map((command) => `  ${command}`));
+  }
+  if (problems.length > 0)
+    throw new StartError(problems.join('\n'), [...hints, 'then run `npm start` again.']);
+
+  await amqpLogin(config.RABBITMQ_URL).catch((error: Error) => {
+    throw new StartError(
+      `RabbitMQ at ${rabbit.host}:${rabbit.port} refused the connection: ${error.message}`,
+      ['check the user, password and vhost in RABBITMQ_URL (default amqp://guest:guest@127.0.0.1:5672).'],
+    );
+  });
+  ok(`RabbitMQ ${rabbit.host}:${rabbit.port} and PostgreSQL ${postgres.host}:${postgres.port} are reachable`);
+}
+
+async function checkServicePortsFree(withMailCatcher: boolean): Promise<void> {
+  const ports: { port: number; what: string }[] = SERVICES.map(({ name }) => ({
+    port: SERVICE_PORTS[name],
+    what: name,
+  }));
+  if (withMailCatcher) {
+    ports.push(
+      { port: MAIL_CATCHER_PORTS.smtp, what: 'mail catcher SMTP' },
+      { port: MAIL_CATCHER_PORTS.http, what: 'mail catcher web UI' },
+    );
+  }
+  const taken = (
+    await Promise.all(ports.map(async (entry) => ((await portIsFree(entry.port)) ? undefined : entry)))
+  ).filter((entry) => entry !== undefined);
+  if (taken.length === 0) return;
+  const hints = [
+    `see who holds them: ss -ltnp | grep -E ':(${taken.map((t) => t.port).join('|')})\\b'`,
+    'another `npm start` (or a service started by hand) is the usual culprit: stop it first.',
+  ];
+  if (taken.some((t) => t.what.startsWith('mail catcher'))) {
+    hints.push(
+      `if Mailpit (or another catcher) holds ${MAIL_CATCHER_PORTS.smtp}/${MAIL_CATCHER_PORTS.http}, keep it and use it: ` +
+        `SMTP_URL=smtp://127.0.0.1:${MAIL_CATCHER_PORTS.smtp} npm start`,
+    );
+  }
+  throw new StartError(
+    `port(s) already in use: ${taken.map((t) => `${t.port} (${t.what})`).join(', ')}`,
+    hints,
+  );
+}
+
+async function buildEverything(): Promise<void> {
+  say('building every project (nx run-many -t build)…');
+  const started = Date.now();
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    // The nx binary itself rather than npx, so the PID stopped on Ctrl-C is nx's own.
+    build = spawn(join(ROOT, 'node_modules/.bin/nx'), ['run-many', '-t', 'build', '--outputStyle=static'], {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    build.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    build.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    build.once('error', reject);
+    build.once('exit', (exitCode) => resolveExit(exitCode));
+  });
+  build = undefined;
+  if (stopping) return;
+  const text = output.join('');
+  if (code !== 0) {
+    process.stdout.write(`\n${text}\n`);
+    throw new StartError(`the build failed (exit ${code}); its output is above`);
+  }
+  const projects = /Successfully ran target build for (\d+) projects?/.exec(text)?.[1];
+  const cached = /for (\d+) out of (\d+) tasks/.exec(text)?.[1];
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  ok(`built ${projects ?? 'all'} projects in ${seconds} s${cached ? ` (${cached} from the Nx cache)` : ''}`);
+}
+
+async function waitUntilHealthy(): Promise<void> {
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  const started = Date.now();
+  const last = new Map<string, string>();
+  const pending = new Set(SERVICES.map((s) => s.name));
+  while (pending.size > 0 && !stopping) {
+    await Promise.all(
+      [...pending].map(async (name) => {
+        try {
+          const response = await fetch(`http://127.0.0.1:${SERVICE_PORTS[name]}/health`, {
+            signal: AbortSignal.timeout(3_000),
+          });
+          const body = (await response.text()).slice(0, 300);
+          last.set(name, `${response.status} ${body}`);
+          if (response.status === 200) {
+            pending.delete(name);
+            ok(
+              `${name} is healthy (http://localhost:${SERVICE_PORTS[name]}/health, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+            );
+          }
+        } catch (error) {
+          last.set(name, `no answer (${(error as Error).message})`);
+        }
+      }),
+    );
+    if (pending.size === 0 || stopping) return;
+    if (Date.now() > deadline) {
+      throw new StartError(
+        `not healthy after ${HEALTH_TIMEOUT_MS / 1000} s: ${[...pending]
+          .map((name) => `${name} (last answer: ${last.get(name) ?? 'none'})`)
+          .join('; ')}`,
+        ['its log lines above usually say why (a dependency down, a bad variable).'],
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** A sku the banner's curl can order: the first catalogue product with stock, else any product with stock. */
+async function orderableSku(databaseUrl: string): Promise<string | undefined> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ sku: string }>(
+      `SELECT sku FROM products WHERE stock > 0
+       ORDER BY array_position($1::text[], sku::text) NULLS LAST, sku LIMIT 1`,
+      [CATALOGUE.map((product) => product.sku)],
+    );
+    return rows[0]?.sku;
+  } finally {
+    await client.end();
+  }
+}
+
+function printBanner(info: {
+  reportsDir: string;
+  logDir: string;
+  smtpUrl: string;
+  sku: string | undefined;
+}): void {
+  const api = `http://localhost:${SERVICE_PORTS['order-api']}`;
+  const line = paint('─'.repeat(78), 'gray');
+  const row = (label: string, value: string) => `  ${paint(label.padEnd(11), 'bold')} ${value}`;
+  const body = JSON.stringify({
+    customer: { email: 'wang.fang@example.cn', name: '王芳' },
+    items: [{ sku: info.sku ?? '<SKU>', quantity: 1 }],
+  });
+  const lines = [
+    '',
+    line,
+    paint('  The order system is running. Ctrl-C stops everything.', 'bold', 'green'),
+    '',
+    row('API', api),
+    row('API docs', `${api}/docs`),
+    row('Products', `${api}/products`),
+    catcher
+      ? row('Mail UI', `${catcher.uiUrl}   (SMTP ${catcher.smtpUrl}, API ${catcher.uiUrl}/api/v1/messages)`)
+      : row('Mail', `sent to ${redactUrl(info.smtpUrl)}`),
+    row('Reports', info.reportsDir),
+    row('Logs', info.logDir),
+    row('Health', SERVICES.map(({ name }) => `:${SERVICE_PORTS[name]} ${name}`).join('  ')),
+    '',
+    '  Place an order:',
+    `  curl -i -X POST ${api}/orders -H 'Content-Type: application/json' -d '${body}'`,
+    ...(info.sku ? [] : ['  (no product has stock yet: add one with PUT /products/<sku>, see the API docs)']),
+    line,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const redactUrl = (url: string): string =>
+  url.startsWith('postgres') ? redactDatabaseUrl(url) : url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+async function shutdown(code: number, why: string, hints: readonly string[] = []): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (code === 0) say(why);
+  else fail(why);
+  for (const hint of hints) say(`  ${hint}`);
+  if (build?.pid !== undefined) process.kill(build.pid, 'SIGTERM');
+  const alive = running.filter((service) => service.running);
+  if (alive.length > 0) say(`stopping ${alive.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}…`);
+  const exits = await Promise.all(
+    alive.map(async (service) => {
+      const exit = await service.stop(STOP_GRACE_MS);
+      return `${service.name}: ${describeExit(exit)}`;
+    }),
+  );
+  if (exits.length > 0) say(`stopped (${exits.join(', ')})`);
+  await catcher?.stop().catch(() => undefined);
+  process.exit(code);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // One Ctrl-C can arrive more than once (from the terminal, npm and tsx): shutdown() ignores repeats.
+  process.on(signal, () => void shutdown(0, `${signal}: stopping everything`));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof StartError) {
+    void shutdown(1, error.message, error.hints);
+    return;
+  }
+  const message =
+    error instanceof ConfigError ? error.message : `failed: ${(error as Error).stack ?? String(error)}`;
+  void shutdown(1, message);
+});

@@ -1,0 +1,168 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { createMailpitApiHandler, type MailpitMessage, type MailpitMessagesResponse } from './mailpit-api';
+import { SmtpSink } from './smtp-sink';
+
+describe('SmtpSink', () => {
+  let sink: SmtpSink;
+  let mailer: Transporter;
+
+  beforeEach(async () => {
+    sink = new SmtpSink();
+    await sink.start();
+    mailer = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false });
+  });
+
+  afterEach(async () => {
+    mailer.close();
+    await sink.stop();
+  });
+
+  it('stores a UTF-8 message parsed, before the sender gets its reply', async () => {
+    const info = await mailer.sendMail({
+      from: { name: '王芳', address: 'orders@shop.local' },
+      to: [{ name: '김민준', address: 'minjun@example.kr' }],
+      subject: '订单确认 주문 확인 #42',
+      text: '您好 王芳，您的订单已收到：龙井茶 × 2。',
+      html: '<p>您好 <b>王芳</b>：한국 김 × 1</p>',
+    });
+
+    expect(sink.messages).toHaveLength(1);
+    const [mail] = sink.messages;
+    expect(mail.messageId).toBe(info.messageId);
+    expect(mail.from).toEqual({ name: '王芳', address: 'orders@shop.local' });
+    expect(mail.to).toEqual([{ name: '김민준', address: 'minjun@example.kr' }]);
+    expect(mail.subject).toBe('订单确认 주문 확인 #42');
+    expect(mail.text.trim()).toBe('您好 王芳，您的订单已收到：龙井茶 × 2。');
+    expect(mail.html).toContain('<b>王芳</b>：한국 김 × 1');
+    expect(mail.envelope).toEqual({ from: 'orders@shop.local', to: ['minjun@example.kr'] });
+    expect(mail.receivedAt).toBeInstanceOf(Date);
+  });
+
+  it('waits for a number of messages, and fails saying how many came', async () => {
+    const arrived = sink.waitForMessages(2, 5_000);
+    await mailer.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject: 'one', text: '1' });
+    await mailer.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject: 'two', text: '2' });
+    expect((await arrived).map((mail) => mail.subject)).toEqual(['one', 'two']);
+
+    await expect(sink.waitForMessages(3, 200)).rejects.toThrow(/waiting for 3 email\(s\).*2 arrived.*"two"/);
+
+    sink.clear();
+    expect(sink.messages).toHaveLength(0);
+    expect(sink.receivedCount).toBe(0);
+  });
+
+  it('keeps only the newest messages beyond its bound', async () => {
+    const small = new SmtpSink({ maxMessages: 2 });
+    await small.start();
+    const smallMailer = nodemailer.createTransport({ host: '127.0.0.1', port: small.port });
+    try {
+      for (const subject of ['first', 'second', 'third']) {
+        await smallMailer.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject, text: subject });
+      }
+      expect(small.messages.map((mail) => mail.subject)).toEqual(['second', 'third']);
+      expect(small.receivedCount).toBe(3);
+    } finally {
+      smallMailer.close();
+      await small.stop();
+    }
+  });
+
+  it('refuses to start on a port that is taken', async () => {
+    await expect(new SmtpSink().start(sink.port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe('createMailpitApiHandler', () => {
+  let sink: SmtpSink;
+  let mailer: Transporter;
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    sink = new SmtpSink();
+    await sink.start();
+    mailer = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port });
+    const handle = createMailpitApiHandler(sink);
+    server = createServer((request, response) => {
+      if (!handle(request, response)) response.writeHead(418).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    mailer.close();
+    await new Promise((resolve) => server.close(resolve));
+    await sink.stop();
+  });
+
+  beforeEach(() => sink.clear());
+
+  it('lists messages newest first in Mailpit’s shape, and serves one with Text and HTML', async () => {
+    await mailer.sendMail({
+      from: '"Shop" <orders@shop.local>',
+      to: '"李娜" <li.na@example.cn>',
+      subject: '订单 1',
+      text: 'first',
+    });
+    await mailer.sendMail({
+      from: '"Shop" <orders@shop.local>',
+      to: '"박지민" <jimin@example.kr>',
+      bcc: 'audit@shop.local',
+      subject: '주문 2',
+      text: 'second',
+      html: '<p>second</p>',
+    });
+
+    const list = (await (await fetch(`${base}/api/v1/messages`)).json()) as MailpitMessagesResponse;
+    expect(list).toMatchObject({ total: 2, count: 2, messages_count: 2, start: 0, unread: 2 });
+    expect(list.messages.map((m) => m.Subject)).toEqual(['주문 2', '订单 1']);
+    expect(list.messages[0]).toMatchObject({
+      From: { Name: 'Shop', Address: 'orders@shop.local' },
+      To: [{ Name: '박지민', Address: 'jimin@example.kr' }],
+      Bcc: [{ Name: '', Address: 'audit@shop.local' }],
+      Snippet: 'second',
+    });
+    expect(new Date(list.messages[0].Created).getTime()).not.toBeNaN();
+
+    const paged = (await (
+      await fetch(`${base}/api/v1/messages?limit=1&start=1`)
+    ).json()) as MailpitMessagesResponse;
+    expect(paged.messages.map((m) => m.Subject)).toEqual(['订单 1']);
+
+    const one = (await (
+      await fetch(`${base}/api/v1/message/${list.messages[0].ID}`)
+    ).json()) as MailpitMessage;
+    expect(one).toMatchObject({ Subject: '주문 2', HTML: '<p>second</p>', ReturnPath: 'orders@shop.local' });
+    expect(one.Text.trim()).toBe('second');
+
+    const found = (await (
+      await fetch(`${base}/api/v1/search?query=${encodeURIComponent('to:li.na@example.cn')}`)
+    ).json()) as MailpitMessagesResponse;
+    expect(found).toMatchObject({ total: 2, messages_count: 1 });
+    expect(found.messages[0].To[0].Name).toBe('李娜');
+
+    expect((await fetch(`${base}/api/v1/message/no-such-id`)).status).toBe(404);
+    expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
+  });
+
+  it('deletes all messages, or only the given IDs', async () => {
+    for (const subject of ['a', 'b', 'c']) {
+      await mailer.sendMail({ from: 'x@shop.local', to: 'y@example.com', subject, text: subject });
+    }
+    const keep = sink.messages[0].id;
+    const doomed = sink.messages.slice(1).map((mail) => mail.id);
+    const some = await fetch(`${base}/api/v1/messages`, {
+      method: 'DELETE',
+      body: JSON.stringify({ IDs: doomed }),
+    });
+    expect(some.status).toBe(200);
+    expect(sink.messages.map((mail) => mail.id)).toEqual([keep]);
+
+    expect((await fetch(`${base}/api/v1/messages`, { method: 'DELETE' })).status).toBe(200);
+    const list = (await (await fetch(`${base}/api/v1/messages`)).json()) as MailpitMessagesResponse;
+    expect(list).toMatchObject({ total: 0, messages: [] });
+  });
+});
