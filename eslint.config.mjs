@@ -4,29 +4,34 @@ import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+const depConstraints = [
+  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+];
+
+/** `allow` lists imports the rule skips: specs and test harnesses may use @shop/testing anywhere. */
+const moduleBoundaries = (allow) => ({ enforceBuildableLibDependency: false, allow, depConstraints });
+
 export default [
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'var/**', 'coverage/**', '.nx/**', 'libs/db/src/generated/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'var/**',
+      'coverage/**',
+      '.nx/**',
+      'libs/db/src/generated/**',
+    ],
   },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries([])],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-console': ['error', { allow: ['error', 'warn'] }],
@@ -34,8 +39,20 @@ export default [
   },
   {
     // Specs, test harnesses and command-line tools may print and use loose types for HTTP bodies.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**/*.ts', '**/bench/**/*.ts', 'deploy/**/*.ts', 'prisma/**/*.ts', '**/cli/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
+    files: [
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      '**/testing/**/*.ts',
+      '**/bench/**/*.ts',
+      'deploy/**/*.ts',
+      'prisma/**/*.ts',
+      '**/cli/**/*.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-console': 'off',
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(['@shop/testing'])],
+    },
   },
   prettier,
 ];

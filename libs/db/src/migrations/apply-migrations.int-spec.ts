@@ -39,7 +39,12 @@ describe('applyMigrations (without the Prisma schema engine)', () => {
     const second = await applyMigrations({ databaseUrl: scratchUrl, migrationsDir: repoMigrations });
     expect(second).toEqual({ createdDatabase: false, applied: [], alreadyApplied: first.applied });
 
-    const recorded = await query<{ migration_name: string; checksum: string; finished_at: Date; applied_steps_count: number }>(
+    const recorded = await query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date;
+      applied_steps_count: number;
+    }>(
       'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
     );
     const sql = await readFile(join(repoMigrations, '20261123000000_init', 'migration.sql'), 'utf8');
@@ -52,7 +57,9 @@ describe('applyMigrations (without the Prisma schema engine)', () => {
 
     // The schema's own guard against oversell is in place.
     await expect(
-      query(`INSERT INTO products (id, sku, name, price_cents, stock) VALUES (gen_random_uuid(), 'X', 'x', 1, -1)`),
+      query(
+        `INSERT INTO products (id, sku, name, price_cents, stock) VALUES (gen_random_uuid(), 'X', 'x', 1, -1)`,
+      ),
     ).rejects.toThrow(/products_stock_non_negative/);
   });
 
@@ -61,7 +68,10 @@ describe('applyMigrations (without the Prisma schema engine)', () => {
     await mkdir(join(dir, '001_ok'));
     await writeFile(join(dir, '001_ok', 'migration.sql'), 'CREATE TABLE kept (id int);');
     await mkdir(join(dir, '002_broken'));
-    await writeFile(join(dir, '002_broken', 'migration.sql'), 'CREATE TABLE half (id int);\nSELECT * FROM no_such_table;');
+    await writeFile(
+      join(dir, '002_broken', 'migration.sql'),
+      'CREATE TABLE half (id int);\nSELECT * FROM no_such_table;',
+    );
 
     await expect(applyMigrations({ databaseUrl: scratchUrl, migrationsDir: dir })).rejects.toThrow(
       /Migration 002_broken failed and was rolled back/,
@@ -70,7 +80,9 @@ describe('applyMigrations (without the Prisma schema engine)', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
     expect(tables.map((t) => t.table_name)).toEqual(['_prisma_migrations', 'kept']);
-    const recorded = await query<{ migration_name: string }>('SELECT migration_name FROM "_prisma_migrations"');
+    const recorded = await query<{ migration_name: string }>(
+      'SELECT migration_name FROM "_prisma_migrations"',
+    );
     expect(recorded.map((r) => r.migration_name)).toEqual(['001_ok']);
   });
 });

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Entrypoint of the rabbitmq container: starts the broker, then creates the admin user and one user per
+# service with passwords from the environment and the permissions listed in service-users.txt.
+# Users cannot come from definitions.json: it would need password hashes committed to git, and it is
+# re-imported on every boot. Safe to rerun: existing users get their password reset to the environment's.
+set -euo pipefail
+
+users_file=${RABBITMQ_SERVICE_USERS_FILE:-/etc/rabbitmq/service-users.txt}
+# The healthcheck requires this file, so services start only once their users exist.
+ready_marker=${RABBITMQ_USERS_READY_MARKER:-/tmp/rabbitmq-users-ready}
+
+log() { echo "init-users: $*" >&2; }
+
+# The broker runs as rabbitmq; running the CLI as the same user keeps the Erlang cookie readable by both.
+# stdin is /dev/null because the CLI would otherwise swallow the rest of the users file being read.
+ctl() {
+  if [ "$(id -u)" = 0 ]; then gosu rabbitmq rabbitmqctl "$@" </dev/null; else rabbitmqctl "$@" </dev/null; fi
+}
+
+user_exists() {
+  # grep without -q reads all input, so the CLI never dies of SIGPIPE under pipefail.
+  ctl -q list_users --no-table-headers | cut -f1 | grep -xF -- "$1" >/dev/null
+}
+
+# upsert_user NAME PASSWORD [TAG...]
+upsert_user() {
+  local name=$1 password=$2
+  shift 2
+  if user_exists "$name"; then
+    ctl -q change_password -- "$name" "$password"
+  else
+    ctl -q add_user -- "$name" "$password"
+  fi
+  ctl -q set_user_tags "$name" "$@"
+}
+
+provision() {
+  local admin=${RABBITMQ_ADMIN_USER:?set RABBITMQ_ADMIN_USER}
+  local admin_password=${RABBITMQ_ADMIN_PASSWORD:?set RABBITMQ_ADMIN_PASSWORD}
+  local vhost user variable configure write read password
+
+  upsert_user "$admin" "$admin_password" administrator
+  for vhost in $(awk '!/^#/ && NF { print $1 }' "$users_file" | sort -u); do
+    ctl -q set_permissions -p "$vhost" "$admin" '.*' '.*' '.*'
+  done
+
+  while read -r vhost user variable configure write read; do
+    case "$vhost" in '#'* | '') continue ;; esac
+    password=${!variable:-}
+    if [ -z "$password" ]; then
+      log "$variable is empty: it is the RabbitMQ password of $user"
+      return 1
+    fi
+    upsert_user "$user" "$password"
+    ctl -q set_permissions -p "$vhost" "$user" "$configure" "$write" "$read"
+    log "user $user ready on vhost $vhost"
+  done <"$users_file"
+
+  if [ "$admin" != guest ] && user_exists guest; then
+    ctl -q delete_user guest
+  fi
+}
+
+rm -f "$ready_marker"
+docker-entrypoint.sh rabbitmq-server &
+server_pid=$!
+trap 'kill -TERM "$server_pid" 2>/dev/null || true' TERM INT
+
+# The cookie check comes first because a CLI started before the broker would write a cookie of its own.
+# await_startup returns after the full boot, definitions import included, so the vhost exists by then.
+until [ -s "$HOME/.erlang.cookie" ] && ctl -q await_startup >/dev/null 2>&1; do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    log "rabbitmq-server exited during boot"
+    wait "$server_pid" || exit $?
+    exit 1
+  fi
+  sleep 2
+done
+
+# A subshell outside any `if`, so that set -e still stops provisioning at the first failing command.
+set +e
+(
+  set -e
+  provision
+)
+provisioned=$?
+if [ "$provisioned" = 0 ]; then
+  touch "$ready_marker"
+  log "all users ready"
+else
+  log "provisioning failed: stopping the broker"
+  kill -TERM "$server_pid" 2>/dev/null
+fi
+
+# `wait` returns early when the trap fires; keep waiting until the broker has really stopped.
+while :; do
+  wait "$server_pid"
+  status=$?
+  kill -0 "$server_pid" 2>/dev/null || break
+done
+[ "$provisioned" = 0 ] || exit 1
+exit "$status"

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Exchanges, Queues } from './names';
+import {
+  buildRabbitmqDefinitions,
+  type RabbitmqDefinitions,
+  RABBITMQ_VHOST,
+  renderServiceUsers,
+  SERVICE_USERS,
+  type ServiceUserName,
+} from './rabbitmq-definitions';
+import { TOPOLOGY } from './topology';
+
+const deployDir = join(__dirname, '../../../deploy/rabbitmq');
+const committed = (name: string) => readFileSync(join(deployDir, name), 'utf8');
+
+const user = (name: ServiceUserName) => {
+  const found = SERVICE_USERS.find((u) => u.name === name);
+  if (!found) throw new Error(`no user ${name}`);
+  return found;
+};
+const allows = (pattern: string, resource: string) => new RegExp(pattern).test(resource);
+
+describe('deploy/rabbitmq (regenerate with `npm run rabbitmq:definitions` when this fails)', () => {
+  it('definitions.json is what the builder produces from TOPOLOGY', () => {
+    const onDisk = JSON.parse(committed('definitions.json')) as RabbitmqDefinitions;
+    expect(onDisk).toEqual(buildRabbitmqDefinitions());
+  });
+
+  it('service-users.txt is what the builder produces', () => {
+    expect(committed('service-users.txt')).toBe(renderServiceUsers());
+  });
+});
+
+describe('buildRabbitmqDefinitions', () => {
+  const definitions = buildRabbitmqDefinitions();
+
+  it('puts everything in the shop vhost', () => {
+    expect(definitions.vhosts).toEqual([{ name: RABBITMQ_VHOST }]);
+    for (const item of [...definitions.exchanges, ...definitions.queues, ...definitions.bindings]) {
+      expect(item.vhost).toBe(RABBITMQ_VHOST);
+    }
+  });
+
+  it('keeps every queue argument exactly as TOPOLOGY has it', () => {
+    expect(definitions.queues.map((q) => [q.name, q.arguments])).toEqual(
+      TOPOLOGY.queues.map((q) => [q.name, q.arguments]),
+    );
+  });
+
+  it('only binds from and to exchanges and queues it defines', () => {
+    const exchanges = new Set(definitions.exchanges.map((e) => e.name));
+    const queues = new Set(definitions.queues.map((q) => q.name));
+    expect(definitions.bindings.length).toBe(TOPOLOGY.bindings.length);
+    for (const binding of definitions.bindings) {
+      expect(exchanges).toContain(binding.source);
+      expect(binding.destination_type === 'queue' ? queues : exchanges).toContain(binding.destination);
+    }
+  });
+
+  it('dead-letters only to exchanges it defines', () => {
+    const exchanges = new Set(definitions.exchanges.map((e) => e.name));
+    for (const queue of definitions.queues) {
+      const deadLetterExchange = queue.arguments['x-dead-letter-exchange'];
+      if (deadLetterExchange !== undefined) expect(exchanges).toContain(deadLetterExchange);
+    }
+  });
+});
+
+describe('SERVICE_USERS', () => {
+  const topologyNames = [...TOPOLOGY.exchanges, ...TOPOLOGY.queues].map((r) => r.name);
+
+  it('lets no service declare or delete any part of the topology', () => {
+    for (const { name, configure } of SERVICE_USERS) {
+      expect([name, topologyNames.filter((resource) => allows(configure, resource))]).toEqual([name, []]);
+    }
+  });
+
+  it('lets order-api publish order events and logs only', () => {
+    const { write, read } = user('order-api');
+    expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([
+      Exchanges.order,
+      Exchanges.logs,
+    ]);
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([]);
+  });
+
+  it.each([
+    ['notify-worker', Queues.orderNotify, Queues.orderReport],
+    ['report-worker', Queues.orderReport, Queues.orderNotify],
+  ] as const)('lets %s consume %s, dead-letter, retry and log, but not touch %s', (name, own, other) => {
+    const { write, read } = user(name);
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own]);
+    expect(allows(write, Exchanges.orderDeadLetter)).toBe(true);
+    expect(allows(write, Exchanges.logs)).toBe(true);
+    expect(allows(write, `${own}.retry`)).toBe(true);
+    expect(allows(write, Exchanges.order)).toBe(false);
+    expect(allows(write, `${other}.retry`)).toBe(false);
+    expect(allows(write, own)).toBe(false);
+  });
+
+  it('lets log-aggregator consume its two queues and publish logs only', () => {
+    const { write, read } = user('log-aggregator');
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
+      Queues.logArchive,
+      Queues.logAlerts,
+    ]);
+    expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
+  });
+
+  it('anchors every pattern, so `logs` does not also grant `logs.broadcast`', () => {
+    for (const { configure, write, read } of SERVICE_USERS) {
+      for (const pattern of [configure, write, read]) expect(pattern).toMatch(/^\^.*\$$/);
+    }
+    expect(allows(user('log-aggregator').write, Exchanges.logsBroadcast)).toBe(false);
+  });
+});

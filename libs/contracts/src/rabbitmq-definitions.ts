@@ -1,0 +1,157 @@
+import { Exchanges, Queues } from './names';
+import { TOPOLOGY, type Topology } from './topology';
+
+/**
+ * What the Docker deployment's broker is provisioned with, derived from the topology so the two never
+ * disagree: deploy/rabbitmq/definitions.json (imported by RabbitMQ at boot) and
+ * deploy/rabbitmq/service-users.txt (read by deploy/rabbitmq/init-users.sh). Regenerate both with
+ * `npm run rabbitmq:definitions`; rabbitmq-definitions.spec.ts fails while the committed files differ.
+ */
+
+/** The virtual host the Docker deployment runs in: the path of every service's RABBITMQ_URL. */
+export const RABBITMQ_VHOST = 'shop';
+
+/** The subset of RabbitMQ's definitions format (`rabbitmqctl export_definitions`) this deployment uses. */
+export interface RabbitmqDefinitions {
+  vhosts: { name: string }[];
+  exchanges: {
+    name: string;
+    vhost: string;
+    type: string;
+    durable: boolean;
+    auto_delete: boolean;
+    internal: boolean;
+    arguments: Record<string, string | number>;
+  }[];
+  queues: {
+    name: string;
+    vhost: string;
+    durable: boolean;
+    auto_delete: boolean;
+    arguments: Record<string, string | number>;
+  }[];
+  bindings: {
+    source: string;
+    vhost: string;
+    destination: string;
+    destination_type: 'queue' | 'exchange';
+    routing_key: string;
+    arguments: Record<string, string | number>;
+  }[];
+}
+
+/**
+ * Vhost and topology only. Users are not here on purpose: the file is re-imported on every boot and would
+ * need committed password hashes; permissions cannot be here either, since importing a permission for a
+ * user that does not exist yet fails the boot.
+ */
+export function buildRabbitmqDefinitions(
+  topology: Topology = TOPOLOGY,
+  vhost = RABBITMQ_VHOST,
+): RabbitmqDefinitions {
+  return {
+    vhosts: [{ name: vhost }],
+    exchanges: topology.exchanges.map(({ name, type, durable }) => ({
+      name,
+      vhost,
+      type,
+      durable,
+      auto_delete: false,
+      internal: false,
+      arguments: {},
+    })),
+    queues: topology.queues.map(({ name, durable, arguments: queueArguments }) => ({
+      name,
+      vhost,
+      durable,
+      auto_delete: false,
+      arguments: { ...queueArguments },
+    })),
+    bindings: topology.bindings.map(({ source, destination, destinationType, routingKey }) => ({
+      source,
+      vhost,
+      destination,
+      destination_type: destinationType,
+      routing_key: routingKey,
+      arguments: {},
+    })),
+  };
+}
+
+export type ServiceUserName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
+
+/**
+ * One AMQP user per service. Permissions are RabbitMQ regexes matched against resource names
+ * (https://www.rabbitmq.com/docs/access-control): `configure` declares and deletes, `write` publishes to an
+ * exchange or binds a queue, `read` consumes from a queue or binds from an exchange.
+ */
+export interface ServiceUser {
+  name: ServiceUserName;
+  /** The environment variable init-users.sh reads the password from. */
+  passwordVariable: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const named = (name: string) => escapeRegex(name);
+/** A work queue's retry path: exchanges and queues named `<queue>.<suffix>` (DESIGN.md, Broker topology). */
+const derivedFrom = (name: string) => `${escapeRegex(name)}\\..+`;
+
+function anyOf(...patterns: string[]): string {
+  if (patterns.length === 0) return '^$';
+  return patterns.length === 1 ? `^${patterns[0]}$` : `^(${patterns.join('|')})$`;
+}
+
+/** A worker that consumes one work queue, dead-letters through `order.dlx` and retries through its own path. */
+function workQueueConsumer(name: ServiceUserName, passwordVariable: string, queue: string): ServiceUser {
+  return {
+    name,
+    passwordVariable,
+    configure: anyOf(),
+    write: anyOf(named(Exchanges.orderDeadLetter), named(Exchanges.logs), derivedFrom(queue)),
+    read: anyOf(named(queue)),
+  };
+}
+
+/** No service may declare or delete anything: the topology comes from definitions.json. */
+export const SERVICE_USERS: readonly ServiceUser[] = [
+  {
+    name: 'order-api',
+    passwordVariable: 'RABBITMQ_ORDER_API_PASSWORD',
+    configure: anyOf(),
+    write: anyOf(named(Exchanges.order), named(Exchanges.logs)),
+    read: anyOf(),
+  },
+  workQueueConsumer('notify-worker', 'RABBITMQ_NOTIFY_WORKER_PASSWORD', Queues.orderNotify),
+  workQueueConsumer('report-worker', 'RABBITMQ_REPORT_WORKER_PASSWORD', Queues.orderReport),
+  {
+    name: 'log-aggregator',
+    passwordVariable: 'RABBITMQ_LOG_AGGREGATOR_PASSWORD',
+    configure: anyOf(),
+    write: anyOf(named(Exchanges.logs)),
+    read: anyOf(named(Queues.logArchive), named(Queues.logAlerts)),
+  },
+];
+
+/** The whitespace-separated table init-users.sh reads (regexes never contain whitespace). */
+export function renderServiceUsers(
+  users: readonly ServiceUser[] = SERVICE_USERS,
+  vhost = RABBITMQ_VHOST,
+): string {
+  const header = [
+    '# Generated by `npm run rabbitmq:definitions` from libs/contracts/src/rabbitmq-definitions.ts: do not edit.',
+    '# init-users.sh creates one RabbitMQ user per line with these permissions.',
+    '# vhost user password-variable configure write read',
+  ];
+  const rows = users.map((u) => [vhost, u.name, u.passwordVariable, u.configure, u.write, u.read].join(' '));
+  return [...header, ...rows, ''].join('\n');
+}
+
+/** definitions.json as written to disk. */
+export function renderRabbitmqDefinitions(
+  definitions: RabbitmqDefinitions = buildRabbitmqDefinitions(),
+): string {
+  return `${JSON.stringify(definitions, null, 2)}\n`;
+}
