@@ -24,7 +24,11 @@ export class AppModule {
           appId: SERVICE_NAME,
           declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
         }),
-        OutboxRelayModule.forRoot({ sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS }),
+        OutboxRelayModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          applicationName: SERVICE_NAME,
+          sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
+        }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
         OrdersModule,
         ProductsModule,

@@ -26,7 +26,11 @@ describe('OutboxRelay while the broker is unreachable', () => {
           appId: 'outbox-spec',
           publishTimeoutMs: 200,
         }),
-        OutboxRelayModule.forRoot({ sweepIntervalMs: 0 }),
+        OutboxRelayModule.forRoot({
+          databaseUrl: testConfig.databaseUrl,
+          applicationName: 'outbox-spec',
+          sweepIntervalMs: 0,
+        }),
       ],
     }).compile();
     const app = await moduleRef.init();

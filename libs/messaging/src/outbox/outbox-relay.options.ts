@@ -1,4 +1,8 @@
 export interface OutboxRelayOptions {
+  /** The relay has its own two connections, so marking rows never queues behind request traffic. */
+  databaseUrl: string;
+  /** Shown in pg_stat_activity next to the service's own connections. */
+  applicationName: string;
   /** How often the sweep looks for unpublished rows; 0 turns the sweep off (tests drive it by hand). */
   sweepIntervalMs: number;
   /** Rows per sweep transaction. */
@@ -13,7 +17,7 @@ export interface OutboxRelayOptions {
   retentionHours: number;
 }
 
-export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
+export const DEFAULT_OUTBOX_RELAY_OPTIONS: Omit<OutboxRelayOptions, 'databaseUrl' | 'applicationName'> = {
   sweepIntervalMs: 1_000,
   sweepBatchSize: 200,
   fastPathGraceMs: 5_000,
@@ -23,3 +27,4 @@ export const DEFAULT_OUTBOX_RELAY_OPTIONS: OutboxRelayOptions = {
 };
 
 export const OUTBOX_RELAY_OPTIONS = Symbol('OUTBOX_RELAY_OPTIONS');
+export const OUTBOX_RELAY_POOL = Symbol('OUTBOX_RELAY_POOL');

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { PG_POOL } from '@shop/db';
 import type { Pool, PoolClient } from 'pg';
 import { ConfirmedPublisher } from '../confirmed-publisher';
-import { OUTBOX_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox-relay.options';
+import { OUTBOX_RELAY_OPTIONS, OUTBOX_RELAY_POOL, type OutboxRelayOptions } from './outbox-relay.options';
 import { outboxRecordFromRow, type OutboxRecord } from './outbox-record';
 
 /** Longest wait between two publish attempts of one row. */
@@ -23,17 +22,17 @@ const MAX_RETRY_DELAY_SECONDS = 60;
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private inFlight = 0;
+  /** Fast-path rows published or being published by this process and not yet marked: the sweep leaves them alone. */
+  private readonly pendingIds = new Set<string>();
   private confirmedIds: string[] = [];
-  private markTimer: NodeJS.Timeout | undefined;
-  private markingDone: Promise<void> = Promise.resolve();
+  private marking: Promise<void> | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private stopped = false;
   private lastPruneAt = 0;
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(OUTBOX_RELAY_POOL) private readonly pool: Pool,
     private readonly publisher: ConfirmedPublisher,
     @Inject(OUTBOX_RELAY_OPTIONS) private readonly options: OutboxRelayOptions,
   ) {}
@@ -46,22 +45,23 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.stopped = true;
     clearTimeout(this.sweepTimer);
     await this.sweeping;
-    await this.flushMarks();
+    await this.marking;
   }
 
   /** Publishes rows that were just committed. Never throws: what fails here, the sweep retries. */
   relayCommitted(records: OutboxRecord[]): void {
-    if (this.stopped || this.inFlight + records.length > this.options.maxInFlight) return;
+    if (this.stopped || this.pendingIds.size + records.length > this.options.maxInFlight) return;
     for (const record of records) {
-      this.inFlight++;
-      this.publishRecord(record)
-        .then(() => this.markPublishedSoon(record.id))
-        .catch((error: Error) =>
+      this.pendingIds.add(record.id);
+      this.publishRecord(record).then(
+        () => this.markPublishedSoon(record.id),
+        (error: Error) => {
+          this.pendingIds.delete(record.id);
           this.logger.warn(
             `outbox ${record.id} not published yet (${error.message}); the sweep will retry it`,
-          ),
-        )
-        .finally(() => this.inFlight--);
+          );
+        },
+      );
     }
   }
 
@@ -79,21 +79,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Publishing resolves on confirm; marking is batched into one UPDATE per few milliseconds. */
+  /**
+   * Publishing resolves on confirm; marking is batched: one UPDATE at a time, and the ids confirmed
+   * while it runs go into the next one, so under load batches grow instead of queueing up.
+   */
   private markPublishedSoon(id: string): void {
     this.confirmedIds.push(id);
-    this.markTimer ??= setTimeout(() => void this.flushMarks(), this.options.markBatchDelayMs);
+    this.marking ??= this.markConfirmed();
   }
 
-  private async flushMarks(): Promise<void> {
-    clearTimeout(this.markTimer);
-    this.markTimer = undefined;
-    const ids = this.confirmedIds;
-    this.confirmedIds = [];
-    const previous = this.markingDone;
-    this.markingDone = (async () => {
-      await previous;
-      if (ids.length === 0) return;
+  private async markConfirmed(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.options.markBatchDelayMs));
+    while (this.confirmedIds.length > 0) {
+      const ids = this.confirmedIds;
+      this.confirmedIds = [];
       try {
         await this.pool.query(
           'UPDATE outbox_messages SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[]) AND published_at IS NULL',
@@ -103,8 +102,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         // The messages are out; if marking fails the sweep publishes them again (consumers dedupe).
         this.logger.warn(`could not mark ${ids.length} outbox rows published: ${(error as Error).message}`);
       }
-    })();
-    await this.markingDone;
+      for (const id of ids) this.pendingIds.delete(id);
+    }
+    this.marking = undefined;
   }
 
   private async sweepBatch(): Promise<{ selected: number; published: number }> {
@@ -127,7 +127,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           FOR UPDATE SKIP LOCKED`,
         [this.options.fastPathGraceMs, this.options.sweepBatchSize],
       );
-      const records = rows.map(outboxRecordFromRow);
+      // Rows this process is still publishing or marking stay locked but untouched until the next round.
+      const records = rows.map(outboxRecordFromRow).filter((record) => !this.pendingIds.has(record.id));
       const results = await Promise.allSettled(records.map((record) => this.publishRecord(record)));
       const publishedIds = records.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
       const failures = records
@@ -149,7 +150,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           `sweep published ${publishedIds.length} of ${records.length} pending outbox messages`,
         );
       }
-      return { selected: records.length, published: publishedIds.length };
+      return { selected: rows.length, published: publishedIds.length };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       release(error as Error);
