@@ -1,36 +1,12 @@
-import { startHttpApp, testConfig, waitFor, type HttpAppHarness } from '@shop/testing';
+import { describeServiceStartUp, startHttpApp, testConfig } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadReportWorkerConfig } from '../config/report-worker.config';
 
-describe('report-worker start-up', () => {
-  let service: HttpAppHarness;
-
-  afterEach(() => service?.close());
-
-  it('starts, connects and answers GET /health with every dependency up', async () => {
-    const config = loadReportWorkerConfig({
-      DATABASE_URL: testConfig.databaseUrl,
-      RABBITMQ_URL: testConfig.rabbitmqUrl,
-    });
-    service = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
-    const health = await waitFor('health 200', async () => {
-      const response = await service.get('/health');
-      return response.status === 200 && response;
-    });
-    expect(health.body).toEqual({
-      status: 'ok',
-      checks: { database: { status: 'up' }, broker: { status: 'up' } },
-    });
-  });
-
-  it('reports 503 naming the broker while RabbitMQ cannot be reached', async () => {
-    const config = loadReportWorkerConfig({
-      DATABASE_URL: testConfig.databaseUrl,
-      RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1',
-    });
-    service = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
-    const health = await service.get('/health');
-    expect(health.status).toBe(503);
-    expect(health.body.checks.broker).toEqual({ status: 'down', error: 'not connected to RabbitMQ' });
-  });
-});
+describeServiceStartUp(SERVICE_NAME, ['database', 'broker'], (rabbitmqUrl) =>
+  startHttpApp(
+    AppModule.forRoot(
+      loadReportWorkerConfig({ DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: rabbitmqUrl }),
+    ),
+    { service: SERVICE_NAME },
+  ),
+);
