@@ -3,3 +3,4 @@ export * from './topology';
 export * from './messages/envelope';
 export * from './messages/order-placed/order-placed.v1';
 export * from './messages/validate-message';
+export * from './money';

@@ -27,6 +27,45 @@ export const Queues = {
   logAlerts: 'log_alerts',
 } as const;
 
+/**
+ * Each work queue's retry path: exchange `<queue>.retry` routes a failed message, by delay label, to a
+ * queue `<queue>.retry.<label>` whose TTL expires it back into the work queue (dead-lettering through
+ * the default exchange). Attempt n+1 waits RETRY_DELAYS[n]; after the last delay the message is parked
+ * in `<queue>.dlq`.
+ */
+export const RETRY_DELAYS = [
+  { label: '1s', ms: 1_000 },
+  { label: '5s', ms: 5_000 },
+  { label: '30s', ms: 30_000 },
+] as const;
+
+export const WorkQueues = [Queues.orderNotify, Queues.orderReport] as const;
+export type WorkQueueName = (typeof WorkQueues)[number];
+
+export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
+export const retryQueueOf = (queue: WorkQueueName, label: string) => `${queue}.retry.${label}`;
+export const deadLetterQueueOf = (queue: WorkQueueName) => `${queue}.dlq`;
+
+/**
+ * AMQP headers a worker adds when it retries or parks a message. Values are strings or numbers so they
+ * read well in the management UI and in `npm run dlq -- list`.
+ */
+export const FailureHeaders = {
+  /** How many times the message was sent back for another try (0 on first delivery). */
+  retryCount: 'x-retry-count',
+  /** The last error, as a sentence. */
+  lastError: 'x-last-error',
+  /** Why it was parked: invalid-message, retries-exhausted or permanent-failure. */
+  deadLetterReason: 'x-dead-letter-reason',
+  /** Total attempts made before parking. */
+  attempts: 'x-attempts',
+  failedAt: 'x-failed-at',
+  /** The work queue it failed in, so `dlq replay` knows where to send it back. */
+  originalQueue: 'x-original-queue',
+} as const;
+
+export type DeadLetterReason = 'invalid-message' | 'retries-exhausted' | 'permanent-failure';
+
 export const LogAlertBindings = ['*.error', '*.fatal'] as const;
 
 /** AMQP `type` property of each message kind; a breaking change gets a new version suffix. */

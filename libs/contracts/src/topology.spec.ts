@@ -46,4 +46,23 @@ describe('TOPOLOGY', () => {
     }
     expect(Object.values(RoutingKeys)).toEqual(['order.notify', 'order.report']);
   });
+
+  it('gives each work queue retry queues that expire back into it', () => {
+    const retry = TOPOLOGY.queues.find((q) => q.name === 'order_notify.retry.5s');
+    expect(retry?.arguments).toEqual({
+      'x-queue-type': 'classic',
+      'x-message-ttl': 5000,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': 'order_notify',
+    });
+    expect(TOPOLOGY.bindings).toContainEqual({
+      source: 'order_notify.retry',
+      destination: 'order_notify.retry.5s',
+      destinationType: 'queue',
+      routingKey: '5s',
+    });
+    expect(TOPOLOGY.exchanges.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['order_notify.retry', 'order_report.retry']),
+    );
+  });
 });

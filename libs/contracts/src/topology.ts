@@ -1,4 +1,14 @@
-import { Exchanges, LogAlertBindings, Queues, RoutingKeys } from './names';
+import {
+  Exchanges,
+  LogAlertBindings,
+  Queues,
+  RETRY_DELAYS,
+  retryExchangeOf,
+  retryQueueOf,
+  RoutingKeys,
+  WorkQueues,
+  type WorkQueueName,
+} from './names';
 
 /**
  * The broker topology as plain data. libs/messaging declares it at start-up and
@@ -54,6 +64,24 @@ function logQueue(name: string): QueueDefinition {
   return { name, durable: true, arguments: { 'x-queue-type': 'classic' } };
 }
 
+/** Holds a failed message for `ms`, then dead-letters it straight back into its work queue. */
+function retryQueue(workQueue: WorkQueueName, label: string, ms: number): QueueDefinition {
+  return {
+    name: retryQueueOf(workQueue, label),
+    durable: true,
+    arguments: {
+      'x-queue-type': 'classic',
+      'x-message-ttl': ms,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': workQueue,
+    },
+  };
+}
+
+const retryPaths = WorkQueues.flatMap((workQueue) =>
+  RETRY_DELAYS.map(({ label, ms }) => ({ workQueue, label, queue: retryQueue(workQueue, label, ms) })),
+);
+
 const toQueue = (source: string, destination: string, routingKey: string): BindingDefinition => ({
   source,
   destination,
@@ -67,6 +95,11 @@ export const TOPOLOGY: Topology = {
     { name: Exchanges.orderDeadLetter, type: 'direct', durable: true },
     { name: Exchanges.logs, type: 'topic', durable: true },
     { name: Exchanges.logsBroadcast, type: 'fanout', durable: true },
+    ...WorkQueues.map((queue) => ({
+      name: retryExchangeOf(queue),
+      type: 'direct' as const,
+      durable: true as const,
+    })),
   ],
   queues: [
     workQueue(Queues.orderNotify),
@@ -75,6 +108,7 @@ export const TOPOLOGY: Topology = {
     parkingQueue(Queues.orderReportDeadLetter),
     logQueue(Queues.logArchive),
     logQueue(Queues.logAlerts),
+    ...retryPaths.map((path) => path.queue),
   ],
   bindings: [
     toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderNotify),
@@ -90,5 +124,8 @@ export const TOPOLOGY: Topology = {
     },
     toQueue(Exchanges.logsBroadcast, Queues.logArchive, ''),
     ...LogAlertBindings.map((key) => toQueue(Exchanges.logs, Queues.logAlerts, key)),
+    ...retryPaths.map(({ workQueue, label, queue }) =>
+      toQueue(retryExchangeOf(workQueue), queue.name, label),
+    ),
   ],
 };

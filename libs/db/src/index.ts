@@ -7,5 +7,12 @@ export * from './pg-pool';
 export * from './prisma.service';
 export * from './migrations/apply-migrations';
 export { Prisma, PrismaClient } from './generated/prisma/client';
-export type { Order, OrderItem, OutboxMessage, Product } from './generated/prisma/client';
+export type {
+  Order,
+  OrderItem,
+  OrderNotification,
+  OrderReport,
+  OutboxMessage,
+  Product,
+} from './generated/prisma/client';
 export { OrderStatus } from './generated/prisma/enums';

@@ -1,5 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable } from '@nestjs/common';
+import type { ConsumeMessage } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
 export interface OutgoingMessage {
@@ -42,5 +43,31 @@ export class ConfirmedPublisher {
       timeout: this.options.publishTimeoutMs ?? 5_000,
     } as Parameters<AmqpConnection['publish']>[3]);
     if (confirmed === false) throw new Error(`publish of ${message.messageId} was not confirmed`);
+  }
+
+  /**
+   * Publishes a consumed message elsewhere (a retry queue, a dead-letter queue) unchanged: same body,
+   * same messageId, correlationId, type, timestamp and appId, with `headers` added to its own.
+   */
+  async forward(
+    exchange: string,
+    routingKey: string,
+    original: ConsumeMessage,
+    headers: Record<string, string | number>,
+  ): Promise<void> {
+    const { properties } = original;
+    const confirmed = await this.amqp.publish(exchange, routingKey, original.content, {
+      persistent: true,
+      contentType: properties.contentType,
+      contentEncoding: properties.contentEncoding,
+      messageId: properties.messageId,
+      correlationId: properties.correlationId,
+      type: properties.type,
+      timestamp: properties.timestamp,
+      appId: properties.appId,
+      headers: { ...(properties.headers ?? {}), ...headers },
+      timeout: this.options.publishTimeoutMs ?? 5_000,
+    } as Parameters<AmqpConnection['publish']>[3]);
+    if (confirmed === false) throw new Error(`forward of ${properties.messageId} was not confirmed`);
   }
 }

@@ -7,3 +7,6 @@ export * from './outbox/outbox-record';
 export * from './outbox/outbox-relay';
 export * from './outbox/outbox-relay.module';
 export * from './outbox/outbox-relay.options';
+export * from './consumer/permanent-failure';
+export * from './consumer/surviving-error-handler';
+export * from './consumer/work-queue-processor';

@@ -3,6 +3,7 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TOPOLOGY } from '@shop/contracts';
 import { BrokerHealthCheck } from './broker.health';
 import { ConfirmedPublisher } from './confirmed-publisher';
+import { WorkQueueProcessor } from './consumer/work-queue-processor';
 import { toGolevelupTopology } from './golevelup-topology';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
@@ -31,8 +32,13 @@ export class MessagingModule {
       module: MessagingModule,
       global: true,
       imports: [rabbit],
-      providers: [{ provide: MESSAGING_OPTIONS, useValue: options }, ConfirmedPublisher, BrokerHealthCheck],
-      exports: [rabbit, MESSAGING_OPTIONS, ConfirmedPublisher, BrokerHealthCheck],
+      providers: [
+        { provide: MESSAGING_OPTIONS, useValue: options },
+        ConfirmedPublisher,
+        BrokerHealthCheck,
+        WorkQueueProcessor,
+      ],
+      exports: [rabbit, MESSAGING_OPTIONS, ConfirmedPublisher, BrokerHealthCheck, WorkQueueProcessor],
     };
   }
 }

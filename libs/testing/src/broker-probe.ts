@@ -1,4 +1,10 @@
-import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type GetMessage,
+  type Options,
+} from 'amqplib';
 import { testConfig } from './test-config';
 import { waitFor } from './wait-for';
 
@@ -7,12 +13,25 @@ export class BrokerProbe {
   private constructor(
     private readonly connection: ChannelModel,
     readonly channel: Channel,
+    private readonly confirmChannel: ConfirmChannel,
   ) {}
 
   static async connect(url = testConfig.rabbitmqUrl): Promise<BrokerProbe> {
     const connection = await amqp.connect(url);
     const channel = await connection.createChannel();
-    return new BrokerProbe(connection, channel);
+    const confirmChannel = await connection.createConfirmChannel();
+    return new BrokerProbe(connection, channel, confirmChannel);
+  }
+
+  /** Publishes and waits for the broker's confirm. */
+  async publishConfirmed(
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    options: Options.Publish,
+  ): Promise<void> {
+    this.confirmChannel.publish(exchange, routingKey, body, options);
+    await this.confirmChannel.waitForConfirms();
   }
 
   async purge(...queues: string[]): Promise<void> {

@@ -6,11 +6,24 @@ import { assertTestDatabase, testConfig, vhostOf } from './test-config';
 /** Jest globalSetup of the integration project: test database migrated, test vhost present. */
 export default async function globalSetup(): Promise<void> {
   assertTestDatabase(testConfig.databaseUrl);
+  buildServices();
   await applyMigrations({
     databaseUrl: testConfig.databaseUrl,
     migrationsDir: join(__dirname, '../../../prisma/migrations'),
   });
   ensureVhost(vhostOf(testConfig.rabbitmqUrl), new URL(testConfig.rabbitmqUrl).username || 'guest');
+}
+
+/**
+ * Some specs run services as real processes from their dist/; build them (Nx skips what is up to date,
+ * so this costs a second or two after the first time).
+ */
+function buildServices(): void {
+  execFileSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
+    cwd: join(__dirname, '../../..'),
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
+  });
 }
 
 function ensureVhost(vhost: string, user: string): void {

@@ -2,6 +2,8 @@ export * from './broker-control';
 export * from './broker-probe';
 export * from './http-app.harness';
 export * from './mailpit-api';
+export * from './order-fixtures';
+export * from './service-process';
 export * from './service-start-up.spec-helper';
 export * from './smtp-sink';
 export * from './test-config';

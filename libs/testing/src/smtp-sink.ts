@@ -51,6 +51,14 @@ export interface SmtpSinkOptions {
   onError?: (error: Error) => void;
 }
 
+/** Test knobs: how the sink answers, like a slow or refusing real server. */
+export interface SmtpSinkBehaviour {
+  /** Wait this long before answering 250 (the message is already stored). */
+  delayMs?: number;
+  /** Refuse every message with this SMTP reply instead of storing it (e.g. 451, a temporary failure). */
+  refuseWith?: { code: number; message: string };
+}
+
 interface Waiter {
   count: number;
   resolve: (messages: ReceivedMail[]) => void;
@@ -72,6 +80,7 @@ export class SmtpSink {
   private stored: ReceivedMail[] = [];
   private waiters: Waiter[] = [];
   private received = 0;
+  private behaviour: SmtpSinkBehaviour = {};
 
   constructor(options: SmtpSinkOptions = {}) {
     this.maxMessages = options.maxMessages ?? 5_000;
@@ -97,8 +106,16 @@ export class SmtpSink {
       closeTimeout: 2_000,
       onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'anonymous' }),
       onData: (stream, session, callback) => {
+        const { refuseWith, delayMs } = this.behaviour;
+        if (refuseWith) {
+          stream.resume();
+          stream.once('end', () =>
+            callback(Object.assign(new Error(refuseWith.message), { responseCode: refuseWith.code })),
+          );
+          return;
+        }
         this.receive(stream, session).then(
-          () => callback(),
+          () => (delayMs ? setTimeout(() => callback(), delayMs) : callback()),
           (error: Error) => callback(error),
         );
       },
@@ -116,6 +133,11 @@ export class SmtpSink {
     const address = server.server.address();
     this.listeningPort = typeof address === 'object' && address ? address.port : port;
     return this.listeningPort;
+  }
+
+  /** Changes how the sink answers from the next message on; `{}` restores normal service. */
+  setBehaviour(behaviour: SmtpSinkBehaviour): void {
+    this.behaviour = { ...behaviour };
   }
 
   get port(): number {

@@ -3,6 +3,7 @@ import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
 import { HealthModule } from '@shop/service-kit';
 import type { NotifyWorkerConfig } from './config/notify-worker.config';
+import { NotificationsModule } from './notifications/notifications.module';
 
 export const SERVICE_NAME = 'notify-worker';
 
@@ -24,6 +25,12 @@ export class AppModule {
           prefetchCount: config.PREFETCH,
         }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
+        // Subscriptions: order_notify → OrderPlacedNotifyHandler.
+        NotificationsModule.forRoot({
+          smtpUrl: config.SMTP_URL,
+          from: config.MAIL_FROM,
+          maxConnections: config.SMTP_POOL_SIZE,
+        }),
       ],
     };
   }

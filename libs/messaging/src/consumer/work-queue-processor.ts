@@ -1,0 +1,110 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  deadLetterQueueOf,
+  Exchanges,
+  FailureHeaders,
+  RETRY_DELAYS,
+  retryExchangeOf,
+  validateMessage,
+  type DeadLetterReason,
+  type WorkQueueName,
+} from '@shop/contracts';
+import type { ConsumeMessage } from 'amqplib';
+import type { z } from 'zod';
+import { ConfirmedPublisher } from '../confirmed-publisher';
+import { PermanentFailure } from './permanent-failure';
+
+export interface Delivery {
+  messageId: string;
+  /** 1 on the first try, 2 after the first retry ... */
+  attempt: number;
+  /** The broker's flag: this exact delivery was handed out before (a hint, never proof). */
+  redelivered: boolean;
+}
+
+export type ProcessOutcome = 'handled' | 'retrying' | 'parked';
+
+/**
+ * The life of one work-queue message, the same for every worker:
+ *
+ * 1. Validate against the contract. Invalid → parked in `<queue>.dlq` at once, with the reason.
+ * 2. Run the handler. It must be idempotent: a message can arrive more than once.
+ * 3. A PermanentFailure → parked at once. Any other error is taken as transient → published to
+ *    `<queue>.retry` with the next delay (1 s, 5 s, 30 s), whose TTL sends it back to the queue; once
+ *    the delays are used up → parked with reason `retries-exhausted` and the attempt count.
+ *
+ * Retry and parking copies are published with confirms before this returns, and golevelup acks the
+ * original only after that, so a message is never lost between queues and never blocks its queue.
+ */
+@Injectable()
+export class WorkQueueProcessor {
+  private readonly logger = new Logger(WorkQueueProcessor.name);
+
+  constructor(private readonly publisher: ConfirmedPublisher) {}
+
+  async process<Schema extends z.ZodType>(
+    queue: WorkQueueName,
+    schema: Schema,
+    message: ConsumeMessage,
+    handle: (body: z.infer<Schema>, delivery: Delivery) => Promise<void>,
+  ): Promise<ProcessOutcome> {
+    const retryCount = Number(message.properties.headers?.[FailureHeaders.retryCount] ?? 0) || 0;
+    const delivery: Delivery = {
+      messageId: String(message.properties.messageId ?? ''),
+      attempt: retryCount + 1,
+      redelivered: message.fields.redelivered,
+    };
+
+    const validation = validateMessage(schema, message.content);
+    if (!validation.ok) {
+      await this.park(queue, message, 'invalid-message', validation.reason, delivery.attempt);
+      return 'parked';
+    }
+
+    try {
+      await handle(validation.message, delivery);
+      return 'handled';
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      if (error instanceof PermanentFailure) {
+        await this.park(queue, message, 'permanent-failure', `${error.code}: ${reason}`, delivery.attempt);
+        return 'parked';
+      }
+      if (retryCount < RETRY_DELAYS.length) {
+        const delay = RETRY_DELAYS[retryCount];
+        await this.publisher.forward(retryExchangeOf(queue), delay.label, message, {
+          [FailureHeaders.retryCount]: retryCount + 1,
+          [FailureHeaders.lastError]: truncate(reason),
+        });
+        this.logger.warn(
+          `${queue}: message ${delivery.messageId} failed on attempt ${delivery.attempt} (${reason}); retrying in ${delay.label}`,
+        );
+        return 'retrying';
+      }
+      await this.park(queue, message, 'retries-exhausted', reason, delivery.attempt);
+      return 'parked';
+    }
+  }
+
+  private async park(
+    queue: WorkQueueName,
+    message: ConsumeMessage,
+    reason: DeadLetterReason,
+    detail: string,
+    attempts: number,
+  ): Promise<void> {
+    // order.dlx routes by the work queue's name to <queue>.dlq (the same path the broker's own dead-lettering takes).
+    await this.publisher.forward(Exchanges.orderDeadLetter, queue, message, {
+      [FailureHeaders.deadLetterReason]: reason,
+      [FailureHeaders.lastError]: truncate(detail),
+      [FailureHeaders.attempts]: attempts,
+      [FailureHeaders.failedAt]: new Date().toISOString(),
+      [FailureHeaders.originalQueue]: queue,
+    });
+    this.logger.error(
+      `${queue}: message ${message.properties.messageId ?? '?'} parked in ${deadLetterQueueOf(queue)} after ${attempts} attempt(s): ${reason}: ${detail}`,
+    );
+  }
+}
+
+const truncate = (text: string) => (text.length > 1000 ? `${text.slice(0, 997)}...` : text);

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { waitFor } from './wait-for';
+
+const ROOT = join(__dirname, '../../..');
+
+export interface ServiceProcess {
+  name: string;
+  pid: number;
+  baseUrl: string;
+  /** Everything the process printed so far (JSON log lines). */
+  output(): string;
+  isRunning(): boolean;
+  /** Sends `signal` and resolves with the exit code or signal once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/**
+ * Runs a built service (`services/<name>/dist/main.js`) as its own process, for specs that need real
+ * process behaviour: several workers on one queue, a crash, a signal, a dropped connection. The
+ * integration global set-up builds the services first. Resolves once GET /health answers 200.
+ */
+export async function startServiceProcess(
+  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator',
+  env: Record<string, string>,
+  { port, healthTimeoutMs = 20_000 }: { port: number; healthTimeoutMs?: number },
+): Promise<ServiceProcess> {
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let running = true;
+  void exited.then(() => (running = false));
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const service: ServiceProcess = {
+    name,
+    pid: child.pid ?? -1,
+    baseUrl,
+    output: () => output,
+    isRunning: () => running,
+    stop: async (signal = 'SIGTERM') => {
+      const started = Date.now();
+      if (running) child.kill(signal);
+      const result = await exited;
+      return { ...result, ms: Date.now() - started };
+    },
+  };
+  try {
+    await waitFor(
+      `${name} (pid ${child.pid}) to answer GET /health 200`,
+      async () => {
+        if (!running) throw new Error(`${name} exited:\n${output.slice(-2_000)}`);
+        const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
+        return response?.status === 200;
+      },
+      { timeoutMs: healthTimeoutMs, intervalMs: 100 },
+    );
+  } catch (error) {
+    await service.stop('SIGKILL');
+    throw error;
+  }
+  return service;
+}

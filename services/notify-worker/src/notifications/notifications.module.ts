@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { WorkQueueProcessor } from '@shop/messaging';
+import { Mailer, type MailerOptions } from './mailer';
+import { NotificationStore } from './notification.store';
+import { OrderPlacedNotifyHandler } from './order-placed.handler';
+
+@Module({})
+export class NotificationsModule {
+  static forRoot(options: MailerOptions): DynamicModule {
+    // Message-IDs use the sender's domain: <order-<id>@shop.local>.
+    const mailDomain = options.from.split('@')[1] ?? 'localhost';
+    return {
+      module: NotificationsModule,
+      providers: [
+        { provide: Mailer, useFactory: () => new Mailer(options) },
+        NotificationStore,
+        {
+          provide: OrderPlacedNotifyHandler,
+          useFactory: (processor: WorkQueueProcessor, store: NotificationStore, mailer: Mailer) =>
+            new OrderPlacedNotifyHandler(processor, store, mailer, mailDomain),
+          inject: [WorkQueueProcessor, NotificationStore, Mailer],
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import { RabbitSubscribe } from '@golevelup/nestjs-rabbitmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
+import { PermanentFailure, survivingErrorHandler, WorkQueueProcessor, type Delivery } from '@shop/messaging';
+import type { ConsumeMessage } from 'amqplib';
+import { Mailer } from './mailer';
+import { NotificationStore } from './notification.store';
+import { renderOrderEmail } from './order-email';
+
+export const NOTIFY_MAIL_DOMAIN = Symbol('NOTIFY_MAIL_DOMAIN');
+
+/**
+ * notify-worker's only subscription: `order_notify` (order.placed.v1 on routing key order.notify).
+ * golevelup acks after `handle` returns, i.e. after the SMTP server accepted the email and it was
+ * recorded; failures go through WorkQueueProcessor's retry queues and dead-letter queue.
+ */
+@Injectable()
+export class OrderPlacedNotifyHandler {
+  private readonly logger = new Logger(OrderPlacedNotifyHandler.name);
+
+  constructor(
+    private readonly processor: WorkQueueProcessor,
+    private readonly store: NotificationStore,
+    private readonly mailer: Mailer,
+    private readonly mailDomain: string,
+  ) {}
+
+  @RabbitSubscribe({
+    queue: Queues.orderNotify,
+    // The queue is declared with the topology (or by the broker's definitions): only check it exists.
+    createQueueIfNotExists: false,
+    // Hand the raw body to WorkQueueProcessor, which validates it; golevelup would throw on bad JSON.
+    allowNonJsonMessages: true,
+    deserializer: (body: Buffer) => body,
+    errorHandler: survivingErrorHandler,
+  })
+  async onOrderPlaced(_body: Buffer, message: ConsumeMessage): Promise<void> {
+    await this.processor.process(Queues.orderNotify, OrderPlacedV1, message, (event, delivery) =>
+      this.sendConfirmation(event.data, delivery),
+    );
+  }
+
+  private async sendConfirmation(order: OrderPlacedV1Data, delivery: Delivery): Promise<void> {
+    const claim = await this.store
+      .claim(order.orderId, delivery.messageId, order.customer.email)
+      .catch((error: { code?: string; message: string }) => {
+        // 23503: foreign key: the order does not exist here, and waiting will not create it.
+        if (/23503|foreign key/i.test(`${error.code} ${error.message}`)) {
+          throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
+        }
+        throw error;
+      });
+    if (claim === 'already-sent') {
+      this.logger.log(
+        `order ${order.orderId}: email already sent; duplicate message ${delivery.messageId} acked`,
+      );
+      return;
+    }
+    if (claim === 'in-progress-elsewhere') {
+      throw new Error(`order ${order.orderId}: another worker is sending this email right now`);
+    }
+
+    let smtp: { messageId: string; response: string };
+    try {
+      smtp = await this.mailer.send(renderOrderEmail(order, this.mailDomain));
+    } catch (error) {
+      await this.store.release(order.orderId).catch(() => undefined);
+      throw new Error(`SMTP: ${(error as Error).message}`);
+    }
+    await this.store.markSent(order.orderId, smtp);
+    this.logger.log(`order ${order.orderId}: confirmation email accepted (${smtp.response.slice(0, 60)})`);
+  }
+}
