@@ -10,3 +10,4 @@ export * from './outbox/outbox-relay.options';
 export * from './consumer/permanent-failure';
 export * from './consumer/surviving-error-handler';
 export * from './consumer/work-queue-processor';
+export * from './dead-letters/dead-letter-queue';

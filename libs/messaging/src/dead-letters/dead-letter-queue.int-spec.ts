@@ -1,0 +1,72 @@
+import { FailureHeaders, Queues } from '@shop/contracts';
+import { BrokerProbe } from '@shop/testing';
+import amqp, { type ChannelModel } from 'amqplib';
+import { testConfig } from '@shop/testing';
+import { listParked, replayParked, resolveWorkQueue } from './dead-letter-queue';
+
+describe('dead-letter queue tools (npm run dlq)', () => {
+  let broker: BrokerProbe;
+  let connection: ChannelModel;
+
+  beforeAll(async () => {
+    broker = await BrokerProbe.connect();
+    connection = await amqp.connect(testConfig.rabbitmqUrl);
+  });
+  afterAll(async () => {
+    await connection.close();
+    await broker.close();
+  });
+  beforeEach(() => broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter));
+
+  const park = (messageId: string, reason: string) =>
+    broker.publishConfirmed('order.dlx', 'order_notify', Buffer.from(`{"id":"${messageId}"}`), {
+      persistent: true,
+      messageId,
+      type: 'order.placed.v1',
+      correlationId: `corr-${messageId}`,
+      headers: {
+        [FailureHeaders.deadLetterReason]: reason,
+        [FailureHeaders.attempts]: 4,
+        [FailureHeaders.lastError]: 'SMTP: 451 try later',
+        [FailureHeaders.retryCount]: 3,
+        [FailureHeaders.originalQueue]: 'order_notify',
+      },
+    });
+
+  it('lists parked messages with their reasons without removing them', async () => {
+    await park('m-1', 'retries-exhausted');
+    await park('m-2', 'invalid-message');
+
+    const first = await listParked(await connection.createChannel(), resolveWorkQueue('order_notify.dlq'));
+    expect(first.map((m) => [m.messageId, m.reason, m.attempts, m.lastError])).toEqual([
+      ['m-1', 'retries-exhausted', 4, 'SMTP: 451 try later'],
+      ['m-2', 'invalid-message', 4, 'SMTP: 451 try later'],
+    ]);
+    const again = await listParked(await connection.createChannel(), resolveWorkQueue('order_notify'));
+    expect(again.map((m) => m.messageId)).toEqual(['m-1', 'm-2']);
+  });
+
+  it('replays parked messages into the work queue with their retry history cleared', async () => {
+    await park('m-1', 'retries-exhausted');
+    await park('m-2', 'retries-exhausted');
+
+    const result = await replayParked(await connection.createConfirmChannel(), 'order_notify', {
+      messageId: 'm-2',
+    });
+    expect(result).toEqual({ replayed: ['m-2'], skipped: 1 });
+
+    const [replayed] = await broker.waitForMessages(Queues.orderNotify, 1);
+    expect(replayed.properties.messageId).toBe('m-2');
+    expect(replayed.properties.correlationId).toBe('corr-m-2');
+    expect(replayed.properties.headers?.[FailureHeaders.retryCount]).toBeUndefined();
+    expect(replayed.properties.headers?.[FailureHeaders.deadLetterReason]).toBeUndefined();
+    expect(replayed.properties.headers?.['x-replay-count']).toBe(1);
+    expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(1);
+  });
+
+  it('names the queues it knows when given another', () => {
+    expect(() => resolveWorkQueue('log_archive')).toThrow(
+      /Unknown queue "log_archive". Use one of: order_notify, order_notify.dlq/,
+    );
+  });
+});

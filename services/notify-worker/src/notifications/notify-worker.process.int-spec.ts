@@ -1,0 +1,147 @@
+import { Queues } from '@shop/contracts';
+import {
+  BrokerProbe,
+  closeBrokerConnections,
+  createOrderFixture,
+  createTestPool,
+  freePort,
+  publishOrderPlaced,
+  resetDatabase,
+  SmtpSink,
+  startServiceProcess,
+  testConfig,
+  vhostOf,
+  waitFor,
+  type ServiceProcess,
+} from '@shop/testing';
+import type { Pool } from 'pg';
+
+const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
+
+/** notify-worker as real processes (built dist/): several consumers, dropped connections, signals. */
+describe('notify-worker processes', () => {
+  let pool: Pool;
+  let broker: BrokerProbe;
+  const sinks: SmtpSink[] = [];
+  const workers: ServiceProcess[] = [];
+
+  const startSink = async (delayMs = 0) => {
+    const sink = new SmtpSink();
+    await sink.start();
+    sink.setBehaviour({ delayMs });
+    sinks.push(sink);
+    return sink;
+  };
+  const startWorker = async (sink: SmtpSink, prefetch: number) => {
+    const worker = await startServiceProcess(
+      'notify-worker',
+      {
+        DATABASE_URL: testConfig.databaseUrl,
+        RABBITMQ_URL: testConfig.rabbitmqUrl,
+        SMTP_URL: sink.url,
+        PREFETCH: String(prefetch),
+      },
+      { port: await freePort() },
+    );
+    workers.push(worker);
+    return worker;
+  };
+  const placeOrders = async (count: number) =>
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        createOrderFixture(pool, {
+          customer: { email: `buyer${i}@example.com`, name: `구매자 ${i}` },
+          items: [{ sku: 'GIM-002', name: '한국 김 seaweed', quantity: 1, unitPriceCents: 480 }],
+        }),
+      ),
+    );
+
+  beforeAll(async () => {
+    pool = createTestPool();
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+  beforeEach(async () => {
+    broker = await BrokerProbe.connect();
+    await resetDatabase(pool);
+    await broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter, ...retryQueues);
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGKILL')));
+    await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
+    await broker.close();
+  });
+
+  it('dispatches fairly with prefetch 1: the fast worker takes most of the work', async () => {
+    const fastSink = await startSink(0);
+    const slowSink = await startSink(400);
+    await startWorker(fastSink, 1);
+    await startWorker(slowSink, 1);
+
+    const orders = await placeOrders(20);
+    for (const order of orders) await publishOrderPlaced(broker, 'order.notify', order.event);
+
+    await waitFor('20 emails in total', () => fastSink.messages.length + slowSink.messages.length === 20, {
+      timeoutMs: 30_000,
+    });
+    // The slow worker holds one message at a time for 400 ms; meanwhile the fast one keeps taking the rest.
+    expect(fastSink.messages.length).toBeGreaterThanOrEqual(15);
+    expect(slowSink.messages.length).toBeGreaterThanOrEqual(1);
+    expect(slowSink.messages.length).toBeLessThanOrEqual(5);
+  });
+
+  it('survives its connection being closed mid-handler and handles the message exactly once', async () => {
+    const sink = await startSink(2_000);
+    const worker = await startWorker(sink, 1);
+    const [order] = await placeOrders(1);
+    await publishOrderPlaced(broker, 'order.notify', order.event);
+
+    // The email is at the SMTP server, which holds its "250 OK" for 2 s: the handler is mid-flight.
+    await sink.waitForMessages(1);
+    await broker.close();
+    await closeBrokerConnections(vhostOf(testConfig.rabbitmqUrl), 'spec: connection dropped mid-handler');
+    broker = await BrokerProbe.connect();
+
+    await waitFor(
+      'the order to be marked notified',
+      async () =>
+        (await pool.query('SELECT status FROM orders WHERE id = $1', [order.orderId])).rows[0].status ===
+        'notified',
+      { timeoutMs: 20_000 },
+    );
+    // The ack on the dead channel failed, so the broker redelivers. The redelivery may arrive while the
+    // first handler still holds its claim (it is then retried a second later); either way it must end
+    // as "already sent" and acked, with no second email.
+    await waitFor('the redelivered message to be recognised as sent already', () =>
+      /email already sent; duplicate message/.test(worker.output()),
+    );
+    await waitFor('the work and retry queues to be empty', async () => {
+      const queues = [Queues.orderNotify, ...retryQueues];
+      const counts = await Promise.all(queues.map((queue) => broker.messageCount(queue)));
+      return counts.every((count) => count === 0);
+    });
+    expect(worker.isRunning()).toBe(true);
+    expect((await fetch(`${worker.baseUrl}/health`)).status).toBe(200);
+    expect(sink.messages).toHaveLength(1);
+    expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+  });
+
+  it('on SIGTERM stops consuming, finishes and acks the message in flight, and exits within 10 s', async () => {
+    const sink = await startSink(1_500);
+    const worker = await startWorker(sink, 5);
+    const orders = await placeOrders(3);
+    for (const order of orders) await publishOrderPlaced(broker, 'order.notify', order.event);
+    await sink.waitForMessages(1);
+
+    const exit = await worker.stop('SIGTERM');
+    expect(exit.ms).toBeLessThan(10_000);
+    expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+
+    // Whatever it had taken it finished: each email it sent is recorded and its message acked.
+    const { rows } = await pool.query("SELECT order_id FROM order_notifications WHERE status = 'sent'");
+    expect(rows.length).toBe(sink.messages.length);
+    expect(await broker.messageCount(Queues.orderNotify)).toBe(3 - rows.length);
+    expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+  });
+});
