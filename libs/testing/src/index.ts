@@ -1,5 +1,6 @@
 export * from './broker-control';
 export * from './broker-probe';
+export * from './free-port';
 export * from './http-app.harness';
 export * from './mailpit-api';
 export * from './order-fixtures';
