@@ -34,6 +34,8 @@ export async function createServiceApp(
     bufferLogs: true,
     logger: options.logger,
     bodyParser: false,
+    // Throw start-up errors to the caller (main.ts exits non-zero with the message) instead of process.exit.
+    abortOnError: false,
   });
   app.useLogger(options.logger);
   app.useGlobalFilters(new ApiExceptionFilter(options.errorClassifiers ?? []));

@@ -4,6 +4,7 @@ export * from './free-port';
 export * from './http-app.harness';
 export * from './mailpit-api';
 export * from './order-fixtures';
+export * from './pdf-text';
 export * from './service-process';
 export * from './service-start-up.spec-helper';
 export * from './smtp-sink';

@@ -13,6 +13,8 @@ export class AppModule {
   static forRoot(config: OrderApiConfig): DynamicModule {
     return {
       module: AppModule,
+      // Global so feature modules can inject ORDER_API_CONFIG.
+      global: true,
       imports: [
         DbModule.forRoot({
           databaseUrl: config.DATABASE_URL,

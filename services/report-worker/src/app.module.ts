@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
 import { HealthModule } from '@shop/service-kit';
+import { resolve } from 'node:path';
 import type { ReportWorkerConfig } from './config/report-worker.config';
+import { ReportsModule } from './reports/reports.module';
+import { resolveReportFont } from './reports/report-font';
 
 export const SERVICE_NAME = 'report-worker';
 
@@ -24,6 +27,12 @@ export class AppModule {
           prefetchCount: config.PREFETCH,
         }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
+        // Subscriptions: order_report → OrderPlacedReportHandler.
+        ReportsModule.forRoot({
+          reportsDir: resolve(config.REPORTS_DIR),
+          // Resolved at start: a missing CJK font stops the worker with a message saying how to install one.
+          font: resolveReportFont(config.REPORT_FONT_PATH),
+        }),
       ],
     };
   }

@@ -9,6 +9,10 @@ export interface OrderView {
   totalCents: number;
   currency: string;
   createdAt: string;
+  /** When the confirmation email was accepted by the mail server, once it was. */
+  notifiedAt?: string;
+  /** When the PDF report was written (GET /orders/:id/report serves it), once it was. */
+  reportedAt?: string;
 }
 
 export function orderLocation(orderId: string): string {
@@ -33,5 +37,7 @@ export function toOrderView(order: Order & { items: OrderItem[] }): OrderView {
     totalCents: order.totalCents,
     currency: order.currency.trim(),
     createdAt: order.createdAt.toISOString(),
+    ...(order.notifiedAt && { notifiedAt: order.notifiedAt.toISOString() }),
+    ...(order.reportedAt && { reportedAt: order.reportedAt.toISOString() }),
   };
 }

@@ -1,8 +1,11 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpStatus, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiError } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { errorResponseSchema, openApiSchemaOf } from '../common/openapi-schema';
 import { correlationIdOf, requireJsonContentType } from '../common/request-headers';
 import { parseOrReject } from '../common/zod-validation';
@@ -12,10 +15,23 @@ import { OrdersService } from './orders.service';
 
 const OrderId = z.uuid({ message: 'must be a UUID' });
 
+function validOrderId(id: string): string {
+  if (!OrderId.safeParse(id).success) {
+    throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_ORDER_ID', 'The order id must be a UUID.');
+  }
+  return id;
+}
+
+const orderNotFound = (id: string) =>
+  new ApiError(HttpStatus.NOT_FOUND, 'ORDER_NOT_FOUND', `No order has id ${id}.`);
+
 @ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    @Inject(ORDER_API_CONFIG) private readonly config: OrderApiConfig,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Place an order: takes the stock and queues the email and the PDF report' })
@@ -70,11 +86,39 @@ export class OrdersController {
   @ApiResponse({ status: 400, description: 'INVALID_ORDER_ID', schema: errorResponseSchema })
   @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND', schema: errorResponseSchema })
   async getOrder(@Param('id') id: string): Promise<OrderView> {
-    if (!OrderId.safeParse(id).success) {
-      throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_ORDER_ID', 'The order id must be a UUID.');
-    }
-    const order = await this.orders.findOrder(id);
-    if (!order) throw new ApiError(HttpStatus.NOT_FOUND, 'ORDER_NOT_FOUND', `No order has id ${id}.`);
+    const order = await this.orders.findOrder(validOrderId(id));
+    if (!order) throw orderNotFound(id);
     return order;
+  }
+
+  @Get(':id/report')
+  @ApiOperation({ summary: "The order's PDF report, once report-worker has written it" })
+  @ApiProduces('application/pdf')
+  @ApiResponse({ status: 200, description: 'The PDF (application/pdf)' })
+  @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND, REPORT_NOT_READY', schema: errorResponseSchema })
+  async getReport(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
+    const report = await this.orders.findReport(validOrderId(id));
+    if (report.state === 'no-order') throw orderNotFound(id);
+    if (report.state === 'not-ready') {
+      throw new ApiError(
+        HttpStatus.NOT_FOUND,
+        'REPORT_NOT_READY',
+        'The report is not written yet; try again shortly.',
+      );
+    }
+    let pdf: Buffer;
+    try {
+      pdf = await readFile(join(this.config.REPORTS_DIR, report.fileName));
+    } catch {
+      throw new ApiError(
+        HttpStatus.NOT_FOUND,
+        'REPORT_FILE_MISSING',
+        `The report was recorded but ${report.fileName} is not in the reports folder.`,
+      );
+    }
+    void reply
+      .header('content-type', 'application/pdf')
+      .header('content-disposition', `inline; filename="order-${id}.pdf"`)
+      .send(pdf);
   }
 }

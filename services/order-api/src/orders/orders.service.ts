@@ -8,6 +8,10 @@ import type { NormalisedOrder } from './create-order.request';
 import { toOrderView, type OrderView } from './order.view';
 import { PLACE_ORDER_SQL, PlaceOrderRejection } from './place-order.sql';
 
+/** Where an order's PDF report stands. */
+export type ReportLocation =
+  { state: 'no-order' } | { state: 'not-ready' } | { state: 'ready'; fileName: string };
+
 export interface PlaceOrderResult {
   order: OrderView;
   /** false when an Idempotency-Key replay returned the order placed earlier. */
@@ -95,6 +99,16 @@ export class OrdersService {
   async findOrder(orderId: string): Promise<OrderView | undefined> {
     const order = await this.prisma.order.findUnique({ where: { id: orderId }, include: { items: true } });
     return order ? toOrderView(order) : undefined;
+  }
+
+  /** Where the order's PDF report is, once report-worker has written and recorded it. */
+  async findReport(orderId: string): Promise<ReportLocation> {
+    const order = await this.prisma.order.findUnique({
+      where: { id: orderId },
+      select: { report: { select: { fileName: true } } },
+    });
+    if (!order) return { state: 'no-order' };
+    return order.report ? { state: 'ready', fileName: order.report.fileName } : { state: 'not-ready' };
   }
 
   private async explainRejection(

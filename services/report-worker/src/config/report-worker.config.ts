@@ -9,6 +9,7 @@ import {
   rabbitmqUrlVariable,
   SERVICE_PORTS,
 } from '@shop/config';
+import { z } from 'zod';
 
 export const reportWorkerConfigShape = {
   PORT: portVariable(SERVICE_PORTS['report-worker']),
@@ -17,7 +18,10 @@ export const reportWorkerConfigShape = {
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
+  /** Unacked messages this worker holds at once (see README: chosen by measurement). */
   PREFETCH: positiveIntVariable(10, 1_000),
+  /** A TTF/OTF/TTC font covering Latin, Chinese and Korean; unset: Noto Sans CJK from the usual places. */
+  REPORT_FONT_PATH: z.string().min(1).optional(),
 };
 
 export type ReportWorkerConfig = ReturnType<typeof loadReportWorkerConfig>;

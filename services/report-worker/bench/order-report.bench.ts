@@ -1,0 +1,83 @@
+/**
+ * PDF rendering benchmark: renders/s of renderOrderReport for a 3-item and a 60-item order, one process.
+ *
+ *   npx tsx services/report-worker/bench/order-report.bench.ts [seconds per case, default 5] [--sample FILE]
+ *
+ * Each render gets a different order id, customer and prices (from a small catalogue with Chinese and
+ * Korean names), so per-document work is not flattered by identical input.
+ */
+import { writeFileSync } from 'node:fs';
+import { renderOrderReport, type OrderReportInput } from '../src/reports/order-report.pdf';
+import { resolveReportFont } from '../src/reports/report-font';
+
+const CATALOGUE = [
+  { sku: 'TEA-LONGJING-100G', name: '龙井茶 Longjing green tea, 100 g' },
+  { sku: 'TEA-PUERH-357G', name: '普洱茶饼 Pu-erh tea cake, 357 g' },
+  { sku: 'CHOPSTICKS-BAMBOO-5P', name: '竹筷子 Bamboo chopsticks, 5 pairs' },
+  { sku: 'SEAWEED-GIM-10', name: '한국 김 Roasted seaweed, 10 sheets' },
+  { sku: 'KIMCHI-500G', name: '배추김치 Napa cabbage kimchi, 500 g' },
+  { sku: 'GOCHUJANG-500G', name: '고추장 Red pepper paste, 500 g' },
+  { sku: 'COFFEE-ESPRESSO-1KG', name: 'Espresso beans, 1 kg' },
+  { sku: 'MUG-CERAMIC-350ML', name: 'Ceramic mug, 350 ml' },
+  { sku: 'RICE-COOKER-3L', name: 'Rice cooker, 3 l' },
+  {
+    sku: 'FLASH-SNEAKER-42',
+    name: 'Limited sneaker, size 42 (flash sale) — hand-stitched upper, recycled rubber sole, 2 pairs of laces',
+  },
+];
+const CUSTOMERS = [
+  { name: '王小明', email: 'wang.xiaoming@example.cn' },
+  { name: '김민준', email: 'minjun.kim@example.kr' },
+  { name: 'Aoife Ní Bhriain', email: 'aoife@example.ie' },
+];
+
+export function sampleOrder(seq: number, itemCount: number): OrderReportInput {
+  const items = Array.from({ length: itemCount }, (_, i) => {
+    const product = CATALOGUE[(seq + i) % CATALOGUE.length];
+    return { ...product, quantity: 1 + ((seq + i) % 4), unitPriceCents: 199 + ((seq * 37 + i * 101) % 9000) };
+  });
+  const hex = (seq * 2654435761).toString(16).padStart(8, '0').slice(-8);
+  return {
+    orderId: `${hex}-1c2d-4e5f-8a9b-${String(seq).padStart(12, '0')}`,
+    placedAt: new Date(Date.UTC(2025, 2, 14, 9, 26) + seq * 60_000).toISOString(),
+    customer: CUSTOMERS[seq % CUSTOMERS.length],
+    items,
+    totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
+    currency: 'EUR',
+  };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? 5) || 5;
+  const font = resolveReportFont(process.env.REPORT_FONT_PATH);
+  const sampleIndex = process.argv.indexOf('--sample');
+  if (sampleIndex > 0) {
+    const pdf = await renderOrderReport(sampleOrder(3, Number(process.argv[sampleIndex + 2] ?? 3)), font);
+    writeFileSync(process.argv[sampleIndex + 1], pdf);
+    console.log(`wrote ${process.argv[sampleIndex + 1]} (${pdf.length} bytes)`);
+    return;
+  }
+  let t = process.hrtime.bigint();
+  await renderOrderReport(sampleOrder(0, 3), font);
+  console.log(`first render (loads the font): ${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(0)} ms`);
+  for (const itemCount of [3, 60]) {
+    for (let i = 0; i < 50; i++) await renderOrderReport(sampleOrder(i, itemCount), font); // warm-up
+    let renders = 0;
+    let bytes = 0;
+    t = process.hrtime.bigint();
+    const end = t + BigInt(seconds * 1e9);
+    while (process.hrtime.bigint() < end)
+      bytes += (await renderOrderReport(sampleOrder(renders++, itemCount), font)).length;
+    const elapsed = Number(process.hrtime.bigint() - t) / 1e9;
+    console.log(
+      `${itemCount} items: ${(renders / elapsed).toFixed(0)} renders/s, ` +
+        `${((elapsed / renders) * 1000).toFixed(2)} ms each, ${(bytes / renders / 1024).toFixed(1)} KiB avg`,
+    );
+  }
+}
+
+if (require.main === module)
+  main().catch((error: Error) => {
+    console.error(error);
+    process.exit(1);
+  });

@@ -1,0 +1,70 @@
+import { RabbitSubscribe } from '@golevelup/nestjs-rabbitmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
+import { PermanentFailure, survivingErrorHandler, WorkQueueProcessor, type Delivery } from '@shop/messaging';
+import type { ConsumeMessage } from 'amqplib';
+import { createHash } from 'node:crypto';
+import { renderOrderReport } from './order-report.pdf';
+import { reportFileName, writeFileAtomically } from './report-file';
+import type { ResolvedReportFont } from './report-font';
+import { ReportStore } from './report.store';
+
+export interface ReportOptions {
+  reportsDir: string;
+  font: ResolvedReportFont;
+}
+
+/**
+ * report-worker's only subscription: `order_report` (order.placed.v1 on routing key order.report).
+ * golevelup acks after `handle` returns, i.e. after the PDF is completely on disk and recorded.
+ * Rendering is deterministic, so a duplicate that slips past the database check rewrites the same bytes.
+ */
+@Injectable()
+export class OrderPlacedReportHandler {
+  private readonly logger = new Logger(OrderPlacedReportHandler.name);
+
+  constructor(
+    private readonly processor: WorkQueueProcessor,
+    private readonly store: ReportStore,
+    private readonly options: ReportOptions,
+  ) {}
+
+  @RabbitSubscribe({
+    queue: Queues.orderReport,
+    // The queue is declared with the topology (or by the broker's definitions): only check it exists.
+    createQueueIfNotExists: false,
+    // Hand the raw body to WorkQueueProcessor, which validates it; golevelup would throw on bad JSON.
+    allowNonJsonMessages: true,
+    deserializer: (body: Buffer) => body,
+    errorHandler: survivingErrorHandler,
+  })
+  async onOrderPlaced(_body: Buffer, message: ConsumeMessage): Promise<void> {
+    await this.processor.process(Queues.orderReport, OrderPlacedV1, message, (event, delivery) =>
+      this.writeReport(event.data, delivery),
+    );
+  }
+
+  private async writeReport(order: OrderPlacedV1Data, delivery: Delivery): Promise<void> {
+    const state = await this.store.stateOf(order.orderId);
+    if (state === 'missing-order') {
+      throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
+    }
+    if (state === 'already-reported') {
+      this.logger.log(
+        `order ${order.orderId}: report already written; duplicate message ${delivery.messageId} acked`,
+      );
+      return;
+    }
+    const pdf = await renderOrderReport(order, this.options.font);
+    const fileName = reportFileName(order.orderId);
+    await writeFileAtomically(this.options.reportsDir, fileName, pdf);
+    await this.store.markReported({
+      orderId: order.orderId,
+      messageId: delivery.messageId,
+      fileName,
+      bytes: pdf.length,
+      sha256: createHash('sha256').update(pdf).digest('hex'),
+    });
+    this.logger.log(`order ${order.orderId}: report written (${pdf.length} bytes)`);
+  }
+}

@@ -1,0 +1,26 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportFileName, writeFileAtomically } from './report-file';
+
+describe('writeFileAtomically', () => {
+  it('writes the whole content under the final name and leaves no temporary file', async () => {
+    const directory = join(await mkdtemp(join(tmpdir(), 'reports-')), 'nested');
+    const name = reportFileName('7d0f6a3b-1c2d-4e5f-8a9b-0c1d2e3f4a5b');
+    await writeFileAtomically(directory, name, Buffer.from('%PDF-1.3 first'));
+    await writeFileAtomically(directory, name, Buffer.from('%PDF-1.3 second'));
+
+    expect(name).toBe('7d0f6a3b-1c2d-4e5f-8a9b-0c1d2e3f4a5b.pdf');
+    expect(await readFile(join(directory, name), 'utf8')).toBe('%PDF-1.3 second');
+    expect(await readdir(directory)).toEqual([name]);
+  });
+
+  it('fails when the folder cannot be created', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'reports-'));
+    await writeFile(join(base, 'taken'), 'a file where the folder should be');
+    await expect(writeFileAtomically(join(base, 'taken'), 'x.pdf', Buffer.from('x'))).rejects.toThrow(
+      /EEXIST|ENOTDIR/,
+    );
+    expect(await readdir(base)).toEqual(['taken']);
+  });
+});

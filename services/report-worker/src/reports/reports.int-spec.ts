@@ -1,0 +1,157 @@
+import { FailureHeaders, Queues } from '@shop/contracts';
+import {
+  BrokerProbe,
+  createOrderFixture,
+  createTestPool,
+  extractPdfText,
+  publishOrderPlaced,
+  resetDatabase,
+  waitFor,
+} from '@shop/testing';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import { startReportWorker, type ReportWorkerHarness } from '../testing/report-worker.harness';
+
+const retryQueues = ['order_report.retry.1s', 'order_report.retry.5s', 'order_report.retry.30s'];
+
+describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
+  let pool: Pool;
+  let broker: BrokerProbe;
+  let reports: ReportWorkerHarness;
+
+  beforeAll(async () => {
+    pool = createTestPool();
+    broker = await BrokerProbe.connect();
+  });
+  afterAll(async () => {
+    await broker.close();
+    await pool.end();
+  });
+  beforeEach(async () => {
+    await resetDatabase(pool);
+    await broker.purge(Queues.orderReport, Queues.orderReportDeadLetter, ...retryQueues);
+  });
+  afterEach(() => reports?.close());
+
+  const wangsOrder = () =>
+    createOrderFixture(pool, {
+      customer: { email: 'wang.xiaoming@example.cn', name: '王小明' },
+      items: [
+        { sku: 'TEA-001', name: '龙井茶 Longjing tea', quantity: 2, unitPriceCents: 1250 },
+        { sku: 'GIM-002', name: '한국 김 seaweed', quantity: 1, unitPriceCents: 480 },
+      ],
+    });
+  const statusOf = async (orderId: string) =>
+    (await pool.query('SELECT status FROM orders WHERE id = $1', [orderId])).rows[0].status;
+
+  it('writes the PDF atomically, records it and marks the order reported', async () => {
+    reports = await startReportWorker();
+    const order = await wangsOrder();
+    await publishOrderPlaced(broker, 'order.report', order.event);
+
+    await waitFor(
+      'the order to be marked reported',
+      async () => (await statusOf(order.orderId)) === 'reported',
+    );
+    const pdf = await readFile(join(reports.reportsDir, `${order.orderId}.pdf`));
+    const text = await extractPdfText(pdf);
+    expect(text).toContain(order.orderId);
+    expect(text).toContain('王小明');
+    expect(text).toContain('龙井茶 Longjing tea');
+    expect(text).toContain('한국 김 seaweed');
+    expect(text).toContain('TEA-001');
+    expect(text).toContain('€29.80');
+
+    const { rows } = await pool.query('SELECT file_name, bytes, sha256, message_id FROM order_reports');
+    expect(rows).toEqual([
+      {
+        file_name: `${order.orderId}.pdf`,
+        bytes: pdf.length,
+        sha256: createHash('sha256').update(pdf).digest('hex'),
+        message_id: order.event.messageId,
+      },
+    ]);
+    expect(await readdir(reports.reportsDir)).toEqual([`${order.orderId}.pdf`]);
+    await waitFor(
+      'the message to be acked',
+      async () => (await broker.messageCount(Queues.orderReport)) === 0,
+    );
+  });
+
+  it('writes one PDF when the same order arrives twice', async () => {
+    reports = await startReportWorker();
+    const order = await wangsOrder();
+    await publishOrderPlaced(broker, 'order.report', order.event);
+    await waitFor('the first report', async () => (await statusOf(order.orderId)) === 'reported');
+    const first = await stat(join(reports.reportsDir, `${order.orderId}.pdf`));
+
+    await publishOrderPlaced(broker, 'order.report', order.event);
+    await publishOrderPlaced(broker, 'order.report', {
+      ...order.event,
+      messageId: '5f1d7c1e-9a0b-4c3d-8e2f-1a2b3c4d5e6f',
+    });
+    await waitFor(
+      'both duplicates to be acked',
+      async () => (await broker.messageCount(Queues.orderReport)) === 0,
+    );
+
+    const again = await stat(join(reports.reportsDir, `${order.orderId}.pdf`));
+    expect(again.mtimeMs).toBe(first.mtimeMs);
+    expect(Number((await pool.query('SELECT count(*) AS n FROM order_reports')).rows[0].n)).toBe(1);
+    expect(await readdir(reports.reportsDir)).toHaveLength(1);
+    expect(await broker.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+  });
+
+  it('retries a disk error with backoff and writes the PDF once the disk is back', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'reports-broken-'));
+    const reportsDir = join(base, 'reports');
+    // A file where the folder should be: every write fails (ENOTDIR/EEXIST), as a broken mount would.
+    await writeFile(reportsDir, 'not a folder');
+    reports = await startReportWorker({ REPORTS_DIR: reportsDir });
+    const order = await wangsOrder();
+    await publishOrderPlaced(broker, 'order.report', order.event);
+
+    await waitFor('a failed attempt waiting in a retry queue', async () => {
+      const counts = await Promise.all(retryQueues.map((queue) => broker.messageCount(queue)));
+      return counts.some((count) => count > 0);
+    });
+    expect(await statusOf(order.orderId)).toBe('placed');
+    await rm(reportsDir);
+    await mkdir(reportsDir);
+
+    await waitFor(
+      'the order to be marked reported',
+      async () => (await statusOf(order.orderId)) === 'reported',
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    expect(await readdir(reportsDir)).toEqual([`${order.orderId}.pdf`]);
+    expect(await broker.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+  });
+
+  it('parks malformed messages at once and carries on with the next one', async () => {
+    reports = await startReportWorker();
+    await publishOrderPlaced(
+      broker,
+      'order.report',
+      {},
+      { body: Buffer.from('<xml/>'), messageId: 'not-json' },
+    );
+    const order = await wangsOrder();
+    await publishOrderPlaced(broker, 'order.report', order.event);
+
+    const [parked] = await broker.waitForMessages(Queues.orderReportDeadLetter, 1);
+    expect(parked.properties.headers).toMatchObject({
+      [FailureHeaders.deadLetterReason]: 'invalid-message',
+      [FailureHeaders.originalQueue]: 'order_report',
+    });
+    await waitFor(
+      'the good order to be reported',
+      async () => (await statusOf(order.orderId)) === 'reported',
+    );
+  });
+});

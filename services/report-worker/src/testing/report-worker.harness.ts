@@ -1,0 +1,25 @@
+import { startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppModule, SERVICE_NAME } from '../app.module';
+import { loadReportWorkerConfig } from '../config/report-worker.config';
+
+export interface ReportWorkerHarness {
+  worker: HttpAppHarness;
+  reportsDir: string;
+  close(): Promise<void>;
+}
+
+/** The real report-worker in this process, against the test database and vhost, writing to a fresh folder. */
+export async function startReportWorker(env: Record<string, string> = {}): Promise<ReportWorkerHarness> {
+  const reportsDir = env.REPORTS_DIR ?? (await mkdtemp(join(tmpdir(), 'reports-')));
+  const config = loadReportWorkerConfig({
+    DATABASE_URL: testConfig.databaseUrl,
+    RABBITMQ_URL: testConfig.rabbitmqUrl,
+    REPORTS_DIR: reportsDir,
+    ...env,
+  });
+  const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+  return { worker, reportsDir, close: () => worker.close() };
+}
