@@ -34,14 +34,27 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     pool = createTestPool();
     await resetDatabase(pool);
     broker = await BrokerProbe.connect();
-    await broker.purge(Queues.orderNotify, Queues.orderReport, Queues.orderNotifyDeadLetter, Queues.orderReportDeadLetter);
+    await broker.purge(
+      Queues.orderNotify,
+      Queues.orderReport,
+      Queues.orderNotifyDeadLetter,
+      Queues.orderReportDeadLetter,
+    );
     smtp = new SmtpSink();
     await smtp.start();
     reportsDir = await mkdtemp(join(tmpdir(), 'pipeline-reports-'));
     const shared = { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: testConfig.rabbitmqUrl };
     workers = [
-      await startServiceProcess('notify-worker', { ...shared, SMTP_URL: smtp.url }, { port: await freePort() }),
-      await startServiceProcess('report-worker', { ...shared, REPORTS_DIR: reportsDir }, { port: await freePort() }),
+      await startServiceProcess(
+        'notify-worker',
+        { ...shared, SMTP_URL: smtp.url },
+        { port: await freePort() },
+      ),
+      await startServiceProcess(
+        'report-worker',
+        { ...shared, REPORTS_DIR: reportsDir },
+        { port: await freePort() },
+      ),
     ];
     api = await startOrderApi({ REPORTS_DIR: reportsDir });
   });
@@ -54,8 +67,18 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
   });
 
   it('emails the customer once, writes one PDF and shows both in the order status', async () => {
-    await insertProduct(pool, { sku: 'TEA-LONGJING-100G', name: '龙井茶 Longjing green tea, 100 g', priceCents: 1890, stock: 10 });
-    await insertProduct(pool, { sku: 'KIMCHI-500G', name: '배추김치 Napa cabbage kimchi, 500 g', priceCents: 790, stock: 10 });
+    await insertProduct(pool, {
+      sku: 'TEA-LONGJING-100G',
+      name: '龙井茶 Longjing green tea, 100 g',
+      priceCents: 1890,
+      stock: 10,
+    });
+    await insertProduct(pool, {
+      sku: 'KIMCHI-500G',
+      name: '배추김치 Napa cabbage kimchi, 500 g',
+      priceCents: 790,
+      stock: 10,
+    });
 
     const placed = await api.post(
       '/orders',
@@ -86,7 +109,9 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     expect(smtp.messages).toHaveLength(1);
     expect(mail.to).toEqual([{ address: 'wang.fang@example.cn', name: '王芳' }]);
     expect(mail.subject).toBe(`Your order ${orderId.slice(0, 8).toUpperCase()} is confirmed`);
-    expect(mail.text).toContain('2 × 龙井茶 Longjing green tea, 100 g (TEA-LONGJING-100G) at €18.90 = €37.80');
+    expect(mail.text).toContain(
+      '2 × 龙井茶 Longjing green tea, 100 g (TEA-LONGJING-100G) at €18.90 = €37.80',
+    );
     expect(mail.text).toContain('1 × 배추김치 Napa cabbage kimchi, 500 g (KIMCHI-500G) at €7.90 = €7.90');
     expect(mail.text).toContain('Total: €45.70');
 
