@@ -24,6 +24,8 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option (ignored inside `projects`): integration specs wait for real services.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{libs,services}/*/src/**/*.spec.ts'] },
     {
@@ -31,7 +33,6 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{libs,services}/*/src/**/*.int-spec.ts'],
       globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
-      testTimeout: 60_000,
       slowTestThreshold: 20,
     },
   ],

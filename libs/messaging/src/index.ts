@@ -11,3 +11,4 @@ export * from './consumer/permanent-failure';
 export * from './consumer/surviving-error-handler';
 export * from './consumer/work-queue-processor';
 export * from './dead-letters/dead-letter-queue';
+export * from './consumer/work-queue-subscriber';

@@ -4,6 +4,7 @@ import { TOPOLOGY } from '@shop/contracts';
 import { BrokerHealthCheck } from './broker.health';
 import { ConfirmedPublisher } from './confirmed-publisher';
 import { WorkQueueProcessor } from './consumer/work-queue-processor';
+import { WorkQueueSubscriber } from './consumer/work-queue-subscriber';
 import { toGolevelupTopology } from './golevelup-topology';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
@@ -37,8 +38,16 @@ export class MessagingModule {
         ConfirmedPublisher,
         BrokerHealthCheck,
         WorkQueueProcessor,
+        WorkQueueSubscriber,
       ],
-      exports: [rabbit, MESSAGING_OPTIONS, ConfirmedPublisher, BrokerHealthCheck, WorkQueueProcessor],
+      exports: [
+        rabbit,
+        MESSAGING_OPTIONS,
+        ConfirmedPublisher,
+        BrokerHealthCheck,
+        WorkQueueProcessor,
+        WorkQueueSubscriber,
+      ],
     };
   }
 }

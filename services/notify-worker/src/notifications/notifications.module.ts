@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WorkQueueProcessor } from '@shop/messaging';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import { Mailer, type MailerOptions } from './mailer';
 import { NotificationStore } from './notification.store';
 import { OrderPlacedNotifyHandler } from './order-placed.handler';
@@ -16,9 +16,9 @@ export class NotificationsModule {
         NotificationStore,
         {
           provide: OrderPlacedNotifyHandler,
-          useFactory: (processor: WorkQueueProcessor, store: NotificationStore, mailer: Mailer) =>
-            new OrderPlacedNotifyHandler(processor, store, mailer, mailDomain),
-          inject: [WorkQueueProcessor, NotificationStore, Mailer],
+          useFactory: (subscriber: WorkQueueSubscriber, store: NotificationStore, mailer: Mailer) =>
+            new OrderPlacedNotifyHandler(subscriber, store, mailer, mailDomain),
+          inject: [WorkQueueSubscriber, NotificationStore, Mailer],
         },
       ],
     };

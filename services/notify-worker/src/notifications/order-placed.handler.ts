@@ -1,8 +1,6 @@
-import { RabbitSubscribe } from '@golevelup/nestjs-rabbitmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { PermanentFailure, survivingErrorHandler, WorkQueueProcessor, type Delivery } from '@shop/messaging';
-import type { ConsumeMessage } from 'amqplib';
+import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
 import { renderOrderEmail } from './order-email';
@@ -11,31 +9,22 @@ export const NOTIFY_MAIL_DOMAIN = Symbol('NOTIFY_MAIL_DOMAIN');
 
 /**
  * notify-worker's only subscription: `order_notify` (order.placed.v1 on routing key order.notify).
- * golevelup acks after `handle` returns, i.e. after the SMTP server accepted the email and it was
- * recorded; failures go through WorkQueueProcessor's retry queues and dead-letter queue.
+ * The message is acked after `sendConfirmation` resolves, i.e. after the SMTP server accepted the email
+ * and it was recorded; failures go through WorkQueueProcessor's retry queues and dead-letter queue.
  */
 @Injectable()
-export class OrderPlacedNotifyHandler {
+export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
   private readonly logger = new Logger(OrderPlacedNotifyHandler.name);
 
   constructor(
-    private readonly processor: WorkQueueProcessor,
+    private readonly subscriber: WorkQueueSubscriber,
     private readonly store: NotificationStore,
     private readonly mailer: Mailer,
     private readonly mailDomain: string,
   ) {}
 
-  @RabbitSubscribe({
-    queue: Queues.orderNotify,
-    // The queue is declared with the topology (or by the broker's definitions): only check it exists.
-    createQueueIfNotExists: false,
-    // Hand the raw body to WorkQueueProcessor, which validates it; golevelup would throw on bad JSON.
-    allowNonJsonMessages: true,
-    deserializer: (body: Buffer) => body,
-    errorHandler: survivingErrorHandler,
-  })
-  async onOrderPlaced(_body: Buffer, message: ConsumeMessage): Promise<void> {
-    await this.processor.process(Queues.orderNotify, OrderPlacedV1, message, (event, delivery) =>
+  onApplicationBootstrap(): void {
+    this.subscriber.subscribe(Queues.orderNotify, OrderPlacedV1, (event, delivery) =>
       this.sendConfirmation(event.data, delivery),
     );
   }

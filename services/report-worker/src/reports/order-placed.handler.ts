@@ -1,8 +1,6 @@
-import { RabbitSubscribe } from '@golevelup/nestjs-rabbitmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { PermanentFailure, survivingErrorHandler, WorkQueueProcessor, type Delivery } from '@shop/messaging';
-import type { ConsumeMessage } from 'amqplib';
+import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { createHash } from 'node:crypto';
 import { renderOrderReport } from './order-report.pdf';
 import { reportFileName, writeFileAtomically } from './report-file';
@@ -16,30 +14,21 @@ export interface ReportOptions {
 
 /**
  * report-worker's only subscription: `order_report` (order.placed.v1 on routing key order.report).
- * golevelup acks after `handle` returns, i.e. after the PDF is completely on disk and recorded.
+ * The message is acked after `writeReport` resolves, i.e. after the PDF is completely on disk and recorded.
  * Rendering is deterministic, so a duplicate that slips past the database check rewrites the same bytes.
  */
 @Injectable()
-export class OrderPlacedReportHandler {
+export class OrderPlacedReportHandler implements OnApplicationBootstrap {
   private readonly logger = new Logger(OrderPlacedReportHandler.name);
 
   constructor(
-    private readonly processor: WorkQueueProcessor,
+    private readonly subscriber: WorkQueueSubscriber,
     private readonly store: ReportStore,
     private readonly options: ReportOptions,
   ) {}
 
-  @RabbitSubscribe({
-    queue: Queues.orderReport,
-    // The queue is declared with the topology (or by the broker's definitions): only check it exists.
-    createQueueIfNotExists: false,
-    // Hand the raw body to WorkQueueProcessor, which validates it; golevelup would throw on bad JSON.
-    allowNonJsonMessages: true,
-    deserializer: (body: Buffer) => body,
-    errorHandler: survivingErrorHandler,
-  })
-  async onOrderPlaced(_body: Buffer, message: ConsumeMessage): Promise<void> {
-    await this.processor.process(Queues.orderReport, OrderPlacedV1, message, (event, delivery) =>
+  onApplicationBootstrap(): void {
+    this.subscriber.subscribe(Queues.orderReport, OrderPlacedV1, (event, delivery) =>
       this.writeReport(event.data, delivery),
     );
   }

@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
-import { WorkQueueProcessor } from '@shop/messaging';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import { OrderPlacedReportHandler, type ReportOptions } from './order-placed.handler';
 import { loadReportFont } from './report-font';
 import { ReportStore } from './report.store';
@@ -23,9 +23,9 @@ export class ReportsModule implements OnModuleInit {
         ReportStore,
         {
           provide: OrderPlacedReportHandler,
-          useFactory: (processor: WorkQueueProcessor, store: ReportStore) =>
-            new OrderPlacedReportHandler(processor, store, options),
-          inject: [WorkQueueProcessor, ReportStore],
+          useFactory: (subscriber: WorkQueueSubscriber, store: ReportStore) =>
+            new OrderPlacedReportHandler(subscriber, store, options),
+          inject: [WorkQueueSubscriber, ReportStore],
         },
       ],
     };

@@ -1,0 +1,280 @@
+import {
+  Exchanges,
+  MessageTypes,
+  RETRY_DELAYS,
+  retryQueueOf,
+  deadLetterQueueOf,
+  TOPOLOGY,
+  type OrderPlacedV1,
+  type WorkQueueName,
+} from '@shop/contracts';
+import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Pool } from 'pg';
+
+/**
+ * The workers benchmark's isolated environment: database `orders_bench` and vhost `shop_bench` (never
+ * `orders`, `/`, nor the tests' `orders_test` / `shop_test`), fixture orders and their messages.
+ */
+
+export const REPO_ROOT = join(__dirname, '../../..');
+export const BENCH_DATABASE = 'orders_bench';
+export const BENCH_VHOST = 'shop_bench';
+
+export function benchDatabaseUrl(databaseUrl: string): string {
+  return withDatabaseName(databaseUrl, BENCH_DATABASE);
+}
+
+export function benchRabbitmqUrl(rabbitmqUrl: string): string {
+  const url = new URL(rabbitmqUrl);
+  url.pathname = `/${encodeURIComponent(BENCH_VHOST)}`;
+  return url.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built services
+
+/** Fails with the command to run when a service has not been built. */
+export function assertServicesBuilt(services: string[]): void {
+  const missing = services.filter((name) => !existsSync(mainOf(name)));
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.map((name) => relative(REPO_ROOT, mainOf(name))).join(', ')} missing: run \`npm run build\` first ` +
+        '(the bench runs the built services).',
+    );
+  }
+}
+
+/** Sources changed after a service's dist was built, which the bench would not measure. */
+export function sourcesNewerThanBuild(services: string[]): string[] {
+  const builtAt = Math.min(...services.map((name) => statSync(mainOf(name)).mtimeMs));
+  const roots = [
+    ...services.map((name) => join(REPO_ROOT, 'services', name, 'src')),
+    ...readdirSync(join(REPO_ROOT, 'libs')).map((lib) => join(REPO_ROOT, 'libs', lib, 'src')),
+  ];
+  return roots
+    .filter((root) => existsSync(root))
+    .flatMap((root) =>
+      readdirSync(root, { recursive: true, encoding: 'utf8' }).map((file) => join(root, file)),
+    )
+    .filter((file) => /(?<!spec)\.ts$/.test(file) && !file.includes('/generated/'))
+    .filter((file) => statSync(file).mtimeMs > builtAt)
+    .map((file) => relative(REPO_ROOT, file));
+}
+
+const mainOf = (service: string) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
+
+// ---------------------------------------------------------------------------------------------
+// Database
+
+/** Refuses any database but a bench one, so the bench can never empty real or test data. */
+function assertBenchDatabase(name: string): void {
+  if (name !== BENCH_DATABASE)
+    throw new Error(`Refusing to use database "${name}": the bench uses ${BENCH_DATABASE}.`);
+}
+
+/** Creates (if missing) and migrates the bench database; returns a small pool on it. */
+export async function prepareBenchDatabase(databaseUrl: string, log: (line: string) => void): Promise<Pool> {
+  assertBenchDatabase(databaseNameOf(databaseUrl));
+  await applyMigrations({
+    databaseUrl,
+    migrationsDir: join(REPO_ROOT, 'prisma/migrations'),
+    log: (line) => log(`database ${BENCH_DATABASE}: ${line}`),
+  });
+  return new Pool({ connectionString: databaseUrl, max: 3, application_name: 'workers-bench' });
+}
+
+/** Empties every business table of the bench database. */
+export async function emptyTables(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
+  assertBenchDatabase(rows[0].db);
+  await pool.query(
+    'TRUNCATE order_notifications, order_reports, order_items, outbox_messages, orders, products',
+  );
+}
+
+/** Transactions committed in the bench database so far (pg_stat_database; flushed about once a second). */
+export async function committedTransactions(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0].n);
+}
+
+/** A representative order: three lines, names in Chinese, Korean and Latin script (the PDF embeds them). */
+const PRODUCTS = [
+  { sku: 'BENCH-TEA-LONGJING', name: '龙井茶 Longjing green tea, 100 g', unitPriceCents: 1299 },
+  { sku: 'BENCH-KIMCHI-500G', name: '배추김치 Napa cabbage kimchi, 500 g', unitPriceCents: 749 },
+  { sku: 'BENCH-MUG-350ML', name: 'Ceramic mug, 350 ml', unitPriceCents: 1590 },
+];
+const CUSTOMER_NAMES = ['王小明', '김민준', 'Aoife Ní Bhriain'];
+
+export const BENCH_PRODUCTS = PRODUCTS;
+
+/**
+ * Writes `count` orders straight into the database, as createOrderFixture does (products, orders, items),
+ * but in three statements, and returns the order.placed.v1 event a worker receives for each.
+ */
+export async function insertOrders(pool: Pool, count: number): Promise<OrderPlacedV1[]> {
+  for (const product of PRODUCTS) {
+    await pool.query(
+      `INSERT INTO products (id, sku, name, price_cents, stock) VALUES (gen_random_uuid(), $1, $2, $3, 10000000)
+       ON CONFLICT (sku) DO NOTHING`,
+      [product.sku, product.name, product.unitPriceCents],
+    );
+  }
+  const orders = Array.from({ length: count }, (_, i) => ({
+    id: randomUUID(),
+    customer: { email: `bench+${i}@example.com`, name: CUSTOMER_NAMES[i % CUSTOMER_NAMES.length] },
+    items: PRODUCTS.map((product, line) => ({ ...product, quantity: 1 + ((i + line) % 3) })),
+  }));
+  const totalOf = (order: (typeof orders)[number]) =>
+    order.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+  const { rows } = await pool.query<{ id: string; created_at: Date }>(
+    `INSERT INTO orders (id, request_hash, customer_email, customer_name, total_cents, correlation_id)
+     SELECT id, repeat('0', 64), email, name, total, 'bench-' || id
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS input(id, email, name, total)
+     RETURNING id, created_at`,
+    [
+      orders.map((o) => o.id),
+      orders.map((o) => o.customer.email),
+      orders.map((o) => o.customer.name),
+      orders.map(totalOf),
+    ],
+  );
+  await pool.query(
+    `INSERT INTO order_items (order_id, line_no, product_id, sku, name, unit_price_cents, quantity)
+     SELECT input.order_id, input.line_no, p.id, p.sku, p.name, p.price_cents, input.quantity
+       FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[]) AS input(order_id, line_no, sku, quantity)
+       JOIN products p ON p.sku = input.sku`,
+    [
+      orders.flatMap((o) => o.items.map(() => o.id)),
+      orders.flatMap((o) => o.items.map((_, line) => line + 1)),
+      orders.flatMap((o) => o.items.map((item) => item.sku)),
+      orders.flatMap((o) => o.items.map((item) => item.quantity)),
+    ],
+  );
+  const placedAt = new Map(rows.map((row) => [row.id, row.created_at.toISOString()]));
+  return orders.map((order) => ({
+    messageId: randomUUID(),
+    type: MessageTypes.orderPlacedV1,
+    version: 1,
+    occurredAt: placedAt.get(order.id)!,
+    correlationId: `bench-${order.id}`,
+    data: {
+      orderId: order.id,
+      placedAt: placedAt.get(order.id)!,
+      customer: order.customer,
+      items: order.items,
+      totalCents: totalOf(order),
+      currency: 'EUR',
+    },
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broker
+
+/** `rabbitmqctl add_vhost` / `set_permissions` for the URL's user when the bench vhost is missing. */
+export function ensureBenchVhost(rabbitmqUrl: string, log: (line: string) => void): void {
+  const rabbitmqctl = (...args: string[]) =>
+    execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
+  const vhosts = rabbitmqctl('list_vhosts', 'name')
+    .split('\n')
+    .map((line) => line.trim());
+  if (vhosts.includes(BENCH_VHOST)) return;
+  const user = decodeURIComponent(new URL(rabbitmqUrl).username) || 'guest';
+  rabbitmqctl('add_vhost', BENCH_VHOST);
+  rabbitmqctl('set_permissions', '-p', BENCH_VHOST, user, '.*', '.*', '.*');
+  log(`created vhost ${BENCH_VHOST} for ${user}`);
+}
+
+/** The queues of one worker: its work queue, dead-letter queue and retry queues. */
+export const queuesOf = (queue: WorkQueueName): string[] => [
+  queue,
+  deadLetterQueueOf(queue),
+  ...RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label)),
+];
+
+/** One amqplib connection of the bench itself: topology, purges, depths, publishing with confirms. */
+export class BenchBroker {
+  private constructor(
+    readonly url: string,
+    private readonly connection: ChannelModel,
+    private readonly channel: Channel,
+    private readonly confirmChannel: ConfirmChannel,
+  ) {}
+
+  static async connect(url: string): Promise<BenchBroker> {
+    if (decodeURIComponent(new URL(url).pathname.slice(1)) !== BENCH_VHOST) {
+      throw new Error(`Refusing to use ${url}: the bench uses vhost ${BENCH_VHOST}.`);
+    }
+    const connection = await amqp.connect(url);
+    connection.on('error', () => undefined);
+    return new BenchBroker(
+      url,
+      connection,
+      await connection.createChannel(),
+      await connection.createConfirmChannel(),
+    );
+  }
+
+  /** Declares the contract's topology (as the services do at start), so messages published first are routed. */
+  async declareTopology(): Promise<void> {
+    for (const { name, type, durable } of TOPOLOGY.exchanges)
+      await this.channel.assertExchange(name, type, { durable });
+    for (const { name, durable, arguments: args } of TOPOLOGY.queues) {
+      await this.channel.assertQueue(name, { durable, arguments: args });
+    }
+    for (const { source, destination, destinationType, routingKey } of TOPOLOGY.bindings) {
+      if (destinationType === 'queue') await this.channel.bindQueue(destination, source, routingKey);
+      else await this.channel.bindExchange(destination, source, routingKey);
+    }
+  }
+
+  /** Empties the given queues; returns what each held. */
+  async purge(queues: string[]): Promise<Record<string, number>> {
+    const purged: Record<string, number> = {};
+    for (const queue of queues) purged[queue] = (await this.channel.purgeQueue(queue)).messageCount;
+    return purged;
+  }
+
+  /** Ready messages and consumers of a queue (unacked messages are not counted by the broker here). */
+  async depth(queue: string): Promise<{ messages: number; consumers: number }> {
+    const { messageCount, consumerCount } = await this.channel.checkQueue(queue);
+    return { messages: messageCount, consumers: consumerCount };
+  }
+
+  /**
+   * Publishes the events as the outbox relay does (persistent JSON, full set of properties), many in
+   * flight at once, and resolves when the broker confirmed them all.
+   */
+  async publishOrderPlaced(routingKey: string, events: OrderPlacedV1[]): Promise<void> {
+    for (const event of events) {
+      const accepted = this.confirmChannel.publish(
+        Exchanges.order,
+        routingKey,
+        Buffer.from(JSON.stringify(event)),
+        {
+          persistent: true,
+          contentType: 'application/json',
+          messageId: event.messageId,
+          correlationId: event.correlationId,
+          type: MessageTypes.orderPlacedV1,
+          timestamp: Math.floor(Date.now() / 1000),
+          appId: 'workers-bench',
+        },
+      );
+      if (!accepted) await new Promise((resolve) => this.confirmChannel.once('drain', resolve));
+    }
+    await this.confirmChannel.waitForConfirms();
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close().catch(() => undefined);
+  }
+}

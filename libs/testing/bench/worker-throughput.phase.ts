@@ -1,0 +1,312 @@
+import type { WorkQueueName } from '@shop/contracts';
+import { freePort, startServiceProcess, type ServiceProcess } from '@shop/testing';
+import amqp from 'amqplib';
+import { Client, type Pool } from 'pg';
+import {
+  committedTransactions,
+  emptyTables,
+  insertOrders,
+  queuesOf,
+  type BenchBroker,
+} from './bench-environment';
+import { CpuTimeline, sleep, Tally, type CpuWindow, type StartedProcesses } from './bench-support';
+
+/** One worker as the throughput phase drives it. */
+export interface WorkerUnderTest {
+  service: 'notify-worker' | 'report-worker';
+  queue: WorkQueueName;
+  routingKey: 'order.notify' | 'order.report';
+  /** What one message produces: `emails`, `PDFs`. */
+  unit: string;
+  /** Messages per run. */
+  count: number;
+  /** The service's environment besides DATABASE_URL, RABBITMQ_URL and PREFETCH (SMTP_URL, REPORTS_DIR). */
+  env: () => Promise<Record<string, string>>;
+  /** The SQL giving, per order done, the epoch milliseconds its row was recorded (just before the ack). */
+  recordedAtSql: string;
+  /** Called after each run (clear the SMTP sink, remove the PDFs). */
+  afterRun?: () => Promise<void>;
+}
+
+export interface ThroughputRun {
+  service: string;
+  unit: string;
+  prefetch: number;
+  count: number;
+  /** Raw amqplib consume + ack of the same messages at the same prefetch. */
+  rawPerSecond: number;
+  /** Worker: messages done per second, first recorded row to last. */
+  perSecond: number;
+  /** The same without the first 10% of results (cold JIT, pools filling). */
+  steadyPerSecond: number;
+  seconds: number;
+  /** Spawn to first recorded row: process start, Nest, connections (and the font for PDFs). */
+  firstResultSeconds: number;
+  cpu: CpuWindow | undefined;
+  /** Worker CPU per message, from the CPU window and the messages done inside it. */
+  workerCpuMsPerMessage: number;
+  /** Database transactions (pg_stat_database) per message, the bench's own subtracted. */
+  dbTransactionsPerMessage: number;
+  /** Average connections of the worker by state, e.g. `ClientRead 3.1, running 0.6`. */
+  dbActivity: string;
+}
+
+export interface ThroughputContext {
+  pool: Pool;
+  broker: BenchBroker;
+  databaseUrl: string;
+  rabbitmqUrl: string;
+  processes: StartedProcesses;
+  log: (line: string) => void;
+}
+
+/**
+ * One run: N fixture orders in the database and their messages in the queue, then the raw consumer
+ * drains them (baseline), then they are published again and ONE worker process starts on the full
+ * queue. Pre-loading measures the worker, not the publisher: the queue never runs dry.
+ */
+export async function measureThroughput(
+  context: ThroughputContext,
+  worker: WorkerUnderTest,
+  prefetch: number,
+): Promise<ThroughputRun> {
+  const { pool, broker, log } = context;
+  await resetFor(context, worker);
+  const events = await insertOrders(pool, worker.count);
+
+  await broker.publishOrderPlaced(worker.routingKey, events);
+  const rawPerSecond = await measureRawConsume(context.rabbitmqUrl, worker.queue, prefetch, worker.count);
+
+  const published = performance.now();
+  await broker.publishOrderPlaced(worker.routingKey, events);
+  const publishSeconds = (performance.now() - published) / 1000;
+
+  const timeline = new CpuTimeline({ bench: process.pid });
+  const activity = new DbActivitySampler(context.databaseUrl, worker.service);
+  await sleep(1_100); // lets pg_stat_database take in the fixture's transactions before counting
+  const transactionsBefore = await committedTransactions(pool);
+  let benchQueries = 1;
+  timeline.start();
+  await activity.begin();
+  const spawnedAt = Date.now();
+  let running: ServiceProcess | undefined;
+  try {
+    running = context.processes.add(
+      await startServiceProcess(
+        worker.service,
+        {
+          DATABASE_URL: context.databaseUrl,
+          RABBITMQ_URL: context.rabbitmqUrl,
+          PREFETCH: String(prefetch),
+          ...(await worker.env()),
+        },
+        { port: await freePort(), healthTimeoutMs: 30_000 },
+      ),
+    );
+    const service = running;
+    timeline.name('worker', service.pid);
+    const doneCount = async () => {
+      benchQueries++;
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (${worker.recordedAtSql}) AS recorded`,
+      );
+      return rows[0].n;
+    };
+    await pollUntil(
+      `${worker.count} ${worker.unit} recorded by ${worker.service}`,
+      async () => {
+        if (!service.isRunning())
+          throw new Error(`${worker.service} exited:\n${service.output().slice(-2_000)}`);
+        const parked = (await broker.depth(queuesOf(worker.queue)[1])).messages;
+        if (parked > 0) throw new Error(`${parked} message(s) parked in ${queuesOf(worker.queue)[1]}`);
+        return (await doneCount()) >= worker.count;
+      },
+      Math.max(60_000, worker.count * 100),
+    );
+  } finally {
+    timeline.stop();
+    benchQueries += await activity.end();
+    if (running) await context.processes.stop(running);
+  }
+
+  const leftovers = await leftoverMessages(broker, worker.queue);
+  if (leftovers !== '-') throw new Error(`after ${worker.service} stopped, queues still hold ${leftovers}`);
+  await sleep(1_100); // the worker's connections flushed their statistics on exit; ours within a second
+  const transactions = (await committedTransactions(pool)) - transactionsBefore - benchQueries;
+
+  benchQueries = 0;
+  const { rows } = await pool.query<{ t: number }>(
+    `SELECT t FROM (${worker.recordedAtSql}) AS recorded ORDER BY t`,
+  );
+  const times = rows.map((row) => row.t);
+  const seconds = (times[times.length - 1] - times[0]) / 1000;
+  const cpu = timeline.window(times[0], times[times.length - 1]);
+  const doneInWindow = cpu ? times.filter((t) => t >= cpu.from && t <= cpu.to).length : 0;
+  const run: ThroughputRun = {
+    service: worker.service,
+    unit: worker.unit,
+    prefetch,
+    count: times.length,
+    rawPerSecond,
+    perSecond: (times.length - 1) / seconds,
+    steadyPerSecond: rateFrom(times, Math.floor(times.length / 10)),
+    seconds,
+    firstResultSeconds: (times[0] - spawnedAt) / 1000,
+    cpu,
+    workerCpuMsPerMessage: cpu
+      ? ((cpu.cpuSeconds.worker ?? 0) * 1000) / Math.max(1, doneInWindow)
+      : Number.NaN,
+    dbTransactionsPerMessage: transactions / times.length,
+    dbActivity: activity.describe(),
+  };
+  log(
+    `${worker.service} prefetch ${prefetch}: raw ${Math.round(rawPerSecond)} msg/s; ` +
+      `worker ${Math.round(run.perSecond)} ${worker.unit}/s (${times.length} in ${seconds.toFixed(1)} s, ` +
+      `first after ${run.firstResultSeconds.toFixed(1)} s; published in ${publishSeconds.toFixed(1)} s)`,
+  );
+  await worker.afterRun?.();
+  return run;
+}
+
+/** Results per second from the `first`-th (ascending epoch ms) to the last. */
+function rateFrom(times: number[], first: number): number {
+  return (times.length - 1 - first) / ((times[times.length - 1] - times[first]) / 1000);
+}
+
+/** Empty queues and tables, and nobody else consuming the queue (a leftover worker would skew the run). */
+export async function resetFor(context: Pick<ThroughputContext, 'pool' | 'broker'>, worker: WorkerUnderTest) {
+  const { consumers } = await context.broker.depth(worker.queue);
+  if (consumers > 0) {
+    throw new Error(
+      `${worker.queue} in the bench vhost already has ${consumers} consumer(s): stop them first`,
+    );
+  }
+  await context.broker.purge(queuesOf(worker.queue));
+  await emptyTables(context.pool);
+}
+
+async function leftoverMessages(broker: BenchBroker, queue: WorkQueueName): Promise<string> {
+  const tally = new Tally();
+  for (const name of queuesOf(queue)) {
+    const { messages } = await broker.depth(name);
+    if (messages > 0) tally.add(name, messages);
+  }
+  return tally.toString();
+}
+
+/**
+ * The baseline: amqplib consuming the same messages at the same prefetch and acking each at once, no
+ * work. Messages per second from the first ack to the last.
+ */
+async function measureRawConsume(
+  url: string,
+  queue: string,
+  prefetch: number,
+  count: number,
+): Promise<number> {
+  const connection = await amqp.connect(url);
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(prefetch);
+    let acked = 0;
+    let first = 0;
+    let last = 0;
+    const done = new Promise<void>((resolve) => {
+      void channel.consume(queue, (message) => {
+        if (!message) return;
+        channel.ack(message);
+        last = performance.now();
+        if (acked === 0) first = last;
+        if (++acked === count) resolve();
+      });
+    });
+    await pollUntil(
+      `raw consumer to ack ${count} messages`,
+      async () => acked >= count || undefined,
+      60_000,
+      done,
+    );
+    return (count - 1) / ((last - first) / 1000);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Polls `probe` every 250 ms (or until `settled` resolves) until it returns true. A probe that throws
+ * ends the wait at once, so a crashed worker fails the run instead of waiting out the timeout.
+ */
+export async function pollUntil(
+  what: string,
+  probe: () => Promise<boolean | undefined>,
+  timeoutMs: number,
+  settled?: Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  void settled?.then(() => (done = true));
+  while (!done && !(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await Promise.race([sleep(250), ...(settled ? [settled] : [])]);
+  }
+}
+
+/**
+ * Samples pg_stat_activity every 100 ms for one application's connections: running, waiting on a lock
+ * or I/O, or idle waiting for the client (`ClientRead`). Tells a database-bound worker from one whose
+ * connections mostly wait for it.
+ */
+class DbActivitySampler {
+  private readonly states = new Map<string, number>();
+  private samples = 0;
+  private client: Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly applicationName: string,
+  ) {}
+
+  async begin(): Promise<void> {
+    this.client = new Client({
+      connectionString: this.databaseUrl,
+      application_name: 'workers-bench-sampler',
+    });
+    await this.client.connect();
+    this.timer = setInterval(() => {
+      this.sampling = this.sampling.then(() => this.sample()).catch(() => undefined);
+    }, 100);
+  }
+
+  /** Stops sampling; returns how many queries it ran (they count in pg_stat_database too). */
+  async end(): Promise<number> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.client?.end();
+    return this.samples;
+  }
+
+  describe(): string {
+    const busiest = [...this.states]
+      .map(([state, count]) => [state, count / Math.max(1, this.samples)] as const)
+      .filter(([, average]) => average >= 0.05)
+      .sort(([, a], [, b]) => b - a)
+      .map(([state, average]) => `${state} ${average.toFixed(1)}`);
+    return busiest.join(', ') || '-';
+  }
+
+  private async sample(): Promise<void> {
+    const { rows } = await this.client!.query<{ state: string }>(
+      `SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'running')
+                   WHEN state = 'idle' THEN 'idle (ClientRead)'
+                   ELSE coalesce(state, 'unknown') END AS state
+         FROM pg_stat_activity
+        WHERE application_name = $1 AND datname = current_database()`,
+      [this.applicationName],
+    );
+    this.samples++;
+    for (const { state } of rows) this.states.set(state, (this.states.get(state) ?? 0) + 1);
+  }
+}
