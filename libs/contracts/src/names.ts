@@ -68,9 +68,13 @@ export type DeadLetterReason = 'invalid-message' | 'retries-exhausted' | 'perman
 
 export const LogAlertBindings = ['*.error', '*.fatal'] as const;
 
+/** Routing key of a log record on the `logs` topic exchange: `<service>.<level>`, e.g. `order-api.info`. */
+export const logRoutingKeyOf = (service: string, level: string) => `${service}.${level}`;
+
 /** AMQP `type` property of each message kind; a breaking change gets a new version suffix. */
 export const MessageTypes = {
   orderPlacedV1: 'order.placed.v1',
+  logRecordV1: 'log.record.v1',
 } as const;
 
 export type ExchangeName = (typeof Exchanges)[keyof typeof Exchanges];

@@ -1,10 +1,21 @@
 import { runWithCorrelationId } from './correlation-context';
-import { JsonLogger, maskEmails } from './json-logger';
+import { JsonLogger, maskEmails, type LogRecord, type LogSink } from './json-logger';
 
 function capture(minLevel?: 'debug' | 'info') {
   const lines: Record<string, unknown>[] = [];
   const logger = new JsonLogger('order-api', { minLevel, write: (line) => lines.push(JSON.parse(line)) });
   return { logger, lines };
+}
+
+class MemorySink implements LogSink {
+  readonly published: { record: LogRecord; json: string }[] = [];
+  closed = false;
+  publish(record: LogRecord, json: string): void {
+    this.published.push({ record, json });
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 describe('JsonLogger', () => {
@@ -35,5 +46,43 @@ describe('JsonLogger', () => {
     expect(maskEmails('sent to wang.xiaoming@example.cn and kim@shop.kr')).toBe(
       'sent to w***@example.cn and k***@shop.kr',
     );
+  });
+
+  it('hands sinks the masked record, byte for byte the line written to stdout', () => {
+    const written: string[] = [];
+    const logger = new JsonLogger('notify-worker', { write: (line) => written.push(line) });
+    const sink = new MemorySink();
+    logger.attach(sink);
+    runWithCorrelationId('corr-1', () => {
+      logger.log({ to: 'wang.xiaoming@example.cn' }, 'Mailer');
+      logger.error(new Error('rejected kim@shop.kr'));
+    });
+    expect(sink.published.map((p) => p.json)).toEqual(written);
+    expect(written.join('\n')).not.toMatch(/wang\.xiaoming@|kim@/);
+    expect(sink.published[0].record).toMatchObject({
+      service: 'notify-worker',
+      level: 'info',
+      message: '{"to":"w***@example.cn"}',
+      correlationId: 'corr-1',
+    });
+    expect(sink.published[1].record).toMatchObject({ level: 'error', message: 'rejected k***@shop.kr' });
+    expect(sink.published[1].record.stack).toContain('rejected k***@shop.kr');
+  });
+
+  it('never lets a failing sink reach the caller, and closes its sinks', async () => {
+    const { logger, lines } = capture();
+    const sink = new MemorySink();
+    logger.attach({
+      publish: () => {
+        throw new Error('sink broken');
+      },
+      close: async () => undefined,
+    });
+    logger.attach(sink);
+    expect(() => logger.warn('still logged')).not.toThrow();
+    expect(lines).toHaveLength(1);
+    expect(sink.published).toHaveLength(1);
+    await logger.close();
+    expect(sink.closed).toBe(true);
   });
 });

@@ -1,14 +1,16 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
+import type { LogRecordV1 } from '@shop/contracts';
 import { currentCorrelationId } from './correlation-context';
 
-export interface LogRecord {
-  time: string;
-  service: string;
-  level: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  context?: string;
-  message: string;
-  correlationId?: string;
-  stack?: string;
+/** What the logger writes and publishes: the `log.record.v1` contract. */
+export type LogRecord = LogRecordV1;
+
+/** Somewhere else records go besides stdout (the broker, see LogPublisher). */
+export interface LogSink {
+  /** Must return at once and never throw; `json` is the exact line written to stdout. */
+  publish(record: LogRecord, json: string): void;
+  /** Flushes what it still holds, in bounded time. */
+  close(): Promise<void>;
 }
 
 const LEVEL_OF: Record<LogLevel, LogRecord['level']> = {
@@ -27,16 +29,31 @@ export function maskEmails(text: string): string {
   return text.replace(/([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g, '$1***@$2');
 }
 
-/** One JSON line per record on stdout, so any log shipper (or `jq`) can read it. */
+/**
+ * One JSON line per record on stdout, so any log shipper (or `jq`) can read it, and the same record
+ * handed to each attached sink (`attachLogPublisher` adds the broker). Synchronous: logging never waits.
+ */
 export class JsonLogger implements LoggerService {
   private readonly minRank: number;
+  private readonly sinks: LogSink[] = [];
 
   constructor(
-    private readonly service: string,
+    readonly service: string,
     options: { minLevel?: LogRecord['level']; write?: (line: string) => void } = {},
   ) {
     this.minRank = RANK[options.minLevel ?? 'info'];
     if (options.write) this.write = options.write;
+  }
+
+  /** Sends every record from now on to `sink` as well. */
+  attach(sink: LogSink): void {
+    this.sinks.push(sink);
+  }
+
+  /** Flushes and closes the attached sinks (createServiceApp calls it last on shutdown). */
+  async close(): Promise<void> {
+    const sinks = this.sinks.splice(0);
+    await Promise.all(sinks.map((sink) => sink.close()));
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -70,16 +87,26 @@ export class JsonLogger implements LoggerService {
         : typeof message === 'string'
           ? message
           : JSON.stringify(message);
+    const correlationId = currentCorrelationId();
+    // Masked once, here: stdout and the published record are the same JSON line.
     const record: LogRecord = {
       time: new Date().toISOString(),
       service: this.service,
       level,
-      ...(context && { context }),
+      ...(context && { context: maskEmails(context) }),
       message: maskEmails(text),
-      ...(currentCorrelationId() && { correlationId: currentCorrelationId() }),
+      ...(correlationId && { correlationId: maskEmails(correlationId) }),
       ...(stack && { stack: maskEmails(stack) }),
     };
-    this.write(JSON.stringify(record));
+    const json = JSON.stringify(record);
+    this.write(json);
+    for (const sink of this.sinks) {
+      try {
+        sink.publish(record, json);
+      } catch {
+        // A sink's failure must never reach the code that logged; stdout has the record.
+      }
+    }
   }
 
   private write = (line: string): void => {

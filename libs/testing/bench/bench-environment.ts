@@ -1,6 +1,7 @@
 import {
   Exchanges,
   MessageTypes,
+  Queues,
   RETRY_DELAYS,
   retryQueueOf,
   deadLetterQueueOf,
@@ -64,6 +65,11 @@ export function sourcesNewerThanBuild(services: string[]): string[] {
     .filter((file) => /(?<!spec)\.ts$/.test(file) && !file.includes('/generated/'))
     .filter((file) => statSync(file).mtimeMs > builtAt)
     .map((file) => relative(REPO_ROOT, file));
+}
+
+/** When the services were last built: another process (an integration run) may rebuild them meanwhile. */
+export function buildStamp(services: string[]): number {
+  return Math.max(...services.map((name) => statSync(mainOf(name)).mtimeMs));
 }
 
 const mainOf = (service: string) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
@@ -192,6 +198,12 @@ export function ensureBenchVhost(rabbitmqUrl: string, log: (line: string) => voi
   rabbitmqctl('set_permissions', '-p', BENCH_VHOST, user, '.*', '.*', '.*');
   log(`created vhost ${BENCH_VHOST} for ${user}`);
 }
+
+/**
+ * The log queues of the bench vhost. Services publish their log records to the `logs` exchange and no
+ * log-aggregator consumes them here, so the bench empties them with the worker queues.
+ */
+export const LOG_QUEUES: string[] = [Queues.logArchive, Queues.logAlerts];
 
 /** The queues of one worker: its work queue, dead-letter queue and retry queues. */
 export const queuesOf = (queue: WorkQueueName): string[] => [

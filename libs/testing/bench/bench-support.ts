@@ -97,9 +97,9 @@ export class StartedProcesses {
 
 interface CpuSnapshot {
   at: number;
-  /** utime + stime in clock ticks, by pid, with the command name. */
-  processes: Map<number, { command: string; ticks: number }>;
-  /** Main-thread nanoseconds spent runnable but waiting for a core, by named pid (/proc/<pid>/schedstat). */
+  /** utime + stime in clock ticks, by pid, with the command name and start time (which tells a reused pid). */
+  processes: Map<number, { command: string; startedAt: string; ticks: number }>;
+  /** Main-thread nanoseconds spent runnable but waiting for a core, by pid (/proc/<pid>/schedstat). */
   waits: Map<number, number>;
   machine: { busy: number; steal: number; total: number };
 }
@@ -109,7 +109,7 @@ export interface CpuWindow {
   from: number;
   to: number;
   seconds: number;
-  /** Percent of one core per group (named pids, postgres, rabbitmq, other), busiest first. */
+  /** Percent of one core per group (named pids, postgres, rabbitmq, `other:<command>`), busiest first. */
   groups: { group: string; percent: number }[];
   /** CPU seconds each named group used in the window. */
   cpuSeconds: Record<string, number>;
@@ -157,10 +157,14 @@ export class CpuTimeline {
     if (!first || !last || last.at - first.at < 200) return undefined;
     const seconds = (last.at - first.at) / 1000;
     const ticks = new Map<string, number>();
-    for (const [pid, { command, ticks: now }] of last.processes) {
-      const group = this.names.get(pid) ?? GROUP_OF_COMMAND[command] ?? 'other';
+    for (const [pid, { command, startedAt, ticks: now }] of last.processes) {
+      const group =
+        this.names.get(pid) ??
+        GROUP_OF_COMMAND[command] ??
+        `other:${command.replace(/^kworker\/.*/, 'kworker')}`;
       const before = first.processes.get(pid);
-      const delta = before && before.command === command ? now - before.ticks : now;
+      // A kernel worker renames itself as it picks up work, so a pid is the same process while its start time is.
+      const delta = before && before.startedAt === startedAt ? now - before.ticks : now;
       ticks.set(group, (ticks.get(group) ?? 0) + delta);
     }
     const cpuSeconds = Object.fromEntries(
@@ -191,7 +195,9 @@ export class CpuTimeline {
   }
 
   private snapshot(): CpuSnapshot {
-    const processes = new Map<number, { command: string; ticks: number }>();
+    const processes = new Map<number, { command: string; startedAt: string; ticks: number }>();
+    // Every process, not only the named ones: a pid may be named after the window's first snapshot.
+    const waits = new Map<number, number>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const stat = readOptional(`/proc/${entry}/stat`);
@@ -199,15 +205,13 @@ export class CpuTimeline {
       // "pid (comm) state ...": comm may hold spaces, so split after the last ')'.
       const close = stat.lastIndexOf(')');
       const fields = stat.slice(close + 2).split(' ');
+      const schedstat = readOptional(`/proc/${entry}/schedstat`)?.trim().split(' ');
+      if (schedstat) waits.set(Number(entry), Number(schedstat[1]));
       processes.set(Number(entry), {
         command: stat.slice(stat.indexOf('(') + 1, close),
+        startedAt: fields[19],
         ticks: Number(fields[11]) + Number(fields[12]), // utime, stime
       });
-    }
-    const waits = new Map<number, number>();
-    for (const pid of this.names.keys()) {
-      const fields = readOptional(`/proc/${pid}/schedstat`)?.trim().split(' ');
-      if (fields) waits.set(pid, Number(fields[1]));
     }
     // cpu  user nice system idle iowait irq softirq steal ...
     const [user, nice, system, idle, iowait, irq, softirq, steal] = (readOptional('/proc/stat') ?? '')
@@ -229,7 +233,13 @@ export class CpuTimeline {
 /** `worker 96% (event loop waited for a core 8%), postgres 41%, ...; machine 180% of 200% (steal 2%)`. */
 export function describeCpu(window: CpuWindow | undefined): string {
   if (!window) return 'n/a (window too short)';
-  const groups = window.groups.map(({ group, percent }) => {
+  // The three busiest processes outside the set-up by name, the rest summed.
+  const folded = window.groups.filter(({ group }) => group.startsWith('other:')).slice(3);
+  const rest = folded.reduce((sum, { percent }) => sum + percent, 0);
+  const groups = [
+    ...window.groups.filter((entry) => !folded.includes(entry)),
+    ...(rest >= 0.5 ? [{ group: 'other:rest', percent: rest }] : []),
+  ].map(({ group, percent }) => {
     const waited = window.waitingForCore[group];
     return `${group} ${percent.toFixed(0)}%${waited === undefined ? '' : ` (waited for a core ${waited.toFixed(0)}%)`}`;
   });

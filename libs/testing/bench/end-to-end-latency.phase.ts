@@ -5,7 +5,7 @@ import { watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { BENCH_PRODUCTS, emptyTables, queuesOf, type BenchBroker } from './bench-environment';
+import { BENCH_PRODUCTS, emptyTables, LOG_QUEUES, queuesOf, type BenchBroker } from './bench-environment';
 import {
   CpuTimeline,
   percentiles,
@@ -21,6 +21,8 @@ export interface EndToEndOptions {
   /** Orders per second, paced (open loop: a slow answer does not delay the next order). */
   rate: number;
   seconds: number;
+  /** Both workers' PREFETCH; undefined: the services' default. */
+  prefetch?: number;
   /** Sent at the same rate first, drained, and left out of the figures (cold JIT, pools, statements). */
   warmUpSeconds: number;
 }
@@ -80,6 +82,7 @@ export async function measureEndToEnd(
       throw new Error(`${queue} in the bench vhost already has ${consumers} consumer(s): stop them first`);
     await broker.purge(queuesOf(queue));
   }
+  await broker.purge(LOG_QUEUES);
   await emptyTables(pool);
   sink.clear();
 
@@ -97,12 +100,14 @@ export async function measureEndToEnd(
         { port: await freePort(), healthTimeoutMs: 30_000 },
       ),
     );
+  const prefetch: Record<string, string> =
+    options.prefetch === undefined ? {} : { PREFETCH: String(options.prefetch) };
   const started: ServiceProcess[] = [];
   try {
     const [api, notify, report] = await Promise.all([
       start('order-api', { REPORTS_DIR: reportsDir }),
-      start('notify-worker', { SMTP_URL: sink.url }),
-      start('report-worker', { REPORTS_DIR: reportsDir }),
+      start('notify-worker', { SMTP_URL: sink.url, ...prefetch }),
+      start('report-worker', { REPORTS_DIR: reportsDir, ...prefetch }),
     ]);
     started.push(api, notify, report);
     log(

@@ -1,4 +1,4 @@
-import type { WorkQueueName } from '@shop/contracts';
+import { deadLetterQueueOf, Queues, type WorkQueueName } from '@shop/contracts';
 import { freePort, startServiceProcess, type ServiceProcess } from '@shop/testing';
 import amqp from 'amqplib';
 import { Client, type Pool } from 'pg';
@@ -6,10 +6,14 @@ import {
   committedTransactions,
   emptyTables,
   insertOrders,
+  LOG_QUEUES,
   queuesOf,
   type BenchBroker,
 } from './bench-environment';
 import { CpuTimeline, sleep, Tally, type CpuWindow, type StartedProcesses } from './bench-support';
+
+/** The processes a throughput run needs; everything else on the machine is competition. */
+export const SET_UP = ['worker', 'bench', 'postgres', 'rabbitmq'] as const;
 
 /** One worker as the throughput phase drives it. */
 export interface WorkerUnderTest {
@@ -45,10 +49,14 @@ export interface ThroughputRun {
   cpu: CpuWindow | undefined;
   /** Worker CPU per message, from the CPU window and the messages done inside it. */
   workerCpuMsPerMessage: number;
+  /** CPU milliseconds per message of each part of the set-up: worker, bench (SMTP sink), postgres, rabbitmq. */
+  cpuMsPerMessage: Record<string, number>;
   /** Database transactions (pg_stat_database) per message, the bench's own subtracted. */
   dbTransactionsPerMessage: number;
   /** Average connections of the worker by state, e.g. `ClientRead 3.1, running 0.6`. */
   dbActivity: string;
+  /** Log records the worker published to the broker's `logs` exchange (log_archive), per message. */
+  logRecordsPerMessage: number;
 }
 
 export interface ThroughputContext {
@@ -117,8 +125,8 @@ export async function measureThroughput(
       async () => {
         if (!service.isRunning())
           throw new Error(`${worker.service} exited:\n${service.output().slice(-2_000)}`);
-        const parked = (await broker.depth(queuesOf(worker.queue)[1])).messages;
-        if (parked > 0) throw new Error(`${parked} message(s) parked in ${queuesOf(worker.queue)[1]}`);
+        const parked = (await broker.depth(deadLetterQueueOf(worker.queue))).messages;
+        if (parked > 0) throw new Error(`${parked} message(s) parked in ${deadLetterQueueOf(worker.queue)}`);
         return (await doneCount()) >= worker.count;
       },
       Math.max(60_000, worker.count * 100),
@@ -129,12 +137,12 @@ export async function measureThroughput(
     if (running) await context.processes.stop(running);
   }
 
+  const logRecords = (await broker.depth(Queues.logArchive)).messages;
   const leftovers = await leftoverMessages(broker, worker.queue);
   if (leftovers !== '-') throw new Error(`after ${worker.service} stopped, queues still hold ${leftovers}`);
   await sleep(1_100); // the worker's connections flushed their statistics on exit; ours within a second
   const transactions = (await committedTransactions(pool)) - transactionsBefore - benchQueries;
 
-  benchQueries = 0;
   const { rows } = await pool.query<{ t: number }>(
     `SELECT t FROM (${worker.recordedAtSql}) AS recorded ORDER BY t`,
   );
@@ -142,6 +150,12 @@ export async function measureThroughput(
   const seconds = (times[times.length - 1] - times[0]) / 1000;
   const cpu = timeline.window(times[0], times[times.length - 1]);
   const doneInWindow = cpu ? times.filter((t) => t >= cpu.from && t <= cpu.to).length : 0;
+  const cpuMsPerMessage = Object.fromEntries(
+    SET_UP.map((group) => [
+      group,
+      cpu ? ((cpu.cpuSeconds[group] ?? 0) * 1000) / Math.max(1, doneInWindow) : Number.NaN,
+    ]),
+  );
   const run: ThroughputRun = {
     service: worker.service,
     unit: worker.unit,
@@ -153,11 +167,11 @@ export async function measureThroughput(
     seconds,
     firstResultSeconds: (times[0] - spawnedAt) / 1000,
     cpu,
-    workerCpuMsPerMessage: cpu
-      ? ((cpu.cpuSeconds.worker ?? 0) * 1000) / Math.max(1, doneInWindow)
-      : Number.NaN,
+    workerCpuMsPerMessage: cpuMsPerMessage.worker ?? Number.NaN,
+    cpuMsPerMessage,
     dbTransactionsPerMessage: transactions / times.length,
     dbActivity: activity.describe(),
+    logRecordsPerMessage: logRecords / times.length,
   };
   log(
     `${worker.service} prefetch ${prefetch}: raw ${Math.round(rawPerSecond)} msg/s; ` +
@@ -181,7 +195,7 @@ export async function resetFor(context: Pick<ThroughputContext, 'pool' | 'broker
       `${worker.queue} in the bench vhost already has ${consumers} consumer(s): stop them first`,
     );
   }
-  await context.broker.purge(queuesOf(worker.queue));
+  await context.broker.purge([...queuesOf(worker.queue), ...LOG_QUEUES]);
   await emptyTables(context.pool);
 }
 

@@ -10,9 +10,11 @@
  * lines, which show what else competed during each run.
  *
  * Environment: database `orders_bench` (created, migrated, emptied between runs) on the server of
- * DATABASE_URL, vhost `shop_bench` on the broker of RABBITMQ_URL, an in-process SMTP sink, temporary
- * REPORTS_DIRs. Knobs: BENCH_EMAILS (2000), BENCH_PDFS (1000), BENCH_PREFETCHES (1,10,50),
- * BENCH_E2E_RATE (50), BENCH_E2E_SECONDS (20), BENCH_PHASES (notify,report,probes,e2e).
+ * DATABASE_URL, vhost `shop_bench` on the broker of RABBITMQ_URL (worker queues with their .dlq and
+ * .retry.* queues, and the log queues, purged before each run and at the end), an in-process SMTP
+ * sink, temporary REPORTS_DIRs. Knobs: BENCH_EMAILS (2000), BENCH_PDFS (1000), BENCH_PREFETCHES (1,10,50),
+ * BENCH_E2E_RATE (50), BENCH_E2E_SECONDS (20), BENCH_E2E_PREFETCH (unset: the workers' default),
+ * BENCH_PHASES (notify,report,probes,e2e).
  *
  * Throughput runs pre-load the queue and then start the worker, so the figure is the worker's and not
  * the publisher's: messages/s from its first recorded result to its last (each row is written just
@@ -39,8 +41,10 @@ import {
   BenchBroker,
   benchDatabaseUrl,
   benchRabbitmqUrl,
+  buildStamp,
   emptyTables,
   ensureBenchVhost,
+  LOG_QUEUES,
   prepareBenchDatabase,
   queuesOf,
   sourcesNewerThanBuild,
@@ -54,7 +58,12 @@ import {
   type CostProbe,
 } from './cost-probes';
 import { measureEndToEnd, type EndToEndResult } from './end-to-end-latency.phase';
-import { measureThroughput, type ThroughputRun, type WorkerUnderTest } from './worker-throughput.phase';
+import {
+  measureThroughput,
+  SET_UP,
+  type ThroughputRun,
+  type WorkerUnderTest,
+} from './worker-throughput.phase';
 
 const TARGETS = { emailsPerSecond: 500, pdfsPerSecond: 250, emailP99Ms: 100, pdfP99Ms: 150 };
 /** The services' default PREFETCH and SMTP_POOL_SIZE (their config), for the comparison lines. */
@@ -77,6 +86,7 @@ const settings = (() => {
       .default([1, 10, 50]),
     BENCH_E2E_RATE: positiveIntVariable(50, 1_000),
     BENCH_E2E_SECONDS: positiveIntVariable(20, 600),
+    BENCH_E2E_PREFETCH: z.coerce.number().int().min(1).max(1_000).optional(),
     BENCH_PHASES: commaList.pipe(z.array(z.enum(PHASES)).min(1)).default([...PHASES]),
   });
   return {
@@ -85,7 +95,12 @@ const settings = (() => {
     emails: env.BENCH_EMAILS,
     pdfs: env.BENCH_PDFS,
     prefetches: env.BENCH_PREFETCHES,
-    e2e: { rate: env.BENCH_E2E_RATE, seconds: env.BENCH_E2E_SECONDS, warmUpSeconds: 5 },
+    e2e: {
+      rate: env.BENCH_E2E_RATE,
+      seconds: env.BENCH_E2E_SECONDS,
+      warmUpSeconds: 5,
+      prefetch: env.BENCH_E2E_PREFETCH,
+    },
     phases: new Set(env.BENCH_PHASES),
   };
 })();
@@ -103,6 +118,7 @@ async function main(): Promise<void> {
   assertServicesBuilt(services);
   printPreamble(services);
 
+  const builtAt = buildStamp(services);
   const pool = await prepareBenchDatabase(settings.databaseUrl, log);
   ensureBenchVhost(settings.rabbitmqUrl, log);
   const broker = await BenchBroker.connect(settings.rabbitmqUrl);
@@ -117,12 +133,16 @@ async function main(): Promise<void> {
     (cleaned ??= (async () => {
       await processes.stopAll();
       await sink.stop();
-      const purged = await broker.purge([...queuesOf(Queues.orderNotify), ...queuesOf(Queues.orderReport)]);
+      const purged = await broker.purge([
+        ...queuesOf(Queues.orderNotify),
+        ...queuesOf(Queues.orderReport),
+        ...LOG_QUEUES,
+      ]);
       await emptyTables(pool).catch(() => undefined);
       await Promise.all([broker.close(), pool.end(), rm(scratch, { recursive: true, force: true })]);
       const left = Object.entries(purged).filter(([, n]) => n > 0);
       console.log(
-        `\nstopped every process the bench started; purged the worker queues of ${BENCH_VHOST}` +
+        `\nstopped every process the bench started; purged the worker and log queues of ${BENCH_VHOST}` +
           `${left.length ? ` (${left.map(([q, n]) => `${q} ${n}`).join(', ')})` : ''}; emptied ${BENCH_DATABASE}`,
       );
     })());
@@ -155,7 +175,7 @@ async function main(): Promise<void> {
     if (settings.phases.has('e2e')) {
       const { rate, seconds, warmUpSeconds } = settings.e2e;
       console.log(
-        `\nend to end: ${rate} orders/s for ${seconds} s after a ${warmUpSeconds} s warm-up at that rate (drained first); default prefetch`,
+        `\nend to end: ${rate} orders/s for ${seconds} s after a ${warmUpSeconds} s warm-up at that rate (drained first); prefetch ${settings.e2e.prefetch ?? 'default'}`,
       );
       const reportsDir = await mkdtemp(join(scratch, 'e2e-reports-'));
       results.e2e = await measureEndToEnd({ ...context, sink, reportsDir }, settings.e2e);
@@ -166,9 +186,18 @@ async function main(): Promise<void> {
   } finally {
     process.off('SIGINT', onInterrupt);
     printResults(results);
+    if (buildStamp(services) !== builtAt) {
+      console.warn(
+        '\nwarning: the services were rebuilt while the bench ran (an integration run builds them): ' +
+          'the figures may mix two builds; run it again.',
+      );
+    }
     await cleanUp();
   }
 }
+
+/** Size of the PDFs the report-worker wrote (the durable-write probe writes files this size). */
+let averagePdfBytes = 13 * 1024;
 
 function workersUnderTest(pool: Pool, sink: SmtpSink, scratch: string): WorkerUnderTest[] {
   let reportsDir = '';
@@ -206,8 +235,6 @@ function workersUnderTest(pool: Pool, sink: SmtpSink, scratch: string): WorkerUn
     },
   ];
 }
-
-let averagePdfBytes = 13 * 1024;
 
 async function runProbes(pool: Pool, sink: SmtpSink, scratch: string): Promise<CostProbe[]> {
   await emptyTables(pool);
@@ -281,16 +308,25 @@ function printResults({ runs, probes, e2e }: Results): void {
         'CPU-bound max = 1000 / worker CPU ms per message, the rate at one full core)',
     );
     console.log(
-      '\nWhere the time went (CPU: 100% = one core, in the measured window; pg: worker connections by state)',
+      '\nWhere the time went (CPU: 100% = one core, in the measured window; bench = this process, which ' +
+        'hosts the SMTP sink; other:<command> = processes outside the set-up; pg: worker connections by state)',
     );
     for (const run of runs) {
+      const perMessage = SET_UP.map((group) => `${group} ${formatNumber(run.cpuMsPerMessage[group], 2)}`);
+      const setUp = SET_UP.reduce((sum, group) => sum + run.cpuMsPerMessage[group], 0);
       console.log(
         `  ${run.service} prefetch ${run.prefetch}: ${run.seconds.toFixed(1)} s; ` +
           `${formatNumber(run.steadyPerSecond)} ${run.unit}/s without the first 10%; ` +
           `first result ${run.firstResultSeconds.toFixed(1)} s after spawn`,
       );
       console.log(`    CPU ${describeCpu(run.cpu)}`);
-      console.log(`    pg  ${run.dbActivity}`);
+      console.log(
+        `    CPU ms per message: ${perMessage.join(', ')} = ${formatNumber(setUp, 2)} ⇒ at most ` +
+          `${formatNumber((cpus().length * 1000) / setUp)}/s with all ${cpus().length} cores for the set-up`,
+      );
+      console.log(
+        `    pg  ${run.dbActivity}; log records published to the broker: ${formatNumber(run.logRecordsPerMessage, 2)} per message`,
+      );
     }
     console.log('\nBest prefetch');
     for (const service of new Set(runs.map((run) => run.service)))
@@ -414,7 +450,8 @@ function bestPrefetch(runs: ThroughputRun[]): string {
     runnerUp && best.perSecond / runnerUp.perSecond - 1 < NOISE
       ? `; its lead over prefetch ${runnerUp.prefetch} is under ${NOISE * 100}%, within this machine's noise`
       : '';
-  return `${best.service}: best prefetch ${best.prefetch} (${formatNumber(best.perSecond)} ${best.unit}/s)${versus.length ? `: ${versus.join(', ')}` : ''}${tie}`;
+  const isDefault = best.prefetch === DEFAULT_PREFETCH ? 'the default, ' : '';
+  return `${best.service}: best prefetch ${best.prefetch} (${isDefault}${formatNumber(best.perSecond)} ${best.unit}/s)${versus.length ? `: ${versus.join(', ')}` : ''}${tie}`;
 }
 
 main().catch((error: Error) => {

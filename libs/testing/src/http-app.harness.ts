@@ -23,10 +23,15 @@ export interface HttpAppHarness {
  */
 export async function startHttpApp(
   module: unknown,
-  options: { service: string; errorClassifiers?: ErrorClassifier[] },
+  options: {
+    service: string;
+    errorClassifiers?: ErrorClassifier[];
+    /** Defaults to errors only on stdout; pass one with a LogPublisher attached to test logging. */
+    logger?: JsonLogger;
+  },
 ): Promise<HttpAppHarness> {
   const app = await createServiceApp(module, {
-    logger: new JsonLogger(options.service, { minLevel: 'error' }),
+    logger: options.logger ?? new JsonLogger(options.service, { minLevel: 'error' }),
     errorClassifiers: options.errorClassifiers,
   });
   await app.listen(0, '127.0.0.1');

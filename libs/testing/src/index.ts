@@ -8,6 +8,7 @@ export * from './pdf-text';
 export * from './service-process';
 export * from './service-start-up.spec-helper';
 export * from './smtp-sink';
+export * from './tcp-proxy';
 export * from './test-config';
 export * from './test-database';
 export * from './wait-for';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { JsonLogger } from '@shop/logging';
+import { attachLogPublisher, JsonLogger } from '@shop/logging';
 import { createServiceApp } from '@shop/service-kit';
 import { AppModule, SERVICE_NAME } from './app.module';
 import { loadLogAggregatorConfig } from './config/log-aggregator.config';
@@ -7,6 +7,8 @@ import { loadLogAggregatorConfig } from './config/log-aggregator.config';
 async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(SERVICE_NAME);
   const config = loadLogAggregatorConfig();
+  // Its own records too (it logs nothing per consumed record, so this cannot loop).
+  attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
   const app = await createServiceApp(AppModule.forRoot(config), { logger });
   await app.listen(config.PORT, '0.0.0.0');
   logger.log(`health on http://localhost:${config.PORT}/health`, 'Bootstrap');

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { JsonLogger } from '@shop/logging';
+import { attachLogPublisher, JsonLogger } from '@shop/logging';
 import { createServiceApp } from '@shop/service-kit';
 import { AppModule, SERVICE_NAME } from './app.module';
 import { databaseUnavailableClassifier } from './common/database-unavailable.classifier';
@@ -9,6 +9,8 @@ import { setUpApiDocs } from './docs';
 async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(SERVICE_NAME);
   const config = loadOrderApiConfig();
+  // Every record also goes to the logs exchange; createServiceApp flushes it on shutdown.
+  attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
   const app = await createServiceApp(AppModule.forRoot(config), {
     logger,
     errorClassifiers: [databaseUnavailableClassifier],

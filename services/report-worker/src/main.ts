@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { JsonLogger } from '@shop/logging';
+import { attachLogPublisher, JsonLogger } from '@shop/logging';
 import { createServiceApp } from '@shop/service-kit';
 import { AppModule, SERVICE_NAME } from './app.module';
 import { loadReportWorkerConfig } from './config/report-worker.config';
@@ -7,6 +7,8 @@ import { loadReportWorkerConfig } from './config/report-worker.config';
 async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(SERVICE_NAME);
   const config = loadReportWorkerConfig();
+  // Every record also goes to the logs exchange; createServiceApp flushes it on shutdown.
+  attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
   const app = await createServiceApp(AppModule.forRoot(config), { logger });
   await app.listen(config.PORT, '0.0.0.0');
   logger.log(`health on http://localhost:${config.PORT}/health`, 'Bootstrap');

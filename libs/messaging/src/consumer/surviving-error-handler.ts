@@ -1,5 +1,6 @@
 import type { MessageErrorHandler } from '@golevelup/nestjs-rabbitmq';
 import { Logger } from '@nestjs/common';
+import { runWithCorrelationId } from '@shop/logging';
 
 const logger = new Logger('MessageErrorHandler');
 
@@ -13,15 +14,18 @@ const logger = new Logger('MessageErrorHandler');
 export const survivingErrorHandler: MessageErrorHandler = (channel, message, error) => {
   const messages = Array.isArray(message) ? message : [message];
   for (const m of messages) {
-    try {
-      channel.nack(m, false, false);
-      logger.error(
-        `message ${m.properties.messageId ?? '?'} rejected to the dead-letter queue: ${(error as Error)?.message ?? error}`,
-      );
-    } catch (nackError) {
-      logger.warn(
-        `message ${m.properties.messageId ?? '?'} will be redelivered: its channel closed (${(nackError as Error).message})`,
-      );
-    }
+    // Logged under the message's correlation id, so the failure shows up when its order is traced.
+    runWithCorrelationId(String(m.properties.correlationId ?? m.properties.messageId ?? ''), () => {
+      try {
+        channel.nack(m, false, false);
+        logger.error(
+          `message ${m.properties.messageId ?? '?'} rejected to the dead-letter queue: ${(error as Error)?.message ?? error}`,
+        );
+      } catch (nackError) {
+        logger.warn(
+          `message ${m.properties.messageId ?? '?'} will be redelivered: its channel closed (${(nackError as Error).message})`,
+        );
+      }
+    });
   }
 };

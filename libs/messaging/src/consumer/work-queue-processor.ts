@@ -9,6 +9,7 @@ import {
   type DeadLetterReason,
   type WorkQueueName,
 } from '@shop/contracts';
+import { runWithCorrelationId } from '@shop/logging';
 import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
 import { ConfirmedPublisher } from '../confirmed-publisher';
@@ -35,6 +36,7 @@ export type ProcessOutcome = 'handled' | 'retrying' | 'parked';
  *
  * Retry and parking copies are published with confirms before this returns, and golevelup acks the
  * original only after that, so a message is never lost between queues and never blocks its queue.
+ * All of it runs with the message's correlation id in the logging context (its messageId without one).
  */
 @Injectable()
 export class WorkQueueProcessor {
@@ -42,7 +44,18 @@ export class WorkQueueProcessor {
 
   constructor(private readonly publisher: ConfirmedPublisher) {}
 
-  async process<Schema extends z.ZodType>(
+  process<Schema extends z.ZodType>(
+    queue: WorkQueueName,
+    schema: Schema,
+    message: ConsumeMessage,
+    handle: (body: z.infer<Schema>, delivery: Delivery) => Promise<void>,
+  ): Promise<ProcessOutcome> {
+    const correlationId = message.properties.correlationId ?? message.properties.messageId;
+    const run = () => this.processInContext(queue, schema, message, handle);
+    return correlationId ? runWithCorrelationId(String(correlationId), run) : run();
+  }
+
+  private async processInContext<Schema extends z.ZodType>(
     queue: WorkQueueName,
     schema: Schema,
     message: ConsumeMessage,

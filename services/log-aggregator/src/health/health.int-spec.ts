@@ -1,9 +1,16 @@
 import { describeServiceStartUp, startHttpApp } from '@shop/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadLogAggregatorConfig } from '../config/log-aggregator.config';
 
-describeServiceStartUp(SERVICE_NAME, ['broker'], (rabbitmqUrl) =>
-  startHttpApp(AppModule.forRoot(loadLogAggregatorConfig({ RABBITMQ_URL: rabbitmqUrl })), {
+// Whatever waits in log_archive meanwhile is archived here, not in the repository's var/logs.
+const logDir = mkdtempSync(join(tmpdir(), 'log-aggregator-health-'));
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
+
+describeServiceStartUp(SERVICE_NAME, ['broker', 'archive'], (rabbitmqUrl) =>
+  startHttpApp(AppModule.forRoot(loadLogAggregatorConfig({ RABBITMQ_URL: rabbitmqUrl, LOG_DIR: logDir })), {
     service: SERVICE_NAME,
   }),
 );

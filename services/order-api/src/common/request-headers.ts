@@ -13,10 +13,3 @@ export function requireJsonContentType(request: FastifyRequest): void {
     );
   }
 }
-
-/** The caller's X-Correlation-Id when it is sane, else this request's id: it follows the order's messages. */
-export function correlationIdOf(request: FastifyRequest): string {
-  const given = request.headers['x-correlation-id'];
-  if (typeof given === 'string' && /^[\x21-\x7E]{1,100}$/.test(given)) return given;
-  return String(request.id);
-}

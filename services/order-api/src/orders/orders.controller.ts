@@ -1,13 +1,13 @@
 import { Body, Controller, Get, Headers, HttpStatus, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiError } from '@shop/service-kit';
+import { ApiError, correlationIdOf } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { errorResponseSchema, openApiSchemaOf } from '../common/openapi-schema';
-import { correlationIdOf, requireJsonContentType } from '../common/request-headers';
+import { requireJsonContentType } from '../common/request-headers';
 import { parseOrReject } from '../common/zod-validation';
 import { CreateOrderRequest, IdempotencyKey, normaliseOrder } from './create-order.request';
 import { orderLocation, type OrderView } from './order.view';

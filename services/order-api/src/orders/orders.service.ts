@@ -1,4 +1,5 @@
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { formatMoney } from '@shop/contracts';
 import { PG_POOL, PrismaService } from '@shop/db';
 import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { ApiError } from '@shop/service-kit';
@@ -34,6 +35,8 @@ interface PlacedRow {
 
 @Injectable()
 export class OrdersService {
+  private readonly logger = new Logger(OrdersService.name);
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly prisma: PrismaService,
@@ -81,6 +84,11 @@ export class OrdersService {
         headers: row.headers,
         createdAt: new Date(row.created_at),
       })),
+    );
+    const itemCount = placed.items.reduce((sum, item) => sum + item.quantity, 0);
+    // No customer data here: the order id and the correlation id are enough to follow it.
+    this.logger.log(
+      `order ${placed.order.id} placed (${itemCount} items, ${formatMoney(placed.order.total_cents, placed.order.currency.trim())})`,
     );
     return {
       created: true,

@@ -1,3 +1,4 @@
+import type { JsonLogger } from '@shop/logging';
 import { OutboxRelay } from '@shop/messaging';
 import { startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
@@ -10,9 +11,12 @@ export interface OrderApiHarness extends HttpAppHarness {
 
 /**
  * Boots the real order-api against the test database and vhost. `env` overrides configuration
- * variables (e.g. a DATABASE_URL nothing listens on).
+ * variables (e.g. a DATABASE_URL nothing listens on); `logger` replaces the errors-only default.
  */
-export async function startOrderApi(env: Record<string, string> = {}): Promise<OrderApiHarness> {
+export async function startOrderApi(
+  env: Record<string, string> = {},
+  options: { logger?: JsonLogger } = {},
+): Promise<OrderApiHarness> {
   const config = loadOrderApiConfig({
     DATABASE_URL: testConfig.databaseUrl,
     RABBITMQ_URL: testConfig.rabbitmqUrl,
@@ -23,6 +27,7 @@ export async function startOrderApi(env: Record<string, string> = {}): Promise<O
   const harness = await startHttpApp(AppModule.forRoot(config), {
     service: SERVICE_NAME,
     errorClassifiers: [databaseUnavailableClassifier],
+    logger: options.logger,
   });
   return { ...harness, relay: harness.app.get(OutboxRelay) };
 }

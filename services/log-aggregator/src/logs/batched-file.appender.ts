@@ -1,0 +1,129 @@
+import { Logger } from '@nestjs/common';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface BatchOptions {
+  /** A batch is written as soon as it holds this many lines... */
+  maxLines: number;
+  /** ...or this long after its first line arrived, whichever comes first. */
+  maxWaitMs: number;
+}
+
+interface PendingLine {
+  path: string;
+  line: string;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Appends lines to files in batches: one write and one fsync per file per batch. `append` resolves
+ * once its line is on disk (the caller acks the message then) and rejects when its file's write
+ * failed, in which case none of that batch's lines for that file stay in it (no half lines, so
+ * writing them again after a redelivery leaves no duplicate or broken line).
+ */
+export class BatchedFileAppender {
+  private readonly logger = new Logger(BatchedFileAppender.name);
+  private pending: PendingLine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  /** Files whose directory entries were fsynced by this process (needed once, when they appear). */
+  private readonly knownFiles = new Set<string>();
+  /** Files whose last write failed, with why (cleared by the next successful write). */
+  private readonly failing = new Map<string, string>();
+
+  constructor(private readonly options: BatchOptions) {}
+
+  /** `line` must end with a newline. */
+  append(path: string, line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ path, line, resolve, reject });
+      if (this.pending.length >= this.options.maxLines) this.cut();
+      else this.timer ??= setTimeout(() => this.cut(), this.options.maxWaitMs);
+    });
+  }
+
+  /** Writes what is pending now and waits for every write started so far. */
+  flush(): Promise<void> {
+    if (this.pending.length > 0) this.cut();
+    return this.writing;
+  }
+
+  /** The files whose last write failed, and why: empty while the disk takes everything. */
+  failures(): { path: string; error: string }[] {
+    return [...this.failing].map(([path, error]) => ({ path, error }));
+  }
+
+  private cut(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    // One write at a time: lines of two batches never interleave, and a rollback knows the file's size.
+    this.writing = this.writing.then(() => this.write(batch));
+  }
+
+  private async write(batch: PendingLine[]): Promise<void> {
+    const byPath = new Map<string, PendingLine[]>();
+    for (const entry of batch) {
+      const group = byPath.get(entry.path);
+      if (group) group.push(entry);
+      else byPath.set(entry.path, [entry]);
+    }
+    for (const [path, entries] of byPath) {
+      try {
+        await this.appendDurably(path, entries.map((entry) => entry.line).join(''));
+        this.failing.delete(path);
+        for (const entry of entries) entry.resolve();
+      } catch (error) {
+        this.failing.set(path, (error as Error).message);
+        this.logger.error(
+          `could not write ${entries.length} line(s) to ${path}: ${(error as Error).message}; their messages go back to the queue`,
+        );
+        for (const entry of entries) entry.reject(error as Error);
+      }
+    }
+  }
+
+  private async appendDurably(path: string, data: string): Promise<void> {
+    const directory = dirname(path);
+    await mkdir(directory, { recursive: true });
+    const file = await open(path, 'a+');
+    try {
+      const { size } = await file.stat();
+      let text = data;
+      if (!this.knownFiles.has(path)) {
+        // A crash (not ours: we roll back) may have left a last line without its newline; end it first.
+        if (size > 0 && !(await endsWithNewline(file, size))) text = `\n${data}`;
+        // A new file (and a new day's folder) survives a crash only once its directory entry is synced.
+        await syncDirectory(directory);
+        await syncDirectory(dirname(directory));
+        this.knownFiles.add(path);
+      }
+      try {
+        await file.appendFile(text, 'utf8');
+        await file.datasync();
+      } catch (error) {
+        await file.truncate(size).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+}
+
+async function endsWithNewline(file: FileHandle, size: number): Promise<boolean> {
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, size - 1);
+  return last[0] === 0x0a;
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}

@@ -1,0 +1,125 @@
+import { Exchanges, MessageTypes, TOPOLOGY, logRoutingKeyOf, type LogRecordV1 } from '@shop/contracts';
+import { BrokerProbe, startHttpApp, testConfig, vhostOf, type HttpAppHarness } from '@shop/testing';
+import type { Channel, Options } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { AppModule, SERVICE_NAME } from '../app.module';
+import { loadLogAggregatorConfig } from '../config/log-aggregator.config';
+
+/** The real log-aggregator in this process, on the test vhost, archiving into `logDir`. */
+export function startLogAggregator(
+  logDir: string,
+  env: Record<string, string> = {},
+): Promise<HttpAppHarness> {
+  const config = loadLogAggregatorConfig({ RABBITMQ_URL: testConfig.rabbitmqUrl, LOG_DIR: logDir, ...env });
+  return startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+}
+
+const LOG_NAMES = new Set<string>([
+  Exchanges.logs,
+  Exchanges.logsBroadcast,
+  ...TOPOLOGY.queues.filter((q) => q.name.startsWith('log_')).map((q) => q.name),
+]);
+
+/** Declares the contract's log exchanges, queues and bindings, so a spec needs no running service. */
+export async function declareLogTopology(channel: Channel): Promise<void> {
+  for (const exchange of TOPOLOGY.exchanges.filter((e) => LOG_NAMES.has(e.name))) {
+    await channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable });
+  }
+  for (const queue of TOPOLOGY.queues.filter((q) => LOG_NAMES.has(q.name))) {
+    await channel.assertQueue(queue.name, { durable: queue.durable, arguments: queue.arguments });
+  }
+  for (const binding of TOPOLOGY.bindings.filter((b) => LOG_NAMES.has(b.source))) {
+    if (binding.destinationType === 'exchange') {
+      await channel.bindExchange(binding.destination, binding.source, binding.routingKey);
+    } else {
+      await channel.bindQueue(binding.destination, binding.source, binding.routingKey);
+    }
+  }
+}
+
+/** A valid log.record.v1 (time now unless given). */
+export function logRecord(
+  record: Partial<LogRecordV1> & Pick<LogRecordV1, 'service' | 'level'>,
+): LogRecordV1 {
+  return { time: new Date().toISOString(), message: `${record.level} from ${record.service}`, ...record };
+}
+
+/**
+ * Publishes to `logs` as libs/logging does: key `<service>.<level>`, persistent JSON, type
+ * log.record.v1, with a confirm. `routingKey`, `body` and `properties` override for odd cases.
+ */
+export async function publishLogRecord(
+  broker: BrokerProbe,
+  record: LogRecordV1,
+  overrides: { exchange?: string; routingKey?: string; body?: Buffer; properties?: Options.Publish } = {},
+): Promise<void> {
+  await broker.publishConfirmed(
+    overrides.exchange ?? Exchanges.logs,
+    overrides.routingKey ?? logRoutingKeyOf(record.service, record.level),
+    overrides.body ?? Buffer.from(JSON.stringify(record)),
+    {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: randomUUID(),
+      type: MessageTypes.logRecordV1,
+      timestamp: Math.floor(Date.parse(record.time) / 1000),
+      appId: record.service,
+      ...(record.correlationId && { correlationId: record.correlationId }),
+      ...overrides.properties,
+    },
+  );
+}
+
+/** The parsed lines of a JSON-lines file ([] while it does not exist); a line that is not JSON throws. */
+export async function readJsonLines(path: string, { skipInvalid = false } = {}): Promise<any[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line)];
+      } catch (error) {
+        if (skipInvalid) return [];
+        throw new Error(`${path}: a line is not JSON (${(error as Error).message}): ${line.slice(0, 200)}`);
+      }
+    });
+}
+
+/**
+ * Closes, on the broker's side, the test vhost's connections named `connectionName` (as a network
+ * blip would), leaving other specs' connections alone. Resolves with how many were closed.
+ */
+export async function closeConnectionsNamed(connectionName: string): Promise<number> {
+  const run = promisify(execFile);
+  const vhost = vhostOf(testConfig.rabbitmqUrl);
+  // Tab-separated rows: pid, vhost, client properties as Erlang terms.
+  const { stdout } = await run(
+    'rabbitmqctl',
+    ['-q', '--no-table-headers', 'list_connections', 'pid', 'vhost', 'client_properties'],
+    { timeout: 60_000 },
+  );
+  const pids = stdout
+    .split('\n')
+    .map((row) => row.split('\t'))
+    .filter(
+      ([, rowVhost, properties]) =>
+        rowVhost === vhost && properties?.includes(`{"connection_name","${connectionName}"}`),
+    )
+    .map(([pid]) => pid);
+  for (const pid of pids) {
+    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: connection dropped'], {
+      timeout: 60_000,
+    });
+  }
+  return pids.length;
+}
