@@ -79,7 +79,12 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
     expect(await linesOf('2026-03-01', 'errors.jsonl', mine)).toEqual([records[2]]);
     expect(await linesOf('2026-03-02', 'errors.jsonl', mine)).toEqual([records[1]]);
 
-    const stats = await aggregator.get('/logs/stats');
+    // Counters move right after the batch's write returns: poll them rather than read once.
+    const stats = await waitFor('the error counters to count both errors', async () => {
+      const response = await aggregator.get('/logs/stats');
+      const counted = response.body.errors?.byService ?? {};
+      return counted[api] !== undefined && counted[mail] !== undefined && response;
+    });
     expect(stats.status).toBe(200);
     expect(stats.body.errors.byService[api]).toEqual({ error: 1 });
     expect(stats.body.errors.byService[mail]).toEqual({ fatal: 1 });
