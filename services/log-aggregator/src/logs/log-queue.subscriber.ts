@@ -50,6 +50,8 @@ const requeueOnError: MessageErrorHandler = (channel, message, error) => {
 export class LogQueueSubscriber {
   private readonly rejected: Record<string, number> = {};
   private readonly duplicates: Record<string, number> = {};
+  /** Message ids whose write is in progress (a redelivered copy can arrive in the same batch). */
+  private readonly writing = new Set<string>();
   private readonly written = new RecentIds(100_000);
   private lastRejectionLoggedAt = 0;
 
@@ -94,10 +96,26 @@ export class LogQueueSubscriber {
   ): Promise<Nack | undefined> {
     const messageId = message.properties.messageId as string | undefined;
     const writtenId = messageId ? `${queue} ${messageId}` : undefined;
-    if (writtenId && this.written.has(writtenId)) {
+    // A copy already written, or being written in this same batch, makes this one a duplicate.
+    if (writtenId && (this.written.has(writtenId) || this.writing.has(writtenId))) {
       this.duplicates[queue] = (this.duplicates[queue] ?? 0) + 1;
       return undefined;
     }
+    if (writtenId) this.writing.add(writtenId);
+    try {
+      return await this.write(queue, file, message, writtenId, onWritten);
+    } finally {
+      if (writtenId) this.writing.delete(writtenId);
+    }
+  }
+
+  private async write(
+    queue: string,
+    file: LogFileName,
+    message: ConsumeMessage,
+    writtenId: string | undefined,
+    onWritten: (record: LogRecordV1) => void,
+  ): Promise<Nack | undefined> {
     const parsed = parseLogDelivery(message);
     const now = new Date();
     const [path, line] = parsed.ok
