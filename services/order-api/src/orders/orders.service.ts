@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { formatMoney } from '@shop/contracts';
-import { PG_POOL, PrismaService } from '@shop/db';
+import { PG_POOL, PrismaService, queryKeepingConnection } from '@shop/db';
 import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
@@ -51,7 +51,7 @@ export class OrdersService {
     const orderId = randomUUID();
     let placed: PlacedRow;
     try {
-      const { rows } = await this.pool.query<PlacedRow>({
+      const { rows } = await queryKeepingConnection<PlacedRow>(this.pool, {
         // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
         name: 'place-order-v1',
         text: PLACE_ORDER_SQL,
