@@ -19,6 +19,13 @@ export const orderApiConfigShape = {
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
   /** Connections to PostgreSQL; more does not help a hot row, it only queues on its lock. */
   DATABASE_POOL_SIZE: positiveIntVariable(16, 200),
+  /**
+   * Remember products known to be (nearly) sold out and refuse orders for them without asking the
+   * database; kept correct by the database's stock-replenished notifications (see SoldOutMarkers).
+   */
+  SOLD_OUT_MARKERS: booleanVariable(true),
+  /** How long a sold-out marker is trusted without hearing from the database again. */
+  SOLD_OUT_MARKER_TTL_MS: positiveIntVariable(2_000, 60_000),
   /** How often the outbox sweep runs, in milliseconds. */
   OUTBOX_SWEEP_INTERVAL_MS: positiveIntVariable(1_000, 3_600_000),
 };

@@ -1,9 +1,20 @@
 import { Module } from '@nestjs/common';
+import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
+import { SoldOutMarkers } from './sold-out-markers';
+import { StockReplenishedListener } from './stock-replenished.listener';
 
 @Module({
   controllers: [OrdersController],
-  providers: [OrdersService],
+  providers: [
+    OrdersService,
+    StockReplenishedListener,
+    {
+      provide: SoldOutMarkers,
+      useFactory: (config: OrderApiConfig) => new SoldOutMarkers(config.SOLD_OUT_MARKER_TTL_MS),
+      inject: [ORDER_API_CONFIG],
+    },
+  ],
 })
 export class OrdersModule {}

@@ -8,6 +8,7 @@ import type { DatabaseError, Pool } from 'pg';
 import type { NormalisedOrder } from './create-order.request';
 import { toOrderView, type OrderView } from './order.view';
 import { PLACE_ORDER_SQL, PlaceOrderRejection } from './place-order.sql';
+import { SoldOutMarkers } from './sold-out-markers';
 
 /** Where an order's PDF report stands. */
 export type ReportLocation =
@@ -31,6 +32,7 @@ interface PlacedRow {
     headers: OutboxRecord['headers'];
     created_at: string;
   }[];
+  stock_left: { sku: string; unitsLeft: number }[];
 }
 
 @Injectable()
@@ -41,19 +43,33 @@ export class OrdersService {
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly prisma: PrismaService,
     private readonly relay: OutboxRelay,
+    private readonly soldOut: SoldOutMarkers,
   ) {}
+
+  /** Skus whose stock is being read after a refusal, so a stampede of refusals reads each once. */
+  private readonly stockReads = new Set<string>();
 
   async placeOrder(
     request: NormalisedOrder,
     idempotencyKey: string | undefined,
     correlationId: string,
   ): Promise<PlaceOrderResult> {
+    const knownShort = this.soldOut.shortOf(request.lines);
+    if (knownShort.length > 0) {
+      // Certainly sold out, so no lock and no write; only a replay of an order placed earlier may
+      // still succeed, and finding that out is one index read.
+      if (idempotencyKey && (await this.orderExistsFor(idempotencyKey)))
+        return this.replay(idempotencyKey, request);
+      throw outOfStock(knownShort);
+    }
+
     const orderId = randomUUID();
+    const generation = this.soldOut.currentGeneration();
     let placed: PlacedRow;
     try {
       const { rows } = await queryKeepingConnection<PlacedRow>(this.pool, {
         // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
-        name: 'place-order-v1',
+        name: 'place-order-v2',
         text: PLACE_ORDER_SQL,
         values: [
           request.lines.map((line) => line.sku),
@@ -70,8 +86,13 @@ export class OrdersService {
       });
       placed = rows[0];
     } catch (error) {
+      if ((error as DatabaseError).message === PlaceOrderRejection.outOfStock) {
+        this.readStockLevels(((error as DatabaseError).detail ?? '').split(','));
+      }
       return this.explainRejection(error as DatabaseError, request, idempotencyKey);
     }
+
+    for (const { sku, unitsLeft } of placed.stock_left) this.soldOut.remember(sku, unitsLeft, generation);
 
     // Committed: the order is safe. Publishing happens in the background; the sweep covers failures.
     this.relay.relayCommitted(
@@ -138,12 +159,41 @@ export class OrdersService {
       );
     }
     if (error.code === 'P0001' && error.message === PlaceOrderRejection.outOfStock) {
-      const skus = (error.detail ?? '').split(',');
-      throw new ApiError(HttpStatus.CONFLICT, 'OUT_OF_STOCK', `Not enough stock for ${skus.join(', ')}.`, {
-        skus,
-      });
+      throw outOfStock((error.detail ?? '').split(','));
     }
     throw error;
+  }
+
+  private async orderExistsFor(idempotencyKey: string): Promise<boolean> {
+    const { rowCount } = await queryKeepingConnection(this.pool, {
+      name: 'order-exists-for-key-v1',
+      text: 'SELECT 1 FROM orders WHERE idempotency_key = $1',
+      values: [idempotencyKey],
+    });
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * After a refusal, reads how much stock is left (a plain read: no lock) so the next orders for a
+   * sold-out product are refused from memory. Runs in the background, once per sku at a time.
+   */
+  private readStockLevels(skus: string[]): void {
+    const unread = skus.filter((sku) => sku && !this.stockReads.has(sku));
+    if (unread.length === 0) return;
+    for (const sku of unread) this.stockReads.add(sku);
+    const generation = this.soldOut.currentGeneration();
+    queryKeepingConnection<{ sku: string; stock: number }>(this.pool, {
+      name: 'stock-levels-v1',
+      text: 'SELECT sku, stock FROM products WHERE sku = ANY($1::text[])',
+      values: [unread],
+    })
+      .then(({ rows }) => {
+        for (const { sku, stock } of rows) this.soldOut.remember(sku, stock, generation);
+      })
+      .catch((error: Error) => this.logger.warn(`could not read stock levels: ${error.message}`))
+      .finally(() => {
+        for (const sku of unread) this.stockReads.delete(sku);
+      });
   }
 
   /** The same key again: the same order if the request is the same, otherwise a refusal. */
@@ -163,4 +213,10 @@ export class OrdersService {
     }
     return { created: false, order: toOrderView(existing) };
   }
+}
+
+function outOfStock(skus: string[]): ApiError {
+  return new ApiError(HttpStatus.CONFLICT, 'OUT_OF_STOCK', `Not enough stock for ${skus.join(', ')}.`, {
+    skus,
+  });
 }

@@ -7,7 +7,8 @@ import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
  * 1. `taken` takes the stock with a conditional UPDATE (`stock >= quantity`); under concurrency
  *    PostgreSQL re-checks the condition on the latest row version, so stock can never go negative.
  * 2. The order, its items and two outbox rows (order.notify, order.report) are inserted from it.
- * 3. `reject_incomplete_order` raises when any line could not take its stock (IDEMPOTENT_REPLAY,
+ * 3. The stock each line left behind comes back too, so the API can remember a sold-out product.
+ * 4. `reject_incomplete_order` raises when any line could not take its stock (IDEMPOTENT_REPLAY,
  *    UNKNOWN_SKU or OUT_OF_STOCK); the error rolls back the whole statement, so nothing is half-written.
  *
  * The event body is built here (jsonb) because the prices are only known inside the statement; it
@@ -26,7 +27,7 @@ taken AS (
      SET stock = p.stock - i.quantity, updated_at = now()
     FROM input i
    WHERE p.sku = i.sku AND p.stock >= i.quantity
-  RETURNING p.id AS product_id, p.sku, p.name, p.price_cents, i.quantity, i.line_no
+  RETURNING p.id AS product_id, p.sku, p.name, p.price_cents, p.stock AS units_left, i.quantity, i.line_no
 ),
 new_order AS (
   INSERT INTO orders (id, idempotency_key, request_hash, customer_email, customer_name, total_cents, correlation_id)
@@ -70,6 +71,7 @@ SELECT reject_incomplete_order($1::text[], ARRAY(SELECT sku FROM taken), $4::tex
        (SELECT json_agg(json_build_object('sku', t.sku, 'name', t.name, 'quantity', t.quantity,
                                           'unitPriceCents', t.price_cents) ORDER BY t.line_no)
           FROM taken t) AS items,
+       (SELECT json_agg(json_build_object('sku', t.sku, 'unitsLeft', t.units_left)) FROM taken t) AS stock_left,
        (SELECT json_agg(x) FROM new_outbox x) AS outbox
 `;
 
