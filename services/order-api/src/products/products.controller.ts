@@ -5,7 +5,7 @@ import { errorResponseSchema, openApiSchemaOf } from '../common/openapi-schema';
 import { requireJsonContentType } from '../common/request-headers';
 import { parseOrReject } from '../common/zod-validation';
 import { PutProductRequest, RestockRequest, Sku } from './product.requests';
-import { ProductsService, type ProductView } from './products.service';
+import { ProductsService, type ProductSales, type ProductView } from './products.service';
 
 @ApiTags('products')
 @Controller('products')
@@ -23,6 +23,17 @@ export class ProductsController {
   @ApiResponse({ status: 404, description: 'UNKNOWN_SKU', schema: errorResponseSchema })
   get(@Param('sku') sku: string): Promise<ProductView> {
     return this.products.get(parseOrReject(Sku, sku, 'sku'));
+  }
+
+  @Get(':sku/sales')
+  @ApiOperation({
+    summary:
+      "What a product sold and how far its orders got: emails sent, PDFs written (a flash sale's dashboard)",
+  })
+  @ApiResponse({ status: 200, description: 'Orders, units and pipeline progress, counted by the database' })
+  @ApiResponse({ status: 404, description: 'UNKNOWN_SKU', schema: errorResponseSchema })
+  sales(@Param('sku') sku: string): Promise<ProductSales> {
+    return this.products.sales(parseOrReject(Sku, sku, 'sku'));
   }
 
   @Put(':sku')

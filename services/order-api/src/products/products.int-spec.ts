@@ -51,6 +51,34 @@ describe('products API', () => {
     expect((await api.get('/products/KIM-7')).body).toEqual(restocked.body);
   });
 
+  it("counts a product's orders, units and pipeline progress", async () => {
+    await send('PUT', '/products/FLASH-9', { name: '秒杀 item', priceCents: 100, stock: 10 });
+    await send('PUT', '/products/OTHER-1', { name: 'Other', priceCents: 100, stock: 10 });
+    const customer = { email: 'lee@example.kr', name: '이서연' };
+    const placed = [];
+    for (const items of [
+      [{ sku: 'FLASH-9', quantity: 2 }],
+      [
+        { sku: 'FLASH-9', quantity: 1 },
+        { sku: 'OTHER-1', quantity: 4 },
+      ],
+      [{ sku: 'OTHER-1', quantity: 1 }],
+    ]) {
+      placed.push((await send('POST', '/orders', { customer, items })).body.id as string);
+    }
+    await pool.query('UPDATE orders SET notified_at = now() WHERE id = $1', [placed[0]]);
+
+    expect((await api.get('/products/FLASH-9/sales')).body).toEqual({
+      sku: 'FLASH-9',
+      stock: 7,
+      orders: 2,
+      unitsSold: 3,
+      notified: 1,
+      reported: 0,
+    });
+    expect((await api.get('/products/NOPE-1/sales')).status).toBe(404);
+  });
+
   it('refuses bad input with codes', async () => {
     const invalid = await send('PUT', '/products/KIM-7', { name: '', priceCents: -1, stock: 1.5 });
     expect(invalid.status).toBe(400);

@@ -10,6 +10,18 @@ export interface ProductView {
   stock: number;
 }
 
+/** Orders that include a product, and how far they got through the pipeline. */
+export interface ProductSales {
+  sku: string;
+  stock: number;
+  orders: number;
+  unitsSold: number;
+  /** Orders whose confirmation email was sent. */
+  notified: number;
+  /** Orders whose PDF report was written. */
+  reported: number;
+}
+
 const toView = ({ sku, name, priceCents, stock }: Product): ProductView => ({ sku, name, priceCents, stock });
 
 @Injectable()
@@ -24,6 +36,19 @@ export class ProductsService {
     const product = await this.prisma.product.findUnique({ where: { sku } });
     if (!product) throw unknownSku(sku);
     return toView(product);
+  }
+
+  async sales(sku: string): Promise<ProductSales> {
+    const product = await this.get(sku);
+    // order_items_product_id_idx keeps this an index scan of the product's own orders.
+    const [counts] = await this.prisma.$queryRaw<Omit<ProductSales, 'sku' | 'stock'>[]>`
+      SELECT count(DISTINCT o.id)::int AS orders,
+             coalesce(sum(i.quantity), 0)::int AS "unitsSold",
+             count(DISTINCT o.id) FILTER (WHERE o.notified_at IS NOT NULL)::int AS notified,
+             count(DISTINCT o.id) FILTER (WHERE o.reported_at IS NOT NULL)::int AS reported
+        FROM order_items i JOIN orders o ON o.id = i.order_id
+       WHERE i.product_id = (SELECT id FROM products WHERE sku = ${sku})`;
+    return { sku: product.sku, stock: product.stock, ...counts };
   }
 
   /** Creates or replaces a product; `created` tells which. */
