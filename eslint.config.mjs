@@ -10,6 +10,7 @@ const depConstraints = [
   { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+  { sourceTag: 'scope:loadtest', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
 ];
 
 /** `allow` lists imports the rule skips: specs and test harnesses may use @shop/testing anywhere. */

@@ -1,0 +1,340 @@
+import { fireSpike } from './fire-spike';
+import type {
+  AcceptedOrder,
+  FiringSample,
+  FlashSaleOptions,
+  FlashSaleResults,
+  PipelineSample,
+  RequestOutcome,
+} from './flash-sale.results';
+import { checkFlashSaleInvariants } from './invariants';
+import { countEmailsByOrder } from './mail-catcher.client';
+import {
+  DEAD_LETTER_QUEUES,
+  QueueDepthReader,
+  readSales,
+  withSlash,
+  type ProductSales,
+} from './pipeline-probe';
+import { histogram, summarise } from './stats';
+
+/** Live counters while firing, for a progress bar. */
+export interface FiringProgress {
+  done: number;
+  total: number;
+  accepted: number;
+  soldOut: number;
+  errors: number;
+  /** Answers per second over the last tick. */
+  currentRate: number;
+}
+
+/** Live figures while the pipeline drains. */
+export interface DrainProgress {
+  accepted: number;
+  emails: number;
+  pdfs: number;
+  queueDepths: Record<string, number>;
+  elapsedMs: number;
+}
+
+export interface FlashSaleHooks {
+  onFiring?: (progress: FiringProgress) => void;
+  onDraining?: (progress: DrainProgress) => void;
+  /** A line about what is happening now ("creating product", "checking 500 orders"). */
+  onStep?: (message: string) => void;
+}
+
+const TICK_MS = 250;
+const TIMELINE_SLICE_MS = 250;
+
+/**
+ * The whole flash-sale scenario: create a fresh product, fire the spike, wait for every email and PDF,
+ * then check the business invariants. Returns everything measured; `violations` empty means it held.
+ */
+export async function runFlashSale(
+  options: FlashSaleOptions,
+  hooks: FlashSaleHooks = {},
+): Promise<FlashSaleResults> {
+  const startedAt = new Date();
+  const runId = `fs${startedAt.getTime().toString(36)}`;
+  const sku = `FLASH-${runId.toUpperCase()}`;
+  const api = withSlash(options.apiUrl);
+
+  hooks.onStep?.(`creating product ${sku} with ${options.stock} units`);
+  const priceCents = 4_900;
+  const created = await fetch(new URL(`products/${sku}`, api), {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `秒杀 Flash-sale sneaker ${runId}`, priceCents, stock: options.stock }),
+  });
+  if (created.status !== 201)
+    throw new Error(`PUT /products/${sku} answered ${created.status}: ${await created.text()}`);
+
+  const queues = await QueueDepthReader.open(options.amqpUrl);
+  if (!queues) hooks.onStep?.(`cannot read queues at ${redact(options.amqpUrl)}: depths not shown`);
+  const samples: PipelineSample[] = [];
+  let firingStart = performance.now();
+  const takeSample = async (): Promise<{ sales: ProductSales; sample: PipelineSample } | undefined> => {
+    const atMs = performance.now() - firingStart;
+    const [sales, queueDepths] = await Promise.all([
+      readSales(options.apiUrl, sku).catch(() => undefined),
+      queues ? queues.depths() : Promise.resolve({}),
+    ]);
+    if (!sales) return undefined;
+    const sample = { atMs, emails: sales.notified, pdfs: sales.reported, queueDepths };
+    samples.push(sample);
+    return { sales, sample };
+  };
+
+  try {
+    // ---- fire ----
+    hooks.onStep?.(`firing ${options.requests} orders from ${options.connections} connections at once`);
+    const live = { done: 0, accepted: 0, soldOut: 0, errors: 0 };
+    let lastTick = { at: performance.now(), done: 0 };
+    const firingTicker = setInterval(() => {
+      const now = performance.now();
+      const currentRate = ((live.done - lastTick.done) * 1000) / Math.max(1, now - lastTick.at);
+      lastTick = { at: now, done: live.done };
+      hooks.onFiring?.({ ...live, total: options.requests, currentRate });
+    }, TICK_MS);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await takeSample();
+        await sleep(TICK_MS);
+      }
+    })();
+    firingStart = performance.now();
+    const spike = await fireSpike({
+      apiUrl: options.apiUrl,
+      sku,
+      runId,
+      requests: options.requests,
+      connections: options.connections,
+      retryShare: options.retryShare,
+      requestTimeoutMs: options.requestTimeoutMs,
+      onOutcome: (outcome) => {
+        if (!outcome.resend) live.done++;
+        if (outcome.status === 201) live.accepted++;
+        else if (outcome.status === 409) live.soldOut++;
+        else if (outcome.status !== 200) live.errors++;
+      },
+    }).finally(() => clearInterval(firingTicker));
+    hooks.onFiring?.({ ...live, total: options.requests, currentRate: 0 });
+    sampling = false;
+    await sampler;
+
+    // ---- drain ----
+    const acceptedByOrder = acceptedOrdersOf(spike.outcomes);
+    hooks.onStep?.(`waiting for ${acceptedByOrder.size} emails and PDFs`);
+    const drainStart = performance.now();
+    let drained = false;
+    let lastSales: ProductSales | undefined;
+    while (performance.now() - drainStart < options.drainTimeoutMs) {
+      const taken = await takeSample();
+      if (taken) {
+        lastSales = taken.sales;
+        hooks.onDraining?.({
+          accepted: taken.sales.orders,
+          emails: taken.sample.emails,
+          pdfs: taken.sample.pdfs,
+          queueDepths: taken.sample.queueDepths,
+          elapsedMs: performance.now() - drainStart,
+        });
+        const { orders, notified, reported } = taken.sales;
+        if (notified >= orders && reported >= orders && orders >= acceptedByOrder.size) {
+          drained = true;
+          break;
+        }
+      }
+      await sleep(TICK_MS);
+    }
+    const drainWaitedMs = performance.now() - drainStart;
+
+    // ---- verify ----
+    hooks.onStep?.(`checking ${acceptedByOrder.size} orders: emails at the mail catcher, PDFs, dead letters`);
+    const finalSales = lastSales ?? (await readSales(options.apiUrl, sku));
+    const emailsByOrder = await countEmailsByOrder(options.mailApiUrl, startedAt);
+    const acceptedOrders = await mapConcurrently([...acceptedByOrder.values()], 16, async (order) =>
+      describeAcceptedOrder(api, order, emailsByOrder.get(order.orderId) ?? 0),
+    );
+    const deadLettered = queues ? await queues.depths(DEAD_LETTER_QUEUES) : undefined;
+    const deadLetteredComplete =
+      deadLettered && DEAD_LETTER_QUEUES.every((queue) => queue in deadLettered) ? deadLettered : undefined;
+
+    const product = { sku, initialStock: options.stock, finalStock: finalSales.stock, priceCents };
+    const serverSales = { orders: finalSales.orders, units: finalSales.unitsSold };
+    const violations = checkFlashSaleInvariants({
+      product,
+      serverSales,
+      outcomes: spike.outcomes,
+      acceptedOrders,
+      deadLettered: deadLetteredComplete,
+    });
+    if (!drained) {
+      violations.push({
+        code: 'DRAIN_TIMEOUT',
+        message: `the pipeline had not finished ${Math.round(options.drainTimeoutMs / 1000)} s after firing (${finalSales.notified}/${finalSales.orders} emailed, ${finalSales.reported}/${finalSales.orders} reported)`,
+      });
+    }
+
+    return {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      options: { ...options, amqpUrl: redact(options.amqpUrl) },
+      product,
+      serverSales,
+      firing: firingFigures(spike.outcomes, spike.durationMs),
+      drain: {
+        durationMs: drained ? drainDurationMs(acceptedOrders) : drainWaitedMs,
+        completed: drained,
+        emails: acceptedOrders.filter((o) => o.emailCount > 0).length,
+        pdfs: acceptedOrders.filter((o) => o.pdfCount > 0).length,
+        deadLettered: deadLettered ?? {},
+        samples,
+      },
+      endToEnd: {
+        email: summarise(acceptedOrders.flatMap((o) => elapsed(o.createdAt, o.notifiedAt))),
+        pdf: summarise(acceptedOrders.flatMap((o) => elapsed(o.createdAt, o.reportedAt))),
+      },
+      acceptedOrders,
+      violations,
+    };
+  } finally {
+    await queues?.close();
+  }
+}
+
+/** One entry per distinct order id answered with 200/201, with its key and quantity. */
+function acceptedOrdersOf(
+  outcomes: readonly RequestOutcome[],
+): Map<string, { orderId: string; idempotencyKey: string; quantity: number }> {
+  const orders = new Map<string, { orderId: string; idempotencyKey: string; quantity: number }>();
+  for (const { orderId, idempotencyKey, quantity } of outcomes) {
+    if (orderId && !orders.has(orderId)) orders.set(orderId, { orderId, idempotencyKey, quantity });
+  }
+  return orders;
+}
+
+async function describeAcceptedOrder(
+  api: string,
+  order: { orderId: string; idempotencyKey: string; quantity: number },
+  emailCount: number,
+): Promise<AcceptedOrder> {
+  const response = await fetch(new URL(`orders/${order.orderId}`, api), {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const view = response.ok
+    ? ((await response.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
+    : undefined;
+  const report = await fetch(new URL(`orders/${order.orderId}/report`, api), {
+    signal: AbortSignal.timeout(10_000),
+  });
+  const pdf = report.ok ? Buffer.from(await report.arrayBuffer()) : undefined;
+  // The report is named after the order and written atomically, so there is one PDF or none.
+  const pdfCount = pdf && pdf.subarray(0, 5).toString('latin1') === '%PDF-' ? 1 : 0;
+  return {
+    ...order,
+    createdAt: view?.createdAt ?? '',
+    notifiedAt: view?.notifiedAt,
+    reportedAt: view?.reportedAt,
+    emailCount,
+    pdfCount,
+  };
+}
+
+function firingFigures(outcomes: readonly RequestOutcome[], durationMs: number): FlashSaleResults['firing'] {
+  const statusCounts: Record<string, number> = {};
+  for (const { status, code } of outcomes) {
+    const label = status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();
+    statusCounts[label] = (statusCounts[label] ?? 0) + 1;
+  }
+  const acceptances = outcomes.filter((o) => o.status === 201).map((o) => o.finishedAtMs);
+  const firstAcceptanceAtMs = acceptances.length ? Math.min(...acceptances) : null;
+  const lastAcceptanceAtMs = acceptances.length ? Math.max(...acceptances) : null;
+  const acceptingMs =
+    firstAcceptanceAtMs !== null && lastAcceptanceAtMs !== null
+      ? lastAcceptanceAtMs - firstAcceptanceAtMs
+      : 0;
+  const latencies = outcomes.map((o) => o.latencyMs);
+  return {
+    durationMs,
+    requestsSent: outcomes.length,
+    resendsSent: outcomes.filter((o) => o.resend).length,
+    requestsPerSecond: (outcomes.length * 1000) / durationMs,
+    // Rate while stock lasted; one acceptance alone has no rate.
+    acceptedPerSecond: acceptingMs > 0 ? (acceptances.length * 1000) / acceptingMs : Number.NaN,
+    firstAcceptanceAtMs,
+    lastAcceptanceAtMs,
+    statusCounts,
+    latency: summarise(latencies),
+    histogram: histogram(latencies),
+    timeline: timelineOf(outcomes, durationMs),
+  };
+}
+
+function timelineOf(outcomes: readonly RequestOutcome[], durationMs: number): FiringSample[] {
+  const slices: FiringSample[] = Array.from(
+    { length: Math.max(1, Math.ceil(durationMs / TIMELINE_SLICE_MS)) },
+    (_, i) => ({
+      atMs: i * TIMELINE_SLICE_MS,
+      completed: 0,
+      accepted: 0,
+      soldOut: 0,
+      errors: 0,
+    }),
+  );
+  for (const outcome of outcomes) {
+    const slice = slices[Math.min(slices.length - 1, Math.floor(outcome.finishedAtMs / TIMELINE_SLICE_MS))];
+    slice.completed++;
+    if (outcome.status === 201) slice.accepted++;
+    else if (outcome.status === 409) slice.soldOut++;
+    else if (outcome.status !== 200) slice.errors++;
+  }
+  return slices;
+}
+
+/** From the last order's creation to the last email or PDF, by the database's clock. */
+function drainDurationMs(orders: readonly AcceptedOrder[]): number {
+  if (orders.length === 0) return 0;
+  const lastCreated = Math.max(...orders.map((o) => Date.parse(o.createdAt)));
+  const lastDone = Math.max(
+    ...orders.flatMap((o) => [o.notifiedAt, o.reportedAt].map((t) => (t ? Date.parse(t) : 0))),
+  );
+  return Math.max(0, lastDone - lastCreated);
+}
+
+const elapsed = (from: string, to: string | undefined): number[] =>
+  to && from ? [Date.parse(to) - Date.parse(from)] : [];
+
+/** The URL without its password, for files and screens. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  map: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,44 @@
+import type { FlashSaleResults, LatencySummary } from './flash-sale.results';
+
+const number = (value: number | null | undefined, digits = 0): string =>
+  value === null || value === undefined || !Number.isFinite(value)
+    ? 'n/a'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+const latency = (s: LatencySummary, which: (keyof LatencySummary)[]) =>
+  which.map((key) => `${key} ${number(s[key], 1)}`).join(' / ') + ' ms';
+
+/** The summary table printed after a run: figures first, then the verdict. */
+export function formatSummary(results: FlashSaleResults): string {
+  const { firing, drain, endToEnd, product, serverSales } = results;
+  const statuses = Object.entries(firing.statusCounts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, count]) => `${status} ×${number(count)}`)
+    .join(', ');
+  const rows: [string, string][] = [
+    ['product', `${product.sku}: ${product.initialStock} units → ${product.finalStock} left`],
+    ['sold (database)', `${serverSales.orders} orders, ${serverSales.units} units`],
+    [
+      'requests sent',
+      `${number(firing.requestsSent)} (${number(firing.resendsSent)} re-sends) in ${number(firing.durationMs / 1000, 2)} s`,
+    ],
+    ['requests/s handled', number(firing.requestsPerSecond)],
+    ['accepted/s while stock lasted', number(firing.acceptedPerSecond)],
+    ['latency', latency(firing.latency, ['p50', 'p90', 'p99', 'max'])],
+    ['answers', statuses || '-'],
+    [
+      'drain',
+      `${number(drain.durationMs / 1000, 2)} s after the last acceptance${drain.completed ? '' : ' (NOT finished)'}`,
+    ],
+    ['emails / PDFs', `${drain.emails} / ${drain.pdfs} of ${results.acceptedOrders.length} orders`],
+    ['accepted → email', latency(endToEnd.email, ['p50', 'p99'])],
+    ['accepted → PDF', latency(endToEnd.pdf, ['p50', 'p99'])],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const table = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+  const verdict =
+    results.violations.length === 0
+      ? 'PASS: nothing oversold, lost or duplicated'
+      : `FAIL: ${results.violations.length} violation(s)\n${results.violations.map((v) => `  ${v.code}: ${v.message}`).join('\n')}`;
+  return `${table}\n\n${verdict}`;
+}
