@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonLogger } from '@shop/logging';
 import { randomUUID } from 'node:crypto';
-import { ApiError } from './api-error';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { ApiError, type ApiErrorBody } from './api-error';
 import { ApiExceptionFilter, type ErrorClassifier } from './api-exception.filter';
 import { useCorrelationContext } from './correlation-id';
 
@@ -31,6 +33,7 @@ export async function createServiceApp(
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     logger: false,
+    clientErrorHandler: answerClientErrorWithCode,
   });
   useJsonOnlyBodyParser(adapter);
   useCorrelationContext(adapter.getInstance());
@@ -79,14 +82,47 @@ function useJsonOnlyBodyParser(adapter: FastifyAdapter): void {
   const fastify = adapter.getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (error, value) => {
-      if (!error) return done(null, value);
-      const message =
-        body.length === 0 ? 'The body is empty but Content-Type says JSON.' : 'The body is not valid JSON.';
+  // Read as bytes and decode strictly: a string parser would turn bytes that are not UTF-8 into U+FFFD
+  // and store the mangled text (a chunked body has no Content-Length check to catch it).
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+    const malformed = (message: string) =>
       done(new ApiError(HttpStatus.BAD_REQUEST, 'MALFORMED_JSON', message), undefined);
+    let body: string;
+    try {
+      body = utf8.decode(bytes as Buffer);
+    } catch {
+      return malformed('The body is not valid UTF-8.');
+    }
+    parseJson(request, body, (error, value) => {
+      if (!error) return done(null, value);
+      malformed(
+        body.length === 0 ? 'The body is empty but Content-Type says JSON.' : 'The body is not valid JSON.',
+      );
     });
   });
+}
+
+/**
+ * Node refuses a request it cannot parse (request line and headers over 16 KB, a raw non-ASCII byte in
+ * the path) before Fastify or Nest see it, and Fastify's default answer has no `code`; this one does.
+ */
+function answerClientErrorWithCode(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message]: [number, string, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'The request line and headers are over 16 KB.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive.']
+        : [400, 'BAD_REQUEST', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ code, message } satisfies ApiErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export type { INestApplication };

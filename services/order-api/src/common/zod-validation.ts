@@ -15,12 +15,23 @@ export function parseOrReject<Schema extends z.ZodType>(
     code: issue.code,
     message: issue.message,
   }));
-  throw new ApiError(
+  throw validationFailed(what, errors);
+}
+
+/** 400 VALIDATION_FAILED with one entry per bad field. */
+export function validationFailed(what: string, errors: FieldError[]): ApiError {
+  return new ApiError(
     HttpStatus.BAD_REQUEST,
     'VALIDATION_FAILED',
     `The ${what} is invalid: ${errors.length} problem(s).`,
-    {
-      errors,
-    },
+    { errors },
   );
+}
+
+/**
+ * Text PostgreSQL can store as sent: a NUL makes the write fail (a 500), and an unpaired surrogate has
+ * no UTF-8 form, so the driver would silently store U+FFFD instead. Both are refused as invalid input.
+ */
+export function storableText(schema: z.ZodString): z.ZodString {
+  return schema.refine((text) => !/[\0\p{Cs}]/u.test(text), 'must not contain NUL or unpaired surrogates');
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { storableText } from '../common/zod-validation';
 
 export const MAX_LINES_PER_ORDER = 100;
 export const MAX_QUANTITY_PER_LINE = 1_000;
@@ -10,7 +11,7 @@ export const CreateOrderRequest = z
     customer: z
       .object({
         email: z.email({ message: 'must be an email address' }).max(254),
-        name: z.string().trim().min(1, 'must not be empty').max(200),
+        name: storableText(z.string().trim().min(1, 'must not be empty').max(200)),
       })
       .strict(),
     items: z

@@ -5,6 +5,7 @@ import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
 import type { DatabaseError, Pool } from 'pg';
+import { validationFailed } from '../common/zod-validation';
 import type { NormalisedOrder } from './create-order.request';
 import { toOrderView, type OrderView } from './order.view';
 import { PLACE_ORDER_SQL, PlaceOrderRejection } from './place-order.sql';
@@ -160,6 +161,12 @@ export class OrdersService {
     }
     if (error.code === 'P0001' && error.message === PlaceOrderRejection.outOfStock) {
       throw outOfStock((error.detail ?? '').split(','));
+    }
+    // 22003 (out of range): the total, summed in PostgreSQL integers, is too big for an order; refuse, not a 500.
+    if (error.code === '22003') {
+      throw validationFailed('request body', [
+        { field: 'items', code: 'too_big', message: 'the order total is larger than an order can hold' },
+      ]);
     }
     throw error;
   }

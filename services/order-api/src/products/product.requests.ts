@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText } from '../common/zod-validation';
 
 export const Sku = z
   .string()
@@ -9,7 +10,7 @@ export const Sku = z
 /** PUT /products/:sku — create the product or replace its name, price and stock. */
 export const PutProductRequest = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: storableText(z.string().trim().min(1).max(200)),
     priceCents: z.number().int().min(0).max(100_000_000),
     stock: z.number().int().min(0).max(1_000_000_000),
   })

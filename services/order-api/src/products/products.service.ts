@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { Prisma, PrismaService, type Product } from '@shop/db';
 import { ApiError } from '@shop/service-kit';
+import { validationFailed } from '../common/zod-validation';
 import type { PutProductRequest } from './product.requests';
 
 export interface ProductView {
@@ -71,6 +72,12 @@ export class ProductsService {
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025')
         throw unknownSku(sku);
+      // P2020 (out of range): stock is a PostgreSQL integer; refuse a restock that would overflow it, not a 500.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2020') {
+        throw validationFailed('request body', [
+          { field: 'quantity', code: 'too_big', message: 'would raise the stock above 2147483647' },
+        ]);
+      }
       throw error;
     }
   }
