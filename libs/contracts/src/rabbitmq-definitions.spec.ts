@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Exchanges, Queues } from './names';
 import {
+  buildRabbitmqAccessDefinitions,
   buildRabbitmqDefinitions,
   type RabbitmqDefinitions,
   RABBITMQ_VHOST,
@@ -11,7 +12,8 @@ import {
 } from './rabbitmq-definitions';
 import { TOPOLOGY } from './topology';
 
-const deployDir = join(__dirname, '../../../deploy/rabbitmq');
+const root = join(__dirname, '../../..');
+const deployDir = join(root, 'deploy/rabbitmq');
 const committed = (name: string) => readFileSync(join(deployDir, name), 'utf8');
 
 const user = (name: ServiceUserName) => {
@@ -115,5 +117,64 @@ describe('SERVICE_USERS', () => {
       for (const pattern of [configure, write, read]) expect(pattern).toMatch(/^\^.*\$$/);
     }
     expect(allows(user('log-aggregator').write, Exchanges.logsBroadcast)).toBe(false);
+  });
+});
+
+describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` imports)', () => {
+  const passwordHashes = {
+    'order-api': 'hash-of-order-api',
+    'notify-worker': 'hash-of-notify-worker',
+    'report-worker': 'hash-of-report-worker',
+    'log-aggregator': 'hash-of-log-aggregator',
+  };
+  const access = buildRabbitmqAccessDefinitions({ vhost: 'elsewhere', adminUser: 'guest', passwordHashes });
+
+  it('carries the same topology as definitions.json, in the given vhost', () => {
+    const { users: _users, permissions: _permissions, ...topology } = access;
+    expect(topology).toEqual(buildRabbitmqDefinitions(TOPOLOGY, 'elsewhere'));
+  });
+
+  it('creates the service users with their hashes and no tags, and never the admin user', () => {
+    expect(access.users).toEqual(
+      SERVICE_USERS.map(({ name }) => ({
+        name,
+        password_hash: passwordHashes[name],
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: [],
+        limits: {},
+      })),
+    );
+  });
+
+  it('gives the admin user everything and each service user its own permissions, in that vhost only', () => {
+    expect(access.permissions).toEqual([
+      { user: 'guest', vhost: 'elsewhere', configure: '.*', write: '.*', read: '.*' },
+      ...SERVICE_USERS.map(({ name, configure, write, read }) => ({
+        user: name,
+        vhost: 'elsewhere',
+        configure,
+        write,
+        read,
+      })),
+    ]);
+  });
+
+  it('refuses a service user as the administrator', () => {
+    expect(() =>
+      buildRabbitmqAccessDefinitions({ vhost: 'elsewhere', adminUser: 'order-api', passwordHashes }),
+    ).toThrow(/order-api is a service user/);
+  });
+});
+
+describe('service user passwords', () => {
+  // apply-local-definitions.ts falls back to .env.example's values, Compose to its own `:-` defaults.
+  it('have one development default, documented in .env.example and used by docker-compose.yml', () => {
+    const envExample = readFileSync(join(root, '.env.example'), 'utf8');
+    const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+    for (const { passwordVariable } of SERVICE_USERS) {
+      const documented = new RegExp(`^${passwordVariable}=(.+)$`, 'm').exec(envExample)?.[1];
+      expect([passwordVariable, documented]).toEqual([passwordVariable, expect.any(String)]);
+      expect(compose).toContain(`\${${passwordVariable}:-${documented}}`);
+    }
   });
 });

@@ -6,6 +6,8 @@ import { TOPOLOGY, type Topology } from './topology';
  * disagree: deploy/rabbitmq/definitions.json (imported by RabbitMQ at boot) and
  * deploy/rabbitmq/service-users.txt (read by deploy/rabbitmq/init-users.sh). Regenerate both with
  * `npm run rabbitmq:definitions`; rabbitmq-definitions.spec.ts fails while the committed files differ.
+ * `npm run rabbitmq:apply-local` imports the same topology, users and permissions into a running broker
+ * (buildRabbitmqAccessDefinitions).
  */
 
 /** The virtual host the Docker deployment runs in: the path of every service's RABBITMQ_URL. */
@@ -147,6 +149,68 @@ export function renderServiceUsers(
   ];
   const rows = users.map((u) => [vhost, u.name, u.passwordVariable, u.configure, u.write, u.read].join(' '));
   return [...header, ...rows, ''].join('\n');
+}
+
+/** A user as `rabbitmqctl import_definitions` takes it: the password only as a salted hash. */
+export interface RabbitmqUserDefinition {
+  name: string;
+  password_hash: string;
+  hashing_algorithm: 'rabbit_password_hashing_sha256';
+  tags: string[];
+  limits: Record<string, number>;
+}
+
+export interface RabbitmqPermissionDefinition {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+/** Topology plus users and permissions: what a broker that already runs gets imported. */
+export interface RabbitmqAccessDefinitions extends RabbitmqDefinitions {
+  users: RabbitmqUserDefinition[];
+  permissions: RabbitmqPermissionDefinition[];
+}
+
+/**
+ * For a broker that is already running (the local one, a test vhost): the topology in `vhost`, the
+ * service users with SERVICE_USERS' permissions there, and `.*` for `adminUser` there, so whoever runs
+ * tests or the management UI keeps full rights. `adminUser` must exist already; it is not in `users`,
+ * so its password and tags stay as they are. Never committed: it carries password hashes.
+ */
+export function buildRabbitmqAccessDefinitions({
+  vhost = RABBITMQ_VHOST,
+  adminUser,
+  passwordHashes,
+  topology = TOPOLOGY,
+  users = SERVICE_USERS,
+}: {
+  vhost?: string;
+  adminUser: string;
+  /** rabbit_password_hashing_sha256 hashes, one per service user. */
+  passwordHashes: Readonly<Record<ServiceUserName, string>>;
+  topology?: Topology;
+  users?: readonly ServiceUser[];
+}): RabbitmqAccessDefinitions {
+  if (users.some((u) => u.name === adminUser)) {
+    throw new Error(`${adminUser} is a service user; it cannot also be the administrator of ${vhost}`);
+  }
+  return {
+    ...buildRabbitmqDefinitions(topology, vhost),
+    users: users.map(({ name }) => ({
+      name,
+      password_hash: passwordHashes[name],
+      hashing_algorithm: 'rabbit_password_hashing_sha256',
+      tags: [],
+      limits: {},
+    })),
+    permissions: [
+      { user: adminUser, vhost, configure: '.*', write: '.*', read: '.*' },
+      ...users.map(({ name, configure, write, read }) => ({ user: name, vhost, configure, write, read })),
+    ],
+  };
 }
 
 /** definitions.json as written to disk. */

@@ -1,0 +1,189 @@
+// `npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER]`: gives the local broker what the Docker
+// one gets from definitions.json and init-users.sh (topology, one user per service, their permissions),
+// in one vhost, through `rabbitmqctl import_definitions`. Additive only: the broker is shared, so no
+// other vhost is touched and no user is deleted; the admin user (guest) only gains `.*` on the vhost.
+// Relative imports: the builder is deliberately not exported from @shop/contracts' index.
+import { loadConfig } from '@shop/config';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  buildRabbitmqAccessDefinitions,
+  RABBITMQ_VHOST,
+  SERVICE_USERS,
+  type ServiceUserName,
+} from '../../libs/contracts/src/rabbitmq-definitions';
+
+const ENV_EXAMPLE = join(__dirname, '../../.env.example');
+/** The user `npm start`, the tests and DESIGN.md's machine use (LOCAL_DEFAULTS.rabbitmqUrl). */
+const DEFAULT_ADMIN_USER = 'guest';
+
+export interface ApplyLocalDefinitionsOptions {
+  /** Default `shop`, the vhost of the Docker deployment. */
+  vhost?: string;
+  /** An existing user that keeps configure/write/read `.*` on the vhost. Default `guest`. */
+  adminUser?: string;
+  /** Where the passwords are read from (default process.env); unset ones get .env.example's value. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface AppliedServiceUser {
+  name: ServiceUserName;
+  password: string;
+  /** The variable the password came from, or `.env.example` for its development default. */
+  passwordSource: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+export interface AppliedDefinitions {
+  vhost: string;
+  vhostCreated: boolean;
+  adminUser: string;
+  exchanges: number;
+  queues: number;
+  bindings: number;
+  users: AppliedServiceUser[];
+}
+
+/** Builds the definitions for `vhost` from libs/contracts and imports them into the local broker. */
+export async function applyLocalDefinitions(
+  options: ApplyLocalDefinitionsOptions = {},
+): Promise<AppliedDefinitions> {
+  const vhost = options.vhost ?? RABBITMQ_VHOST;
+  const adminUser = options.adminUser ?? DEFAULT_ADMIN_USER;
+  const env = options.env ?? process.env;
+  const passwords = loadPasswords(env);
+
+  if (!(await listColumn('list_users')).includes(adminUser)) {
+    throw new Error(`RabbitMQ user ${adminUser} does not exist; name an existing administrator with --admin`);
+  }
+  const vhostCreated = !(await listColumn('list_vhosts', 'name')).includes(vhost);
+
+  const passwordHashes = Object.fromEntries(
+    SERVICE_USERS.map((u) => [u.name, hashPassword(passwords[u.passwordVariable])]),
+  ) as Record<ServiceUserName, string>;
+  const definitions = buildRabbitmqAccessDefinitions({ vhost, adminUser, passwordHashes });
+  // An existing vhost is left out: re-importing it would reset its description and tags.
+  if (!vhostCreated) definitions.vhosts = [];
+
+  // On stdin rather than in a temporary file: the definitions carry password hashes, and Debian's
+  // rabbitmqctl runs as the rabbitmq user (`su`), who could not read a file private to us. No file
+  // argument means stdin (3.10 does not know `-`).
+  await rabbitmqctl(['import_definitions'], JSON.stringify(definitions));
+
+  return {
+    vhost,
+    vhostCreated,
+    adminUser,
+    exchanges: definitions.exchanges.length,
+    queues: definitions.queues.length,
+    bindings: definitions.bindings.length,
+    users: SERVICE_USERS.map(({ name, passwordVariable, configure, write, read }) => ({
+      name,
+      password: passwords[passwordVariable],
+      passwordSource: env[passwordVariable]?.trim() ? passwordVariable : '.env.example',
+      configure,
+      write,
+      read,
+    })),
+  };
+}
+
+/** RabbitMQ's rabbit_password_hashing_sha256: base64(salt ‖ SHA-256(salt ‖ UTF-8 password)), 4-byte salt. */
+export function hashPassword(password: string, salt: Buffer = randomBytes(4)): string {
+  const digest = createHash('sha256').update(salt).update(password, 'utf8').digest();
+  return Buffer.concat([salt, digest]).toString('base64');
+}
+
+/** Each service user's password from its variable (the ones docker-compose.yml reads), else .env.example's. */
+function loadPasswords(env: Record<string, string | undefined>): Record<string, string> {
+  const defaults = readEnvExample();
+  const shape = Object.fromEntries(
+    SERVICE_USERS.map(({ passwordVariable }) => {
+      const fallback = defaults[passwordVariable];
+      if (!fallback) throw new Error(`.env.example documents no ${passwordVariable}`);
+      return [passwordVariable, z.string().min(1).default(fallback)];
+    }),
+  );
+  return loadConfig(shape, env) as Record<string, string>;
+}
+
+function readEnvExample(): Record<string, string> {
+  const pairs = readFileSync(ENV_EXAMPLE, 'utf8')
+    .split('\n')
+    .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+    .filter((match) => match !== null)
+    .map((match) => [match[1], match[2]]);
+  return Object.fromEntries(pairs);
+}
+
+function rabbitmqctl(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('rabbitmqctl', ['-q', ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`rabbitmqctl ${args[0]} failed: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** The first column of a rabbitmqctl listing, header left out. */
+async function listColumn(...command: string[]): Promise<string[]> {
+  const stdout = await rabbitmqctl([...command, '--no-table-headers']);
+  return stdout
+    .split('\n')
+    .map((line) => line.split('\t')[0].trim())
+    .filter(Boolean);
+}
+
+function parseArguments(argv: string[]): ApplyLocalDefinitionsOptions {
+  const options: ApplyLocalDefinitionsOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => {
+      const given = inline ?? argv[++i];
+      if (!given) throw new Error(`${flag} needs a value`);
+      return given;
+    };
+    if (flag === '--vhost') options.vhost = value();
+    else if (flag === '--admin') options.adminUser = value();
+    else
+      throw new Error(
+        `unknown argument ${argv[i]}; usage: npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER]`,
+      );
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  const applied = await applyLocalDefinitions(parseArguments(process.argv.slice(2)));
+  const { vhost, adminUser } = applied;
+  console.log(
+    `Imported into the local broker's vhost "${vhost}"${applied.vhostCreated ? ' (created)' : ''}:`,
+  );
+  console.log(
+    `  topology: ${applied.exchanges} exchanges, ${applied.queues} queues, ${applied.bindings} bindings (libs/contracts/src/topology.ts)`,
+  );
+  for (const user of applied.users) {
+    console.log(
+      `  user ${user.name.padEnd(14)} password from ${user.passwordSource.padEnd(32)} configure ${user.configure}  write ${user.write}  read ${user.read}`,
+    );
+  }
+  console.log(
+    `  ${adminUser} keeps configure/write/read .* on "${vhost}"; no other user or vhost was changed.`,
+  );
+  console.log(
+    `Run a service as its user: RABBITMQ_URL=amqp://notify-worker:<password>@127.0.0.1:5672/${encodeURIComponent(vhost)} RABBITMQ_DECLARE_TOPOLOGY=false`,
+  );
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(`rabbitmq:apply-local: ${error.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,405 @@
+import { Exchanges, Queues, RoutingKeys, TOPOLOGY } from '@shop/contracts';
+import {
+  BrokerProbe,
+  createOrderFixture,
+  createTestPool,
+  extractPdfText,
+  freePort,
+  publishOrderPlaced,
+  resetDatabase,
+  SmtpSink,
+  startServiceProcess,
+  testConfig,
+  waitFor,
+  type ServiceProcess,
+} from '@shop/testing';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Pool } from 'pg';
+// deploy/ belongs to no Nx project; the spec must run exactly what `npm run rabbitmq:apply-local` runs.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import {
+  applyLocalDefinitions,
+  type AppliedDefinitions,
+} from '../../../deploy/rabbitmq/apply-local-definitions';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '../../..');
+
+/** Its own vhost: the definitions are imported here exactly as `npm run rabbitmq:apply-local` does. */
+const VHOST = 'shop_privileges_test';
+/** The user tests run as (guest): it must keep full rights on the vhost. */
+const adminUser = decodeURIComponent(new URL(testConfig.rabbitmqUrl).username) || 'guest';
+
+type BrokerError = Error & { code?: number };
+type ServiceUserName = AppliedDefinitions['users'][number]['name'];
+
+/** The test broker's URL, as `user` (or the admin), in VHOST. */
+function urlAs(user: ServiceUserName | 'admin', applied: AppliedDefinitions): string {
+  const url = new URL(testConfig.rabbitmqUrl);
+  if (user !== 'admin') {
+    url.username = encodeURIComponent(user);
+    url.password = encodeURIComponent(applied.users.find((u) => u.name === user)!.password);
+  }
+  url.pathname = `/${encodeURIComponent(VHOST)}`;
+  return url.toString();
+}
+
+async function vhostExists(): Promise<boolean> {
+  const { stdout } = await run('rabbitmqctl', ['-q', 'list_vhosts', 'name', '--no-table-headers']);
+  return stdout.split('\n').some((line) => line.trim() === VHOST);
+}
+
+async function deleteVhostIfPresent(): Promise<void> {
+  if (await vhostExists()) await run('rabbitmqctl', ['-q', 'delete_vhost', VHOST], { timeout: 60_000 });
+}
+
+/** `ACCESS_REFUSED`, as the broker words it when it closes a channel (reply code 403). */
+const refusal = (user: ServiceUserName, kind: 'exchange' | 'queue', name: string) =>
+  expect.objectContaining({
+    code: 403,
+    message: expect.stringContaining(
+      `ACCESS_REFUSED - access to ${kind} '${name}' in vhost '${VHOST}' refused for user '${user}'`,
+    ),
+  });
+
+describe(`least privilege: the service users on the local broker (vhost ${VHOST})`, () => {
+  let applied: AppliedDefinitions;
+  let admin: BrokerProbe;
+  const connections = new Map<ServiceUserName, ChannelModel>();
+
+  const connectionOf = async (user: ServiceUserName): Promise<ChannelModel> => {
+    let connection = connections.get(user);
+    if (!connection) {
+      connection = await amqp.connect(urlAs(user, applied));
+      // A refused operation closes its channel only; the connection stays (and says so here, not by crashing).
+      connection.on('error', () => undefined);
+      connections.set(user, connection);
+    }
+    return connection;
+  };
+
+  /**
+   * Runs `operation` on a fresh confirm channel of `user` and resolves with the error the broker closed the
+   * channel with, or undefined when it allowed everything. A refusal kills the channel, so each check gets one.
+   */
+  const brokerErrorOf = async (
+    user: ServiceUserName,
+    operation: (channel: ConfirmChannel) => Promise<unknown>,
+  ): Promise<BrokerError | undefined> => {
+    const channel = await (await connectionOf(user)).createConfirmChannel();
+    let closedWith: BrokerError | undefined;
+    // Emitted before the operation's own promise rejects (and before a confirm callback fails).
+    channel.on('error', (error: BrokerError) => (closedWith = error));
+    try {
+      await operation(channel);
+    } catch (error) {
+      if (!closedWith) throw error;
+      return closedWith;
+    }
+    await channel.close();
+    return closedWith;
+  };
+
+  /** Publishes one persistent message and waits for the broker's confirm. */
+  const publishConfirmed = (exchange: string, routingKey: string) => (channel: ConfirmChannel) => {
+    channel.publish(exchange, routingKey, Buffer.from('{"spec":"least-privilege"}'), {
+      persistent: true,
+      contentType: 'application/json',
+    });
+    return channel.waitForConfirms();
+  };
+  /** Consumes without acking; closing the channel hands anything taken back to the queue. */
+  const consume = (queue: string) => (channel: ConfirmChannel) => channel.consume(queue, () => undefined);
+
+  beforeAll(async () => {
+    // A vhost left behind by an interrupted run may hold stale messages: start from nothing.
+    await deleteVhostIfPresent();
+    // env {}: the .env.example development passwords, whatever this shell exports.
+    applied = await applyLocalDefinitions({ vhost: VHOST, adminUser, env: {} });
+    admin = await BrokerProbe.connect(urlAs('admin', applied));
+  });
+
+  afterAll(async () => {
+    for (const connection of connections.values()) await connection.close().catch(() => undefined);
+    await admin?.close();
+    // The vhost only: users are global and other runs may use them.
+    await deleteVhostIfPresent();
+  });
+
+  describe('what applyLocalDefinitions set up', () => {
+    it('creates the vhost with the whole topology, which the admin user may still use', async () => {
+      expect(applied).toMatchObject({ vhost: VHOST, vhostCreated: true, adminUser });
+      for (const exchange of TOPOLOGY.exchanges) await admin.channel.checkExchange(exchange.name);
+      for (const queue of TOPOLOGY.queues) await admin.channel.checkQueue(queue.name);
+      const { stdout } = await run('rabbitmqctl', [
+        '-q',
+        'list_permissions',
+        '-p',
+        VHOST,
+        '--no-table-headers',
+      ]);
+      const permissions = stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t'));
+      expect(permissions).toEqual(
+        expect.arrayContaining([
+          [adminUser, '.*', '.*', '.*'],
+          ...applied.users.map((u) => [u.name, u.configure, u.write, u.read]),
+        ]),
+      );
+      expect(permissions).toHaveLength(applied.users.length + 1);
+    });
+
+    it('leaves the admin user as it was: still an administrator, still able to declare', async () => {
+      const { stdout } = await run('rabbitmqctl', ['-q', 'list_users', '--no-table-headers']);
+      expect(stdout).toMatch(new RegExp(`^${adminUser}\\t\\[.*administrator.*\\]$`, 'm'));
+      await admin.channel.assertQueue('', { exclusive: true, autoDelete: true });
+    });
+
+    it.each(['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const)(
+      '%s may publish log records to `logs`',
+      async (user) => {
+        expect(await brokerErrorOf(user, publishConfirmed(Exchanges.logs, `${user}.info`))).toBeUndefined();
+      },
+    );
+  });
+
+  describe('order-api', () => {
+    it('may publish order events to `order`, confirmed, and they reach the work queue', async () => {
+      await admin.purge(Queues.orderNotify);
+      expect(
+        await brokerErrorOf('order-api', publishConfirmed(Exchanges.order, RoutingKeys.orderNotify)),
+      ).toBeUndefined();
+      await admin.waitForMessages(Queues.orderNotify, 1);
+    });
+
+    it.each(TOPOLOGY.queues.map((queue) => queue.name))('may not consume %s', async (queue) => {
+      expect(await brokerErrorOf('order-api', consume(queue))).toEqual(refusal('order-api', 'queue', queue));
+    });
+  });
+
+  describe.each([
+    { user: 'notify-worker', own: Queues.orderNotify, other: Queues.orderReport },
+    { user: 'report-worker', own: Queues.orderReport, other: Queues.orderNotify },
+  ] as const)('$user', ({ user, own, other }) => {
+    it('may not publish to `order` (403 ACCESS_REFUSED on a confirm channel)', async () => {
+      expect(await brokerErrorOf(user, publishConfirmed(Exchanges.order, RoutingKeys.orderNotify))).toEqual(
+        refusal(user, 'exchange', Exchanges.order),
+      );
+    });
+
+    it(`may not consume ${other}, nor publish to its retry exchange`, async () => {
+      expect(await brokerErrorOf(user, consume(other))).toEqual(refusal(user, 'queue', other));
+      expect(await brokerErrorOf(user, publishConfirmed(`${other}.retry`, '1s'))).toEqual(
+        refusal(user, 'exchange', `${other}.retry`),
+      );
+    });
+
+    it('may not declare anything: a new queue, its own work queue as it is, an exchange', async () => {
+      const ownQueue = TOPOLOGY.queues.find((queue) => queue.name === own)!;
+      expect(await brokerErrorOf(user, (channel) => channel.assertQueue('privileges-probe'))).toEqual(
+        refusal(user, 'queue', 'privileges-probe'),
+      );
+      expect(
+        await brokerErrorOf(user, (channel) =>
+          channel.assertQueue(own, { durable: true, arguments: ownQueue.arguments }),
+        ),
+      ).toEqual(refusal(user, 'queue', own));
+      expect(
+        await brokerErrorOf(user, (channel) =>
+          channel.assertExchange(Exchanges.order, 'direct', { durable: true }),
+        ),
+      ).toEqual(refusal(user, 'exchange', Exchanges.order));
+    });
+
+    it(`may check that ${own} exists and consume it`, async () => {
+      // A passive declare needs no rights: it is how the services look for their queue.
+      expect(await brokerErrorOf(user, (channel) => channel.checkQueue(own))).toBeUndefined();
+      expect(await brokerErrorOf(user, consume(own))).toBeUndefined();
+    });
+
+    it(`may retry through ${own}.retry and park through ${Exchanges.orderDeadLetter}, confirmed`, async () => {
+      // A key no retry queue has: the right is checked on the exchange, and nothing flows back into
+      // the work queue a second later.
+      expect(await brokerErrorOf(user, publishConfirmed(`${own}.retry`, 'unrouted'))).toBeUndefined();
+      await admin.purge(`${own}.dlq`);
+      expect(await brokerErrorOf(user, publishConfirmed(Exchanges.orderDeadLetter, own))).toBeUndefined();
+      await admin.waitForMessages(`${own}.dlq`, 1);
+    });
+  });
+
+  describe('log-aggregator', () => {
+    it.each([Queues.logArchive, Queues.logAlerts])('may consume %s', async (queue) => {
+      expect(await brokerErrorOf('log-aggregator', consume(queue))).toBeUndefined();
+    });
+
+    it('may not consume a work queue, nor publish order events', async () => {
+      expect(await brokerErrorOf('log-aggregator', consume(Queues.orderNotify))).toEqual(
+        refusal('log-aggregator', 'queue', Queues.orderNotify),
+      );
+      expect(
+        await brokerErrorOf('log-aggregator', publishConfirmed(Exchanges.order, RoutingKeys.orderReport)),
+      ).toEqual(refusal('log-aggregator', 'exchange', Exchanges.order));
+    });
+  });
+
+  describe('the services, run as these users with RABBITMQ_DECLARE_TOPOLOGY=false', () => {
+    let pool: Pool;
+    let sink: SmtpSink;
+    let reportsDir: string;
+    let logDir: string;
+    const processes: ServiceProcess[] = [];
+
+    const start = async (name: ServiceUserName, env: Record<string, string>): Promise<ServiceProcess> => {
+      const service = await startServiceProcess(
+        name,
+        {
+          ...env,
+          RABBITMQ_URL: urlAs(name, applied),
+          RABBITMQ_DECLARE_TOPOLOGY: 'false',
+        },
+        { port: await freePort() },
+      );
+      processes.push(service);
+      return service;
+    };
+    const logsUntil = (service: ServiceProcess, pattern: RegExp) =>
+      waitFor(`${service.name} to log ${pattern}`, () => pattern.test(service.output()), {
+        timeoutMs: 15_000,
+      });
+    /** Every archived record of `service`, whatever the UTC date folder. */
+    const archivedFrom = async (service: string) => {
+      const lines: string[] = [];
+      for (const day of await readdir(logDir).catch(() => [])) {
+        const file = await readFile(join(logDir, day, 'all.jsonl'), 'utf8').catch(() => '');
+        lines.push(...file.split('\n').filter(Boolean));
+      }
+      return lines.filter((line) => (JSON.parse(line) as { service?: string }).service === service);
+    };
+
+    beforeAll(async () => {
+      pool = createTestPool();
+      await resetDatabase(pool);
+      sink = new SmtpSink();
+      await sink.start();
+      reportsDir = await mkdtemp(join(tmpdir(), 'least-privilege-reports-'));
+      logDir = await mkdtemp(join(tmpdir(), 'least-privilege-logs-'));
+      await admin.purge(...TOPOLOGY.queues.map((queue) => queue.name));
+    });
+
+    afterEach(async () => {
+      await Promise.all(processes.splice(0).map((service) => service.stop('SIGKILL')));
+    });
+
+    afterAll(async () => {
+      await sink?.stop();
+      await pool?.end();
+      await rm(reportsDir, { recursive: true, force: true });
+      await rm(logDir, { recursive: true, force: true });
+    });
+
+    it('consume their queues, send the email, write the PDF and archive the logs, with nothing refused', async () => {
+      const aggregator = await start('log-aggregator', { LOG_DIR: logDir });
+      const notify = await start('notify-worker', {
+        DATABASE_URL: testConfig.databaseUrl,
+        SMTP_URL: sink.url,
+      });
+      const report = await start('report-worker', {
+        DATABASE_URL: testConfig.databaseUrl,
+        REPORTS_DIR: reportsDir,
+      });
+      await logsUntil(aggregator, /consuming log_archive/);
+      await logsUntil(notify, /consuming order_notify/);
+      await logsUntil(report, /consuming order_report/);
+
+      const order = await createOrderFixture(pool, {
+        customer: { email: 'least.privilege@example.com', name: 'Lee Privilege' },
+        items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
+      });
+      const orderApi = await BrokerProbe.connect(urlAs('order-api', applied));
+      try {
+        await publishOrderPlaced(orderApi, 'order.notify', order.event);
+        await publishOrderPlaced(orderApi, 'order.report', order.event);
+      } finally {
+        await orderApi.close();
+      }
+
+      const [mail] = await sink.waitForMessages(1, 20_000);
+      expect(mail.to.map((to) => to.address)).toEqual(['least.privilege@example.com']);
+      const pdfPath = join(reportsDir, `${order.orderId}.pdf`);
+      const pdf = await waitFor('the PDF report', () => readFile(pdfPath).catch(() => undefined), {
+        timeoutMs: 20_000,
+      });
+      expect(await extractPdfText(pdf)).toContain(order.orderId);
+      await waitFor('both workers to have acked', async () => {
+        const counts = await Promise.all(
+          [Queues.orderNotify, Queues.orderReport].map((q) => admin.messageCount(q)),
+        );
+        return counts.every((count) => count === 0);
+      });
+      // Their log publishers only checked that `logs` exists; the aggregator consumed through its own user.
+      await waitFor('records of both workers in the archive', async () => {
+        const [fromNotify, fromReport] = await Promise.all([
+          archivedFrom('notify-worker'),
+          archivedFrom('report-worker'),
+        ]);
+        return fromNotify.length > 0 && fromReport.length > 0;
+      });
+
+      // A refused declare or bind closes a channel with 403 ACCESS_REFUSED, which golevelup and the log
+      // publisher log; a missing queue or exchange would show as 404 NOT_FOUND. Neither appears.
+      for (const service of [aggregator, notify, report]) {
+        expect([service.name, service.isRunning()]).toEqual([service.name, true]);
+        expect([service.name, (await fetch(`${service.baseUrl}/health`)).status]).toEqual([
+          service.name,
+          200,
+        ]);
+        expect([service.name, service.output()]).toEqual([
+          service.name,
+          expect.not.stringMatching(/ACCESS_REFUSED|NOT_FOUND/),
+        ]);
+      }
+      expect(await admin.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+      expect(await admin.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+    });
+
+    it('control: the same worker told to declare the topology is refused (so the check above can fail)', async () => {
+      // Not startServiceProcess: refused on every connect, this worker reconnects in a loop and its
+      // /health answers 503 nearly all the time.
+      let output = '';
+      const child = spawn(process.execPath, [join(ROOT, 'services/notify-worker/dist/main.js')], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: String(await freePort()),
+          DATABASE_URL: testConfig.databaseUrl,
+          SMTP_URL: sink.url,
+          RABBITMQ_URL: urlAs('notify-worker', applied),
+          RABBITMQ_DECLARE_TOPOLOGY: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        await waitFor(
+          'notify-worker to be refused a declaration',
+          () =>
+            /ACCESS_REFUSED - access to exchange '[^']+' in vhost 'shop_privileges_test' refused for user 'notify-worker'/.test(
+              output,
+            ),
+          { timeoutMs: 15_000 },
+        );
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+  });
+});
