@@ -45,6 +45,7 @@ export default [
       '**/*.int-spec.ts',
       '**/testing/**/*.ts',
       '**/bench/**/*.ts',
+      '**/drills/**/*.ts',
       'deploy/**/*.ts',
       'prisma/**/*.ts',
       '**/cli/**/*.ts',

@@ -25,6 +25,10 @@ export function createPgPool(options: PgPoolOptions): Pool {
     application_name: options.applicationName,
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool listens for a client's errors only while it is idle. A client whose backend is terminated
+  // while checked out (pg_terminate_backend, a server restart mid-query) emits 'error' with nobody
+  // listening, which crashes the process. Its query is rejected anyway and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

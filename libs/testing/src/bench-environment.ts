@@ -48,16 +48,21 @@ export async function prepareEmptyBenchDatabase(
 
 /** `rabbitmqctl add_vhost` / `set_permissions` for the URL's user when the bench vhost is missing. */
 export function ensureBenchVhostExists(rabbitmqUrl: string, log: (line: string) => void): void {
+  ensureVhostExists(rabbitmqUrl, BENCH_VHOST, log);
+}
+
+/** Creates `vhost` with full permissions for the URL's user when it is missing (benches, drills). */
+export function ensureVhostExists(rabbitmqUrl: string, vhost: string, log: (line: string) => void): void {
   const rabbitmqctl = (...args: string[]) =>
     execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
   const vhosts = rabbitmqctl('list_vhosts', 'name')
     .split('\n')
     .map((line) => line.trim());
-  if (vhosts.includes(BENCH_VHOST)) return;
+  if (vhosts.includes(vhost)) return;
   const user = decodeURIComponent(new URL(rabbitmqUrl).username) || 'guest';
-  rabbitmqctl('add_vhost', BENCH_VHOST);
-  rabbitmqctl('set_permissions', '-p', BENCH_VHOST, user, '.*', '.*', '.*');
-  log(`created vhost ${BENCH_VHOST} for ${user}`);
+  rabbitmqctl('add_vhost', vhost);
+  rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+  log(`created vhost ${vhost} for ${user}`);
 }
 
 /** Fails with the command to run when a service has not been built: benches measure the built code. */

@@ -3,8 +3,13 @@ import { PrismaService } from '@shop/db';
 
 export type ClaimResult = 'claimed' | 'already-sent' | 'in-progress-elsewhere';
 
-/** How long a claim protects an email being sent; a worker that dies mid-send loses it after this. */
-const CLAIM_LEASE_SECONDS = 60;
+/**
+ * How long a claim protects an email being sent; a worker that dies mid-send loses it after this.
+ * Longer than one send can take (the mailer's timeouts: 5 s connect, 5 s greeting, 15 s idle socket),
+ * and shorter than the redelivered message's retries (1 s + 5 s + 30 s): with 60 s, a worker killed
+ * mid-send left its order parked in the dead-letter queue before the claim expired (fault drill 3).
+ */
+const CLAIM_LEASE_SECONDS = 25;
 
 /**
  * The order_notifications row that makes sending idempotent: one row per order, claimed before the

@@ -1,0 +1,186 @@
+import { LOCAL_DEFAULTS } from '@shop/config';
+import { Queues } from '@shop/contracts';
+import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import {
+  ensureVhostExists,
+  freePort,
+  REPO_ROOT,
+  SmtpSink,
+  startServiceProcess,
+  type ServiceProcess,
+} from '@shop/testing';
+import { connect } from 'amqplib';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+
+export const DRILL_DATABASE = 'orders_drill';
+export const DRILL_VHOST = 'shop_drill';
+export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
+
+/**
+ * The system a drill runs against: the built order-api, notify-worker and report-worker as their own
+ * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink, and
+ * a product with plenty of stock. Keeps every process's output, also of the ones a drill killed, so
+ * PDFs rendered twice can be counted from the workers' "report written" lines.
+ */
+export class DrillSystem {
+  readonly services = new Map<ServiceName, ServiceProcess>();
+  private readonly ports = new Map<ServiceName, number>();
+  private readonly finishedOutputs: string[] = [];
+
+  private constructor(
+    readonly databaseUrl: string,
+    readonly rabbitmqUrl: string,
+    readonly pool: Pool,
+    readonly smtp: SmtpSink,
+    readonly reportsDir: string,
+  ) {}
+
+  static async start(log: (line: string) => void): Promise<DrillSystem> {
+    const databaseUrl = withDatabaseName(
+      process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl,
+      DRILL_DATABASE,
+    );
+    const amqp = new URL(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl);
+    amqp.pathname = `/${DRILL_VHOST}`;
+    if (databaseNameOf(databaseUrl) !== DRILL_DATABASE) throw new Error('drills only use their own database');
+    await applyMigrations({
+      databaseUrl,
+      migrationsDir: join(REPO_ROOT, 'prisma/migrations'),
+      log: () => undefined,
+    });
+    ensureVhostExists(amqp.toString(), DRILL_VHOST, log);
+    const pool = new Pool({ connectionString: databaseUrl, max: 3, application_name: 'drill' });
+    await pool.query(
+      'TRUNCATE order_notifications, order_reports, order_items, outbox_messages, orders, products',
+    );
+    const smtp = new SmtpSink();
+    await smtp.start();
+    const system = new DrillSystem(
+      databaseUrl,
+      amqp.toString(),
+      pool,
+      smtp,
+      mkdtempSync(join(tmpdir(), 'drill-reports-')),
+    );
+    await system.purgeQueues();
+    for (const name of ['order-api', 'notify-worker', 'report-worker'] as const)
+      system.ports.set(name, await freePort());
+    await Promise.all(
+      (['order-api', 'notify-worker', 'report-worker'] as const).map((name) => system.startService(name)),
+    );
+    return system;
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.ports.get('order-api')}`;
+  }
+
+  async startService(name: ServiceName): Promise<ServiceProcess> {
+    const env: Record<string, string> = {
+      DATABASE_URL: this.databaseUrl,
+      RABBITMQ_URL: this.rabbitmqUrl,
+      REPORTS_DIR: this.reportsDir,
+      ...(name === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
+    };
+    const service = await startServiceProcess(name, env, {
+      port: this.ports.get(name)!,
+      healthTimeoutMs: 60_000,
+    });
+    this.services.set(name, service);
+    return service;
+  }
+
+  /** Stops a service with `signal` and keeps its output; resolves with how long it took to exit. */
+  async stopService(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    const service = this.services.get(name);
+    if (!service) return 0;
+    const { ms } = await service.stop(signal);
+    this.finishedOutputs.push(service.output());
+    this.services.delete(name);
+    return ms;
+  }
+
+  async createProduct(sku: string, stock: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO products (id, sku, name, price_cents, stock) VALUES (gen_random_uuid(), $1, $2, 1999, $3)`,
+      [sku, `演练 drill item ${sku}`, stock],
+    );
+  }
+
+  /** How many times each order's PDF was rendered and written, across every report-worker process so far. */
+  reportsWrittenByOrder(): Map<string, number> {
+    const outputs = [...this.finishedOutputs, this.services.get('report-worker')?.output() ?? ''];
+    const counts = new Map<string, number>();
+    for (const match of outputs.join('\n').matchAll(/order ([0-9a-f-]{36}): report written/g)) {
+      counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  emailsByOrder(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const mail of this.smtp.messages) {
+      const orderId = /order-([0-9a-f-]{36})@/.exec(mail.messageId ?? '')?.[1];
+      if (orderId) counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  pdfFiles(): Set<string> {
+    return new Set(
+      readdirSync(this.reportsDir)
+        .filter((file) => file.endsWith('.pdf'))
+        .map((file) => file.slice(0, -4)),
+    );
+  }
+
+  /** Messages waiting in each queue of the drill vhost (passive declares). */
+  async queueDepths(queues: readonly string[]): Promise<Record<string, number>> {
+    const connection = await connect(this.rabbitmqUrl);
+    connection.on('error', () => undefined);
+    try {
+      const depths: Record<string, number> = {};
+      for (const queue of queues) {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        depths[queue] = await channel
+          .checkQueue(queue)
+          .then((q) => q.messageCount)
+          .catch(() => -1);
+        await channel.close().catch(() => undefined);
+      }
+      return depths;
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }
+
+  async purgeQueues(): Promise<void> {
+    const connection = await connect(this.rabbitmqUrl);
+    connection.on('error', () => undefined);
+    try {
+      for (const queue of [
+        Queues.orderNotify,
+        Queues.orderReport,
+        Queues.orderNotifyDeadLetter,
+        Queues.orderReportDeadLetter,
+      ]) {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        await channel.purgeQueue(queue).catch(() => undefined);
+        await channel.close().catch(() => undefined);
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.services.keys()]) await this.stopService(name);
+    await this.smtp.stop();
+    await this.pool.end();
+  }
+}

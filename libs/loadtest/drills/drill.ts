@@ -1,0 +1,269 @@
+import { Queues } from '@shop/contracts';
+import { startBrokerApp } from '@shop/testing';
+import { parseArgs } from 'node:util';
+import { DrillSystem } from './drill-system';
+import { DRILLS, type Drill, type DrillCheck } from './drills';
+import { runSteadyLoad, sleep } from './steady-load';
+
+/**
+ * npm run drill — fault drills against the system started locally (built services on database
+ * orders_drill, vhost shop_drill, the real RabbitMQ and PostgreSQL), each under a steady order load:
+ * broker connections closed, broker stopped, worker SIGKILLed, PostgreSQL connections terminated,
+ * poison messages, SIGTERM to every service. Prints a table per drill; exits 1 if any order was lost or
+ * duplicated or a check failed. The broker is always restarted, even when a drill fails.
+ *
+ *   npm run drill -- [--only 2,4] [--orders 1000] [--rate 100] [--broker-outage-s 15]
+ */
+
+interface DrillOutcome {
+  drill: Drill;
+  accepted: number;
+  lost: string[];
+  duplicateEmails: string[];
+  duplicatePdfs: string[];
+  recoverMs: number | undefined;
+  checks: DrillCheck[];
+}
+
+const log = (line: string) => console.error(`[drill] ${line}`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      orders: { type: 'string', default: '1000' },
+      rate: { type: 'string', default: '100' },
+      'broker-outage-s': { type: 'string', default: '15' },
+    },
+  });
+  const orders = positive(values.orders, '--orders');
+  const rate = positive(values.rate, '--rate');
+  const brokerOutageMs = positive(values['broker-outage-s'], '--broker-outage-s') * 1000;
+  const only = values.only?.split(',').map(Number);
+  const drills = DRILLS.filter((drill) => !only || only.includes(drill.id));
+
+  // Whatever happens (Ctrl-C included), the shared broker is left running.
+  const restoreBroker = () => void startBrokerApp().finally(() => process.exit(130));
+  process.once('SIGINT', restoreBroker);
+  process.once('SIGTERM', restoreBroker);
+
+  log('starting order-api, notify-worker and report-worker (built) on orders_drill / shop_drill');
+  const system = await DrillSystem.start(log);
+  const outcomes: DrillOutcome[] = [];
+  try {
+    for (const drill of drills) {
+      log(`drill ${drill.id}: ${drill.name} — ${orders} orders at ${rate}/s`);
+      outcomes.push(await runDrill(system, drill, { orders, rate, brokerOutageMs }));
+      printOutcome(outcomes[outcomes.length - 1]);
+    }
+  } finally {
+    await startBrokerApp().catch((error: Error) => log(`could not restart the broker: ${error.message}`));
+    await system.stop();
+  }
+  const failed = outcomes.filter((o) => !passed(o));
+  console.log(summaryTable(outcomes));
+  console.log(
+    failed.length === 0
+      ? '\nPASS: every drill, nothing lost, nothing duplicated'
+      : `\nFAIL: drills ${failed.map((o) => o.drill.id).join(', ')}`,
+  );
+  return failed.length === 0 ? 0 : 1;
+}
+
+async function runDrill(
+  system: DrillSystem,
+  drill: Drill,
+  { orders, rate, brokerOutageMs }: { orders: number; rate: number; brokerOutageMs: number },
+): Promise<DrillOutcome> {
+  await system.purgeQueues(); // each drill starts with empty queues: a failure does not leak into the next
+  const sku = `DRILL-${drill.id}-${Date.now().toString(36).toUpperCase()}`;
+  const initialStock = orders * 2 + 100;
+  await system.createProduct(sku, initialStock);
+  const live = { accepted: 0 };
+  const load = runSteadyLoad({
+    apiUrl: () => system.apiUrl,
+    sku,
+    orders,
+    ratePerSecond: rate,
+    orderDeadlineMs: 180_000,
+    live,
+  });
+
+  // Mid-load: a quarter of the way in.
+  await sleep(Math.min(5_000, (orders / rate) * 250));
+  let checks: DrillCheck[];
+  let faultOver: number | undefined;
+  const markFaultOver = () => (faultOver ??= Date.now());
+  try {
+    checks = await drill.inject({ system, live, brokerOutageMs, log, markFaultOver });
+  } catch (error) {
+    checks = [{ ok: false, what: `the drill itself failed: ${(error as Error).message}` }];
+  }
+  markFaultOver();
+  const probe = await placeProbeOrder(system, sku);
+  const recoverMs = probe.deliveredAt && faultOver ? probe.deliveredAt - faultOver : undefined;
+
+  const result = await load;
+  const acceptedIds = [...result.accepted.values(), ...(probe.orderId ? [probe.orderId] : [])];
+  const fiveXx = Object.entries(result.attempts).filter(([label]) => label.startsWith('5'));
+  checks.push({
+    ok: fiveXx.every(([label]) => /^503 [A-Z_]+$/.test(label)),
+    what: `failed requests answered 503 with a code: ${fiveXx.map(([l, n]) => `${l} ×${n}`).join(', ') || 'none failed'}`,
+  });
+  checks.push({
+    ok: result.gaveUp.length === 0,
+    what: `${result.gaveUp.length} orders never got an answer (retried with their key)`,
+  });
+
+  await waitForDelivery(system, acceptedIds, 120_000);
+  const emails = system.emailsByOrder();
+  const written = system.reportsWrittenByOrder();
+  const pdfs = system.pdfFiles();
+  const { rows } = await system.pool.query<{ id: string }>(
+    'SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND notified_at IS NOT NULL AND reported_at IS NOT NULL',
+    [acceptedIds],
+  );
+  const delivered = new Set(rows.map((row) => row.id));
+  const lost = acceptedIds.filter((id) => !delivered.has(id) || !emails.get(id) || !pdfs.has(id));
+  checks.push(...(await integrityChecks(system, sku, initialStock)));
+  const depths = await system.queueDepths([Queues.orderNotifyDeadLetter, Queues.orderReportDeadLetter]);
+  checks.push({
+    ok: Object.values(depths).every((depth) => depth === 0),
+    what: `dead-letter queues empty (${Object.entries(depths)
+      .map(([q, n]) => `${q} ${n}`)
+      .join(', ')})`,
+  });
+  return {
+    drill,
+    accepted: acceptedIds.length,
+    lost,
+    duplicateEmails: acceptedIds.filter((id) => (emails.get(id) ?? 0) > 1),
+    duplicatePdfs: acceptedIds.filter((id) => (written.get(id) ?? 0) > 1),
+    recoverMs,
+    checks,
+  };
+}
+
+/** After the fault: one order, retried until accepted, then followed until emailed and reported. */
+async function placeProbeOrder(
+  system: DrillSystem,
+  sku: string,
+): Promise<{ orderId?: string; deliveredAt?: number }> {
+  const key = `probe-${sku}`;
+  const deadline = Date.now() + 120_000;
+  let orderId: string | undefined;
+  while (!orderId && Date.now() < deadline) {
+    const response = await fetch(`${system.apiUrl}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({
+        customer: { email: 'probe@drill.example', name: '探针 probe' },
+        items: [{ sku, quantity: 1 }],
+      }),
+      signal: AbortSignal.timeout(5_000),
+    }).catch(() => undefined);
+    if (response && (response.status === 201 || response.status === 200))
+      orderId = ((await response.json()) as { id: string }).id;
+    else await sleep(200);
+  }
+  if (!orderId) return {};
+  while (Date.now() < deadline) {
+    const { rowCount } = await system.pool.query(
+      'SELECT 1 FROM orders WHERE id = $1 AND notified_at IS NOT NULL AND reported_at IS NOT NULL',
+      [orderId],
+    );
+    if (rowCount) return { orderId, deliveredAt: Date.now() };
+    await sleep(100);
+  }
+  return { orderId };
+}
+
+async function waitForDelivery(system: DrillSystem, orderIds: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await system.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND notified_at IS NOT NULL AND reported_at IS NOT NULL',
+      [orderIds],
+    );
+    if (Number(rows[0].n) >= orderIds.length) return;
+    await sleep(250);
+  }
+}
+
+/** No order without its items or its two outbox rows, and every unit taken belongs to an order. */
+async function integrityChecks(
+  system: DrillSystem,
+  sku: string,
+  initialStock: number,
+): Promise<DrillCheck[]> {
+  const { rows: incomplete } = await system.pool.query<{ id: string }>(
+    `SELECT o.id FROM orders o
+      WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)
+         OR (SELECT count(*) FROM outbox_messages m WHERE m.headers->>'order-id' = o.id::text) <> 2`,
+  );
+  const { rows } = await system.pool.query<{ stock: number; sold: string }>(
+    `SELECT p.stock, (SELECT coalesce(sum(i.quantity), 0) FROM order_items i WHERE i.sku = p.sku) AS sold
+       FROM products p WHERE p.sku = $1`,
+    [sku],
+  );
+  const { stock, sold } = rows[0];
+  return [
+    { ok: incomplete.length === 0, what: `${incomplete.length} orders without their items or outbox rows` },
+    {
+      ok: initialStock - stock === Number(sold),
+      what: `stock movement matches the orders (${initialStock} - ${stock} left = ${sold} sold)`,
+    },
+  ];
+}
+
+const passed = (o: DrillOutcome) =>
+  o.lost.length === 0 &&
+  o.duplicateEmails.length === 0 &&
+  o.duplicatePdfs.length === 0 &&
+  o.checks.every((c) => c.ok);
+
+function printOutcome(o: DrillOutcome): void {
+  console.log(`\nDrill ${o.drill.id}: ${o.drill.name} — ${passed(o) ? 'PASS' : 'FAIL'}`);
+  console.log(summaryTable([o]));
+  for (const check of o.checks) console.log(`  ${check.ok ? '✔' : '✘'} ${check.what}`);
+  if (o.lost.length) console.log(`  lost orders, e.g. ${o.lost.slice(0, 3).join(', ')}`);
+}
+
+function summaryTable(outcomes: DrillOutcome[]): string {
+  const header = [
+    'drill',
+    'orders accepted',
+    'orders lost',
+    'duplicate emails',
+    'duplicate PDFs',
+    'time to recover',
+  ];
+  const rows = outcomes.map((o) => [
+    `${o.drill.id}. ${o.drill.name}`,
+    String(o.accepted),
+    String(o.lost.length),
+    String(o.duplicateEmails.length),
+    String(o.duplicatePdfs.length),
+    o.recoverMs === undefined ? 'did not recover' : `${(o.recoverMs / 1000).toFixed(1)} s`,
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function positive(raw: string | undefined, name: string): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number (got ${raw})`);
+  return value;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: Error) => {
+    console.error(`[drill] failed: ${error.stack ?? error.message}`);
+    await startBrokerApp().catch(() => undefined);
+    process.exit(2);
+  },
+);
