@@ -34,6 +34,8 @@ export async function createServiceApp(
     genReqId: () => randomUUID(),
     logger: false,
     clientErrorHandler: answerClientErrorWithCode,
+    // Fastify's own "closing" 503 has no `code`; refuseWhileStopping answers those requests instead.
+    return503OnClosing: false,
   });
   useJsonOnlyBodyParser(adapter);
   useCorrelationContext(adapter.getInstance());
@@ -50,8 +52,41 @@ export async function createServiceApp(
   );
   app.useLogger(options.logger);
   app.useGlobalFilters(new ApiExceptionFilter(options.errorClassifiers ?? []));
+  refuseWhileStopping(app);
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * From the moment the service starts to stop (SIGTERM/SIGINT or app.close()), a new request gets
+ * 503 SERVICE_STOPPING with `Connection: close`, so the client retries elsewhere or after the restart,
+ * while requests already running finish. Nest closes its modules (the database client among them)
+ * before the HTTP server, so a request let in then could fail halfway.
+ */
+function refuseWhileStopping(app: NestFastifyApplication): void {
+  let stopping = false;
+  const markStopping = () => (stopping = true);
+  // Registered before Nest's own signal handlers (enableShutdownHooks), so they run first.
+  process.prependListener('SIGTERM', markStopping);
+  process.prependListener('SIGINT', markStopping);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (_request, reply) => {
+      if (!stopping) return;
+      const body: ApiErrorBody = {
+        code: 'SERVICE_STOPPING',
+        message: 'The service is stopping; retry shortly.',
+      };
+      return reply.code(503).header('connection', 'close').send(body);
+    });
+  const close = app.close.bind(app);
+  app.close = async (...args: Parameters<typeof close>) => {
+    markStopping();
+    process.removeListener('SIGTERM', markStopping);
+    process.removeListener('SIGINT', markStopping);
+    return close(...args);
+  };
 }
 
 @Module({})
