@@ -8,6 +8,7 @@ import {
   ensureBenchVhostExists,
   freePort,
   prepareEmptyBenchDatabase,
+  purgeQueues,
   REPO_ROOT,
   SmtpSink,
   startServiceProcess,
@@ -51,7 +52,13 @@ async function main(): Promise<void> {
   const rabbitmqUrl = benchRabbitmqUrl(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl);
   await prepareEmptyBenchDatabase(databaseUrl, log);
   ensureBenchVhostExists(rabbitmqUrl, log);
-  await purgeQueues(rabbitmqUrl);
+  // Empty work and dead-letter queues, so the run's dead-letter check starts at 0.
+  await purgeQueues(rabbitmqUrl, [
+    Queues.orderNotify,
+    Queues.orderReport,
+    Queues.orderNotifyDeadLetter,
+    Queues.orderReportDeadLetter,
+  ]);
 
   const smtp = new SmtpSink();
   await smtp.start();
@@ -249,27 +256,6 @@ async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<{ message
     return { messagesPerSecond };
   } finally {
     await connection.close();
-  }
-}
-
-/** Empties the work and dead-letter queues of the bench vhost so the run's dead-letter check starts at 0. */
-async function purgeQueues(rabbitmqUrl: string): Promise<void> {
-  const connection = await connect(rabbitmqUrl);
-  connection.on('error', () => undefined);
-  try {
-    for (const queue of [
-      Queues.orderNotify,
-      Queues.orderReport,
-      Queues.orderNotifyDeadLetter,
-      Queues.orderReportDeadLetter,
-    ]) {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      await channel.purgeQueue(queue).catch(() => undefined); // missing: the services declare it
-      await channel.close().catch(() => undefined);
-    }
-  } finally {
-    await connection.close().catch(() => undefined);
   }
 }
 

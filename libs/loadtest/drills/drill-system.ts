@@ -4,6 +4,7 @@ import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
 import {
   ensureVhostExists,
   freePort,
+  purgeQueues,
   REPO_ROOT,
   SmtpSink,
   startServiceProcess,
@@ -159,23 +160,12 @@ export class DrillSystem {
   }
 
   async purgeQueues(): Promise<void> {
-    const connection = await connect(this.rabbitmqUrl);
-    connection.on('error', () => undefined);
-    try {
-      for (const queue of [
-        Queues.orderNotify,
-        Queues.orderReport,
-        Queues.orderNotifyDeadLetter,
-        Queues.orderReportDeadLetter,
-      ]) {
-        const channel = await connection.createChannel();
-        channel.on('error', () => undefined);
-        await channel.purgeQueue(queue).catch(() => undefined);
-        await channel.close().catch(() => undefined);
-      }
-    } finally {
-      await connection.close().catch(() => undefined);
-    }
+    await purgeQueues(this.rabbitmqUrl, [
+      Queues.orderNotify,
+      Queues.orderReport,
+      Queues.orderNotifyDeadLetter,
+      Queues.orderReportDeadLetter,
+    ]);
   }
 
   async stop(): Promise<void> {

@@ -9,9 +9,8 @@ import {
   type OrderPlacedV1,
   type WorkQueueName,
 } from '@shop/contracts';
-import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import { applyMigrations, databaseNameOf } from '@shop/db';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,19 +21,15 @@ import { Pool } from 'pg';
  * `orders`, `/`, nor the tests' `orders_test` / `shop_test`), fixture orders and their messages.
  */
 
-export const REPO_ROOT = join(__dirname, '../../..');
-export const BENCH_DATABASE = 'orders_bench';
-export const BENCH_VHOST = 'shop_bench';
-
-export function benchDatabaseUrl(databaseUrl: string): string {
-  return withDatabaseName(databaseUrl, BENCH_DATABASE);
-}
-
-export function benchRabbitmqUrl(rabbitmqUrl: string): string {
-  const url = new URL(rabbitmqUrl);
-  url.pathname = `/${encodeURIComponent(BENCH_VHOST)}`;
-  return url.toString();
-}
+// The bench database, vhost and repository root every benchmark shares.
+export {
+  BENCH_DATABASE,
+  BENCH_VHOST,
+  benchDatabaseUrl,
+  benchRabbitmqUrl,
+  REPO_ROOT,
+} from '../src/bench-environment';
+import { BENCH_DATABASE, BENCH_VHOST, REPO_ROOT } from '../src/bench-environment';
 
 // ---------------------------------------------------------------------------------------------
 // Built services
@@ -185,19 +180,7 @@ export async function insertOrders(pool: Pool, count: number): Promise<OrderPlac
 // ---------------------------------------------------------------------------------------------
 // Broker
 
-/** `rabbitmqctl add_vhost` / `set_permissions` for the URL's user when the bench vhost is missing. */
-export function ensureBenchVhost(rabbitmqUrl: string, log: (line: string) => void): void {
-  const rabbitmqctl = (...args: string[]) =>
-    execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
-  const vhosts = rabbitmqctl('list_vhosts', 'name')
-    .split('\n')
-    .map((line) => line.trim());
-  if (vhosts.includes(BENCH_VHOST)) return;
-  const user = decodeURIComponent(new URL(rabbitmqUrl).username) || 'guest';
-  rabbitmqctl('add_vhost', BENCH_VHOST);
-  rabbitmqctl('set_permissions', '-p', BENCH_VHOST, user, '.*', '.*', '.*');
-  log(`created vhost ${BENCH_VHOST} for ${user}`);
-}
+export { ensureBenchVhostExists as ensureBenchVhost } from '../src/bench-environment';
 
 /**
  * The log queues of the bench vhost. Services publish their log records to the `logs` exchange and no

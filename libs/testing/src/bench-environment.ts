@@ -1,4 +1,5 @@
 import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import { connect } from 'amqplib';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -73,5 +74,22 @@ export function assertBuilt(services: readonly string[]): void {
     throw new Error(
       `${missing.map((name) => relative(REPO_ROOT, mainOf(name))).join(', ')} missing: run \`npm run build\` first.`,
     );
+  }
+}
+
+/** Empties `queues` of the URL's vhost; a queue that does not exist yet is skipped (the services declare it). */
+export async function purgeQueues(rabbitmqUrl: string, queues: readonly string[]): Promise<void> {
+  const connection = await connect(rabbitmqUrl);
+  connection.on('error', () => undefined);
+  try {
+    for (const queue of queues) {
+      // One channel per queue: purging a missing queue closes its channel with 404.
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await channel.purgeQueue(queue).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close().catch(() => undefined);
   }
 }

@@ -1,12 +1,18 @@
 import { Queues } from '@shop/contracts';
-import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import { applyMigrations, databaseNameOf } from '@shop/db';
 import amqp from 'amqplib';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from 'pg';
 import { pollUntil, Tally } from './bench-support';
+
+export {
+  benchDatabaseUrl,
+  benchRabbitmqUrl,
+  ensureBenchVhostExists as ensureBenchVhost,
+} from '@shop/testing';
 
 /**
  * The benchmark's isolated environment: database `orders_bench`, vhost `shop_bench`, and the built
@@ -15,19 +21,7 @@ import { pollUntil, Tally } from './bench-support';
 
 export const REPO_ROOT = join(__dirname, '../../..');
 const ORDER_API_MAIN = join(REPO_ROOT, 'services/order-api/dist/main.js');
-const BENCH_DATABASE = 'orders_bench';
-const BENCH_VHOST = 'shop_bench';
 const BENCH_QUEUES = [Queues.orderNotify, Queues.orderReport];
-
-export function benchDatabaseUrl(databaseUrl: string): string {
-  return withDatabaseName(databaseUrl, BENCH_DATABASE);
-}
-
-export function benchRabbitmqUrl(rabbitmqUrl: string): string {
-  const url = new URL(rabbitmqUrl);
-  url.pathname = `/${encodeURIComponent(BENCH_VHOST)}`;
-  return url.toString();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Database and vhost
@@ -55,19 +49,6 @@ export async function withClient<T>(databaseUrl: string, work: (client: Client) 
   } finally {
     await client.end();
   }
-}
-
-export function ensureBenchVhost(rabbitmqUrl: string, log: (line: string) => void): void {
-  const rabbitmqctl = (...args: string[]) =>
-    execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
-  const vhosts = rabbitmqctl('list_vhosts', 'name')
-    .split('\n')
-    .map((line) => line.trim());
-  if (vhosts.includes(BENCH_VHOST)) return;
-  const user = decodeURIComponent(new URL(rabbitmqUrl).username) || 'guest';
-  rabbitmqctl('add_vhost', BENCH_VHOST);
-  rabbitmqctl('set_permissions', '-p', BENCH_VHOST, user, '.*', '.*', '.*');
-  log(`created vhost ${BENCH_VHOST} for ${user}`);
 }
 
 /** Messages waiting in each order queue of the bench vhost (undefined: the queue does not exist yet). */
