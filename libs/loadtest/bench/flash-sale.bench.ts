@@ -28,7 +28,7 @@ import { ProgressLine } from '../src/progress';
 import { renderReportHtml } from '../src/report/report-html';
 import { runFlashSale } from '../src/run-flash-sale';
 import { summarise } from '../src/stats';
-import { formatSummary } from '../src/summary';
+import { formatSummary, formatTable } from '../src/summary';
 
 /**
  * npm run bench:flash-sale — the issue's scenario (20,000 requests, 500 units, 200 connections) against
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     ['violations', String(results.violations.length), '', '', '0', verdict(results.violations.length === 0)],
   ];
   console.log(`\n${formatSummary(results)}\n`);
-  console.log(table(['', 'flash sale', 'baseline (same run)', 'ratio', 'target', ''], rows));
+  console.log(formatTable(['', 'flash sale', 'baseline (same run)', 'ratio', 'target', ''], rows));
   console.log(`\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`);
 }
 
@@ -257,18 +257,6 @@ async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<{ message
   } finally {
     await connection.close();
   }
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 main().catch((error: Error) => {

@@ -1,6 +1,7 @@
 import { Queues } from '@shop/contracts';
 import { startBrokerApp } from '@shop/testing';
 import { parseArgs } from 'node:util';
+import { formatTable } from '../src/summary';
 import { DrillSystem } from './drill-system';
 import { DRILLS, type Drill, type DrillCheck } from './drills';
 import { runSteadyLoad, sleep } from './steady-load';
@@ -246,10 +247,7 @@ function summaryTable(outcomes: DrillOutcome[]): string {
     String(o.duplicatePdfs.length),
     o.recoverMs === undefined ? 'did not recover' : `${(o.recoverMs / 1000).toFixed(1)} s`,
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatTable(header, rows);
 }
 
 function positive(raw: string | undefined, name: string): number {

@@ -42,3 +42,16 @@ export function formatSummary(results: FlashSaleResults): string {
       : `FAIL: ${results.violations.length} violation(s)\n${results.violations.map((v) => `  ${v.code}: ${v.message}`).join('\n')}`;
   return `${table}\n\n${verdict}`;
 }
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

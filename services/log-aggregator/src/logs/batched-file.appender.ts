@@ -31,6 +31,8 @@ export class BatchedFileAppender {
   private readonly knownFiles = new Set<string>();
   /** Files whose last write failed, with why (cleared by the next successful write). */
   private readonly failing = new Map<string, string>();
+  /** File writes that failed since start (each one's lines went back to their queue). */
+  private failedWriteCount = 0;
 
   constructor(private readonly options: BatchOptions) {}
 
@@ -52,6 +54,10 @@ export class BatchedFileAppender {
   /** The files whose last write failed, and why: empty while the disk takes everything. */
   failures(): { path: string; error: string }[] {
     return [...this.failing].map(([path, error]) => ({ path, error }));
+  }
+
+  get failedWrites(): number {
+    return this.failedWriteCount;
   }
 
   private cut(): void {
@@ -77,6 +83,7 @@ export class BatchedFileAppender {
         for (const entry of entries) entry.resolve();
       } catch (error) {
         this.failing.set(path, (error as Error).message);
+        this.failedWriteCount++;
         this.logger.error(
           `could not write ${entries.length} line(s) to ${path}: ${(error as Error).message}; their messages go back to the queue`,
         );

@@ -242,8 +242,10 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
       broker: { status: 'up' },
       archive: { status: 'down', error: expect.stringMatching(/^cannot write .*all\.jsonl: EISDIR/) },
     });
-    // Long enough for a failed write's requeue and another try (the retry pause is 1 s).
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The records come back from the queue and fail again: nothing is archived while the disk is broken.
+    const failedWrites = async () => (await aggregator.get('/logs/stats')).body.failedWrites as number;
+    const failedBefore = await failedWrites();
+    await waitFor('another write attempt to fail', async () => (await failedWrites()) > failedBefore);
     expect((await aggregator.get(`/logs?service=${service}`)).body.records).toEqual([]);
 
     await rm(file(date, 'all.jsonl'), { recursive: true });

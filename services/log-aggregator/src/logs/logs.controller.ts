@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import type { LogRecordV1 } from '@shop/contracts';
+import { BatchedFileAppender } from './batched-file.appender';
 import { ErrorCountersStore } from './error-counters.store';
 import { LogQueueSubscriber } from './log-queue.subscriber';
 import { parseLogsQuery } from './logs.query';
@@ -11,6 +12,7 @@ export class LogsController {
     private readonly recent: RecentLogsStore,
     private readonly errors: ErrorCountersStore,
     private readonly subscriber: LogQueueSubscriber,
+    private readonly appender: BatchedFileAppender,
   ) {}
 
   /**
@@ -25,10 +27,16 @@ export class LogsController {
 
   /**
    * `GET /logs/stats`: records archived since start by service and level, error counters (from today's
-   * errors.jsonl on), and per queue the deliveries rejected as malformed and the duplicates skipped.
+   * errors.jsonl on), per queue the deliveries rejected as malformed and the duplicates skipped, and the
+   * file writes that failed (their records went back to the queue).
    */
   @Get('stats')
   stats() {
-    return { archived: this.recent.stats(), errors: this.errors.snapshot(), ...this.subscriber.counts() };
+    return {
+      archived: this.recent.stats(),
+      errors: this.errors.snapshot(),
+      ...this.subscriber.counts(),
+      failedWrites: this.appender.failedWrites,
+    };
   }
 }
