@@ -42,6 +42,27 @@ export class BrokerProbe {
     return (await this.channel.checkQueue(queue)).messageCount;
   }
 
+  /**
+   * Waits until someone consumes the queue: a service started with `wait: false` sets its topology
+   * and consumers up in the background, so the queue may not even exist yet. Each probe uses its own
+   * channel, because a check of a missing queue closes the channel it ran on.
+   */
+  async waitForConsumer(queue: string, timeoutMs = 15_000): Promise<void> {
+    await waitFor(
+      `a consumer on ${queue}`,
+      async () => {
+        const channel = await this.connection.createChannel();
+        channel.on('error', () => undefined);
+        try {
+          return (await channel.checkQueue(queue)).consumerCount > 0;
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
   /** Takes every message currently on the queue (acking them). */
   async drain(queue: string): Promise<GetMessage[]> {
     const messages: GetMessage[] = [];
@@ -69,5 +90,15 @@ export class BrokerProbe {
 
   async close(): Promise<void> {
     await this.connection.close().catch(() => undefined);
+  }
+}
+
+/** BrokerProbe.waitForConsumer on a connection of its own: for harnesses that hold no probe. */
+export async function waitForConsumer(queue: string, timeoutMs?: number): Promise<void> {
+  const broker = await BrokerProbe.connect();
+  try {
+    await broker.waitForConsumer(queue, timeoutMs);
+  } finally {
+    await broker.close();
   }
 }

@@ -1,7 +1,8 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { Injectable, Logger } from '@nestjs/common';
-import type { WorkQueueName } from '@shop/contracts';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TOPOLOGY, type WorkQueueName } from '@shop/contracts';
 import type { z } from 'zod';
+import { MESSAGING_OPTIONS, type MessagingOptions } from '../messaging.options';
 import { survivingErrorHandler } from './surviving-error-handler';
 import { WorkQueueProcessor, type Delivery } from './work-queue-processor';
 
@@ -20,6 +21,7 @@ export class WorkQueueSubscriber {
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly processor: WorkQueueProcessor,
+    @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
   ) {}
 
   subscribe<Schema extends z.ZodType>(
@@ -34,8 +36,7 @@ export class WorkQueueSubscriber {
         },
         {
           queue,
-          // Declared with the topology (or by the broker's definitions file): only check it exists.
-          createQueueIfNotExists: false,
+          ...this.queueDeclaration(queue),
           // WorkQueueProcessor parses and validates the raw body; golevelup would throw on bad JSON.
           allowNonJsonMessages: true,
           deserializer: (body: Buffer) => body,
@@ -47,5 +48,20 @@ export class WorkQueueSubscriber {
         () => this.logger.log(`consuming ${queue}`),
         (error: Error) => this.logger.error(`could not consume ${queue}: ${error.message}`),
       );
+  }
+
+  /**
+   * A service that declares the topology also declares the queue it consumes, with the contract's
+   * arguments: golevelup sets consumers up in parallel with the topology on each channel, and a mere
+   * existence check loses that race on a fresh broker (404, channel closed, again on every retry).
+   * A least-privileged service only checks: its queue comes from the broker's definitions file.
+   */
+  private queueDeclaration(queue: WorkQueueName) {
+    const definition = TOPOLOGY.queues.find((candidate) => candidate.name === queue);
+    if (!this.options.declareTopology || !definition) return { createQueueIfNotExists: false };
+    return {
+      createQueueIfNotExists: true,
+      queueOptions: { durable: definition.durable, arguments: definition.arguments },
+    };
   }
 }

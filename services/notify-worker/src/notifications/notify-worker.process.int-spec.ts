@@ -4,6 +4,7 @@ import {
   closeBrokerConnections,
   createOrderFixture,
   createTestPool,
+  ensureVhostExists,
   freePort,
   publishOrderPlaced,
   resetDatabase,
@@ -14,6 +15,7 @@ import {
   waitFor,
   type ServiceProcess,
 } from '@shop/testing';
+import { execFileSync } from 'node:child_process';
 import type { Pool } from 'pg';
 
 const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
@@ -71,6 +73,34 @@ describe('notify-worker processes', () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGKILL')));
     await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
     await broker.close();
+  });
+
+  it('starts on a vhost without any topology yet: declares its queue and consumes it', async () => {
+    // A fresh broker (npm start on a new machine, a worker that starts before order-api): the consumer
+    // must not lose a race against the topology it declares (it used to fail with 404 forever).
+    const vhost = `shop_fresh_${Date.now().toString(36)}`;
+    const url = new URL(testConfig.rabbitmqUrl);
+    url.pathname = `/${vhost}`;
+    ensureVhostExists(testConfig.rabbitmqUrl, vhost, () => undefined);
+    const freshBroker = await BrokerProbe.connect(url.toString());
+    try {
+      const sink = await startSink();
+      const worker = await startServiceProcess(
+        'notify-worker',
+        { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: url.toString(), SMTP_URL: sink.url },
+        { port: await freePort() },
+      );
+      workers.push(worker);
+      await freshBroker.waitForConsumer(Queues.orderNotify);
+      const [order] = await placeOrders(1);
+      await publishOrderPlaced(freshBroker, 'order.notify', order.event);
+      const [mail] = await sink.waitForMessages(1);
+      expect(mail.messageId).toBe(`<order-${order.orderId}@shop.local>`);
+    } finally {
+      await freshBroker.close();
+      await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGKILL')));
+      execFileSync('rabbitmqctl', ['-q', 'delete_vhost', vhost]);
+    }
   });
 
   it('dispatches fairly with prefetch 1: the fast worker takes most of the work', async () => {

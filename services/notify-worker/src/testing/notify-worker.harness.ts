@@ -1,4 +1,5 @@
-import { SmtpSink, startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
+import { Queues } from '@shop/contracts';
+import { SmtpSink, waitForConsumer, startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 
@@ -8,7 +9,10 @@ export interface NotifyWorkerHarness {
   close(): Promise<void>;
 }
 
-/** The real notify-worker in this process, against the test database and vhost and an in-process SMTP sink. */
+/**
+ * The real notify-worker in this process, against the test database and vhost and an in-process SMTP
+ * sink; returns once it consumes order_notify (on a fresh vhost it declares the queue first).
+ */
 export async function startNotifyWorker(env: Record<string, string> = {}): Promise<NotifyWorkerHarness> {
   const smtp = new SmtpSink();
   await smtp.start();
@@ -19,6 +23,7 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
     ...env,
   });
   const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+  await waitForConsumer(Queues.orderNotify);
   return {
     worker,
     smtp,

@@ -1,4 +1,5 @@
-import { startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
+import { Queues } from '@shop/contracts';
+import { startHttpApp, testConfig, waitForConsumer, type HttpAppHarness } from '@shop/testing';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,10 @@ export interface ReportWorkerHarness {
   close(): Promise<void>;
 }
 
-/** The real report-worker in this process, against the test database and vhost, writing to a fresh folder. */
+/**
+ * The real report-worker in this process, against the test database and vhost, writing to a fresh
+ * folder; returns once it consumes order_report (on a fresh vhost it declares the queue first).
+ */
 export async function startReportWorker(env: Record<string, string> = {}): Promise<ReportWorkerHarness> {
   const reportsDir = env.REPORTS_DIR ?? (await mkdtemp(join(tmpdir(), 'reports-')));
   const config = loadReportWorkerConfig({
@@ -21,5 +25,6 @@ export async function startReportWorker(env: Record<string, string> = {}): Promi
     ...env,
   });
   const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+  await waitForConsumer(Queues.orderReport);
   return { worker, reportsDir, close: () => worker.close() };
 }
