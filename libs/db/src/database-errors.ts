@@ -5,16 +5,24 @@
 export function isDatabaseUnavailableError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
-    const candidate = current as { code?: unknown; message?: unknown; cause?: unknown };
+    const candidate = current as {
+      code?: unknown;
+      message?: unknown;
+      kind?: unknown;
+      cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
     const code = typeof candidate.code === 'string' ? candidate.code : '';
     const message = typeof candidate.message === 'string' ? candidate.message : '';
     if (NETWORK_ERROR_CODES.has(code)) return true;
+    // @prisma/adapter-pg's classification, on the DriverAdapterError's cause (raw queries: P2010's meta).
+    if (typeof candidate.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(candidate.kind)) return true;
     // SQLSTATE class 08 (connection exception) and 57P01-57P03 (admin shutdown, crash, cannot connect now).
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
     // Prisma's own codes for "can't reach database server" and "timed out fetching a connection".
     if (code === 'P1001' || code === 'P1002' || code === 'P1017' || code === 'P2024') return true;
     if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
-    current = candidate.cause;
+    current = candidate.meta?.driverAdapterError ?? candidate.cause;
   }
   return false;
 }
@@ -28,7 +36,15 @@ const NETWORK_ERROR_CODES = new Set([
   'EHOSTUNREACH',
 ]);
 
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
+
 const UNAVAILABLE_MESSAGES = [
+  /Can't reach database server/i,
   /timeout exceeded when trying to connect/i,
   /Connection terminated/i,
   /terminating connection/i,

@@ -6,6 +6,7 @@ export * from './db.tokens';
 export * from './pg-channel-listener';
 export * from './pg-pool';
 export * from './prisma.service';
+export * from './retry-while-unavailable';
 export * from './migrations/apply-migrations';
 export { Prisma, PrismaClient } from './generated/prisma/client';
 export type {

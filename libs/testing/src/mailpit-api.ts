@@ -11,6 +11,7 @@ import type { MailAddress, ReceivedMail, SmtpSink } from './smtp-sink';
  *   GET    /api/v1/search?query=to:x subject:y  same shape, filtered (to:, from:, subject:, or free text)
  *   GET    /api/v1/message/{ID|latest}          one message with Text and HTML
  *   DELETE /api/v1/messages                    all, or only {"IDs": [...]}
+ *   GET    /api/v1/info                        { Messages, RuntimeStats: { SMTPAccepted, SMTPIgnored, ... } }
  *   GET    /livez, /readyz                     200
  */
 export interface MailpitAddress {
@@ -128,6 +129,8 @@ export function createMailpitApiHandler(
         },
         (error: Error) => sendText(response, 400, error.message),
       );
+    } else if (path === '/api/v1/info' && method === 'GET') {
+      sendJson(response, 200, info(sink, read));
     } else if (path === '/api/v1/search' && method === 'GET') {
       const matches = matcherFor(url.searchParams.get('query') ?? '');
       sendJson(response, 200, list(sink.messages.filter(matches), url));
@@ -144,6 +147,25 @@ export function createMailpitApiHandler(
       sendText(response, 404, 'not found');
     }
     return true;
+  };
+}
+
+/**
+ * Mailpit's /api/v1/info. SMTPIgnored counts re-sent messages dropped by Message-ID (Mailpit with
+ * MP_IGNORE_DUPLICATE_IDS, the sink with ignoreDuplicateMessageIds): how often a sender sent twice.
+ */
+function info(sink: SmtpSink, read: WeakSet<ReceivedMail>) {
+  const stored = sink.messages;
+  return {
+    Version: 'shop-mail-catcher',
+    Messages: stored.length,
+    Unread: stored.filter((mail) => !read.has(mail)).length,
+    RuntimeStats: {
+      SMTPAccepted: sink.receivedCount - sink.ignoredDuplicates,
+      SMTPAcceptedSize: stored.reduce((bytes, mail) => bytes + mail.size, 0),
+      SMTPIgnored: sink.ignoredDuplicates,
+      SMTPRejected: 0,
+    },
   };
 }
 

@@ -69,6 +69,58 @@ describe('SmtpSink', () => {
     }
   });
 
+  it('runs a fault hook after storing a message and before the 250 the sender waits for', async () => {
+    const order: string[] = [];
+    sink.setBehaviour({
+      beforeAnswer: async (mail) => {
+        order.push(`stored ${mail.subject}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      },
+    });
+    await mailer.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject: 'hooked', text: 'x' });
+    order.push('sender got 250');
+    expect(order).toEqual(['stored hooked', 'sender got 250']);
+  });
+
+  it('drops a re-sent Message-ID when asked to, like Mailpit with MP_IGNORE_DUPLICATE_IDS', async () => {
+    const mailbox = new SmtpSink({ ignoreDuplicateMessageIds: true });
+    await mailbox.start();
+    const sender = nodemailer.createTransport({ host: '127.0.0.1', port: mailbox.port });
+    try {
+      const send = (messageId: string, subject: string) =>
+        sender.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject, text: subject, messageId });
+      await send('<order-1@shop.local>', 'first copy');
+      const again = await send('<order-1@shop.local>', 'second copy');
+      await send('<order-2@shop.local>', 'other order');
+
+      expect(again.response).toMatch(/^250/); // the sender is told it was delivered
+      expect(mailbox.messages.map((mail) => mail.subject)).toEqual(['first copy', 'other order']);
+      expect(mailbox.receivedCount).toBe(3);
+      expect(mailbox.ignoredDuplicates).toBe(1);
+
+      // Without the option every copy is kept: specs count what the sender really sent.
+      await mailer.sendMail({
+        from: 'a@shop.local',
+        to: 'b@x.com',
+        subject: 'p',
+        text: 'p',
+        messageId: '<m@x>',
+      });
+      await mailer.sendMail({
+        from: 'a@shop.local',
+        to: 'b@x.com',
+        subject: 'p',
+        text: 'p',
+        messageId: '<m@x>',
+      });
+      expect(sink.messages).toHaveLength(2);
+      expect(sink.ignoredDuplicates).toBe(0);
+    } finally {
+      sender.close();
+      await mailbox.stop();
+    }
+  });
+
   it('refuses to start on a port that is taken', async () => {
     await expect(new SmtpSink().start(sink.port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
@@ -146,6 +198,18 @@ describe('createMailpitApiHandler', () => {
 
     expect((await fetch(`${base}/api/v1/message/no-such-id`)).status).toBe(404);
     expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
+  });
+
+  it('reports stored messages and SMTP counters at /api/v1/info', async () => {
+    for (const subject of ['a', 'b']) {
+      await mailer.sendMail({ from: 'x@shop.local', to: 'y@example.com', subject, text: subject });
+    }
+    const info = (await (await fetch(`${base}/api/v1/info`)).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({
+      Messages: 2,
+      Unread: 2,
+      RuntimeStats: { SMTPAccepted: 2, SMTPIgnored: 0, SMTPRejected: 0 },
+    });
   });
 
   it('deletes all messages, or only the given IDs', async () => {

@@ -49,6 +49,12 @@ export interface SmtpSinkOptions {
   maxMessageBytes?: number;
   /** Called for errors that do not concern one message (a client socket failing, say). */
   onError?: (error: Error) => void;
+  /**
+   * Accept (250) but do not store a message whose Message-ID is already stored, as Mailpit does with
+   * MP_IGNORE_DUPLICATE_IDS and mailbox providers do: a sender that re-sends after a crash leaves one
+   * email in the mailbox. Counted in `ignoredDuplicates`. Off by default, so specs see every send.
+   */
+  ignoreDuplicateMessageIds?: boolean;
 }
 
 /** Test knobs: how the sink answers, like a slow or refusing real server. */
@@ -57,6 +63,8 @@ export interface SmtpSinkBehaviour {
   delayMs?: number;
   /** Refuse every message with this SMTP reply instead of storing it (e.g. 451, a temporary failure). */
   refuseWith?: { code: number; message: string };
+  /** Runs after the message is stored and before the 250: a fault to inject at that exact moment. */
+  beforeAnswer?: (mail: ReceivedMail) => Promise<void>;
 }
 
 interface Waiter {
@@ -75,6 +83,9 @@ export class SmtpSink {
   private readonly host: string;
   private readonly maxMessageBytes: number;
   private readonly onError: (error: Error) => void;
+  private readonly ignoreDuplicateMessageIds: boolean;
+  private readonly storedMessageIds = new Set<string>();
+  private ignored = 0;
   private server: SMTPServer | undefined;
   private listeningPort: number | undefined;
   private stored: ReceivedMail[] = [];
@@ -87,6 +98,7 @@ export class SmtpSink {
     this.host = options.host ?? '127.0.0.1';
     this.maxMessageBytes = options.maxMessageBytes ?? 25 * 1024 * 1024;
     this.onError = options.onError ?? (() => undefined);
+    this.ignoreDuplicateMessageIds = options.ignoreDuplicateMessageIds ?? false;
   }
 
   /** Starts listening; port 0 picks a free port (read it from `port`). Rejects with EADDRINUSE when taken. */
@@ -106,7 +118,7 @@ export class SmtpSink {
       closeTimeout: 2_000,
       onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'anonymous' }),
       onData: (stream, session, callback) => {
-        const { refuseWith, delayMs } = this.behaviour;
+        const { refuseWith, delayMs, beforeAnswer } = this.behaviour;
         if (refuseWith) {
           stream.resume();
           stream.once('end', () =>
@@ -114,10 +126,15 @@ export class SmtpSink {
           );
           return;
         }
-        this.receive(stream, session).then(
-          () => (delayMs ? setTimeout(() => callback(), delayMs) : callback()),
-          (error: Error) => callback(error),
-        );
+        this.receive(stream, session)
+          .then(async (mail) => {
+            if (beforeAnswer) await beforeAnswer(mail);
+            if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          })
+          .then(
+            () => callback(),
+            (error: Error) => callback(error),
+          );
       },
     });
     await new Promise<void>((resolve, reject) => {
@@ -160,6 +177,11 @@ export class SmtpSink {
     return this.received;
   }
 
+  /** Messages accepted but not stored because their Message-ID was (`ignoreDuplicateMessageIds`). */
+  get ignoredDuplicates(): number {
+    return this.ignored;
+  }
+
   find(id: string): ReceivedMail | undefined {
     return this.stored.find((mail) => mail.id === id);
   }
@@ -194,10 +216,13 @@ export class SmtpSink {
     if (ids) {
       const doomed = new Set(ids);
       this.stored = this.stored.filter((mail) => !doomed.has(mail.id));
-      return;
+    } else {
+      this.stored = [];
+      this.received = 0;
+      this.ignored = 0;
     }
-    this.stored = [];
-    this.received = 0;
+    this.storedMessageIds.clear();
+    for (const mail of this.stored) if (mail.messageId) this.storedMessageIds.add(mail.messageId);
   }
 
   /** Stops listening; open client connections are closed after at most 2 s. */
@@ -209,7 +234,7 @@ export class SmtpSink {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async receive(stream: Readable, session: SMTPServerSession): Promise<void> {
+  private async receive(stream: Readable, session: SMTPServerSession): Promise<ReceivedMail> {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded) {
@@ -222,13 +247,24 @@ export class SmtpSink {
       from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
     };
-    this.add(await parse(raw, envelope));
+    const mail = await parse(raw, envelope);
+    this.add(mail);
+    return mail;
   }
 
   private add(mail: ReceivedMail): void {
-    this.stored.push(mail);
     this.received += 1;
-    if (this.stored.length > this.maxMessages) this.stored.splice(0, this.stored.length - this.maxMessages);
+    if (this.ignoreDuplicateMessageIds && mail.messageId && this.storedMessageIds.has(mail.messageId)) {
+      this.ignored += 1;
+      return;
+    }
+    this.stored.push(mail);
+    if (mail.messageId) this.storedMessageIds.add(mail.messageId);
+    if (this.stored.length > this.maxMessages) {
+      for (const dropped of this.stored.splice(0, this.stored.length - this.maxMessages)) {
+        if (dropped.messageId) this.storedMessageIds.delete(dropped.messageId);
+      }
+    }
     const ready = this.waiters.filter((waiter) => this.stored.length >= waiter.count);
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));

@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@shop/db';
+import { Injectable, Logger } from '@nestjs/common';
+import { PrismaService, retryWhileDatabaseUnavailable } from '@shop/db';
 
 export type ClaimResult = 'claimed' | 'already-sent' | 'in-progress-elsewhere';
 
@@ -12,11 +12,19 @@ export type ClaimResult = 'claimed' | 'already-sent' | 'in-progress-elsewhere';
 const CLAIM_LEASE_SECONDS = 25;
 
 /**
+ * How long recording an accepted email may wait for PostgreSQL to come back. Well inside the lease,
+ * so nobody re-sends meanwhile: giving up would have the redelivery send the email a second time.
+ */
+export const RECORD_SENT_PATIENCE_MS = 15_000;
+
+/**
  * The order_notifications row that makes sending idempotent: one row per order, claimed before the
  * SMTP conversation and marked sent after it, so duplicates and redeliveries never send twice.
  */
 @Injectable()
 export class NotificationStore {
+  private readonly logger = new Logger(NotificationStore.name);
+
   constructor(private readonly prisma: PrismaService) {}
 
   /** Takes the order's email for this worker, unless it was sent or another worker holds a live claim. */
@@ -45,8 +53,23 @@ export class NotificationStore {
       UPDATE order_notifications SET claimed_until = now() WHERE order_id = ${orderId}::uuid AND status = 'sending'`;
   }
 
-  /** Records the accepted email and moves the order's status on, in one statement. */
+  /**
+   * Records the accepted email and moves the order's status on, in one statement. The SMTP server has
+   * the email already, so a lost database connection is waited out (RECORD_SENT_PATIENCE_MS) rather
+   * than turned into a retry that would send it again.
+   */
   async markSent(orderId: string, smtp: { messageId: string; response: string }): Promise<void> {
+    await retryWhileDatabaseUnavailable(() => this.recordSent(orderId, smtp), {
+      giveUpAfterMs: RECORD_SENT_PATIENCE_MS,
+      onRetry: (error, attempt, delayMs) =>
+        this.logger.warn(
+          `order ${orderId}: email accepted but not yet recorded (${(error as Error).message}); ` +
+            `attempt ${attempt + 1} in ${delayMs} ms`,
+        ),
+    });
+  }
+
+  private async recordSent(orderId: string, smtp: { messageId: string; response: string }): Promise<void> {
     await this.prisma.$executeRaw`
       WITH sent AS (
         UPDATE order_notifications

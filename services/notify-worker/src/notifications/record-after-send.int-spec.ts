@@ -1,0 +1,84 @@
+import { Queues } from '@shop/contracts';
+import {
+  BrokerProbe,
+  TcpProxy,
+  createOrderFixture,
+  createTestPool,
+  publishOrderPlaced,
+  resetDatabase,
+  testConfig,
+  waitFor,
+} from '@shop/testing';
+import type { Pool } from 'pg';
+import { startNotifyWorker, type NotifyWorkerHarness } from '../testing/notify-worker.harness';
+
+const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
+
+/**
+ * The one moment where a lost database could make the worker send an email twice: the SMTP server has
+ * answered 250, and the row that records it is not written yet. The worker reaches PostgreSQL through a
+ * TcpProxy, which the SMTP sink cuts while the message is stored and before it answers.
+ */
+describe('notify-worker when PostgreSQL drops between the SMTP 250 and the record', () => {
+  let pool: Pool;
+  let broker: BrokerProbe;
+  let databaseProxy: TcpProxy;
+  let notify: NotifyWorkerHarness;
+
+  beforeAll(async () => {
+    pool = createTestPool();
+    broker = await BrokerProbe.connect();
+    databaseProxy = await TcpProxy.create(testConfig.databaseUrl);
+    await databaseProxy.start();
+    notify = await startNotifyWorker({ DATABASE_URL: databaseProxy.urlFor(testConfig.databaseUrl) });
+  });
+  afterAll(async () => {
+    await notify.close();
+    await databaseProxy.stop();
+    await broker.close();
+    await pool.end();
+  });
+  beforeEach(async () => {
+    await resetDatabase(pool);
+    await broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter, ...retryQueues);
+  });
+
+  it('waits for the database to record the email instead of sending it again', async () => {
+    const order = await createOrderFixture(pool, {
+      customer: { email: 'park.jimin@example.kr', name: '박지민' },
+      items: [{ sku: 'GIM-002', name: '한국 김 seaweed', quantity: 3, unitPriceCents: 480 }],
+    });
+    let restored: Promise<void> | undefined;
+    notify.smtp.setBehaviour({
+      beforeAnswer: async () => {
+        notify.smtp.setBehaviour({});
+        await databaseProxy.stop(); // every pooled connection of the worker dies now
+        restored = new Promise((resolve) => setTimeout(resolve, 2_000)).then(() => databaseProxy.start());
+      },
+    });
+    await publishOrderPlaced(broker, 'order.notify', order.event);
+
+    const [mail] = await notify.smtp.waitForMessages(1);
+    expect(mail.messageId).toBe(`<order-${order.orderId}@shop.local>`);
+    await waitFor('the database to be reachable again', async () => restored !== undefined);
+    await restored;
+
+    await waitFor(
+      'the email to be recorded as sent',
+      async () =>
+        (await pool.query('SELECT status FROM orders WHERE id = $1', [order.orderId])).rows[0].status ===
+        'notified',
+      { timeoutMs: 15_000 },
+    );
+    const { rows } = await pool.query('SELECT status, attempts FROM order_notifications');
+    expect(rows).toEqual([{ status: 'sent', attempts: 1 }]);
+    await waitFor(
+      'the message to be acked',
+      async () => (await broker.messageCount(Queues.orderNotify)) === 0,
+    );
+    // Acked from the first delivery: nothing waits in a retry queue to send the email again.
+    for (const queue of retryQueues) expect(await broker.messageCount(queue)).toBe(0);
+    expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+    expect(notify.smtp.messages).toHaveLength(1);
+  });
+});
