@@ -42,7 +42,12 @@ export class MailCatcherPortInUseError extends Error {
 
 export async function startMailCatcher(options: MailCatcherOptions): Promise<MailCatcher> {
   const host = options.host ?? '127.0.0.1';
-  const sink = new SmtpSink({ host, maxMessages: options.maxMessages ?? 5_000 });
+  // Like Mailpit in compose (MP_IGNORE_DUPLICATE_IDS): one copy per Message-ID, re-sends counted.
+  const sink = new SmtpSink({
+    host,
+    maxMessages: options.maxMessages ?? 5_000,
+    ignoreDuplicateMessageIds: true,
+  });
   try {
     await sink.start(options.smtpPort);
   } catch (error) {

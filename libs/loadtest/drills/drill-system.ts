@@ -22,8 +22,9 @@ export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
 
 /**
  * The system a drill runs against: the built order-api, notify-worker and report-worker as their own
- * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink, and
- * a product with plenty of stock. Keeps every process's output, also of the ones a drill killed, so
+ * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink that
+ * behaves as a mailbox (a re-sent Message-ID is dropped and counted, as Mailpit does with
+ * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of the ones a drill killed, so
  * PDFs rendered twice can be counted from the workers' "report written" lines.
  */
 export class DrillSystem {
@@ -57,7 +58,7 @@ export class DrillSystem {
     await pool.query(
       'TRUNCATE order_notifications, order_reports, order_items, outbox_messages, orders, products',
     );
-    const smtp = new SmtpSink();
+    const smtp = new SmtpSink({ ignoreDuplicateMessageIds: true, maxMessages: 1_000_000 });
     await smtp.start();
     const system = new DrillSystem(
       databaseUrl,
@@ -121,6 +122,7 @@ export class DrillSystem {
     return counts;
   }
 
+  /** Emails in the mailbox per order (re-sends of the same Message-ID are not stored: see smtpResends). */
   emailsByOrder(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const mail of this.smtp.messages) {
@@ -128,6 +130,11 @@ export class DrillSystem {
       if (orderId) counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /** Emails the SMTP server received a second time with the same Message-ID, since the drills began. */
+  get smtpResends(): number {
+    return this.smtp.ignoredDuplicates;
   }
 
   pdfFiles(): Set<string> {

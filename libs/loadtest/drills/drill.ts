@@ -21,6 +21,8 @@ interface DrillOutcome {
   accepted: number;
   lost: string[];
   duplicateEmails: string[];
+  /** Emails the worker sent again with the same Message-ID (dropped by the mailbox). */
+  smtpResends: number;
   duplicatePdfs: string[];
   recoverMs: number | undefined;
   checks: DrillCheck[];
@@ -77,6 +79,7 @@ async function runDrill(
   { orders, rate, brokerOutageMs }: { orders: number; rate: number; brokerOutageMs: number },
 ): Promise<DrillOutcome> {
   await system.purgeQueues(); // each drill starts with empty queues: a failure does not leak into the next
+  const resendsBefore = system.smtpResends;
   const sku = `DRILL-${drill.id}-${Date.now().toString(36).toUpperCase()}`;
   const initialStock = orders * 2 + 100;
   await system.createProduct(sku, initialStock);
@@ -118,6 +121,15 @@ async function runDrill(
 
   await waitForDelivery(system, acceptedIds, 120_000);
   const emails = system.emailsByOrder();
+  const smtpResends = system.smtpResends - resendsBefore;
+  checks.push(
+    drill.mayResendEmails
+      ? {
+          ok: true,
+          what: `${smtpResends} emails sent again after the kill, same Message-ID (dropped by the mailbox)`,
+        }
+      : { ok: smtpResends === 0, what: `${smtpResends} emails sent twice to the SMTP server (must be 0)` },
+  );
   const written = system.reportsWrittenByOrder();
   const pdfs = system.pdfFiles();
   const { rows } = await system.pool.query<{ id: string }>(
@@ -139,6 +151,7 @@ async function runDrill(
     accepted: acceptedIds.length,
     lost,
     duplicateEmails: acceptedIds.filter((id) => (emails.get(id) ?? 0) > 1),
+    smtpResends,
     duplicatePdfs: acceptedIds.filter((id) => (written.get(id) ?? 0) > 1),
     recoverMs,
     checks,
@@ -236,6 +249,7 @@ function summaryTable(outcomes: DrillOutcome[]): string {
     'orders accepted',
     'orders lost',
     'duplicate emails',
+    'SMTP re-sends',
     'duplicate PDFs',
     'time to recover',
   ];
@@ -244,6 +258,7 @@ function summaryTable(outcomes: DrillOutcome[]): string {
     String(o.accepted),
     String(o.lost.length),
     String(o.duplicateEmails.length),
+    String(o.smtpResends),
     String(o.duplicatePdfs.length),
     o.recoverMs === undefined ? 'did not recover' : `${(o.recoverMs / 1000).toFixed(1)} s`,
   ]);

@@ -23,6 +23,12 @@ export interface DrillContext {
 export interface Drill {
   id: number;
   name: string;
+  /**
+   * A worker killed between the SMTP server's 250 and the database row recording it cannot know the
+   * email went out; its redelivery sends it again with the same Message-ID, and the mailbox drops the
+   * copy. No other fault may make the worker send twice.
+   */
+  mayResendEmails?: boolean;
   /** Injects the fault while the load runs and returns once the fault itself is over. */
   inject(context: DrillContext): Promise<DrillCheck[]>;
 }
@@ -88,6 +94,7 @@ export const DRILLS: Drill[] = [
   {
     id: 3,
     name: 'worker killed (SIGKILL) mid-batch and restarted',
+    mayResendEmails: true,
     async inject({ system, log }) {
       const checks: DrillCheck[] = [];
       for (const name of ['report-worker', 'notify-worker'] as const) {

@@ -110,6 +110,16 @@ describe('checkFlashSaleInvariants', () => {
     expect(violations[1].message).toContain('order-b');
   });
 
+  it('reports emails the deduplicating mailbox received twice, which it would otherwise hide', () => {
+    const sale = cleanSale();
+    sale.emailsResent = 0;
+    expect(codesOf(sale)).toEqual([]);
+    sale.emailsResent = 3;
+    const violations = checkFlashSaleInvariants(sale);
+    expect(violations.map((v) => v.code)).toEqual(['EMAIL_RESENT']);
+    expect(violations[0].message).toMatch(/^3 emails reached the mail server a second time/);
+  });
+
   it('reports a missing PDF, dead-lettered messages and unreadable dead-letter queues', () => {
     const sale = cleanSale();
     sale.acceptedOrders[1].pdfCount = 0;

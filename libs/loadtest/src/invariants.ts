@@ -10,6 +10,8 @@ export interface InvariantInput {
   acceptedOrders: readonly AcceptedOrder[];
   /** Messages parked in dead-letter queues, by queue; undefined when the broker could not be read. */
   deadLettered: Record<string, number> | undefined;
+  /** Emails the mailbox received again with a Message-ID it held (and dropped); undefined: unknown. */
+  emailsResent?: number;
 }
 
 /**
@@ -121,7 +123,7 @@ function checkIdempotency({ outcomes, acceptedOrders, serverSales }: InvariantIn
   return violations;
 }
 
-function checkPipeline({ acceptedOrders, deadLettered }: InvariantInput): Violation[] {
+function checkPipeline({ acceptedOrders, deadLettered, emailsResent }: InvariantInput): Violation[] {
   const violations: Violation[] = [];
   const report = (code: string, orders: AcceptedOrder[], what: string) => {
     if (orders.length === 0) return;
@@ -141,6 +143,13 @@ function checkPipeline({ acceptedOrders, deadLettered }: InvariantInput): Violat
     acceptedOrders.filter((o) => o.emailCount > 1),
     'have more than one email',
   );
+  // A deduplicating mailbox shows one copy; nothing in a flash sale may make the worker send twice.
+  if (emailsResent) {
+    violations.push({
+      code: 'EMAIL_RESENT',
+      message: `${emailsResent} emails reached the mail server a second time (same Message-ID, dropped by the mailbox)`,
+    });
+  }
   report(
     'MISSING_PDF',
     acceptedOrders.filter((o) => o.pdfCount === 0),

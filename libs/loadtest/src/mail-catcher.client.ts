@@ -33,3 +33,18 @@ export async function countEmailsByOrder(mailApiUrl: string, since: Date): Promi
     if (reachedOlder || page.messages.length < PAGE_SIZE || start + PAGE_SIZE >= page.total) return counts;
   }
 }
+
+/**
+ * How many emails the mailbox received again with a Message-ID it already held (Mailpit's
+ * RuntimeStats.SMTPIgnored with MP_IGNORE_DUPLICATE_IDS; `npm start`'s catcher counts the same). Such a
+ * mailbox shows one copy, so this is the only way to see a worker that sent twice. Undefined when the
+ * API does not report it (an older Mailpit, another catcher).
+ */
+export async function readMailboxResends(mailApiUrl: string): Promise<number | undefined> {
+  const url = new URL('api/v1/info', withSlash(mailApiUrl));
+  const response = await fetch(url, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+  if (!response?.ok) return undefined;
+  const info = (await response.json().catch(() => ({}))) as { RuntimeStats?: { SMTPIgnored?: unknown } };
+  const ignored = info.RuntimeStats?.SMTPIgnored;
+  return typeof ignored === 'number' ? ignored : undefined;
+}

@@ -8,7 +8,7 @@ import type {
   RequestOutcome,
 } from './flash-sale.results';
 import { checkFlashSaleInvariants } from './invariants';
-import { countEmailsByOrder } from './mail-catcher.client';
+import { countEmailsByOrder, readMailboxResends } from './mail-catcher.client';
 import {
   DEAD_LETTER_QUEUES,
   QueueDepthReader,
@@ -71,6 +71,7 @@ export async function runFlashSale(
   if (created.status !== 201)
     throw new Error(`PUT /products/${sku} answered ${created.status}: ${await created.text()}`);
 
+  const resendsBefore = await readMailboxResends(options.mailApiUrl);
   const queues = await QueueDepthReader.open(options.amqpUrl);
   if (!queues) hooks.onStep?.(`cannot read queues at ${redact(options.amqpUrl)}: depths not shown`);
   const samples: PipelineSample[] = [];
@@ -156,6 +157,9 @@ export async function runFlashSale(
     hooks.onStep?.(`checking ${acceptedByOrder.size} orders: emails at the mail catcher, PDFs, dead letters`);
     const finalSales = lastSales ?? (await readSales(options.apiUrl, sku));
     const emailsByOrder = await countEmailsByOrder(options.mailApiUrl, startedAt);
+    const resendsAfter = await readMailboxResends(options.mailApiUrl);
+    const emailsResent =
+      resendsBefore === undefined || resendsAfter === undefined ? undefined : resendsAfter - resendsBefore;
     const acceptedOrders = await mapConcurrently([...acceptedByOrder.values()], 16, async (order) =>
       describeAcceptedOrder(api, order, emailsByOrder.get(order.orderId) ?? 0),
     );
@@ -171,6 +175,7 @@ export async function runFlashSale(
       outcomes: spike.outcomes,
       acceptedOrders,
       deadLettered: deadLetteredComplete,
+      emailsResent,
     });
     if (!drained) {
       violations.push({
