@@ -9,6 +9,9 @@ import { freePort } from './free-port';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private refusing = false;
+  /** Connections closed at once while cut (see `cut`): how often the client tried again. */
+  refusedConnections = 0;
 
   private constructor(
     readonly port: number,
@@ -32,6 +35,11 @@ export class TcpProxy {
   async start(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => {
+      if (this.refusing) {
+        this.refusedConnections += 1;
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.target.port, this.target.host);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
@@ -48,6 +56,20 @@ export class TcpProxy {
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
+  }
+
+  /**
+   * Cuts every relayed connection and, while listening on, closes each new one at once, counting it
+   * in `refusedConnections`: an outage a spec can end as soon as the client has tried N times.
+   */
+  cut(): void {
+    this.refusing = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Relays new connections again after `cut`. */
+  restore(): void {
+    this.refusing = false;
   }
 
   /** Cuts every relayed connection and stops listening. */

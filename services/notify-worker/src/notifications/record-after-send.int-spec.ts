@@ -48,20 +48,21 @@ describe('notify-worker when PostgreSQL drops between the SMTP 250 and the recor
       customer: { email: 'park.jimin@example.kr', name: '박지민' },
       items: [{ sku: 'GIM-002', name: '한국 김 seaweed', quantity: 3, unitPriceCents: 480 }],
     });
-    let restored: Promise<void> | undefined;
     notify.smtp.setBehaviour({
       beforeAnswer: async () => {
         notify.smtp.setBehaviour({});
-        await databaseProxy.stop(); // every pooled connection of the worker dies now
-        restored = new Promise((resolve) => setTimeout(resolve, 2_000)).then(() => databaseProxy.start());
+        databaseProxy.cut(); // every pooled connection of the worker dies now, new ones are refused
       },
     });
     await publishOrderPlaced(broker, 'order.notify', order.event);
 
     const [mail] = await notify.smtp.waitForMessages(1);
     expect(mail.messageId).toBe(`<order-${order.orderId}@shop.local>`);
-    await waitFor('the database to be reachable again', async () => restored !== undefined);
-    await restored;
+    // The outage lasts until the worker has tried to record the email three times.
+    await waitFor('three attempts to reach the database', () => databaseProxy.refusedConnections >= 3, {
+      timeoutMs: 15_000,
+    });
+    databaseProxy.restore();
 
     await waitFor(
       'the email to be recorded as sent',
