@@ -24,8 +24,8 @@ export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
  * The system a drill runs against: the built order-api, notify-worker and report-worker as their own
  * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink that
  * behaves as a mailbox (a re-sent Message-ID is dropped and counted, as Mailpit does with
- * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of the ones a drill killed, so
- * PDFs rendered twice can be counted from the workers' "report written" lines.
+ * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of
+ * the ones a drill killed, so reports recorded twice can be counted from the "report written" lines.
  */
 export class DrillSystem {
   readonly services = new Map<ServiceName, ServiceProcess>();

@@ -24,8 +24,8 @@ export interface Drill {
   id: number;
   name: string;
   /**
-   * A worker killed between the SMTP server's 250 and the database row recording it cannot know the
-   * email went out; its redelivery sends it again with the same Message-ID, and the mailbox drops the
+   * A worker killed once the SMTP server has an email and before the database row recording it commits
+   * cannot know the email went out; its redelivery sends it again with the same Message-ID, and the mailbox drops the
    * copy. No other fault may make the worker send twice.
    */
   mayResendEmails?: boolean;
