@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
@@ -6,12 +6,13 @@ import { PG_POOL } from './db.tokens';
 
 /** Prisma's typed client, running over the shared `pg` pool (Prisma 7 driver adapter, no engine binary). */
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(PG_POOL) pool: Pool) {
     super({ adapter: new PrismaPg(pool) });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Not onModuleDestroy: that runs before consumers finish the messages they hold (beforeApplicationShutdown). */
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
   }
 }

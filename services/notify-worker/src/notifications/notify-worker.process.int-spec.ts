@@ -34,7 +34,7 @@ describe('notify-worker processes', () => {
     sinks.push(sink);
     return sink;
   };
-  const startWorker = async (sink: SmtpSink, prefetch: number) => {
+  const startWorker = async (sink: SmtpSink, prefetch: number, env: Record<string, string> = {}) => {
     const worker = await startServiceProcess(
       'notify-worker',
       {
@@ -42,6 +42,7 @@ describe('notify-worker processes', () => {
         RABBITMQ_URL: testConfig.rabbitmqUrl,
         SMTP_URL: sink.url,
         PREFETCH: String(prefetch),
+        ...env,
       },
       { port: await freePort() },
     );
@@ -154,6 +155,30 @@ describe('notify-worker processes', () => {
     expect(worker.isRunning()).toBe(true);
     expect((await fetch(`${worker.baseUrl}/health`)).status).toBe(200);
     expect(sink.messages).toHaveLength(1);
+    expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+  });
+
+  it('on SIGTERM finishes every message it holds, also those waiting for an SMTP connection', async () => {
+    // 6 messages held, 2 SMTP connections: 4 wait in nodemailer's queue when the signal comes. They
+    // used to fail with "Connection pool was closed" (the mailer shut down before the messages were
+    // finished) and to go to the retry queue.
+    const sink = await startSink(300);
+    const worker = await startWorker(sink, 6, { SMTP_POOL_SIZE: '2' });
+    const orders = await placeOrders(6);
+    for (const order of orders) await publishOrderPlaced(broker, 'order.notify', order.event);
+    await sink.waitForMessages(1);
+
+    const exit = await worker.stop('SIGTERM');
+    expect(exit.ms).toBeLessThan(10_000);
+    expect(exit.code).toBe(0);
+
+    expect(sink.messages).toHaveLength(6);
+    const { rows } = await pool.query(
+      'SELECT status, count(*)::int AS n FROM order_notifications GROUP BY status',
+    );
+    expect(rows).toEqual([{ status: 'sent', n: 6 }]);
+    expect(await broker.messageCount(Queues.orderNotify)).toBe(0);
+    for (const queue of retryQueues) expect(await broker.messageCount(queue)).toBe(0);
     expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
   });
 
