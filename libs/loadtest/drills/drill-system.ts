@@ -122,6 +122,12 @@ export class DrillSystem {
     return counts;
   }
 
+  /** Deliveries the workers sent to a retry queue so far ("…; retrying in 1s"), killed processes included. */
+  retriesSoFar(): number {
+    const outputs = [...this.finishedOutputs, ...[...this.services.values()].map((s) => s.output())];
+    return outputs.join('\n').match(/; retrying in \d+s/g)?.length ?? 0;
+  }
+
   /** Emails in the mailbox per order (re-sends of the same Message-ID are not stored: see smtpResends). */
   emailsByOrder(): Map<string, number> {
     const counts = new Map<string, number>();

@@ -173,12 +173,16 @@ export const DRILLS: Drill[] = [
     name: 'SIGTERM to each service under load',
     async inject({ system, log }) {
       const checks: DrillCheck[] = [];
+      const retriesBefore = system.retriesSoFar();
       for (const name of SERVICES) {
         const ms = await system.stopService(name, 'SIGTERM');
         log(`${name} stopped on SIGTERM in ${ms} ms`);
         checks.push({ ok: ms < 10_000, what: `${name} stopped in ${ms} ms (limit 10,000)` });
         await system.startService(name);
       }
+      // A graceful stop finishes what the worker holds: nothing may fail into a retry queue.
+      const retries = system.retriesSoFar() - retriesBefore;
+      checks.push({ ok: retries === 0, what: `${retries} messages sent to a retry queue by the stops` });
       return checks;
     },
   },
