@@ -1,4 +1,11 @@
-import { DatabaseError, Pool, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import {
+  DatabaseError,
+  Pool,
+  type PoolClient,
+  type QueryConfig,
+  type QueryResult,
+  type QueryResultRow,
+} from 'pg';
 import { isDatabaseUnavailableError } from './database-errors';
 
 export interface PgPoolOptions {
@@ -52,6 +59,29 @@ export async function queryKeepingConnection<Row extends QueryResultRow>(
     // timeout, backend terminated) removes the connection from the pool.
     const sessionIsUsable = error instanceof DatabaseError && !isDatabaseUnavailableError(error);
     client.release(sessionIsUsable ? undefined : (error as Error));
+    throw error;
+  }
+}
+
+/**
+ * Runs `work` between BEGIN and COMMIT on one connection of the pool, and rolls back when it throws.
+ * A connection whose session broke (socket closed, backend terminated, so ROLLBACK fails too) leaves
+ * the pool instead of going back to it.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    client.release(rolledBack ? undefined : (error as Error));
     throw error;
   }
 }

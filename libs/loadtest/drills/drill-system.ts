@@ -25,7 +25,7 @@ export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
  * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink that
  * behaves as a mailbox (a re-sent Message-ID is dropped and counted, as Mailpit does with
  * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of
- * the ones a drill killed, so reports recorded twice can be counted from the "report written" lines.
+ * the ones a drill killed, so PDFs written twice can be counted from the "report written" lines.
  */
 export class DrillSystem {
   readonly services = new Map<ServiceName, ServiceProcess>();
@@ -112,7 +112,10 @@ export class DrillSystem {
     );
   }
 
-  /** How many times each order's PDF was rendered and written, across every report-worker process so far. */
+  /**
+   * How many times each order's PDF was written, across every report-worker process so far: report-worker
+   * logs "report written" once the file is on disk and its order_reports row committed with it.
+   */
   reportsWrittenByOrder(): Map<string, number> {
     const outputs = [...this.finishedOutputs, this.services.get('report-worker')?.output() ?? ''];
     const counts = new Map<string, number>();

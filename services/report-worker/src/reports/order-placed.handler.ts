@@ -15,7 +15,8 @@ export interface ReportOptions {
 /**
  * report-worker's only subscription: `order_report` (order.placed.v1 on routing key order.report).
  * The message is acked after `writeReport` resolves, i.e. after the PDF is completely on disk and recorded.
- * Rendering is deterministic, so a duplicate that slips past the database check rewrites the same bytes.
+ * Copies of one order's message handled at the same time may each render, but only one writes the file
+ * (ReportStore.recordWhileWriting); the check before rendering spares the CPU for later copies.
  */
 @Injectable()
 export class OrderPlacedReportHandler implements OnApplicationBootstrap {
@@ -46,14 +47,22 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
     }
     const pdf = await renderOrderReport(order, this.options.font);
     const fileName = reportFileName(order.orderId);
-    await writeFileAtomically(this.options.reportsDir, fileName, pdf);
-    await this.store.markReported({
-      orderId: order.orderId,
-      messageId: delivery.messageId,
-      fileName,
-      bytes: pdf.length,
-      sha256: createHash('sha256').update(pdf).digest('hex'),
-    });
+    const outcome = await this.store.recordWhileWriting(
+      {
+        orderId: order.orderId,
+        messageId: delivery.messageId,
+        fileName,
+        bytes: pdf.length,
+        sha256: createHash('sha256').update(pdf).digest('hex'),
+      },
+      () => writeFileAtomically(this.options.reportsDir, fileName, pdf),
+    );
+    if (outcome === 'already-reported') {
+      this.logger.log(
+        `order ${order.orderId}: another copy wrote the report while this one rendered; duplicate message ${delivery.messageId} acked`,
+      );
+      return;
+    }
     this.logger.log(`order ${order.orderId}: report written (${pdf.length} bytes)`);
   }
 }

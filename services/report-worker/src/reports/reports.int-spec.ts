@@ -9,6 +9,7 @@ import {
   waitFor,
 } from '@shop/testing';
 import { createHash } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,35 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
     expect(Number((await pool.query('SELECT count(*) AS n FROM order_reports')).rows[0].n)).toBe(1);
     expect(await readdir(reports.reportsDir)).toHaveLength(1);
     expect(await broker.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+  });
+
+  it('writes the PDF once when copies of one message are handled at the same time', async () => {
+    // The outbox publishes at least once and a returning broker redelivers what it had handed out, so
+    // copies of one order's message can sit side by side in the queue and reach the worker together.
+    const reportsDir = await mkdtemp(join(tmpdir(), 'reports-copies-'));
+    const order = await wangsOrder();
+    const copies = 8;
+    for (let copy = 0; copy < copies; copy++) await publishOrderPlaced(broker, 'order.report', order.event);
+    // Every write goes through its own temporary file: count them as the disk sees them.
+    const temporaryFiles = new Set<string>();
+    const watcher = watch(reportsDir, (_event, name) => {
+      if (name?.endsWith('.tmp')) temporaryFiles.add(name);
+    });
+    try {
+      // Started after the copies are queued: with prefetch 10 it receives all of them at once.
+      reports = await startReportWorker({ REPORTS_DIR: reportsDir, PREFETCH: '10' });
+      await waitFor('the report', async () => (await statusOf(order.orderId)) === 'reported');
+      // A graceful stop finishes (and acks) every copy the worker holds before it returns.
+      await reports.close();
+    } finally {
+      watcher.close();
+    }
+
+    expect(temporaryFiles.size).toBe(1);
+    expect(await readdir(reportsDir)).toEqual([`${order.orderId}.pdf`]);
+    expect(Number((await pool.query('SELECT count(*) AS n FROM order_reports')).rows[0].n)).toBe(1);
+    for (const queue of [Queues.orderReport, Queues.orderReportDeadLetter, ...retryQueues])
+      expect(await broker.messageCount(queue)).toBe(0);
   });
 
   it('retries a disk error with backoff and writes the PDF once the disk is back', async () => {

@@ -26,5 +26,7 @@ export async function startReportWorker(env: Record<string, string> = {}): Promi
   });
   const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
   await waitForConsumer(Queues.orderReport);
-  return { worker, reportsDir, close: () => worker.close() };
+  let closing: Promise<void> | undefined;
+  // Idempotent, so a spec may stop the worker itself and afterEach still call close().
+  return { worker, reportsDir, close: () => (closing ??= worker.close()) };
 }
