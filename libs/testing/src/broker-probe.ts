@@ -5,6 +5,7 @@ import amqp, {
   type GetMessage,
   type Options,
 } from 'amqplib';
+import { deadLetterQueueOf, RETRY_DELAYS, retryQueueOf, type WorkQueueName } from '@shop/contracts';
 import { testConfig } from './test-config';
 import { waitFor } from './wait-for';
 
@@ -34,8 +35,66 @@ export class BrokerProbe {
     await this.confirmChannel.waitForConfirms();
   }
 
+  /**
+   * Publishes once a binding routes the message: for a service that declares its topology in the
+   * background (a fresh vhost), where its consumer can be up before its bindings are. Each attempt
+   * uses a confirm channel of its own with `mandatory`, so a missing exchange (404, which closes the
+   * channel) or a message returned as unroutable only means "try again".
+   */
+  async publishWhenRoutable(
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    options: Options.Publish,
+    timeoutMs = 15_000,
+  ): Promise<void> {
+    await waitFor(
+      `a binding on ${exchange} for ${routingKey}`,
+      async () => {
+        const channel = await this.connection.createConfirmChannel();
+        channel.on('error', () => undefined);
+        let returned = false;
+        channel.on('return', () => (returned = true));
+        try {
+          channel.publish(exchange, routingKey, body, { ...options, mandatory: true });
+          // The broker sends basic.return before the confirm of an unroutable mandatory message.
+          await channel.waitForConfirms();
+          return !returned;
+        } catch {
+          return false;
+        } finally {
+          await channel.close().catch(() => undefined);
+        }
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
   async purge(...queues: string[]): Promise<void> {
     for (const queue of queues) await this.channel.purgeQueue(queue);
+  }
+
+  /**
+   * Until a worker holds none of the queue's messages and the queue, its retry queues and its
+   * dead-letter queue are empty, purging them meanwhile: a copy still being handled or waiting out a
+   * retry delay when one spec ends cannot then land in the next spec's queues or rows.
+   */
+  async settle(queue: WorkQueueName, messagesInHand: () => number, timeoutMs = 15_000): Promise<void> {
+    const queues = [
+      queue,
+      deadLetterQueueOf(queue),
+      ...RETRY_DELAYS.map((d) => retryQueueOf(queue, d.label)),
+    ];
+    await waitFor(
+      `the worker to hold nothing from ${queue} and its queues to be empty`,
+      async () => {
+        await this.purge(...queues);
+        if (messagesInHand() > 0) return false;
+        const counts = await Promise.all(queues.map((q) => this.messageCount(q)));
+        return counts.every((count) => count === 0);
+      },
+      { timeoutMs },
+    );
   }
 
   async messageCount(queue: string): Promise<number> {

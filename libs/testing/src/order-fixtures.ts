@@ -57,16 +57,22 @@ export async function createOrderFixture(
   };
 }
 
-/** Publishes a message as the outbox relay does (persistent JSON with the full set of properties). */
+/**
+ * Publishes a message as the outbox relay does (persistent JSON with the full set of properties).
+ * `waitForBinding`: retry until the exchange routes it (a service still declaring its topology).
+ */
 export async function publishOrderPlaced(
   broker: BrokerProbe,
   routingKey: 'order.notify' | 'order.report',
   event: OrderPlacedV1 | Record<string, unknown>,
-  overrides: { body?: Buffer; messageId?: string; type?: string } = {},
+  overrides: { body?: Buffer; messageId?: string; type?: string; waitForBinding?: boolean } = {},
 ): Promise<void> {
   const messageId =
     overrides.messageId ?? String((event as { messageId?: string }).messageId ?? randomUUID());
-  await broker.publishConfirmed('order', routingKey, overrides.body ?? Buffer.from(JSON.stringify(event)), {
+  const publish = overrides.waitForBinding
+    ? broker.publishWhenRoutable.bind(broker)
+    : broker.publishConfirmed.bind(broker);
+  await publish('order', routingKey, overrides.body ?? Buffer.from(JSON.stringify(event)), {
     persistent: true,
     contentType: 'application/json',
     messageId,

@@ -73,6 +73,11 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
       );
   }
 
+  /** Deliveries being handled right now (validated, handled, retried or parked, not yet settled). */
+  get messagesInHand(): number {
+    return this.inFlight.size;
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     // Fails harmlessly when the connection is down: nothing is delivered then anyway.

@@ -94,7 +94,8 @@ describe('notify-worker processes', () => {
       workers.push(worker);
       await freshBroker.waitForConsumer(Queues.orderNotify);
       const [order] = await placeOrders(1);
-      await publishOrderPlaced(freshBroker, 'order.notify', order.event);
+      // The consumer can be up before the worker's other channel has bound the queue to `order`.
+      await publishOrderPlaced(freshBroker, 'order.notify', order.event, { waitForBinding: true });
       const [mail] = await sink.waitForMessages(1);
       expect(mail.messageId).toBe(`<order-${order.orderId}@shop.local>`);
     } finally {

@@ -1,4 +1,5 @@
 import { Queues } from '@shop/contracts';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import { SmtpSink, waitForConsumer, startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
@@ -6,6 +7,8 @@ import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 export interface NotifyWorkerHarness {
   worker: HttpAppHarness;
   smtp: SmtpSink;
+  /** Deliveries of order_notify the worker is handling right now (for BrokerProbe.settle). */
+  messagesInHand(): number;
   close(): Promise<void>;
 }
 
@@ -24,9 +27,11 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
   });
   const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
   await waitForConsumer(Queues.orderNotify);
+  const subscriber = worker.app.get(WorkQueueSubscriber, { strict: false });
   return {
     worker,
     smtp,
+    messagesInHand: () => subscriber.messagesInHand,
     close: async () => {
       await worker.close();
       await smtp.stop();
