@@ -1,6 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { Inject, Injectable } from '@nestjs/common';
-import type { ConsumeMessage } from 'amqplib';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
 export interface OutgoingMessage {
@@ -20,17 +20,33 @@ export interface OutgoingMessage {
  * Publishes persistent JSON messages on golevelup's confirm channel. The promise resolves only when
  * the broker has confirmed the message, and rejects after `publishTimeoutMs` (the message is then
  * dropped from the client's buffer, so a caller such as the outbox relay can retry it safely later).
+ *
+ * Every message is `mandatory`: the broker confirms a message that no queue is bound for and then
+ * drops it, so without it a missing binding (a definitions file without it, a deleted queue) would lose
+ * every order event while the outbox marked them published. A returned message rejects instead.
  */
 @Injectable()
-export class ConfirmedPublisher {
+export class ConfirmedPublisher implements OnModuleInit {
+  /** Messages the broker returned as unroutable (see returnKey), until their publish reads them. */
+  private readonly returned = new Set<string>();
+
   constructor(
     private readonly amqp: AmqpConnection,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
   ) {}
 
+  onModuleInit(): void {
+    // A setup runs on the current channel and again on each one after a reconnect. The broker sends
+    // basic.return before the confirm, so the mark is here by the time the publish's promise resolves.
+    void this.amqp.managedChannel.addSetup((channel: Channel) => {
+      channel.on('return', ({ fields, properties }: Message) =>
+        this.returned.add(returnKey(fields.exchange, fields.routingKey, properties.messageId)),
+      );
+    });
+  }
+
   async publish(message: OutgoingMessage): Promise<void> {
-    const confirmed = await this.amqp.publish(message.exchange, message.routingKey, message.body, {
-      persistent: true,
+    await this.send(message.exchange, message.routingKey, message.body, {
       contentType: 'application/json',
       contentEncoding: 'utf-8',
       messageId: message.messageId,
@@ -39,10 +55,7 @@ export class ConfirmedPublisher {
       timestamp: Math.floor(message.occurredAt.getTime() / 1000),
       appId: this.options.appId,
       headers: message.headers,
-      // amqp-connection-manager's per-message deadline (not part of AMQP).
-      timeout: this.options.publishTimeoutMs ?? 5_000,
-    } as Parameters<AmqpConnection['publish']>[3]);
-    if (confirmed === false) throw new Error(`publish of ${message.messageId} was not confirmed`);
+    });
   }
 
   /**
@@ -56,8 +69,7 @@ export class ConfirmedPublisher {
     headers: Record<string, string | number>,
   ): Promise<void> {
     const { properties } = original;
-    const confirmed = await this.amqp.publish(exchange, routingKey, original.content, {
-      persistent: true,
+    await this.send(exchange, routingKey, original.content, {
       contentType: properties.contentType,
       contentEncoding: properties.contentEncoding,
       messageId: properties.messageId,
@@ -66,8 +78,31 @@ export class ConfirmedPublisher {
       timestamp: properties.timestamp,
       appId: properties.appId,
       headers: { ...(properties.headers ?? {}), ...headers },
-      timeout: this.options.publishTimeoutMs ?? 5_000,
-    } as Parameters<AmqpConnection['publish']>[3]);
-    if (confirmed === false) throw new Error(`forward of ${properties.messageId} was not confirmed`);
+    });
+  }
+
+  private async send(exchange: string, routingKey: string, body: Buffer, properties: Options.Publish) {
+    const key = returnKey(exchange, routingKey, properties.messageId);
+    try {
+      const confirmed = await this.amqp.publish(exchange, routingKey, body, {
+        ...properties,
+        persistent: true,
+        mandatory: true,
+        // amqp-connection-manager's per-message deadline (not part of AMQP).
+        timeout: this.options.publishTimeoutMs ?? 5_000,
+      } as Parameters<AmqpConnection['publish']>[3]);
+      if (confirmed === false) throw new Error(`publish of ${properties.messageId} was not confirmed`);
+      if (this.returned.has(key)) {
+        throw new Error(
+          `unroutable: no queue is bound to exchange "${exchange}" for routing key "${routingKey}" (message ${properties.messageId} returned)`,
+        );
+      }
+    } finally {
+      this.returned.delete(key);
+    }
   }
 }
+
+/** A returned message is told apart by where it went and its id (some poison messages have none). */
+const returnKey = (exchange: string, routingKey: string, messageId: unknown) =>
+  `${exchange}\u0000${routingKey}\u0000${String(messageId)}`;
