@@ -73,6 +73,8 @@ describe('notify-worker processes', () => {
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop('SIGKILL')));
     await Promise.all(sinks.splice(0).map((sink) => sink.stop()));
+    // Leave nothing for the next spec file's worker (the SIGTERM specs leave messages unhandled).
+    await broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter, ...retryQueues);
     await broker.close();
   });
 
