@@ -46,6 +46,13 @@ export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
 export const retryQueueOf = (queue: WorkQueueName, label: string) => `${queue}.retry.${label}`;
 export const deadLetterQueueOf = (queue: WorkQueueName) => `${queue}.dlq`;
 
+/** Every queue a work queue's messages can be in: the work queue, its dead-letter queue, its retry queues. */
+export const queuesOf = (queue: WorkQueueName): string[] => [
+  queue,
+  deadLetterQueueOf(queue),
+  ...RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label)),
+];
+
 /**
  * AMQP headers a worker adds when it retries or parks a message. Values are strings or numbers so they
  * read well in the management UI and in `npm run dlq -- list`.

@@ -1,14 +1,4 @@
-import {
-  Exchanges,
-  MessageTypes,
-  Queues,
-  RETRY_DELAYS,
-  retryQueueOf,
-  deadLetterQueueOf,
-  TOPOLOGY,
-  type OrderPlacedV1,
-  type WorkQueueName,
-} from '@shop/contracts';
+import { Exchanges, MessageTypes, Queues, TOPOLOGY, type OrderPlacedV1 } from '@shop/contracts';
 import { applyMigrations, databaseNameOf } from '@shop/db';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -188,12 +178,7 @@ export { ensureBenchVhostExists as ensureBenchVhost } from '../src/bench-environ
  */
 export const LOG_QUEUES: string[] = [Queues.logArchive, Queues.logAlerts];
 
-/** The queues of one worker: its work queue, dead-letter queue and retry queues. */
-export const queuesOf = (queue: WorkQueueName): string[] => [
-  queue,
-  deadLetterQueueOf(queue),
-  ...RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label)),
-];
+export { queuesOf } from '@shop/contracts';
 
 /** One amqplib connection of the bench itself: topology, purges, depths, publishing with confirms. */
 export class BenchBroker {

@@ -5,7 +5,7 @@ import amqp, {
   type GetMessage,
   type Options,
 } from 'amqplib';
-import { deadLetterQueueOf, RETRY_DELAYS, retryQueueOf, type WorkQueueName } from '@shop/contracts';
+import { deadLetterQueueOf, queuesOf, type WorkQueueName } from '@shop/contracts';
 import { testConfig } from './test-config';
 import { waitFor } from './wait-for';
 
@@ -75,22 +75,22 @@ export class BrokerProbe {
   }
 
   /**
-   * Until a worker holds none of the queue's messages and the queue, its retry queues and its
-   * dead-letter queue are empty, purging them meanwhile: a copy still being handled or waiting out a
-   * retry delay when one spec ends cannot then land in the next spec's queues or rows.
+   * Until a worker holds none of the queue's messages and the queue and its retry queues are empty:
+   * every copy handled, retried ones included. With `discard` (the default) it purges them and the
+   * dead-letter queue meanwhile, so what one spec left in hand cannot land in the next one's queues or rows.
    */
-  async settle(queue: WorkQueueName, messagesInHand: () => number, timeoutMs = 15_000): Promise<void> {
-    const queues = [
-      queue,
-      deadLetterQueueOf(queue),
-      ...RETRY_DELAYS.map((d) => retryQueueOf(queue, d.label)),
-    ];
+  async settle(
+    queue: WorkQueueName,
+    messagesInHand: () => number,
+    { discard = true, timeoutMs = 15_000 }: { discard?: boolean; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const pipeline = queuesOf(queue).filter((name) => name !== deadLetterQueueOf(queue));
     await waitFor(
       `the worker to hold nothing from ${queue} and its queues to be empty`,
       async () => {
-        await this.purge(...queues);
+        if (discard) await this.purge(...pipeline, deadLetterQueueOf(queue));
         if (messagesInHand() > 0) return false;
-        const counts = await Promise.all(queues.map((q) => this.messageCount(q)));
+        const counts = await Promise.all(pipeline.map((q) => this.messageCount(q)));
         return counts.every((count) => count === 0);
       },
       { timeoutMs },

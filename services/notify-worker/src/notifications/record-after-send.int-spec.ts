@@ -30,8 +30,6 @@ describe('notify-worker when PostgreSQL drops between the SMTP 250 and the recor
     broker = await BrokerProbe.connect();
     databaseProxy = await TcpProxy.create(testConfig.databaseUrl);
     await databaseProxy.start();
-    // Before the worker starts: what an earlier spec file left in the queue would be its first email.
-    await broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter, ...retryQueues);
     notify = await startNotifyWorker({ DATABASE_URL: databaseProxy.urlFor(testConfig.databaseUrl) });
   });
   afterAll(async () => {

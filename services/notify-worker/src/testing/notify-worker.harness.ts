@@ -1,6 +1,13 @@
-import { Queues } from '@shop/contracts';
+import { Queues, queuesOf } from '@shop/contracts';
 import { WorkQueueSubscriber } from '@shop/messaging';
-import { SmtpSink, waitForConsumer, startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
+import {
+  purgeQueues,
+  SmtpSink,
+  waitForConsumer,
+  startHttpApp,
+  testConfig,
+  type HttpAppHarness,
+} from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 
@@ -14,9 +21,13 @@ export interface NotifyWorkerHarness {
 
 /**
  * The real notify-worker in this process, against the test database and vhost and an in-process SMTP
- * sink; returns once it consumes order_notify (on a fresh vhost it declares the queue first).
+ * sink, starting from empty order_notify queues; returns once it consumes order_notify (on a fresh
+ * vhost it declares the queue first).
  */
 export async function startNotifyWorker(env: Record<string, string> = {}): Promise<NotifyWorkerHarness> {
+  // What an earlier spec file left in order_notify would otherwise be the new worker's first email.
+  // (Missing queues are skipped: on a new vhost the worker declares them.)
+  await purgeQueues(testConfig.rabbitmqUrl, queuesOf(Queues.orderNotify));
   const smtp = new SmtpSink();
   await smtp.start();
   const config = loadNotifyWorkerConfig({
