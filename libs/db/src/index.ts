@@ -3,6 +3,7 @@ export * from './database-url';
 export * from './database.health';
 export * from './db.module';
 export * from './db.tokens';
+export * from './group-commit';
 export * from './pg-channel-listener';
 export * from './pg-pool';
 export * from './prisma.service';

@@ -41,9 +41,8 @@ export function createPgPool(options: PgPoolOptions): Pool {
 
 /**
  * `pool.query`, except that an error raised by the statement itself keeps the connection. pg's
- * `pool.query` closes the connection on ANY error, so every expected refusal raised in SQL (OUT_OF_STOCK
- * from `reject_incomplete_order`) used to cost a fresh connection: measured 220 refusals/s against
- * thousands once the connection is kept.
+ * `pool.query` closes the connection on ANY error, so every statement error (a refusal raised in SQL,
+ * a constraint) would cost a fresh connection.
  */
 export async function queryKeepingConnection<Row extends QueryResultRow>(
   pool: Pool,

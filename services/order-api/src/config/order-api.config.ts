@@ -26,6 +26,12 @@ export const orderApiConfigShape = {
   SOLD_OUT_MARKERS: booleanVariable(true),
   /** How long a sold-out marker is trusted without hearing from the database again. */
   SOLD_OUT_MARKER_TTL_MS: positiveIntVariable(2_000, 60_000),
+  /** Group commit: most orders one batch places (the orders that arrived while the last batch ran). */
+  ORDER_BATCH_MAX_ORDERS: positiveIntVariable(100, 1_000),
+  /** Group commit: most order lines in one batch, so one batch of large orders stays quick. */
+  ORDER_BATCH_MAX_LINES: positiveIntVariable(500, 10_000),
+  /** Orders waiting for a batch beyond which new ones get 503 TOO_MANY_ORDERS_WAITING at once. */
+  ORDER_BATCH_MAX_WAITING: positiveIntVariable(5_000, 100_000),
   /** How often the outbox sweep runs, in milliseconds. */
   OUTBOX_SWEEP_INTERVAL_MS: positiveIntVariable(1_000, 3_600_000),
 };

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
+import { OrderPlacementBatcher } from './order-placement.batcher';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
 import { SoldOutMarkers } from './sold-out-markers';
@@ -9,6 +10,7 @@ import { StockReplenishedListener } from './stock-replenished.listener';
   controllers: [OrdersController],
   providers: [
     OrdersService,
+    OrderPlacementBatcher,
     StockReplenishedListener,
     {
       provide: SoldOutMarkers,

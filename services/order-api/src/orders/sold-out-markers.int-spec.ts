@@ -8,6 +8,7 @@ import {
   waitFor,
   type ServiceProcess,
 } from '@shop/testing';
+import { PG_POOL } from '@shop/db';
 import type { Pool, PoolClient } from 'pg';
 import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 import { SoldOutMarkers } from './sold-out-markers';
@@ -70,8 +71,8 @@ describe('sold-out markers across two order-api instances (real PostgreSQL)', ()
 
   it('refuses a sold-out product without waiting for its row lock', async () => {
     expect((await first.post('/orders', order())).status).toBe(201);
-    // The second instance's refusal came from the database; it reads the stock level (a plain read,
-    // no lock) before answering 409, so its marker is in place by the time the row is locked below.
+    // The second instance's refusal came from the database, whose answer carried the stock left, so
+    // its marker is in place by the time the row is locked below.
     expect((await second.post('/orders', order())).status).toBe(409);
     expect((await first.post('/orders', order())).status).toBe(409);
     await waitFor('this instance knows the product is sold out', async () => knowsSoldOut(first));
@@ -117,6 +118,36 @@ describe('sold-out markers across two order-api instances (real PostgreSQL)', ()
     expect(replayed.body.id).toBe(placed.body.id);
     const fresh = await first.post('/orders', order(), { 'idempotency-key': 'too-late' });
     expect(fresh.status).toBe(409);
+    expect(await countOrders()).toBe(1);
+  });
+
+  it('replays, from memory of the keys, an order placed through the other instance', async () => {
+    const placed = await second.post('/orders', order(), { 'idempotency-key': 'placed-over-there' });
+    expect(placed.status).toBe(201);
+    expect((await first.post('/orders', order())).status).toBe(409);
+    await waitFor(
+      'this instance loaded the order keys of the sold-out product',
+      async () => markersOf(first).orderForKey([SKU], 'any-new-key') === 'no-order',
+    );
+
+    // From here on a refusal with a key costs this instance no database connection at all.
+    const dbPool = first.app.get<Pool>(PG_POOL);
+    const connect = jest.spyOn(dbPool, 'connect');
+    try {
+      const refusals = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          first.post('/orders', order(), { 'idempotency-key': `late-${i}` }),
+        ),
+      );
+      expect(refusals.map((r) => r.status)).toEqual(Array(20).fill(409));
+      expect(connect).not.toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+    }
+
+    const replayed = await first.post('/orders', order(), { 'idempotency-key': 'placed-over-there' });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.id).toBe(placed.body.id);
     expect(await countOrders()).toBe(1);
   });
 

@@ -69,4 +69,53 @@ describe('SoldOutMarkers', () => {
     markers.remember('HOT', 0, markers.currentGeneration());
     expect(markers.shortOf([line('HOT')])).toEqual([]);
   });
+
+  describe('the order keys of a sold-out product', () => {
+    it('are wanted once a product is at 0 units, and only then', () => {
+      markers.remember('HOT', 1, markers.currentGeneration());
+      expect(markers.wantsKeysOf('HOT')).toBe(false);
+      markers.remember('HOT', 0, markers.currentGeneration());
+      expect(markers.wantsKeysOf('HOT')).toBe(true);
+      markers.rememberKeys('HOT', ['k1'], markers.currentGeneration());
+      expect(markers.wantsKeysOf('HOT')).toBe(false);
+    });
+
+    it('tell an order placed earlier from a key no order can have', () => {
+      expect(markers.orderForKey(['HOT'], 'k1')).toBe('ask-database');
+      markers.remember('HOT', 0, markers.currentGeneration());
+      markers.rememberKeys('HOT', ['k1', 'k2'], markers.currentGeneration());
+
+      expect(markers.orderForKey(['HOT'], 'k1')).toBe('has-order');
+      expect(markers.orderForKey(['HOT'], 'new')).toBe('no-order');
+      // One sold-out product with its keys decides: the same body again would hold it.
+      expect(markers.orderForKey(['UNLOADED', 'HOT'], 'new')).toBe('no-order');
+      expect(markers.orderForKey(['UNLOADED'], 'new')).toBe('ask-database');
+    });
+
+    it('are ignored when read across a replenishment, and forgotten with the product', () => {
+      markers.remember('HOT', 0, markers.currentGeneration());
+      const generationAtRead = markers.currentGeneration();
+      markers.replenished('OTHER');
+      markers.rememberKeys('HOT', ['k1'], generationAtRead);
+      expect(markers.orderForKey(['HOT'], 'new')).toBe('ask-database');
+
+      markers.rememberKeys('HOT', ['k1'], markers.currentGeneration());
+      markers.replenished('HOT');
+      markers.remember('HOT', 0, markers.currentGeneration());
+      expect(markers.orderForKey(['HOT'], 'new')).toBe('ask-database');
+    });
+
+    it('are dropped when the marker expires or the listener is lost', () => {
+      markers.remember('HOT', 0, markers.currentGeneration());
+      markers.rememberKeys('HOT', ['k1'], markers.currentGeneration());
+      clock += 2_000;
+      expect(markers.shortOf([line('HOT')])).toEqual([]);
+      expect(markers.orderForKey(['HOT'], 'new')).toBe('ask-database');
+
+      markers.remember('HOT', 0, markers.currentGeneration());
+      markers.rememberKeys('HOT', ['k1'], markers.currentGeneration());
+      markers.lost();
+      expect(markers.orderForKey(['HOT'], 'new')).toBe('ask-database');
+    });
+  });
 });
