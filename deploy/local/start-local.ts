@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, SERVICE_PORTS } from '@shop/config';
 import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
 import { Client } from 'pg';
+import { recordLocalProcesses } from '../../libs/loadtest/src/support/local-processes';
 import { CATALOGUE } from '../../prisma/catalogue';
 import { describeSeed, seedCatalogue } from '../../prisma/seed';
 import { type Colour, fail, ok, paint, say } from './console-output';
@@ -108,6 +109,12 @@ async function main(): Promise<void> {
     running.push(service);
     say(`started ${name} (pid ${service.pid}) on port ${SERVICE_PORTS[name]}`);
   }
+
+  // For the load test's --cpu: the pid of every process this supervisor runs (the catcher runs in it).
+  recordLocalProcesses({
+    ...(catcher ? { 'mail-catcher': process.pid } : {}),
+    ...Object.fromEntries(running.map((service) => [service.name, service.pid ?? -1])),
+  });
 
   await waitUntilHealthy();
   if (stopping) return;

@@ -1,95 +1,171 @@
 import { LOCAL_DEFAULTS } from '@shop/config';
 import { Queues } from '@shop/contracts';
-import {
-  assertBuilt,
-  benchDatabaseUrl,
-  benchRabbitmqUrl,
-  createMailpitApiHandler,
-  ensureBenchVhostExists,
-  freePort,
-  prepareEmptyBenchDatabase,
-  purgeQueues,
-  REPO_ROOT,
-  SmtpSink,
-  startServiceProcess,
-  type ServiceProcess,
-} from '@shop/testing';
+import { ensureVhostExists, freePort, purgeQueues, type ServiceProcess } from '@shop/testing';
 import { connect } from 'amqplib';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'pg';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
 import { fireSpike } from '../src/fire-spike';
 import type { FlashSaleOptions, FlashSaleResults } from '../src/flash-sale.results';
 import { ProgressLine } from '../src/progress';
 import { renderReportHtml } from '../src/report/report-html';
-import { runFlashSale } from '../src/run-flash-sale';
+import { runFlashSale, type FlashSalePhase } from '../src/run-flash-sale';
 import { summarise } from '../src/stats';
-import { formatSummary, formatTable } from '../src/summary';
+import { formatNumber, formatSummary, formatTable } from '../src/summary';
+import {
+  costOf,
+  formatCostTable,
+  systemMsPerUnit,
+  type CostColumn,
+  type CostRow,
+} from '../src/support/cpu-cost-table';
+import { CpuTimeline, type CpuWindow } from '../src/support/cpu-timeline';
+import { startMailSinkProcess, type MailSinkProcess } from './support/mail-sink.process';
+import { ServiceLauncher } from './support/service-launcher';
+import {
+  assertBuilt,
+  assertToolDatabase,
+  BENCH_VHOST,
+  benchDatabaseUrl,
+  benchRabbitmqUrl,
+  prepareToolDatabase,
+  REPO_ROOT,
+  warnIfBuildIsStale,
+  type ServiceName,
+} from './support/tool-environment';
 
 /**
- * npm run bench:flash-sale — the issue's scenario (20,000 requests, 500 units, 200 connections) against
- * the built order-api and both workers on the bench database and vhost, after a small warm-up sale,
- * then three baselines measured in the same run on the same machine:
- *   - bare Nest + Fastify answering 409 (what a request costs before any of our code),
- *   - raw pg: one-statement transactions on one hot row, 16 connections (the API's pool size),
- *   - raw amqplib: persistent messages published with publisher confirms.
- * Prints the figures, the ratios and each target's PASS/MISS; writes results.json and report.html.
+ * npm run bench:flash-sale — the built order-api, both workers and the log-aggregator on the bench
+ * database and vhost, with a mail sink of their own, through three scenarios after a small warm-up:
+ *   - all accepted: one hot product with ample stock (CPU per accepted order, accepted/s),
+ *   - a stampede on a sold-out product (CPU per refused request),
+ *   - the issue's sale: 20,000 requests, 500 units, 200 connections (rate, latency, pipeline);
+ * then the same-run baselines with nothing else running: pgbench one-row UPDATE on a hot row (16
+ * clients), bare Nest + Fastify under the same load generator, raw amqplib confirmed publishes.
+ * CPU per process comes from /proc for the window firing → drained, peak RSS from samples every
+ * 200 ms. Prints the per-process cost table, the baselines and each target's PASS/MISS; writes
+ * results.json and report.html.
  */
 
-const SCENARIO = { stock: 500, requests: 20_000, connections: 200, retryShare: 0.05 };
-const TARGETS = { requestsPerSecond: 4_000, p99Ms: 100, acceptedPerSecond: 800, drainMs: 5_000 };
-const SERVICES = ['order-api', 'notify-worker', 'report-worker'] as const;
+const SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator'];
+const CONNECTIONS = 200;
+const SCENARIOS = [
+  { key: 'accepted', title: 'all accepted', unit: 'order', stock: 20_000, requests: 4_000 },
+  { key: 'stampede', title: 'sold-out stampede', unit: 'refusal', stock: 0, requests: 10_000 },
+  { key: 'sale', title: '20,000 / 500 / 200', unit: 'request', stock: 500, requests: 20_000 },
+] as const;
+type ScenarioKey = (typeof SCENARIOS)[number]['key'];
+const TARGETS = {
+  cpuMsPerAcceptedOrder: 8,
+  acceptedToPgbench: 0.5,
+  cpuMsPerRefusal: 0.3,
+  requestsToBareNest: 0.5,
+  p99Ms: 100,
+  drainMs: 2_000,
+  endToEndP99Ms: 1_000,
+  peakRssMb: 200,
+  loadGeneratorMsPerRequest: 0.15,
+};
+const LOAD_GENERATOR = 'load generator';
+const MAIL_SINK = 'mail sink';
+const COST_ROWS: CostRow[] = [
+  ...SERVICES.map((key) => ({ key, system: true })),
+  { key: MAIL_SINK, system: true },
+  { key: 'postgres', label: 'postgres (all processes)', system: true },
+  { key: 'rabbitmq', label: 'rabbitmq (beam.smp + children)', system: true },
+  { key: `${LOAD_GENERATOR}: firing`, system: false },
+  { key: `${LOAD_GENERATOR}: checks`, system: false },
+];
 
 const log = (line: string) => console.error(`[bench] ${line}`);
 
+interface ScenarioRun {
+  key: ScenarioKey;
+  results: FlashSaleResults;
+  column: CostColumn;
+  /** The whole system's window, firing → drained. */
+  window: CpuWindow;
+  loadGeneratorMsPerRequest: { firing: number; checks: number };
+}
+
+interface Baselines {
+  pgbench: { transactionsPerSecond: number; postgresMsPerTx: number; pgbenchMsPerTx: number };
+  bareNest: {
+    requestsPerSecond: number;
+    p99Ms: number;
+    appMsPerRequest: number;
+    loadGeneratorMsPerRequest: number;
+  };
+  publishes: { messagesPerSecond: number; rabbitmqMsPerMessage: number; publisherMsPerMessage: number };
+}
+
 async function main(): Promise<void> {
   assertBuilt(SERVICES);
+  warnIfBuildIsStale(SERVICES);
   const databaseUrl = benchDatabaseUrl(process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl);
   const rabbitmqUrl = benchRabbitmqUrl(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl);
-  await prepareEmptyBenchDatabase(databaseUrl, log);
-  ensureBenchVhostExists(rabbitmqUrl, log);
-  // Empty work and dead-letter queues, so the run's dead-letter check starts at 0.
-  await purgeQueues(rabbitmqUrl, [
+  log(
+    `${cpus().length} cores, load average ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}; database ${new URL(databaseUrl).pathname.slice(1)}, vhost ${BENCH_VHOST}`,
+  );
+  await prepareToolDatabase(databaseUrl, log);
+  ensureVhostExists(rabbitmqUrl, BENCH_VHOST, log);
+  // Empty work, dead-letter and log queues, so the run's dead-letter check starts at 0.
+  const queues = [
     Queues.orderNotify,
     Queues.orderReport,
     Queues.orderNotifyDeadLetter,
     Queues.orderReportDeadLetter,
-  ]);
+    Queues.logArchive,
+    Queues.logAlerts,
+  ];
+  await purgeQueues(rabbitmqUrl, queues);
 
-  const smtp = new SmtpSink();
-  await smtp.start();
-  const mailpit = createMailpitApiHandler(smtp);
-  const mailApi = createServer((request, response) => {
-    if (!mailpit(request, response)) response.writeHead(404).end();
-  });
-  const mailApiPort = await freePort();
-  mailApi.listen(mailApiPort, '127.0.0.1');
-  await once(mailApi, 'listening');
-
-  const reportsDir = mkdtempSync(join(tmpdir(), 'bench-flash-sale-reports-'));
-  const shared = { DATABASE_URL: databaseUrl, RABBITMQ_URL: rabbitmqUrl, REPORTS_DIR: reportsDir };
-  const apiPort = await freePort();
-  let services: ServiceProcess[] = [];
-  let results: FlashSaleResults;
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-flash-sale-'));
+  const launcher = new ServiceLauncher();
+  let mail: MailSinkProcess | undefined;
+  const runs: ScenarioRun[] = [];
+  const cleanUp = async () => {
+    await launcher.stopAll();
+    await mail?.stop();
+    await purgeQueues(rabbitmqUrl, queues).catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  const onInterrupt = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', onInterrupt);
   try {
-    log('starting order-api, notify-worker and report-worker (built)');
-    services = await Promise.all([
-      startServiceProcess('order-api', shared, { port: apiPort }),
-      startServiceProcess('notify-worker', { ...shared, SMTP_URL: smtp.url }, { port: await freePort() }),
-      startServiceProcess('report-worker', shared, { port: await freePort() }),
-    ]);
-    const options = (overrides: Partial<FlashSaleOptions>): FlashSaleOptions => ({
-      ...SCENARIO,
-      apiUrl: `http://127.0.0.1:${apiPort}`,
-      mailApiUrl: `http://127.0.0.1:${mailApiPort}`,
+    mail = await startMailSinkProcess();
+    const env = {
+      DATABASE_URL: databaseUrl,
+      RABBITMQ_URL: rabbitmqUrl,
+      REPORTS_DIR: join(scratch, 'reports'),
+      LOG_DIR: join(scratch, 'logs'),
+      SMTP_URL: mail.smtpUrl,
+    };
+    log(`starting ${SERVICES.join(', ')} (built) and the mail sink (pid ${mail.pid})`);
+    const started = await Promise.all(SERVICES.map((name) => launcher.start(name, env)));
+    const api = started[0];
+    const timeline = new CpuTimeline({
+      ...Object.fromEntries(started.map((service) => [service.name, service.pid])),
+      [MAIL_SINK]: mail.pid,
+      [LOAD_GENERATOR]: process.pid,
+    });
+    timeline.start(200);
+    const options = (scenario: Partial<FlashSaleOptions>): FlashSaleOptions => ({
+      stock: 0,
+      requests: 0,
+      connections: CONNECTIONS,
+      retryShare: 0.05,
+      apiUrl: api.baseUrl,
+      mailApiUrl: mail!.apiUrl,
       amqpUrl: rabbitmqUrl,
       requestTimeoutMs: 10_000,
-      drainTimeoutMs: 120_000,
-      ...overrides,
+      drainTimeoutMs: 180_000,
+      ...scenario,
     });
     // A flash sale hits a system that has been up for a while: warm the JIT, pools and prepared statements.
     log('warm-up sale: 1,000 requests, 50 units (not measured)');
@@ -97,88 +173,161 @@ async function main(): Promise<void> {
     if (warmUp.violations.length > 0)
       log(`warm-up had violations: ${warmUp.violations.map((v) => v.code).join(', ')}`);
 
-    log(
-      `flash sale: ${SCENARIO.requests} requests, ${SCENARIO.stock} units, ${SCENARIO.connections} connections`,
-    );
-    const progress = new ProgressLine();
-    results = await runFlashSale(options({}), {
-      onFiring: (p) => progress.firing(p),
-      onDraining: (p) => progress.draining(p),
-      onStep: () => progress.done(),
-    });
-    progress.done();
+    for (const scenario of SCENARIOS) {
+      log(
+        `${scenario.title}: ${scenario.requests} requests, ${scenario.stock} units, ${CONNECTIONS} connections`,
+      );
+      const progress = new ProgressLine();
+      const results = await runFlashSale(options({ stock: scenario.stock, requests: scenario.requests }), {
+        onPhase: (phase: FlashSalePhase) => timeline.mark(`${scenario.key}:${phase}`),
+        onFiring: (p) => progress.firing(p),
+        onDraining: (p) => progress.draining(p),
+        onStep: () => progress.done(),
+      });
+      timeline.mark(`${scenario.key}:done`);
+      progress.done();
+      runs.push(scenarioRun(scenario, results, timeline, started));
+    }
+    timeline.stop();
   } finally {
-    await Promise.all(services.map((service) => service.stop()));
-    mailApi.close();
-    await smtp.stop();
+    process.off('SIGINT', onInterrupt);
+    await cleanUp();
   }
 
-  log('baseline: bare Nest + Fastify');
-  const bare = await measureBareNest();
-  log('baseline: raw pg hot-row transactions');
-  const hotRow = await measureHotRowTransactions(databaseUrl);
-  log('baseline: raw amqplib confirmed publishes');
-  const publishes = await measureConfirmedPublishes(rabbitmqUrl);
+  log('baselines, with nothing else of the bench running');
+  const baselines: Baselines = {
+    pgbench: await measurePgbench(databaseUrl),
+    bareNest: await measureBareNest(),
+    publishes: await measureConfirmedPublishes(rabbitmqUrl),
+  };
 
-  const outDir = join(REPO_ROOT, 'var', 'bench', `flash-sale-${results.startedAt.replace(/[:.]/g, '-')}`);
+  const sale = runs.find((run) => run.key === 'sale')!.results;
+  const outDir = join(REPO_ROOT, 'var', 'bench', `flash-sale-${sale.startedAt.replace(/[:.]/g, '-')}`);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'results.json'),
-    `${JSON.stringify({ results, baselines: { bare, hotRow, publishes } }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        scenarios: Object.fromEntries(runs.map((run) => [run.key, { ...run, results: undefined }])),
+        baselines,
+        sale,
+      },
+      null,
+      2,
+    )}\n`,
   );
-  writeFileSync(join(outDir, 'report.html'), renderReportHtml(results));
+  writeFileSync(join(outDir, 'report.html'), renderReportHtml(sale));
 
-  const f = results.firing;
-  const n = (value: number, digits = 0) =>
-    Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
-  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-  const rows = [
-    [
-      'requests/s handled',
-      n(f.requestsPerSecond),
-      `bare Nest ${n(bare.requestsPerSecond)}/s`,
-      n(f.requestsPerSecond / bare.requestsPerSecond, 2),
-      `≥ ${n(TARGETS.requestsPerSecond)}`,
-      verdict(f.requestsPerSecond >= TARGETS.requestsPerSecond),
-    ],
-    [
-      'latency p99 (ms)',
-      n(f.latency.p99, 1),
-      `bare Nest ${n(bare.p99Ms, 1)}`,
-      n(f.latency.p99 / bare.p99Ms, 1),
-      `≤ ${TARGETS.p99Ms}`,
-      verdict(f.latency.p99 <= TARGETS.p99Ms),
-    ],
-    [
-      'accepted orders/s',
-      n(f.acceptedPerSecond),
-      `raw pg hot row ${n(hotRow.transactionsPerSecond)} tx/s`,
-      n(f.acceptedPerSecond / hotRow.transactionsPerSecond, 2),
-      `≥ ${TARGETS.acceptedPerSecond}`,
-      verdict(f.acceptedPerSecond >= TARGETS.acceptedPerSecond),
-    ],
-    [
-      'drain after last acceptance (s)',
-      n(results.drain.durationMs / 1000, 2),
-      `confirmed publish ${n(publishes.messagesPerSecond)} msg/s`,
-      '',
-      `≤ ${TARGETS.drainMs / 1000}`,
-      verdict(results.drain.completed && results.drain.durationMs <= TARGETS.drainMs),
-    ],
-    ['violations', String(results.violations.length), '', '', '0', verdict(results.violations.length === 0)],
-  ];
-  console.log(`\n${formatSummary(results)}\n`);
-  console.log(formatTable(['', 'flash sale', 'baseline (same run)', 'ratio', 'target', ''], rows));
+  printResults(runs, baselines);
   console.log(`\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`);
 }
 
-/** Bare Nest + Fastify in its own process, driven by the same client and spike as the flash sale. */
-async function measureBareNest(): Promise<{ requestsPerSecond: number; p99Ms: number }> {
+function scenarioRun(
+  scenario: (typeof SCENARIOS)[number],
+  results: FlashSaleResults,
+  timeline: CpuTimeline,
+  started: ServiceProcess[],
+): ScenarioRun {
+  const mark = (phase: string) => `${scenario.key}:${phase}`;
+  const window = timeline.between(mark('firing'), mark('verifying'));
+  const firing = timeline.between(mark('firing'), mark('draining'));
+  const checks = timeline.between(mark('draining'), mark('done'));
+  if (!window || !firing || !checks) throw new Error(`no CPU window for ${scenario.title}`);
+  for (const service of started) {
+    if (!service.isRunning()) throw new Error(`${service.name} exited:\n${service.output().slice(-2_000)}`);
+  }
+  const requests = results.firing.requestsSent;
+  const units =
+    scenario.unit === 'order'
+      ? results.serverSales.orders
+      : scenario.unit === 'refusal'
+        ? (results.firing.statusCounts['409 OUT_OF_STOCK'] ?? 0)
+        : requests;
+  // The meter's own snapshots run in the load generator's process: left out of its figure.
+  const generatorMs = (w: CpuWindow) => ((w.cpuSeconds[LOAD_GENERATOR] ?? 0) - w.meterSeconds) * 1000;
+  const cost = costOf(window);
+  delete cost.cpuMs[LOAD_GENERATOR];
+  cost.cpuMs[`${LOAD_GENERATOR}: firing`] = generatorMs(firing);
+  cost.cpuMs[`${LOAD_GENERATOR}: checks`] = generatorMs(checks);
+  cost.peakBytes[`${LOAD_GENERATOR}: firing`] = firing.peakResidentBytes[LOAD_GENERATOR];
+  return {
+    key: scenario.key,
+    results,
+    window,
+    column: { title: scenario.title, unit: scenario.unit, units, ...cost },
+    loadGeneratorMsPerRequest: {
+      firing: generatorMs(firing) / Math.max(1, requests),
+      checks: generatorMs(checks) / Math.max(1, requests),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baselines
+
+/** pgbench: 16 clients, one-statement transactions on a one-row table in the bench database. */
+async function measurePgbench(databaseUrl: string): Promise<Baselines['pgbench']> {
+  assertToolDatabase(databaseUrl);
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pgbench-'));
+  try {
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS bench_hot_row (id int PRIMARY KEY, stock bigint NOT NULL)',
+    );
+    await client.query(
+      'INSERT INTO bench_hot_row VALUES (1, 1000000000) ON CONFLICT (id) DO UPDATE SET stock = 1000000000',
+    );
+    const script = join(dir, 'hot-row.sql');
+    writeFileSync(script, 'UPDATE bench_hot_row SET stock = stock - 1 WHERE id = 1;\n');
+    const timeline = new CpuTimeline();
+    timeline.start(500);
+    const childrenBefore = childTicks();
+    const { stdout } = await promisify(execFile)(
+      'pgbench',
+      ['-n', '-c', '16', '-j', '2', '-T', '5', '-f', script, databaseUrl],
+      { timeout: 60_000 },
+    );
+    timeline.stop();
+    // pgbench has exited by now: its CPU is in this process's cutime/cstime.
+    const pgbenchMs = ((childTicks() - childrenBefore) / ticksPerSecond()) * 1000;
+    const tps = Number(/^tps = ([\d.]+)/m.exec(stdout)?.[1]);
+    const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+    const window = timeline.window();
+    const perTx = (group: string) => ((window?.cpuSeconds[group] ?? NaN) * 1000) / transactions;
+    log(`pgbench: ${formatNumber(tps)} tx/s`);
+    return {
+      transactionsPerSecond: tps,
+      postgresMsPerTx: perTx('postgres'),
+      pgbenchMsPerTx: pgbenchMs / transactions,
+    };
+  } finally {
+    await client.query('DROP TABLE IF EXISTS bench_hot_row').catch(() => undefined);
+    await client.end();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** cutime + cstime of this process: the children it waited for. */
+function childTicks(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[13]) + Number(fields[14]);
+}
+
+function ticksPerSecond(): number {
+  return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+}
+
+/** Bare Nest + Fastify in its own process, driven by the same load generator as the sale. */
+async function measureBareNest(): Promise<Baselines['bareNest']> {
   const port = await freePort();
+  // node --import tsx, not the tsx binary: its pid must be the app's own.
   const child = spawn(
-    join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    [join(__dirname, 'bare-nest-app.ts'), String(port)],
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'bare-nest-app.ts'), String(port)],
     {
+      cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
@@ -192,59 +341,42 @@ async function measureBareNest(): Promise<{ requestsPerSecond: number; p99Ms: nu
         apiUrl: `http://127.0.0.1:${port}`,
         sku: 'BARE-1',
         runId: 'bare',
-        requests: SCENARIO.requests,
-        connections: SCENARIO.connections,
-        retryShare: 0,
+        requests: 20_000,
+        connections: CONNECTIONS,
+        retryShare: 0.05,
         requestTimeoutMs: 10_000,
       });
     await spike(); // warm-up, as for the system
+    const timeline = new CpuTimeline({ app: child.pid!, [LOAD_GENERATOR]: process.pid });
+    timeline.start(500);
     const { outcomes, durationMs } = await spike();
+    timeline.stop();
+    const window = timeline.window();
+    const perRequest = (ms: number) => ms / outcomes.length;
+    log(`bare Nest: ${formatNumber((outcomes.length * 1000) / durationMs)} requests/s`);
     return {
       requestsPerSecond: (outcomes.length * 1000) / durationMs,
       p99Ms: summarise(outcomes.map((o) => o.latencyMs)).p99,
+      appMsPerRequest: perRequest((window?.cpuSeconds.app ?? NaN) * 1000),
+      loadGeneratorMsPerRequest: perRequest(
+        ((window?.cpuSeconds[LOAD_GENERATOR] ?? NaN) - (window?.meterSeconds ?? 0)) * 1000,
+      ),
     };
   } finally {
     child.kill('SIGTERM');
   }
 }
 
-/** One-statement transactions on one row from 200 callers over 16 connections, for 5 s. */
-async function measureHotRowTransactions(databaseUrl: string): Promise<{ transactionsPerSecond: number }> {
-  const pool = new Pool({ connectionString: databaseUrl, max: 16, application_name: 'bench-hot-row' });
-  try {
-    await pool.query('CREATE TABLE IF NOT EXISTS bench_hot_row (id int PRIMARY KEY, stock bigint NOT NULL)');
-    await pool.query(
-      'INSERT INTO bench_hot_row VALUES (1, 1000000000) ON CONFLICT (id) DO UPDATE SET stock = 1000000000',
-    );
-    const deadline = performance.now() + 5_000;
-    let committed = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: SCENARIO.connections }, async () => {
-        while (performance.now() < deadline) {
-          await pool.query({
-            name: 'bench-hot-row',
-            text: 'UPDATE bench_hot_row SET stock = stock - 1 WHERE id = 1 AND stock > 0',
-          });
-          committed++;
-        }
-      }),
-    );
-    return { transactionsPerSecond: (committed * 1000) / (performance.now() - started) };
-  } finally {
-    await pool.query('DROP TABLE IF EXISTS bench_hot_row').catch(() => undefined);
-    await pool.end();
-  }
-}
-
 /** Persistent ~1 KB messages on a confirm channel, up to 500 unconfirmed at a time. */
-async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<{ messagesPerSecond: number }> {
+async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<Baselines['publishes']> {
   const connection = await connect(rabbitmqUrl);
   try {
     const channel = await connection.createConfirmChannel();
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
     const body = Buffer.alloc(1_000, 'x');
     const total = 20_000;
+    const timeline = new CpuTimeline({ publisher: process.pid });
+    timeline.start(500);
     const started = performance.now();
     for (let sent = 0; sent < total; sent++) {
       channel.publish('', queue, body, { persistent: true, contentType: 'application/json' });
@@ -252,11 +384,156 @@ async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<{ message
     }
     await channel.waitForConfirms();
     const messagesPerSecond = (total * 1000) / (performance.now() - started);
+    timeline.stop();
+    const window = timeline.window();
     await channel.close();
-    return { messagesPerSecond };
+    log(`amqplib confirmed publish: ${formatNumber(messagesPerSecond)} msg/s`);
+    return {
+      messagesPerSecond,
+      rabbitmqMsPerMessage: ((window?.cpuSeconds.rabbitmq ?? NaN) * 1000) / total,
+      publisherMsPerMessage:
+        (((window?.cpuSeconds.publisher ?? NaN) - (window?.meterSeconds ?? 0)) * 1000) / total,
+    };
   } finally {
     await connection.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function printResults(runs: ScenarioRun[], baselines: Baselines): void {
+  const run = (key: ScenarioKey) => runs.find((r) => r.key === key)!;
+  const [accepted, stampede, sale] = [run('accepted'), run('stampede'), run('sale')];
+  const n = formatNumber;
+
+  console.log(`\n${sale.results.product.sku} (the 20,000 / 500 / 200 sale)\n${formatSummary(sale.results)}`);
+  console.log(
+    '\nCPU per unit of work by process, from /proc (firing → drained), and peak resident memory (MB) in that window\n',
+  );
+  console.log(
+    formatCostTable(
+      runs.map((r) => r.column),
+      COST_ROWS,
+    ),
+  );
+  console.log(
+    '(load generator: firing = the spike; checks = polling while draining and the invariant checks afterwards; ' +
+      'the CPU meter itself left out)',
+  );
+  for (const r of runs) {
+    const { window } = r;
+    console.log(
+      `  ${r.column.title}: ${n(window.seconds, 1)} s; machine ${n(window.machineBusy)}% of ${cpus().length * 100}%` +
+        `${window.machineSteal >= 0.5 ? `, steal ${n(window.machineSteal)}%` : ''}; ` +
+        `${n(r.results.firing.requestsPerSecond)} requests/s, ${n(r.results.firing.acceptedPerSecond)} accepted/s; ` +
+        `answers ${Object.entries(r.results.firing.statusCounts)
+          .map(([status, count]) => `${status} ×${count}`)
+          .join(', ')}; violations ${r.results.violations.map((v) => v.code).join(', ') || 'none'}`,
+    );
+  }
+
+  const { pgbench, bareNest, publishes } = baselines;
+  console.log('\nSame-run baselines (nothing else of the bench running)\n');
+  console.log(
+    formatTable(
+      ['baseline', 'rate', 'CPU ms per operation'],
+      [
+        [
+          'pgbench one-row UPDATE, 16 clients',
+          `${n(pgbench.transactionsPerSecond)} tx/s`,
+          `postgres ${n(pgbench.postgresMsPerTx, 3)}, pgbench ${n(pgbench.pgbenchMsPerTx, 3)}`,
+        ],
+        [
+          `bare Nest + Fastify, same load generator (p99 ${n(bareNest.p99Ms, 1)} ms)`,
+          `${n(bareNest.requestsPerSecond)} req/s`,
+          `app ${n(bareNest.appMsPerRequest, 3)}, load generator ${n(bareNest.loadGeneratorMsPerRequest, 3)}`,
+        ],
+        [
+          'amqplib confirmed publish, persistent 1 KB',
+          `${n(publishes.messagesPerSecond)} msg/s`,
+          `rabbitmq ${n(publishes.rabbitmqMsPerMessage, 3)}, publisher ${n(publishes.publisherMsPerMessage, 3)}`,
+        ],
+      ],
+    ),
+  );
+
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const s = sale.results;
+  const acceptedCpu = systemMsPerUnit(accepted.column, COST_ROWS);
+  const refusalCpu = systemMsPerUnit(stampede.column, COST_ROWS);
+  const acceptedRatio = accepted.results.firing.acceptedPerSecond / pgbench.transactionsPerSecond;
+  const requestRatio = s.firing.requestsPerSecond / bareNest.requestsPerSecond;
+  const generator = sale.loadGeneratorMsPerRequest.firing + sale.loadGeneratorMsPerRequest.checks;
+  const violations = runs.reduce((sum, r) => sum + r.results.violations.length, 0);
+  const peaks = SERVICES.map((service) => ({
+    service,
+    mb: Math.max(...runs.map((r) => (r.column.peakBytes[service] ?? 0) / 2 ** 20)),
+  }));
+  const rows: string[][] = [
+    [
+      'all accepted: system CPU per accepted order',
+      `${n(acceptedCpu, 2)} ms`,
+      `≤ ${TARGETS.cpuMsPerAcceptedOrder} ms`,
+      verdict(acceptedCpu <= TARGETS.cpuMsPerAcceptedOrder),
+    ],
+    [
+      'all accepted: accepted/s ÷ pgbench hot-row tx/s',
+      `${n(accepted.results.firing.acceptedPerSecond)} ÷ ${n(pgbench.transactionsPerSecond)} = ${n(acceptedRatio, 2)}`,
+      `≥ ${TARGETS.acceptedToPgbench}`,
+      verdict(acceptedRatio >= TARGETS.acceptedToPgbench),
+    ],
+    [
+      'stampede: system CPU per refused request',
+      `${n(refusalCpu, 3)} ms`,
+      `≤ ${TARGETS.cpuMsPerRefusal} ms`,
+      verdict(refusalCpu <= TARGETS.cpuMsPerRefusal),
+    ],
+    [
+      'sale: requests/s ÷ bare Nest requests/s',
+      `${n(s.firing.requestsPerSecond)} ÷ ${n(bareNest.requestsPerSecond)} = ${n(requestRatio, 2)}`,
+      `≥ ${TARGETS.requestsToBareNest}`,
+      verdict(requestRatio >= TARGETS.requestsToBareNest),
+    ],
+    [
+      'sale: latency p99',
+      `${n(s.firing.latency.p99, 1)} ms`,
+      `≤ ${TARGETS.p99Ms} ms`,
+      verdict(s.firing.latency.p99 <= TARGETS.p99Ms),
+    ],
+    [
+      'sale: emails and PDFs done after the last acceptance',
+      `${n(s.drain.durationMs / 1000, 2)} s${s.drain.completed ? '' : ' (not finished)'}`,
+      `≤ ${TARGETS.drainMs / 1000} s`,
+      verdict(s.drain.completed && s.drain.durationMs <= TARGETS.drainMs),
+    ],
+    [
+      'sale: accepted → email p99',
+      `${n(s.endToEnd.email.p99)} ms`,
+      `≤ ${TARGETS.endToEndP99Ms} ms`,
+      verdict(s.endToEnd.email.p99 <= TARGETS.endToEndP99Ms),
+    ],
+    [
+      'sale: accepted → PDF p99',
+      `${n(s.endToEnd.pdf.p99)} ms`,
+      `≤ ${TARGETS.endToEndP99Ms} ms`,
+      verdict(s.endToEnd.pdf.p99 <= TARGETS.endToEndP99Ms),
+    ],
+    ['violations (all scenarios)', String(violations), '0', verdict(violations === 0)],
+    ...peaks.map(({ service, mb }) => [
+      `peak RSS of ${service}`,
+      `${n(mb)} MB`,
+      `≤ ${TARGETS.peakRssMb} MB`,
+      verdict(mb <= TARGETS.peakRssMb),
+    ]),
+    [
+      'sale: load generator CPU per request (firing + checks)',
+      `${n(sale.loadGeneratorMsPerRequest.firing, 3)} + ${n(sale.loadGeneratorMsPerRequest.checks, 3)} = ${n(generator, 3)} ms`,
+      `≤ ${TARGETS.loadGeneratorMsPerRequest} ms`,
+      verdict(generator <= TARGETS.loadGeneratorMsPerRequest),
+    ],
+  ];
+  console.log(`\nTargets (same-run figures)\n\n${formatTable(['target', 'measured', 'target', ''], rows)}`);
 }
 
 main().catch((error: Error) => {

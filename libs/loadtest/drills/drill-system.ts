@@ -1,20 +1,14 @@
 import { LOCAL_DEFAULTS } from '@shop/config';
 import { Queues } from '@shop/contracts';
-import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
-import {
-  ensureVhostExists,
-  freePort,
-  purgeQueues,
-  REPO_ROOT,
-  SmtpSink,
-  startServiceProcess,
-  type ServiceProcess,
-} from '@shop/testing';
+import { withDatabaseName } from '@shop/db';
+import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
 import { connect } from 'amqplib';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { ServiceLauncher } from '../bench/support/service-launcher';
+import { prepareToolDatabase, withVhost } from '../bench/support/tool-environment';
 
 export const DRILL_DATABASE = 'orders_drill';
 export const DRILL_VHOST = 'shop_drill';
@@ -31,6 +25,7 @@ export class DrillSystem {
   readonly services = new Map<ServiceName, ServiceProcess>();
   private readonly ports = new Map<ServiceName, number>();
   private readonly finishedOutputs: string[] = [];
+  private readonly launcher = new ServiceLauncher();
 
   private constructor(
     readonly databaseUrl: string,
@@ -45,19 +40,10 @@ export class DrillSystem {
       process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl,
       DRILL_DATABASE,
     );
-    const amqp = new URL(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl);
-    amqp.pathname = `/${DRILL_VHOST}`;
-    if (databaseNameOf(databaseUrl) !== DRILL_DATABASE) throw new Error('drills only use their own database');
-    await applyMigrations({
-      databaseUrl,
-      migrationsDir: join(REPO_ROOT, 'prisma/migrations'),
-      log: () => undefined,
-    });
+    const amqp = new URL(withVhost(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl, DRILL_VHOST));
+    await prepareToolDatabase(databaseUrl, () => undefined, 'drill');
     ensureVhostExists(amqp.toString(), DRILL_VHOST, log);
     const pool = new Pool({ connectionString: databaseUrl, max: 3, application_name: 'drill' });
-    await pool.query(
-      'TRUNCATE order_notifications, order_reports, order_items, outbox_messages, orders, products',
-    );
     const smtp = new SmtpSink({ ignoreDuplicateMessageIds: true, maxMessages: 1_000_000 });
     await smtp.start();
     const system = new DrillSystem(
@@ -87,7 +73,7 @@ export class DrillSystem {
       REPORTS_DIR: this.reportsDir,
       ...(name === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
     };
-    const service = await startServiceProcess(name, env, {
+    const service = await this.launcher.start(name, env, {
       port: this.ports.get(name)!,
       healthTimeoutMs: 60_000,
     });
@@ -99,7 +85,7 @@ export class DrillSystem {
   async stopService(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     const service = this.services.get(name);
     if (!service) return 0;
-    const { ms } = await service.stop(signal);
+    const { ms } = await this.launcher.stop(service, { signal });
     this.finishedOutputs.push(service.output());
     this.services.delete(name);
     return ms;
@@ -186,6 +172,7 @@ export class DrillSystem {
 
   async stop(): Promise<void> {
     for (const name of [...this.services.keys()]) await this.stopService(name);
+    await this.launcher.stopAll();
     await this.smtp.stop();
     await this.pool.end();
   }

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
 import { DrillSystem } from './drill-system';
 import { DRILLS, type Drill, type DrillCheck } from './drills';
-import { runSteadyLoad, sleep } from './steady-load';
+import { runSteadyLoad } from './steady-load';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * npm run drill — fault drills against the system started locally (built services on database

@@ -2,7 +2,7 @@ import { FailureHeaders, Queues } from '@shop/contracts';
 import { closeBrokerConnections, startBrokerApp, stopBrokerApp } from '@shop/testing';
 import { connect } from 'amqplib';
 import { DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
-import { sleep } from './steady-load';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Something a drill checked beyond "nothing lost, nothing duplicated". */
 export interface DrillCheck {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { customerFor } from '../src/customers';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface SteadyLoadOptions {
   apiUrl: () => string;
@@ -81,5 +82,3 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
   await Promise.all(inFlight);
   return { accepted, gaveUp, attempts, durationMs: performance.now() - started };
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

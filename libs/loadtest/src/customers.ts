@@ -17,3 +17,11 @@ export function customerFor(runId: string, n: number, random: () => number = Mat
     name: isLatin ? `${given} ${family}` : `${family}${given}`,
   };
 }
+
+/** Every name customerFor can pick, JSON-encoded once, for request bodies built from a template. */
+export const CUSTOMER_NAMES_JSON: readonly string[] = FAMILY_NAMES.flatMap((family) =>
+  GIVEN_NAMES.map((given) => {
+    const isLatin = /^[A-Za-z]/.test(family) && /^[A-Za-z]/.test(given);
+    return JSON.stringify(isLatin ? `${given} ${family}` : `${family}${given}`);
+  }),
+);

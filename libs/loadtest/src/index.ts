@@ -6,3 +6,6 @@ export * from './summary';
 export * from './stats';
 export * from './pipeline-probe';
 export { renderReportHtml } from './report/report-html';
+export * from './support/cpu-timeline';
+export * from './support/cpu-cost-table';
+export * from './support/local-processes';

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
 import { fireSpike } from './fire-spike';
 import type {
   AcceptedOrder,
@@ -43,7 +45,14 @@ export interface FlashSaleHooks {
   onDraining?: (progress: DrainProgress) => void;
   /** A line about what is happening now ("creating product", "checking 500 orders"). */
   onStep?: (message: string) => void;
+  /**
+   * Called as each phase starts, synchronously (a CPU meter marks its windows here): firing the
+   * spike, waiting for the pipeline to drain, checking the invariants.
+   */
+  onPhase?: (phase: FlashSalePhase) => void;
 }
+
+export type FlashSalePhase = 'firing' | 'draining' | 'verifying';
 
 const TICK_MS = 250;
 const TIMELINE_SLICE_MS = 250;
@@ -106,6 +115,7 @@ export async function runFlashSale(
         await sleep(TICK_MS);
       }
     })();
+    hooks.onPhase?.('firing');
     firingStart = performance.now();
     const spike = await fireSpike({
       apiUrl: options.apiUrl,
@@ -129,6 +139,7 @@ export async function runFlashSale(
     // ---- drain ----
     const acceptedByOrder = acceptedOrdersOf(spike.outcomes);
     hooks.onStep?.(`waiting for ${acceptedByOrder.size} emails and PDFs`);
+    hooks.onPhase?.('draining');
     const drainStart = performance.now();
     let drained = false;
     let lastSales: ProductSales | undefined;
@@ -152,6 +163,7 @@ export async function runFlashSale(
       await sleep(TICK_MS);
     }
     const drainWaitedMs = performance.now() - drainStart;
+    hooks.onPhase?.('verifying');
 
     // ---- verify ----
     hooks.onStep?.(`checking ${acceptedByOrder.size} orders: emails at the mail catcher, PDFs, dead letters`);
@@ -160,9 +172,15 @@ export async function runFlashSale(
     const resendsAfter = await readMailboxResends(options.mailApiUrl);
     const emailsResent =
       resendsBefore === undefined || resendsAfter === undefined ? undefined : resendsAfter - resendsBefore;
+    // One keep-alive pool for the checks: thousands of GETs through fetch would cost the load generator more.
+    const checks = new Pool(new URL(api).origin, {
+      connections: 16,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const acceptedOrders = await mapConcurrently([...acceptedByOrder.values()], 16, async (order) =>
-      describeAcceptedOrder(api, order, emailsByOrder.get(order.orderId) ?? 0),
-    );
+      describeAcceptedOrder(checks, new URL(api).pathname, order, emailsByOrder.get(order.orderId) ?? 0),
+    ).finally(() => checks.close());
     const deadLettered = queues ? await queues.depths(DEAD_LETTER_QUEUES) : undefined;
     const deadLetteredComplete =
       deadLettered && DEAD_LETTER_QUEUES.every((queue) => queue in deadLettered) ? deadLettered : undefined;
@@ -224,20 +242,19 @@ function acceptedOrdersOf(
 }
 
 async function describeAcceptedOrder(
-  api: string,
+  pool: Pool,
+  basePath: string,
   order: { orderId: string; idempotencyKey: string; quantity: number },
   emailCount: number,
 ): Promise<AcceptedOrder> {
-  const response = await fetch(new URL(`orders/${order.orderId}`, api), {
-    signal: AbortSignal.timeout(10_000),
-  });
-  const view = response.ok
-    ? ((await response.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
-    : undefined;
-  const report = await fetch(new URL(`orders/${order.orderId}/report`, api), {
-    signal: AbortSignal.timeout(10_000),
-  });
-  const pdf = report.ok ? Buffer.from(await report.arrayBuffer()) : undefined;
+  const response = await pool.request({ path: `${basePath}orders/${order.orderId}`, method: 'GET' });
+  const view =
+    response.statusCode === 200
+      ? ((await response.body.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
+      : await response.body.dump().then(() => undefined);
+  const report = await pool.request({ path: `${basePath}orders/${order.orderId}/report`, method: 'GET' });
+  const pdf = report.statusCode === 200 ? Buffer.from(await report.body.arrayBuffer()) : undefined;
+  if (!pdf) await report.body.dump();
   // The report is named after the order and written atomically, so there is one PDF or none.
   const pdfCount = pdf && pdf.subarray(0, 5).toString('latin1') === '%PDF-' ? 1 : 0;
   return {
@@ -341,5 +358,3 @@ async function mapConcurrently<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

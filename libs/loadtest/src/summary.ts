@@ -1,9 +1,12 @@
 import type { FlashSaleResults, LatencySummary } from './flash-sale.results';
 
-const number = (value: number | null | undefined, digits = 0): string =>
+/** `12,345.6`, or `n/a` for a missing or non-finite value: the one number format of the tools. */
+export const formatNumber = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || !Number.isFinite(value)
     ? 'n/a'
     : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+const number = formatNumber;
 
 const latency = (s: LatencySummary, which: (keyof LatencySummary)[]) =>
   which.map((key) => `${key} ${number(s[key], 1)}`).join(' / ') + ' ms';

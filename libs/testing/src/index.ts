@@ -1,5 +1,5 @@
+export * from './broker-admin';
 export * from './broker-control';
-export * from './bench-environment';
 export * from './broker-probe';
 export * from './free-port';
 export * from './http-app.harness';

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './wait-for';
 
@@ -15,24 +16,38 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
+export interface ServiceProcessOptions {
+  port: number;
+  healthTimeoutMs?: number;
+  /**
+   * Where the process writes its output, instead of a pipe this process reads: benches measure the
+   * CPU of the process that drives the load, which must not spend it on the services' log lines.
+   */
+  logFile?: string;
+}
+
 /**
  * Runs a built service (`services/<name>/dist/main.js`) as its own process, for specs that need real
- * process behaviour: several workers on one queue, a crash, a signal, a dropped connection. The
- * integration global set-up builds the services first. Resolves once GET /health answers 200.
+ * process behaviour (several workers on one queue, a crash, a signal, a dropped connection) and for the
+ * benches and drills. The integration global set-up builds the services first. Resolves once GET
+ * /health answers 200.
  */
 export async function startServiceProcess(
   name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator',
   env: Record<string, string>,
-  { port, healthTimeoutMs = 20_000 }: { port: number; healthTimeoutMs?: number },
+  { port, healthTimeoutMs = 20_000, logFile }: ServiceProcessOptions,
 ): Promise<ServiceProcess> {
-  let output = '';
+  let buffered = '';
+  const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  if (fd !== undefined) closeSync(fd); // the child holds its own copy
+  child.stdout?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));
+  const output = () => (logFile === undefined ? buffered : readFileSync(logFile, 'utf8'));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -44,7 +59,7 @@ export async function startServiceProcess(
     name,
     pid: child.pid ?? -1,
     baseUrl,
-    output: () => output,
+    output,
     isRunning: () => running,
     stop: async (signal = 'SIGTERM') => {
       const started = Date.now();
@@ -57,11 +72,11 @@ export async function startServiceProcess(
     await waitFor(
       `${name} (pid ${child.pid}) to answer GET /health 200`,
       async () => {
-        if (!running) throw new Error(`${name} exited:\n${output.slice(-2_000)}`);
+        if (!running) throw new Error(`${name} exited:\n${output().slice(-2_000)}`);
         const response = await fetch(`${baseUrl}/health`).catch(() => undefined);
         return response?.status === 200;
       },
-      { timeoutMs: healthTimeoutMs, intervalMs: 100 },
+      { timeoutMs: healthTimeoutMs, intervalMs: 100, failFast: true },
     );
   } catch (error) {
     await service.stop('SIGKILL');

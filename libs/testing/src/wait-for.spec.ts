@@ -20,3 +20,19 @@ describe('waitFor', () => {
     ).rejects.toThrow(/waiting for never \(last error: still broken\)/);
   });
 });
+
+describe('waitFor with failFast', () => {
+  it('rethrows the first error at once', async () => {
+    const started = Date.now();
+    await expect(
+      waitFor(
+        'a process that crashed',
+        () => {
+          throw new Error('exited with code 1');
+        },
+        { timeoutMs: 5_000, intervalMs: 5, failFast: true },
+      ),
+    ).rejects.toThrow('exited with code 1');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});

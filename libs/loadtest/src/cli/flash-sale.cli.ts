@@ -1,12 +1,16 @@
 import { LOCAL_DEFAULTS, SERVICE_PORTS } from '@shop/config';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FlashSaleOptions } from '../flash-sale.results';
+import type { FlashSaleOptions, FlashSaleResults } from '../flash-sale.results';
 import { ProgressLine } from '../progress';
 import { renderReportHtml } from '../report/report-html';
-import { runFlashSale } from '../run-flash-sale';
+import { runFlashSale, type FlashSalePhase } from '../run-flash-sale';
 import { formatSummary } from '../summary';
+import { costOf, formatCostTable, type CostColumn, type CostRow } from '../support/cpu-cost-table';
+import { CpuTimeline } from '../support/cpu-timeline';
+import { LOCAL_PROCESSES_FILE, readLocalProcesses } from '../support/local-processes';
 
 const USAGE = `npm run loadtest:flash-sale -- [options]
 
@@ -20,11 +24,16 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --timeout MS        per-request timeout                        (default 10000)
   --drain-timeout MS  wait for emails and PDFs                   (default 120000)
   --out DIR           results.json and report.html               (default var/loadtest/<timestamp>)
+  --cpu               CPU per request and peak memory of each local process (order-api, workers,
+                      log-aggregator, mail catcher, PostgreSQL, RabbitMQ, this load generator) from
+                      /proc: needs \`npm start\` on this machine (it writes var/run/local-processes.json)
 
 Exits 0 when every invariant held, 1 on any violation, 2 on bad options or an unreachable system.`;
 
 /** Parses the command line; throws with a readable message on a bad value. */
-export function parseFlashSaleArgs(argv: string[]): { options: FlashSaleOptions; outDir?: string } | 'help' {
+export function parseFlashSaleArgs(
+  argv: string[],
+): { options: FlashSaleOptions; outDir?: string; cpu: boolean } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -39,6 +48,7 @@ export function parseFlashSaleArgs(argv: string[]): { options: FlashSaleOptions;
       timeout: { type: 'string' },
       'drain-timeout': { type: 'string' },
       out: { type: 'string' },
+      cpu: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,6 +86,7 @@ export function parseFlashSaleArgs(argv: string[]): { options: FlashSaleOptions;
       drainTimeoutMs: int('drain-timeout', 120_000, 1_000, 3_600_000),
     },
     outDir: values.out,
+    cpu: values.cpu ?? false,
   };
 }
 
@@ -92,9 +103,15 @@ async function main(): Promise<number> {
     return 0;
   }
   const { options } = parsed;
+  const meter = parsed.cpu ? startCpuMeter(options) : undefined;
+  if (typeof meter === 'string') {
+    console.error(meter);
+    return 2;
+  }
   const progress = new ProgressLine();
   let phase: 'firing' | 'draining' | undefined;
   const results = await runFlashSale(options, {
+    onPhase: (p) => meter?.mark(p),
     onStep: (message) => {
       if (phase) progress.done();
       phase = undefined;
@@ -113,6 +130,8 @@ async function main(): Promise<number> {
     console.error(`flash sale could not run: ${error.message}`);
     return undefined;
   });
+  meter?.mark('done');
+  meter?.stop();
   if (!results) return 2;
   progress.done();
 
@@ -123,7 +142,53 @@ async function main(): Promise<number> {
   console.log(
     `\n${formatSummary(results)}\n\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`,
   );
+  if (meter) console.log(`\n${describeCost(meter, results)}`);
   return results.violations.length === 0 ? 0 : 1;
+}
+
+const LOAD_GENERATOR = 'load generator';
+
+/** The /proc meter for --cpu, or why it cannot run. */
+function startCpuMeter(options: FlashSaleOptions): CpuTimeline | string {
+  if (!['localhost', '127.0.0.1', '[::1]'].includes(new URL(options.apiUrl).hostname))
+    return `--cpu reads the processes of this machine: --api must be local (got ${options.apiUrl})`;
+  const processes = readLocalProcesses();
+  if (!processes)
+    return `--cpu needs \`npm start\` running on this machine (no live ${LOCAL_PROCESSES_FILE})`;
+  const meter = new CpuTimeline({ ...processes, [LOAD_GENERATOR]: process.pid });
+  meter.start(200);
+  return meter;
+}
+
+/** The bench's cost table for this one run: per request and per accepted order, firing → drained. */
+function describeCost(meter: CpuTimeline, results: FlashSaleResults): string {
+  const at = (phase: FlashSalePhase | 'done') => phase;
+  const window = meter.between(at('firing'), at('verifying'));
+  const firing = meter.between(at('firing'), at('draining'));
+  const checks = meter.between(at('draining'), at('done'));
+  if (!window || !firing || !checks) return 'CPU: n/a (the run ended before firing)';
+  const generator = (w: typeof window) => ((w.cpuSeconds[LOAD_GENERATOR] ?? 0) - w.meterSeconds) * 1000;
+  const cost = costOf(window);
+  delete cost.cpuMs[LOAD_GENERATOR];
+  cost.cpuMs[`${LOAD_GENERATOR}: firing`] = generator(firing);
+  cost.cpuMs[`${LOAD_GENERATOR}: checks`] = generator(checks);
+  cost.peakBytes[`${LOAD_GENERATOR}: firing`] = window.peakResidentBytes[LOAD_GENERATOR];
+  const columns: CostColumn[] = [
+    { title: 'this run', unit: 'request', units: results.firing.requestsSent, ...cost },
+    { title: 'this run', unit: 'accepted order', units: results.serverSales.orders, ...cost },
+  ];
+  const rows: CostRow[] = [
+    ...meter.namedProcesses.filter((name) => name !== LOAD_GENERATOR).map((key) => ({ key, system: true })),
+    { key: 'postgres', label: 'postgres (all processes)', system: true },
+    { key: 'rabbitmq', label: 'rabbitmq (beam.smp + children)', system: true },
+    { key: `${LOAD_GENERATOR}: firing`, system: false },
+    { key: `${LOAD_GENERATOR}: checks`, system: false },
+  ];
+  return (
+    `CPU per unit of work by process, from /proc (firing → drained, ${window.seconds.toFixed(1)} s; ` +
+    `machine ${window.machineBusy.toFixed(0)}% of ${cpus().length * 100}%), ` +
+    `and peak resident memory (MB)\n\n${formatCostTable(columns, rows)}`
+  );
 }
 
 if (require.main === module) {

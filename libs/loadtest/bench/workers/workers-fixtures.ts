@@ -1,91 +1,20 @@
 import { Exchanges, MessageTypes, Queues, TOPOLOGY, type OrderPlacedV1 } from '@shop/contracts';
-import { applyMigrations, databaseNameOf } from '@shop/db';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { Pool } from 'pg';
+import { BENCH_VHOST, emptyBusinessTables, prepareToolDatabase } from '../support/tool-environment';
 
-/**
- * The workers benchmark's isolated environment: database `orders_bench` and vhost `shop_bench` (never
- * `orders`, `/`, nor the tests' `orders_test` / `shop_test`), fixture orders and their messages.
- */
+/** The workers bench's fixtures: a small pool on the bench database, fixture orders and their messages, the broker. */
 
-// The bench database, vhost and repository root every benchmark shares.
-export {
-  BENCH_DATABASE,
-  BENCH_VHOST,
-  benchDatabaseUrl,
-  benchRabbitmqUrl,
-  REPO_ROOT,
-} from '../src/bench-environment';
-import { BENCH_DATABASE, BENCH_VHOST, REPO_ROOT } from '../src/bench-environment';
-
-// ---------------------------------------------------------------------------------------------
-// Built services
-
-/** Fails with the command to run when a service has not been built. */
-export function assertServicesBuilt(services: string[]): void {
-  const missing = services.filter((name) => !existsSync(mainOf(name)));
-  if (missing.length > 0) {
-    throw new Error(
-      `${missing.map((name) => relative(REPO_ROOT, mainOf(name))).join(', ')} missing: run \`npm run build\` first ` +
-        '(the bench runs the built services).',
-    );
-  }
-}
-
-/** Sources changed after a service's dist was built, which the bench would not measure. */
-export function sourcesNewerThanBuild(services: string[]): string[] {
-  const builtAt = Math.min(...services.map((name) => statSync(mainOf(name)).mtimeMs));
-  const roots = [
-    ...services.map((name) => join(REPO_ROOT, 'services', name, 'src')),
-    ...readdirSync(join(REPO_ROOT, 'libs')).map((lib) => join(REPO_ROOT, 'libs', lib, 'src')),
-  ];
-  return roots
-    .filter((root) => existsSync(root))
-    .flatMap((root) =>
-      readdirSync(root, { recursive: true, encoding: 'utf8' }).map((file) => join(root, file)),
-    )
-    .filter((file) => /(?<!spec)\.ts$/.test(file) && !file.includes('/generated/'))
-    .filter((file) => statSync(file).mtimeMs > builtAt)
-    .map((file) => relative(REPO_ROOT, file));
-}
-
-/** When the services were last built: another process (an integration run) may rebuild them meanwhile. */
-export function buildStamp(services: string[]): number {
-  return Math.max(...services.map((name) => statSync(mainOf(name)).mtimeMs));
-}
-
-const mainOf = (service: string) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
-
-// ---------------------------------------------------------------------------------------------
-// Database
-
-/** Refuses any database but a bench one, so the bench can never empty real or test data. */
-function assertBenchDatabase(name: string): void {
-  if (name !== BENCH_DATABASE)
-    throw new Error(`Refusing to use database "${name}": the bench uses ${BENCH_DATABASE}.`);
-}
-
-/** Creates (if missing) and migrates the bench database; returns a small pool on it. */
+/** Creates (if missing), migrates and empties the bench database; returns a small pool on it. */
 export async function prepareBenchDatabase(databaseUrl: string, log: (line: string) => void): Promise<Pool> {
-  assertBenchDatabase(databaseNameOf(databaseUrl));
-  await applyMigrations({
-    databaseUrl,
-    migrationsDir: join(REPO_ROOT, 'prisma/migrations'),
-    log: (line) => log(`database ${BENCH_DATABASE}: ${line}`),
-  });
+  await prepareToolDatabase(databaseUrl, log);
   return new Pool({ connectionString: databaseUrl, max: 3, application_name: 'workers-bench' });
 }
 
 /** Empties every business table of the bench database. */
-export async function emptyTables(pool: Pool): Promise<void> {
-  const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
-  assertBenchDatabase(rows[0].db);
-  await pool.query(
-    'TRUNCATE order_notifications, order_reports, order_items, outbox_messages, orders, products',
-  );
+export function emptyTables(pool: Pool): Promise<void> {
+  return emptyBusinessTables(pool);
 }
 
 /** Transactions committed in the bench database so far (pg_stat_database; flushed about once a second). */
@@ -169,8 +98,6 @@ export async function insertOrders(pool: Pool, count: number): Promise<OrderPlac
 
 // ---------------------------------------------------------------------------------------------
 // Broker
-
-export { ensureBenchVhostExists as ensureBenchVhost } from '../src/bench-environment';
 
 /**
  * The log queues of the bench vhost. Services publish their log records to the `logs` exchange and no

@@ -1,6 +1,7 @@
 /**
  * Order placement benchmark: how many orders per second the real, built order-api accepts, and how
- * that compares with PostgreSQL running the same single statement without HTTP, Nest or the relay.
+ * that compares with PostgreSQL running the API's statement for one order at a time, without HTTP, Nest,
+ * the relay or group commit.
  *
  *   npm run build && npm run bench:orders
  *
@@ -14,7 +15,7 @@
  * BENCH_CONNECTIONS (50), BENCH_DURATION_SECONDS (10).
  *
  * Phases, each after a short warm-up:
- *   baseline  raw `pg` running PLACE_ORDER_SQL in BENCH_CONNECTIONS loops on one hot product, measured
+ *   baseline  raw `pg` running place_orders for one order in BENCH_CONNECTIONS loops on one hot product, measured
  *             before the API starts and again after it stops (the ratio uses their mean);
  *   A         POST /orders for 1 unit of one hot product (autocannon, BENCH_CONNECTIONS connections);
  *   B         the same, each request for one of 200 products at random.
@@ -31,37 +32,41 @@ import {
 } from '@shop/config';
 import { Queues } from '@shop/contracts';
 import { createPgPool } from '@shop/db';
+import { ensureVhostExists, freePort, purgeQueues, waitFor, type ServiceProcess } from '@shop/testing';
+import amqp from 'amqplib';
 import autocannon from 'autocannon';
 import { createHash, randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import type { Pool } from 'pg';
-import { orderApiConfigShape } from '../src/config/order-api.config';
-import { PLACE_ORDER_SQL } from '../src/orders/place-order.sql';
+import { Client, type Pool } from 'pg';
+import type { ZodType } from 'zod';
+import type { LatencySummary } from '../src/flash-sale.results';
+import { summarise as summariseLatencies } from '../src/stats';
+import { formatNumber, formatTable } from '../src/summary';
+import { CpuTimeline, describeCpu } from '../src/support/cpu-timeline';
+import { DbActivitySampler } from './support/db-activity-sampler';
+import { problemsIn, ServiceLauncher } from './support/service-launcher';
+import { Tally } from './support/tally';
 import {
-  assertOrderApiBuilt,
+  assertBuilt,
+  BENCH_VHOST,
   benchDatabaseUrl,
   benchRabbitmqUrl,
-  DbActivitySampler,
-  ensureBenchVhost,
-  prepareBenchDatabase,
-  purgeBenchQueues,
-  queueDepths,
-  sourcesNewerThanBuild,
-  startOrderApi,
-  withClient,
-  type RunningOrderApi,
-} from './bench-environment';
-import {
-  CpuSampler,
-  formatNumber,
-  formatTable,
-  freePort,
-  pollUntil,
-  summariseLatencies,
-  Tally,
-  type CpuReport,
-  type LatencySummary,
-} from './bench-support';
+  loadBuilt,
+  prepareToolDatabase,
+  warnIfBuildIsStale,
+} from './support/tool-environment';
+
+assertBuilt(['order-api']);
+// The API's own statement and pool default, from its build: a tool may not import a service's sources.
+// The API's own statement, one order per call: what placing orders costs without group commit.
+const { placeOrdersQuery } = loadBuilt<{
+  placeOrdersQuery: (batch: readonly unknown[]) => { name: string; text: string; values: unknown[] };
+}>('order-api', 'orders/place-orders.sql.js');
+const { orderApiConfigShape } = loadBuilt<{ orderApiConfigShape: { DATABASE_POOL_SIZE: ZodType<number> } }>(
+  'order-api',
+  'config/order-api.config.js',
+);
+const BENCH_QUEUES = [Queues.orderNotify, Queues.orderReport];
 
 const TARGETS = { hotAcceptedPerSecond: 800, p99Ms: 100, ratioToBaseline: 0.4 };
 const HOT_SKU = 'BENCH-HOT';
@@ -106,7 +111,6 @@ interface Measurement {
 }
 
 async function main(): Promise<void> {
-  assertOrderApiBuilt();
   printPreamble();
   await prepareEnvironment();
   // The baseline brackets the API phases: on a shared machine the load of other work drifts.
@@ -119,17 +123,21 @@ async function main(): Promise<void> {
 
 /** Starts the built API, runs scenarios A and B, checks the relay; always stops it and purges the queues. */
 async function runApiScenarios(): Promise<{ scenarios: Measurement[]; notes: string[] }> {
-  const api = await startOrderApi({
-    PORT: String(await freePort(settings.port)),
-    DATABASE_URL: settings.databaseUrl,
-    RABBITMQ_URL: settings.rabbitmqUrl,
-    DATABASE_POOL_SIZE: String(settings.poolSize),
-    RABBITMQ_DECLARE_TOPOLOGY: 'true', // the bench vhost has no definitions file; the API declares the queues
-  });
+  const launcher = new ServiceLauncher();
+  const api = await launcher.start(
+    'order-api',
+    {
+      DATABASE_URL: settings.databaseUrl,
+      RABBITMQ_URL: settings.rabbitmqUrl,
+      DATABASE_POOL_SIZE: String(settings.poolSize),
+      RABBITMQ_DECLARE_TOPOLOGY: 'true', // the bench vhost has no definitions file; the API declares the queues
+    },
+    { port: await freePort(settings.port) },
+  );
   const stopOnInterrupt = () =>
-    void api
-      .stop()
-      .then(() => purgeBenchQueues(settings.rabbitmqUrl))
+    void launcher
+      .stopAll()
+      .then(() => purgeQueues(settings.rabbitmqUrl, BENCH_QUEUES))
       .finally(() => process.exit(130));
   process.once('SIGINT', stopOnInterrupt);
   try {
@@ -140,25 +148,20 @@ async function runApiScenarios(): Promise<{ scenarios: Measurement[]; notes: str
       await measureHttp(api, `B spread (${SPREAD_SKUS.length} products)`, randomSpreadSku),
     ];
     const notes = await describeRelay();
-    if (api.problems.toString() !== '-')
-      notes.push(`order-api log records at warn or above: ${api.problems}`);
+    const problems = problemsIn(api.output());
+    if (problems !== '-') notes.push(`order-api log records at warn or above: ${problems}`);
     return { scenarios, notes };
   } finally {
     process.off('SIGINT', stopOnInterrupt);
-    await api.stop();
-    const purged = await purgeBenchQueues(settings.rabbitmqUrl);
-    console.log(`stopped order-api (pid ${api.pid}); purged ${describeQueues(purged)}`);
+    await launcher.stopAll();
+    const depths = await queueDepths(settings.rabbitmqUrl);
+    await purgeQueues(settings.rabbitmqUrl, BENCH_QUEUES);
+    console.log(`stopped order-api (pid ${api.pid}); purged ${describeQueues(depths)}`);
   }
 }
 
 function printPreamble(): void {
-  const stale = sourcesNewerThanBuild();
-  if (stale.length > 0) {
-    console.warn(
-      `warning: ${stale.length} source files changed after services/order-api/dist was built ` +
-        `(${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''}); run \`npm run build\` to measure them.`,
-    );
-  }
+  warnIfBuildIsStale(['order-api']);
   const load = loadavg().map((value) => value.toFixed(2));
   console.log(
     `orders bench: ${cpus().length} cores, load average ${load.join(' ')}; ` +
@@ -170,9 +173,9 @@ function printPreamble(): void {
 
 async function prepareEnvironment(): Promise<void> {
   const log = (line: string) => console.log(`  ${line}`);
-  await prepareBenchDatabase(settings.databaseUrl, log);
-  ensureBenchVhost(settings.rabbitmqUrl, log);
-  await purgeBenchQueues(settings.rabbitmqUrl); // leftovers of an interrupted run would skew the depth check
+  await prepareToolDatabase(settings.databaseUrl, log);
+  ensureVhostExists(settings.rabbitmqUrl, BENCH_VHOST, log);
+  await purgeQueues(settings.rabbitmqUrl, BENCH_QUEUES); // leftovers of an interrupted run would skew the depth check
   await withClient(settings.databaseUrl, (client) =>
     client.query(
       `INSERT INTO products (id, sku, name, price_cents, stock, updated_at)
@@ -222,22 +225,18 @@ async function placeOrdersInLoops(
     while (performance.now() < deadline) {
       const sent = performance.now();
       try {
-        await pool.query({
-          name: 'place-order-v1', // the name OrdersService prepares it under
-          text: PLACE_ORDER_SQL,
-          values: [
-            [BASELINE_SKU],
-            [1],
-            randomUUID(),
-            randomUUID(),
-            requestHash,
-            CUSTOMER.email,
-            CUSTOMER.name,
-            BASELINE_CORRELATION_ID,
-            randomUUID(),
-            randomUUID(),
-          ],
-        });
+        await pool.query(
+          placeOrdersQuery([
+            {
+              request: { customer: CUSTOMER, lines: [{ sku: BASELINE_SKU, quantity: 1 }], requestHash },
+              idempotencyKey: randomUUID(),
+              correlationId: BASELINE_CORRELATION_ID,
+              orderId: randomUUID(),
+              notifyMessageId: randomUUID(),
+              reportMessageId: randomUUID(),
+            },
+          ]),
+        );
         latencies.push(performance.now() - sent);
       } catch (error) {
         failures.add((error as { code?: string }).code ?? 'error');
@@ -274,7 +273,7 @@ function randomSpreadSku(): string {
   return SPREAD_SKUS[Math.floor(Math.random() * SPREAD_SKUS.length)];
 }
 
-async function measureHttp(api: RunningOrderApi, label: string, pickSku: () => string): Promise<Measurement> {
+async function measureHttp(api: ServiceProcess, label: string, pickSku: () => string): Promise<Measurement> {
   await waitForOutboxDrained(10_000); // start each scenario without the previous one's relay backlog
   await postOrders(api.baseUrl, pickSku, WARM_UP_SECONDS);
   const run = await probed({ 'order-api': api.pid, bench: process.pid }, 'order-api', () =>
@@ -350,7 +349,13 @@ function ordersTakenByApi(): Promise<number> {
 
 async function waitForOutboxDrained(timeoutMs: number): Promise<number | undefined> {
   const started = performance.now();
-  const drained = await pollUntil(async () => (await unpublishedOutboxRows()) === 0, { timeoutMs });
+  const drained = await waitFor('the outbox to drain', async () => (await unpublishedOutboxRows()) === 0, {
+    timeoutMs,
+    intervalMs: 200,
+  }).then(
+    () => true,
+    () => false,
+  );
   return drained ? (performance.now() - started) / 1000 : undefined;
 }
 
@@ -404,25 +409,14 @@ async function probed<T>(
   applicationName: string,
   phase: () => Promise<T>,
 ): Promise<T & { cpu: string; db: string }> {
-  const cpu = new CpuSampler(pids);
-  const db = new DbActivitySampler(settings.databaseUrl, applicationName);
+  const cpu = new CpuTimeline(pids);
+  const db = new DbActivitySampler(settings.databaseUrl, applicationName, 50);
   await db.begin();
-  cpu.begin();
+  cpu.start(500);
   const result = await phase();
-  const cpuReport = cpu.end();
-  return { ...result, cpu: describeCpu(cpuReport), db: await db.end() };
-}
-
-function describeCpu({ groups, waitingForCore, pressure }: CpuReport): string {
-  const total = groups.reduce((sum, { percentOfCore }) => sum + percentOfCore, 0);
-  const busiest = groups.slice(0, 5).map(({ group, percentOfCore }) => {
-    const waited = waitingForCore[group];
-    const queued = waited === undefined ? '' : ` (event loop waited for a core ${waited.toFixed(0)}%)`;
-    return `${group} ${percentOfCore.toFixed(0)}%${queued}`;
-  });
-  const stalled =
-    pressure === undefined ? '' : `, some task waiting for a core ${pressure.toFixed(0)}% of the time`;
-  return `total ${total.toFixed(0)}% of ${cpus().length * 100}%${stalled}\n        ${busiest.join(', ')}`;
+  cpu.stop();
+  await db.end();
+  return { ...result, cpu: describeCpu(cpu.window()), db: db.describe() };
 }
 
 function printResults(baselines: Measurement[], scenarios: Measurement[]): void {
@@ -478,3 +472,35 @@ main().catch((error: Error) => {
   console.error(`orders bench failed: ${error.message}`);
   process.exit(1);
 });
+
+async function withClient<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Messages waiting in each order queue of the bench vhost (undefined: the queue does not exist yet). */
+async function queueDepths(rabbitmqUrl: string): Promise<Record<string, number | undefined>> {
+  const connection = await amqp.connect(rabbitmqUrl);
+  connection.on('error', () => undefined);
+  try {
+    const depths: Record<string, number | undefined> = {};
+    for (const queue of BENCH_QUEUES) {
+      // One channel per queue: a missing queue closes its channel with 404.
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      depths[queue] = await channel
+        .checkQueue(queue)
+        .then((q) => q.messageCount)
+        .catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+    return depths;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}

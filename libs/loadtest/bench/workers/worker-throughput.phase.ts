@@ -1,7 +1,12 @@
 import { deadLetterQueueOf, Queues, type WorkQueueName } from '@shop/contracts';
-import { freePort, startServiceProcess, type ServiceProcess } from '@shop/testing';
+import { waitFor, type ServiceProcess } from '@shop/testing';
 import amqp from 'amqplib';
-import { Client, type Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'pg';
+import { CpuTimeline, type CpuWindow } from '../../src/support/cpu-timeline';
+import { DbActivitySampler } from '../support/db-activity-sampler';
+import type { ServiceLauncher } from '../support/service-launcher';
+import { Tally } from '../support/tally';
 import {
   committedTransactions,
   emptyTables,
@@ -9,8 +14,7 @@ import {
   LOG_QUEUES,
   queuesOf,
   type BenchBroker,
-} from './bench-environment';
-import { CpuTimeline, sleep, Tally, type CpuWindow, type StartedProcesses } from './bench-support';
+} from './workers-fixtures';
 
 /** The processes a throughput run needs; everything else on the machine is competition. */
 export const SET_UP = ['worker', 'bench', 'postgres', 'rabbitmq'] as const;
@@ -64,7 +68,7 @@ export interface ThroughputContext {
   broker: BenchBroker;
   databaseUrl: string;
   rabbitmqUrl: string;
-  processes: StartedProcesses;
+  processes: ServiceLauncher;
   log: (line: string) => void;
 }
 
@@ -99,18 +103,12 @@ export async function measureThroughput(
   const spawnedAt = Date.now();
   let running: ServiceProcess | undefined;
   try {
-    running = context.processes.add(
-      await startServiceProcess(
-        worker.service,
-        {
-          DATABASE_URL: context.databaseUrl,
-          RABBITMQ_URL: context.rabbitmqUrl,
-          PREFETCH: String(prefetch),
-          ...(await worker.env()),
-        },
-        { port: await freePort(), healthTimeoutMs: 30_000 },
-      ),
-    );
+    running = await context.processes.start(worker.service, {
+      DATABASE_URL: context.databaseUrl,
+      RABBITMQ_URL: context.rabbitmqUrl,
+      PREFETCH: String(prefetch),
+      ...(await worker.env()),
+    });
     const service = running;
     timeline.name('worker', service.pid);
     const doneCount = async () => {
@@ -120,7 +118,7 @@ export async function measureThroughput(
       );
       return rows[0].n;
     };
-    await pollUntil(
+    await waitFor(
       `${worker.count} ${worker.unit} recorded by ${worker.service}`,
       async () => {
         if (!service.isRunning())
@@ -129,7 +127,7 @@ export async function measureThroughput(
         if (parked > 0) throw new Error(`${parked} message(s) parked in ${deadLetterQueueOf(worker.queue)}`);
         return (await doneCount()) >= worker.count;
       },
-      Math.max(60_000, worker.count * 100),
+      { timeoutMs: Math.max(60_000, worker.count * 100), intervalMs: 250, failFast: true },
     );
   } finally {
     timeline.stop();
@@ -226,101 +224,19 @@ async function measureRawConsume(
     let acked = 0;
     let first = 0;
     let last = 0;
-    const done = new Promise<void>((resolve) => {
-      void channel.consume(queue, (message) => {
-        if (!message) return;
-        channel.ack(message);
-        last = performance.now();
-        if (acked === 0) first = last;
-        if (++acked === count) resolve();
-      });
+    await channel.consume(queue, (message) => {
+      if (!message) return;
+      channel.ack(message);
+      last = performance.now();
+      if (acked === 0) first = last;
+      acked++;
     });
-    await pollUntil(
-      `raw consumer to ack ${count} messages`,
-      async () => acked >= count || undefined,
-      60_000,
-      done,
-    );
+    await waitFor(`raw consumer to ack ${count} messages`, () => acked >= count, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    });
     return (count - 1) / ((last - first) / 1000);
   } finally {
     await connection.close().catch(() => undefined);
-  }
-}
-
-/**
- * Polls `probe` every 250 ms (or until `settled` resolves) until it returns true. A probe that throws
- * ends the wait at once, so a crashed worker fails the run instead of waiting out the timeout.
- */
-export async function pollUntil(
-  what: string,
-  probe: () => Promise<boolean | undefined>,
-  timeoutMs: number,
-  settled?: Promise<void>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let done = false;
-  void settled?.then(() => (done = true));
-  while (!done && !(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await Promise.race([sleep(250), ...(settled ? [settled] : [])]);
-  }
-}
-
-/**
- * Samples pg_stat_activity every 100 ms for one application's connections: running, waiting on a lock
- * or I/O, or idle waiting for the client (`ClientRead`). Tells a database-bound worker from one whose
- * connections mostly wait for it.
- */
-class DbActivitySampler {
-  private readonly states = new Map<string, number>();
-  private samples = 0;
-  private client: Client | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private sampling: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly applicationName: string,
-  ) {}
-
-  async begin(): Promise<void> {
-    this.client = new Client({
-      connectionString: this.databaseUrl,
-      application_name: 'workers-bench-sampler',
-    });
-    await this.client.connect();
-    this.timer = setInterval(() => {
-      this.sampling = this.sampling.then(() => this.sample()).catch(() => undefined);
-    }, 100);
-  }
-
-  /** Stops sampling; returns how many queries it ran (they count in pg_stat_database too). */
-  async end(): Promise<number> {
-    clearInterval(this.timer);
-    await this.sampling;
-    await this.client?.end();
-    return this.samples;
-  }
-
-  describe(): string {
-    const busiest = [...this.states]
-      .map(([state, count]) => [state, count / Math.max(1, this.samples)] as const)
-      .filter(([, average]) => average >= 0.05)
-      .sort(([, a], [, b]) => b - a)
-      .map(([state, average]) => `${state} ${average.toFixed(1)}`);
-    return busiest.join(', ') || '-';
-  }
-
-  private async sample(): Promise<void> {
-    const { rows } = await this.client!.query<{ state: string }>(
-      `SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'running')
-                   WHEN state = 'idle' THEN 'idle (ClientRead)'
-                   ELSE coalesce(state, 'unknown') END AS state
-         FROM pg_stat_activity
-        WHERE application_name = $1 AND datname = current_database()`,
-      [this.applicationName],
-    );
-    this.samples++;
-    for (const { state } of rows) this.states.set(state, (this.states.get(state) ?? 0) + 1);
   }
 }

@@ -1,21 +1,17 @@
 import { Queues, RoutingKeys } from '@shop/contracts';
-import { freePort, startServiceProcess, type ServiceProcess, type SmtpSink } from '@shop/testing';
+import { waitFor, type ServiceProcess, type SmtpSink } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
-import { BENCH_PRODUCTS, emptyTables, LOG_QUEUES, queuesOf, type BenchBroker } from './bench-environment';
-import {
-  CpuTimeline,
-  percentiles,
-  sleep,
-  Tally,
-  type CpuWindow,
-  type Percentiles,
-  type StartedProcesses,
-} from './bench-support';
-import { pollUntil } from './worker-throughput.phase';
+import type { LatencySummary as Percentiles } from '../../src/flash-sale.results';
+import { summarise as percentiles } from '../../src/stats';
+import { CpuTimeline, type CpuWindow } from '../../src/support/cpu-timeline';
+import type { ServiceLauncher } from '../support/service-launcher';
+import { Tally } from '../support/tally';
+import { BENCH_PRODUCTS, emptyTables, LOG_QUEUES, queuesOf, type BenchBroker } from './workers-fixtures';
 
 export interface EndToEndOptions {
   /** Orders per second, paced (open loop: a slow answer does not delay the next order). */
@@ -34,7 +30,7 @@ export interface EndToEndContext {
   rabbitmqUrl: string;
   sink: SmtpSink;
   reportsDir: string;
-  processes: StartedProcesses;
+  processes: ServiceLauncher;
   log: (line: string) => void;
 }
 
@@ -92,14 +88,8 @@ export async function measureEndToEnd(
     if (orderId && !pdfWrittenAt.has(orderId)) pdfWrittenAt.set(orderId, Date.now());
   });
   const common = { DATABASE_URL: context.databaseUrl, RABBITMQ_URL: context.rabbitmqUrl };
-  const start = async (name: 'order-api' | 'notify-worker' | 'report-worker', env: Record<string, string>) =>
-    processes.add(
-      await startServiceProcess(
-        name,
-        { ...common, ...env },
-        { port: await freePort(), healthTimeoutMs: 30_000 },
-      ),
-    );
+  const start = (name: 'order-api' | 'notify-worker' | 'report-worker', env: Record<string, string>) =>
+    processes.start(name, { ...common, ...env });
   const prefetch: Record<string, string> =
     options.prefetch === undefined ? {} : { PREFETCH: String(options.prefetch) };
   const started: ServiceProcess[] = [];
@@ -123,7 +113,7 @@ export async function measureEndToEnd(
     });
     const emailAt = () => emailTimes(sink);
     const sideEffectsOf = (batch: PlacedOrder[]) =>
-      pollUntil(
+      waitFor(
         `an email and a PDF for each of ${batch.length} orders`,
         async () => {
           for (const service of started) {
@@ -133,7 +123,7 @@ export async function measureEndToEnd(
           const emails = emailAt();
           return batch.every((o) => emails.has(o.orderId!) && pdfWrittenAt.has(o.orderId!));
         },
-        60_000,
+        { timeoutMs: 60_000, intervalMs: 250, failFast: true },
       );
     // Warm-up at the same rate (cold JIT, pools, prepared statements), drained before measuring.
     const warmUp = await placeOrdersPaced(api.baseUrl, options.rate, options.warmUpSeconds, 0);

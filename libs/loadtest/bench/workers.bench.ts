@@ -28,42 +28,47 @@ import {
   rabbitmqUrlVariable,
 } from '@shop/config';
 import { Queues, RoutingKeys } from '@shop/contracts';
-import { SmtpSink } from '@shop/testing';
+import { ensureVhostExists, SmtpSink } from '@shop/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { LatencySummary as Percentiles } from '../src/flash-sale.results';
+import { formatNumber, formatTable } from '../src/summary';
+import { describeCpu } from '../src/support/cpu-timeline';
+import { ServiceLauncher } from './support/service-launcher';
 import {
-  assertServicesBuilt,
+  assertBuilt,
   BENCH_DATABASE,
   BENCH_VHOST,
-  BenchBroker,
   benchDatabaseUrl,
   benchRabbitmqUrl,
   buildStamp,
-  emptyTables,
-  ensureBenchVhost,
-  LOG_QUEUES,
-  prepareBenchDatabase,
-  queuesOf,
-  sourcesNewerThanBuild,
-} from './bench-environment';
-import { describeCpu, formatNumber, formatTable, StartedProcesses, type Percentiles } from './bench-support';
+  warnIfBuildIsStale,
+  type ServiceName,
+} from './support/tool-environment';
 import {
   probeDatabaseRoundTrip,
   probeDurableWrite,
   probePdfRender,
   probeSmtp,
   type CostProbe,
-} from './cost-probes';
-import { measureEndToEnd, type EndToEndResult } from './end-to-end-latency.phase';
+} from './workers/cost-probes';
+import { measureEndToEnd, type EndToEndResult } from './workers/end-to-end-latency.phase';
 import {
   measureThroughput,
   SET_UP,
   type ThroughputRun,
   type WorkerUnderTest,
-} from './worker-throughput.phase';
+} from './workers/worker-throughput.phase';
+import {
+  BenchBroker,
+  emptyTables,
+  LOG_QUEUES,
+  prepareBenchDatabase,
+  queuesOf,
+} from './workers/workers-fixtures';
 
 const TARGETS = { emailsPerSecond: 500, pdfsPerSecond: 250, emailP99Ms: 100, pdfP99Ms: 150 };
 /** The services' default PREFETCH and SMTP_POOL_SIZE (their config), for the comparison lines. */
@@ -114,18 +119,22 @@ interface Results {
 }
 
 async function main(): Promise<void> {
-  const services = ['notify-worker', 'report-worker', ...(settings.phases.has('e2e') ? ['order-api'] : [])];
-  assertServicesBuilt(services);
+  const services: ServiceName[] = [
+    'notify-worker',
+    'report-worker',
+    ...(settings.phases.has('e2e') ? (['order-api'] as const) : []),
+  ];
+  assertBuilt(services);
   printPreamble(services);
 
   const builtAt = buildStamp(services);
   const pool = await prepareBenchDatabase(settings.databaseUrl, log);
-  ensureBenchVhost(settings.rabbitmqUrl, log);
+  ensureVhostExists(settings.rabbitmqUrl, BENCH_VHOST, log);
   const broker = await BenchBroker.connect(settings.rabbitmqUrl);
   const sink = new SmtpSink({ maxMessages: Math.max(5_000, settings.emails * 2) });
   await sink.start();
   const scratch = await mkdtemp(join(tmpdir(), 'workers-bench-'));
-  const processes = new StartedProcesses();
+  const processes = new ServiceLauncher();
   const results: Results = { runs: [], probes: [] };
 
   let cleaned: Promise<void> | undefined;
@@ -252,14 +261,8 @@ async function runProbes(pool: Pool, sink: SmtpSink, scratch: string): Promise<C
   return probes;
 }
 
-function printPreamble(services: string[]): void {
-  const stale = sourcesNewerThanBuild(services);
-  if (stale.length > 0) {
-    console.warn(
-      `warning: ${stale.length} source files changed after the services were built ` +
-        `(${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''}); run \`npm run build\` to measure them.`,
-    );
-  }
+function printPreamble(services: ServiceName[]): void {
+  warnIfBuildIsStale(services);
   console.log(
     `workers bench: ${cpus().length} cores, load average ${loadavg()
       .map((v) => v.toFixed(2))

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTransport } from 'nodemailer';
 import { Client } from 'pg';
-import { REPO_ROOT } from './bench-environment';
-import { percentiles } from './bench-support';
+import { summarise as percentiles } from '../../src/stats';
+import { REPO_ROOT } from '../support/tool-environment';
 
 /**
  * The raw price of each step a worker takes per message, measured alone on this machine: a database
