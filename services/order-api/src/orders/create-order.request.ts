@@ -51,8 +51,15 @@ export function normaliseOrder(request: CreateOrderRequest): NormalisedOrder {
   for (const { sku, quantity } of request.items) quantities.set(sku, (quantities.get(sku) ?? 0) + quantity);
   const lines = [...quantities].map(([sku, quantity]) => ({ sku, quantity }));
   const customer = { email: request.customer.email.toLowerCase(), name: request.customer.name };
-  const requestHash = createHash('sha256').update(JSON.stringify({ customer, lines })).digest('hex');
-  return { customer, lines, requestHash };
+  let requestHash: string | undefined;
+  return {
+    customer,
+    lines,
+    // Computed on first use: a request refused from memory never needs it.
+    get requestHash() {
+      return (requestHash ??= createHash('sha256').update(JSON.stringify({ customer, lines })).digest('hex'));
+    },
+  };
 }
 
 /** Idempotency-Key header: optional, 1-200 visible ASCII characters. */
