@@ -65,13 +65,18 @@ async function main(): Promise<void> {
     let renders = 0;
     let bytes = 0;
     t = process.hrtime.bigint();
+    const cpuBefore = process.cpuUsage();
     const end = t + BigInt(seconds * 1e9);
     while (process.hrtime.bigint() < end)
       bytes += (await renderOrderReport(sampleOrder(renders++, itemCount), font)).length;
     const elapsed = Number(process.hrtime.bigint() - t) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    // CPU time, unlike wall time, is not inflated by other processes sharing the cores.
+    const cpuMs = (cpu.user + cpu.system) / 1000 / renders;
     console.log(
       `${itemCount} items: ${(renders / elapsed).toFixed(0)} renders/s, ` +
-        `${((elapsed / renders) * 1000).toFixed(2)} ms each, ${(bytes / renders / 1024).toFixed(1)} KiB avg`,
+        `${((elapsed / renders) * 1000).toFixed(2)} ms each (${cpuMs.toFixed(2)} ms CPU), ` +
+        `${(bytes / renders / 1024).toFixed(1)} KiB avg, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
     );
   }
 }

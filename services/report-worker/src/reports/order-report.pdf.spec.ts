@@ -114,6 +114,24 @@ describe('renderOrderReport', () => {
     expect(first.toString('latin1')).toContain('(D:20250314092653Z)');
   });
 
+  it('embeds a font subset of its own in each of several documents rendered one after another', async () => {
+    const korean = { ...ORDER, customer: { email: 'minjun.kim@example.kr', name: '김민준' } };
+    const first = await renderOrderReport(ORDER, font);
+    const second = await renderOrderReport(korean, font);
+
+    for (const [pdf, order] of [
+      [first, ORDER],
+      [second, korean],
+    ] as const) {
+      // The fonts travel as CFF subsets (FontFile3), not as the 20 MB collection.
+      expect(pdf.toString('latin1').match(/\/Subtype \/CIDFontType0C/g)).toHaveLength(2);
+      const text = (await extractPdfPages(pdf)).join('\n');
+      expect(text).toContain(order.customer.name);
+      expect(text).toContain('Rabbit Shop — Order report');
+      for (const item of order.items) expect(text).toContain(item.name);
+    }
+  });
+
   it('rejects an order whose placedAt is not a date', async () => {
     await expect(renderOrderReport({ ...ORDER, placedAt: 'yesterday' }, font)).rejects.toThrow(
       'placedAt is not a date: yesterday',

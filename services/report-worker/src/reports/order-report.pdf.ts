@@ -70,8 +70,32 @@ export async function renderOrderReport(order: OrderReportInput, font: ResolvedR
   drawHeader(doc, order, number, placedAt);
   drawItems(doc, order, number);
   drawFooters(doc, order.orderId);
+  embedFontsUncompressed(doc);
   doc.end();
   return done;
+}
+
+interface PdfkitInternals {
+  compress?: boolean;
+  _fontFamilies?: Record<string, { embed?: () => unknown }>;
+}
+
+/** A font subset and its ToUnicode map barely compress: deflating them costs more CPU than it saves bytes. */
+function embedFontsUncompressed(doc: PDFKit.PDFDocument): void {
+  const internals = doc as unknown as PdfkitInternals;
+  for (const font of new Set(Object.values(internals._fontFamilies ?? {}))) {
+    const embed = font.embed;
+    if (typeof embed !== 'function') continue;
+    font.embed = function (this: unknown) {
+      const compress = internals.compress;
+      internals.compress = false;
+      try {
+        return embed.call(this);
+      } finally {
+        internals.compress = compress;
+      }
+    };
+  }
 }
 
 function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {
@@ -94,12 +118,10 @@ function formatUtc(date: Date): string {
 }
 
 function drawHeader(doc: PDFKit.PDFDocument, order: OrderReportInput, number: string, placedAt: Date): void {
-  doc
-    .font('bold')
-    .fontSize(18)
-    .fillColor('black')
-    .text(REPORT_TITLE, MARGIN, MARGIN, { width: CONTENT_WIDTH });
-  doc.moveDown(0.2).font('regular').fontSize(11).fillColor(GREY).text(`Order ${number}`);
+  doc.font('bold').fontSize(18).fillColor('black');
+  textBlock(doc, REPORT_TITLE, MARGIN, MARGIN, CONTENT_WIDTH);
+  doc.moveDown(0.2).font('regular').fontSize(11).fillColor(GREY);
+  textBlock(doc, `Order ${number}`, MARGIN, doc.y, CONTENT_WIDTH);
   doc.moveDown(0.8);
 
   const labelWidth = 70;
@@ -113,13 +135,22 @@ function drawHeader(doc: PDFKit.PDFDocument, order: OrderReportInput, number: st
   for (const [label, value] of fields) {
     const y = doc.y;
     doc.font('bold').fillColor(GREY).text(label, MARGIN, y, { width: labelWidth, lineBreak: false });
-    doc
-      .font('regular')
-      .fillColor('black')
-      .text(value, MARGIN + labelWidth, y, { width: CONTENT_WIDTH - labelWidth });
+    doc.font('regular').fillColor('black');
+    textBlock(doc, value, MARGIN + labelWidth, y, CONTENT_WIDTH - labelWidth);
     doc.moveDown(0.25);
   }
   doc.moveDown(1);
+}
+
+/** Writes `text` from (x, y) wrapped to `width` and moves below it; one line skips pdfkit's line wrapper. */
+function textBlock(doc: PDFKit.PDFDocument, text: string, x: number, y: number, width: number): void {
+  if (doc.widthOfString(text) > width) {
+    doc.text(text, x, y, { width });
+    return;
+  }
+  doc.text(text, x, y, { lineBreak: false });
+  doc.x = x;
+  doc.y = y + doc.currentLineHeight(true);
 }
 
 function drawItems(doc: PDFKit.PDFDocument, order: OrderReportInput, number: string): void {
@@ -164,7 +195,7 @@ function drawItems(doc: PDFKit.PDFDocument, order: OrderReportInput, number: str
 function continuationPage(doc: PDFKit.PDFDocument, number: string): number {
   doc.addPage();
   doc.font('regular').fontSize(TABLE_FONT_SIZE).fillColor(GREY);
-  doc.text(`${REPORT_TITLE} · Order ${number} (continued)`, MARGIN, MARGIN, { width: CONTENT_WIDTH });
+  textBlock(doc, `${REPORT_TITLE} · Order ${number} (continued)`, MARGIN, MARGIN, CONTENT_WIDTH);
   return doc.y + 6;
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as fontkit from 'fontkit';
+import { CffSubsetSource } from './report-font.subset';
 
 /** One font face as pdfkit needs it: a file and, for a collection (.ttc), the PostScript name inside it. */
 export interface ReportFontFace {
@@ -150,16 +151,15 @@ function openFace({ path, family }: ReportFontFace): PDFKit.Mixins.PDFFontSource
  * parse is shared by every document. Two changes make a CJK font cheap to embed per document:
  *  - layout maps characters to glyphs through the cmap with their advance widths and skips OpenType shaping
  *    (kerning, ligatures): Noto Sans CJK's large GSUB/GPOS tables made shaping most of the render time.
- *  - the embedded subset is desubroutinized: fontkit keeps every subroutine slot of the source font (about
- *    45,000 in Noto Sans CJK), which costs ~40 ms and ~80 KB per PDF; inlining the used subroutines into the
- *    used glyphs leaves a subset of a few KB.
+ *  - the subset is written by CffSubsetSource, which prepares the font-wide parts once and keeps each used
+ *    glyph desubroutinized, instead of fontkit re-encoding the font and its subroutines for every document.
  */
 function prepareFace(face: fontkit.Font): fontkit.Font {
   const prepared: fontkit.Font = Object.create(face);
   const glyphs = new Map<number, fontkit.Glyph>();
-  const charStrings = new Map<number, Uint8Array>();
   prepared.layout = ((text: string) => new PlainGlyphRun(glyphsFor(face, text, glyphs))) as never;
-  prepared.createSubset = () => desubroutinizedSubset(face.createSubset(), charStrings);
+  const subsets = CffSubsetSource.from(face);
+  if (subsets) prepared.createSubset = (() => subsets.createSubset()) as never;
   return prepared;
 }
 
@@ -202,173 +202,4 @@ class PlainGlyphRun {
     for (const position of this.positions) width += position.xAdvance;
     return width;
   }
-}
-
-/* fontkit 2.0 internals used below (CFFFont and CFFSubset); anything else falls back to fontkit's own subset. */
-interface CffIndexEntry {
-  offset: number;
-  length: number;
-}
-
-interface CffFont {
-  version: number;
-  stream: { pos: number; readBuffer(length: number): Uint8Array };
-  globalSubrIndex?: CffIndexEntry[];
-  getCharString(glyphId: number): Uint8Array;
-  privateDictForGlyph(glyphId: number): { Subrs?: CffIndexEntry[] } | null;
-}
-
-interface CffSubset {
-  cff?: CffFont;
-  glyphs: number[];
-  charstrings: Uint8Array[];
-  gsubrs: Uint8Array[];
-  subsetCharstrings?: () => void;
-  subsetSubrs?: (subrs: CffIndexEntry[], used: Record<number, boolean>) => Uint8Array[] | null;
-}
-
-const MAX_CACHED_CHARSTRINGS = 20_000;
-
-function desubroutinizedSubset(subset: fontkit.Subset, cache: Map<number, Uint8Array>): fontkit.Subset {
-  const cff = subset as unknown as CffSubset;
-  const { subsetCharstrings, subsetSubrs } = cff;
-  if (!cff.cff || cff.cff.version >= 2 || !subsetCharstrings || !subsetSubrs) return subset;
-  const font = cff.cff;
-  cff.subsetCharstrings = function (this: CffSubset) {
-    try {
-      this.charstrings = this.glyphs.map((glyphId) => {
-        let charString = cache.get(glyphId);
-        if (!charString) {
-          charString = desubroutinize(font, glyphId);
-          if (cache.size < MAX_CACHED_CHARSTRINGS) cache.set(glyphId, charString);
-        }
-        return charString;
-      });
-      this.gsubrs = [];
-      // Every call is inlined, so the Private dicts get no Subrs (fontkit skips null dict entries).
-      this.subsetSubrs = () => null;
-    } catch {
-      // An operator this inliner does not handle: keep fontkit's subset, which is correct but larger.
-      this.subsetSubrs = subsetSubrs;
-      subsetCharstrings.call(this);
-    }
-  };
-  return subset;
-}
-
-function subrBias(count: number): number {
-  return count < 1240 ? 107 : count < 33900 ? 1131 : 32768;
-}
-
-/**
- * Returns a Type 2 charstring with every callsubr/callgsubr replaced by the subroutine's body. It tracks only
- * what that needs: operand counts (for the stem hints that size hintmask bytes) and the last operand (the
- * subroutine number). Throws on arithmetic or CFF2 operators, which Noto/Source Han do not use.
- */
-export function desubroutinize(font: CffFont, glyphId: number): Uint8Array {
-  const globalSubrs = font.globalSubrIndex ?? [];
-  const localSubrs = font.privateDictForGlyph(glyphId)?.Subrs ?? [];
-  const out: number[] = [];
-  let operands = 0;
-  let stems = 0;
-  let lastOperand: { start: number; value: number } | null = null;
-  let ended = false;
-
-  const subrCode = (subrs: CffIndexEntry[], number: number): Uint8Array => {
-    const entry = subrs[number + subrBias(subrs.length)];
-    if (!entry) throw new Error(`glyph ${glyphId} calls a missing subroutine ${number}`);
-    font.stream.pos = entry.offset;
-    return font.stream.readBuffer(entry.length);
-  };
-
-  const run = (code: Uint8Array, depth: number): void => {
-    if (depth > 10) throw new Error(`glyph ${glyphId} nests subroutines too deep`);
-    let i = 0;
-    while (i < code.length && !ended) {
-      const b0 = code[i];
-      if (b0 === 28 || b0 >= 32) {
-        const size = b0 === 28 ? 3 : b0 <= 246 ? 1 : b0 <= 254 ? 2 : 5;
-        lastOperand = { start: out.length, value: operandValue(code, i) };
-        for (let k = 0; k < size; k++) out.push(code[i + k]);
-        i += size;
-        operands++;
-        continue;
-      }
-      i++;
-      switch (b0) {
-        case 10: // callsubr
-        case 29: {
-          // callgsubr
-          if (!lastOperand) throw new Error(`glyph ${glyphId} computes a subroutine number`);
-          const { start, value } = lastOperand;
-          out.length = start;
-          operands--;
-          lastOperand = null;
-          run(subrCode(b0 === 10 ? localSubrs : globalSubrs, value), depth + 1);
-          continue;
-        }
-        case 11: // return
-          return;
-        case 14: // endchar
-          out.push(b0);
-          ended = true;
-          return;
-        case 1: // hstem
-        case 3: // vstem
-        case 18: // hstemhm
-        case 23: // vstemhm
-          stems += operands >> 1;
-          out.push(b0);
-          break;
-        case 19: // hintmask
-        case 20: {
-          // cntrmask: operands before the first one are an implicit vstem; the mask has a bit per stem
-          stems += operands >> 1;
-          const maskBytes = (stems + 7) >> 3;
-          out.push(b0, ...code.subarray(i, i + maskBytes));
-          i += maskBytes;
-          break;
-        }
-        case 12: {
-          const b1 = code[i++];
-          // dotsection, hflex, flex, hflex1, flex1 clear the stack like path operators; the rest compute.
-          if (b1 !== 0 && (b1 < 34 || b1 > 37)) throw new Error(`glyph ${glyphId} uses operator 12 ${b1}`);
-          out.push(b0, b1);
-          break;
-        }
-        case 4: // vmoveto
-        case 5: // rlineto
-        case 6: // hlineto
-        case 7: // vlineto
-        case 8: // rrcurveto
-        case 21: // rmoveto
-        case 22: // hmoveto
-        case 24: // rcurveline
-        case 25: // rlinecurve
-        case 26: // vvcurveto
-        case 27: // hhcurveto
-        case 30: // vhcurveto
-        case 31: // hvcurveto
-          out.push(b0);
-          break;
-        default:
-          throw new Error(`glyph ${glyphId} uses operator ${b0}`);
-      }
-      operands = 0;
-      lastOperand = null;
-    }
-  };
-
-  run(font.getCharString(glyphId), 0);
-  if (!ended) out.push(14); // a charstring always ends with endchar
-  return Uint8Array.from(out);
-}
-
-function operandValue(code: Uint8Array, i: number): number {
-  const b0 = code[i];
-  if (b0 === 28) return ((code[i + 1] << 24) | (code[i + 2] << 16)) >> 16;
-  if (b0 <= 246) return b0 - 139;
-  if (b0 <= 250) return (b0 - 247) * 256 + code[i + 1] + 108;
-  if (b0 <= 254) return -(b0 - 251) * 256 - code[i + 1] - 108;
-  return ((code[i + 1] << 24) | (code[i + 2] << 16) | (code[i + 3] << 8) | code[i + 4]) / 65536;
 }
