@@ -30,8 +30,33 @@ export function prefix(source: string, colour: Colour): string {
   return `${paint(source.padEnd(PREFIX_WIDTH), colour, 'bold')} ${paint('│', 'gray')} `;
 }
 
-/** Lines of `npm start` itself. */
+/**
+ * Output for stdout gathered for a few milliseconds and written with one call: the services' lines
+ * arrive a few at a time, and a write per arrival would cost more than formatting them.
+ */
+let held = '';
+let flushTimer: NodeJS.Timeout | undefined;
+
+/** Queues `text` (whole lines, newline included) for stdout. */
+export function writeOut(text: string): void {
+  held += text;
+  if (held.length >= 64 * 1024) return flushOut();
+  flushTimer ??= setTimeout(flushOut, 20);
+}
+
+/** Writes what writeOut holds now (say() does, so that its lines keep their place). */
+export function flushOut(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (held === '') return;
+  const text = held;
+  held = '';
+  process.stdout.write(text);
+}
+
+/** Lines of `npm start` itself: at once, after whatever the services printed before them. */
 export const say = (line: string): void => {
+  flushOut();
   process.stdout.write(`${prefix('start', 'gray')}${line}\n`);
 };
 export const ok = (line: string): void => say(`${paint('✔', 'green')} ${line}`);
@@ -59,7 +84,7 @@ const LEVEL_COLOUR: Record<string, Colour[]> = {
  * with a stack on the following lines; anything that is not such a record comes back unchanged.
  */
 export function compactLogLine(line: string): string[] {
-  if (!line.startsWith('{')) return [line];
+  if (line.charCodeAt(0) !== 0x7b) return [line];
   let record: LogRecordShape;
   try {
     record = JSON.parse(line) as LogRecordShape;
@@ -67,10 +92,8 @@ export function compactLogLine(line: string): string[] {
     return [line];
   }
   if (typeof record.level !== 'string' || typeof record.message !== 'string') return [line];
-  const time =
-    typeof record.time === 'string' && !Number.isNaN(Date.parse(record.time))
-      ? clock(new Date(record.time))
-      : '';
+  const date = typeof record.time === 'string' ? new Date(record.time) : undefined;
+  const time = date && !Number.isNaN(date.getTime()) ? clock(date) : '';
   const level = paint(record.level.padEnd(5), ...(LEVEL_COLOUR[record.level] ?? []));
   const context = typeof record.context === 'string' ? `${paint(`[${record.context}]`, 'dim')} ` : '';
   const correlation =

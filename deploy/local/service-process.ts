@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { type Colour, compactLogLine, prefix } from './console-output';
+import type { Readable } from 'node:stream';
+import { type Colour, compactLogLine, prefix, writeOut } from './console-output';
 
 export interface ServiceExit {
   code: number | null;
@@ -38,12 +38,14 @@ export class ServiceProcess {
       detached: true,
     });
     const label = prefix(options.name, options.colour);
+    const show = (line: string): string => {
+      if (options.rawLogs) return `${label}${line}\n`;
+      let text = '';
+      for (const shown of compactLogLine(line)) text += `${label}${shown}\n`;
+      return text;
+    };
     for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        const lines = options.rawLogs ? [line] : compactLogLine(line);
-        process.stdout.write(lines.map((text) => `${label}${text}\n`).join(''));
-      });
+      if (stream) forEachLine(stream, (lines) => writeOut(lines.map(show).join('')));
     }
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
@@ -91,6 +93,35 @@ export class ServiceProcess {
       // already gone between the check and the kill
     }
   }
+}
+
+/**
+ * Calls `onLines` with the complete lines of each chunk read (a last line without its newline comes
+ * at the end), so a chunk of many lines is printed with one write. `\r\n` counts as one line end.
+ */
+function forEachLine(stream: Readable, onLines: (lines: string[]) => void): void {
+  // A UTF-8 character never holds the byte 0x0a, so splitting bytes there never cuts one in two.
+  let partial: Buffer | undefined;
+  const lineOf = (bytes: Buffer): string => {
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    return bytes.toString('utf8', 0, end);
+  };
+  stream.on('data', (chunk: Buffer) => {
+    const data = partial ? Buffer.concat([partial, chunk]) : chunk;
+    partial = undefined;
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, start)) {
+      lines.push(lineOf(data.subarray(start, end)));
+      start = end + 1;
+    }
+    if (start < data.length) partial = Buffer.from(data.subarray(start));
+    if (lines.length > 0) onLines(lines);
+  });
+  stream.on('end', () => {
+    if (partial) onLines([lineOf(partial)]);
+    partial = undefined;
+  });
 }
 
 /** `code 1`, `signal SIGKILL`: how a process ended, for messages. */

@@ -85,4 +85,20 @@ describe('JsonLogger', () => {
     await logger.close();
     expect(sink.closed).toBe(true);
   });
+
+  it('writes its stdout lines together, later, and at once on close', async () => {
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const logger = new JsonLogger('order-api');
+      ['one', 'two', 'three'].forEach((text) => logger.log(text));
+      expect(stdout).not.toHaveBeenCalled();
+      await logger.close();
+      expect(stdout).toHaveBeenCalledTimes(1);
+      const lines = String(stdout.mock.calls[0][0]).split('\n');
+      expect(lines.slice(0, 3).map((line) => JSON.parse(line).message)).toEqual(['one', 'two', 'three']);
+      expect(lines[3]).toBe('');
+    } finally {
+      stdout.mockRestore();
+    }
+  });
 });

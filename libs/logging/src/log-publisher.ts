@@ -243,7 +243,7 @@ export class LogPublisher implements LogSink {
           continue;
         }
         const batch = this.buffer.take(this.batchSize);
-        const failed = await this.send(channel, batch);
+        const failed = await this.send(channel, batch, socketOf(connection));
         this.buffer.settle(batch.length, failed);
         this.publishedCount += batch.length - failed.length;
         // A nack or a closed channel: start over on a fresh connection, failed records first.
@@ -255,7 +255,10 @@ export class LogPublisher implements LogSink {
   }
 
   /** Publishes a batch and resolves, once every record is confirmed or failed, with the failed ones. */
-  private send(channel: ConfirmChannel, batch: QueuedRecord[]): Promise<QueuedRecord[]> {
+  private send(channel: ConfirmChannel, batch: QueuedRecord[], socket?: Corkable): Promise<QueuedRecord[]> {
+    // amqplib writes each message to the socket on its own, from a setImmediate that the publishes
+    // schedule through a nextTick; corked until the immediate after it, the batch leaves in one write.
+    socket?.cork();
     return new Promise((resolve) => {
       const settled = new Array<boolean>(batch.length).fill(false);
       const failed = new Set<number>();
@@ -285,6 +288,7 @@ export class LogPublisher implements LogSink {
           settle(index, false);
         }
       });
+      process.nextTick(() => setImmediate(() => socket?.uncork()));
     });
   }
 
@@ -323,6 +327,20 @@ export function attachLogPublisher(
   });
   logger.attach(publisher);
   return publisher;
+}
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** The socket under an amqplib connection (an internal), or nothing if it is not where expected. */
+function socketOf(connection: ChannelModel): Corkable | undefined {
+  const stream = (connection as unknown as { connection?: { stream?: Partial<Corkable> } }).connection
+    ?.stream;
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
+    ? (stream as Corkable)
+    : undefined;
 }
 
 /** amqplib sends no heartbeats unless asked: without them a silently dead peer is noticed only by TCP. */

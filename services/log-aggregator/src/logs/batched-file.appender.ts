@@ -9,11 +9,13 @@ export interface BatchOptions {
   maxWaitMs: number;
 }
 
+/** Told once the line is on disk (no argument) or its file's write failed. */
+export type LineWritten = (error?: Error) => void;
+
 interface PendingLine {
   path: string;
   line: string;
-  resolve: () => void;
-  reject: (error: Error) => void;
+  done: LineWritten;
 }
 
 /**
@@ -38,11 +40,16 @@ export class BatchedFileAppender {
 
   /** `line` must end with a newline. */
   append(path: string, line: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ path, line, resolve, reject });
-      if (this.pending.length >= this.options.maxLines) this.cut();
-      else this.timer ??= setTimeout(() => this.cut(), this.options.maxWaitMs);
-    });
+    return new Promise((resolve, reject) =>
+      this.appendThen(path, line, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** As `append`, with a callback instead of a promise (no promise per line on the hot path). */
+  appendThen(path: string, line: string, done: LineWritten): void {
+    this.pending.push({ path, line, done });
+    if (this.pending.length >= this.options.maxLines) this.cut();
+    else this.timer ??= setTimeout(() => this.cut(), this.options.maxWaitMs);
   }
 
   /** Writes what is pending now and waits for every write started so far. */
@@ -77,24 +84,29 @@ export class BatchedFileAppender {
       else byPath.set(entry.path, [entry]);
     }
     for (const [path, entries] of byPath) {
+      let data = '';
+      for (const entry of entries) data += entry.line;
       try {
-        await this.appendDurably(path, entries.map((entry) => entry.line).join(''));
+        await this.appendDurably(path, data);
         this.failing.delete(path);
-        for (const entry of entries) entry.resolve();
       } catch (error) {
         this.failing.set(path, (error as Error).message);
+        // Checked afresh next time: its folder may be what went missing.
+        this.knownFiles.delete(path);
         this.failedWriteCount++;
         this.logger.error(
           `could not write ${entries.length} line(s) to ${path}: ${(error as Error).message}; their messages go back to the queue`,
         );
-        for (const entry of entries) entry.reject(error as Error);
+        for (const entry of entries) notify(entry, error as Error);
+        continue;
       }
+      for (const entry of entries) notify(entry);
     }
   }
 
   private async appendDurably(path: string, data: string): Promise<void> {
     const directory = dirname(path);
-    await mkdir(directory, { recursive: true });
+    if (!this.knownFiles.has(path)) await mkdir(directory, { recursive: true });
     const file = await open(path, 'a+');
     try {
       const { size } = await file.stat();
@@ -117,6 +129,14 @@ export class BatchedFileAppender {
     } finally {
       await file.close();
     }
+  }
+}
+
+function notify(entry: PendingLine, error?: Error): void {
+  try {
+    entry.done(error);
+  } catch {
+    // A caller's callback failing must not stop the others of its batch from hearing.
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { parseLogDelivery, rejectedLine, utcDateOf } from './log-record';
+import { parseLogDelivery, readLogDelivery, rejectedLine, utcDateOf } from './log-record';
 
 const delivery = (body: string, properties: Record<string, unknown> = {}) =>
   ({
@@ -31,6 +31,18 @@ describe('log records', () => {
     expect(reasons[0]).toMatch(/unsupported message type "log.record.v2"/);
     expect(reasons[1]).toMatch(/^body is not valid JSON/);
     expect(reasons[2]).toMatch(/time/);
+  });
+
+  it('archives a one-line body of known fields as is, anything else re-serialised from the validated record', () => {
+    const body = JSON.stringify(valid);
+    expect(readLogDelivery(delivery(body))).toEqual({ ok: true, record: valid, line: `${body}\n` });
+    const extra = readLogDelivery(delivery(JSON.stringify({ ...valid, secret: 'x' })));
+    const pretty = readLogDelivery(delivery(JSON.stringify(valid, null, 2)));
+    for (const result of [extra, pretty]) {
+      expect(result).toEqual({ ok: true, record: valid, line: `${JSON.stringify(valid)}\n` });
+    }
+    expect(readLogDelivery(delivery(body, { type: 'log.record.v2' }))).toMatchObject({ ok: false });
+    expect(readLogDelivery(delivery('{oops'))).toEqual(parseLogDelivery(delivery('{oops')));
   });
 
   it('keeps where a rejected delivery came from, why, and its body cut at 10 kB', () => {
