@@ -88,11 +88,12 @@ export function createMailpitApiHandler(
 ): (request: IncomingMessage, response: ServerResponse) => boolean {
   const read = new WeakSet<ReceivedMail>();
 
-  const list = (messages: readonly ReceivedMail[], url: URL): MailpitMessagesResponse => {
+  const list = async (messages: readonly ReceivedMail[], url: URL): Promise<MailpitMessagesResponse> => {
     const start = nonNegativeInt(url.searchParams.get('start'), 0);
     const limit = nonNegativeInt(url.searchParams.get('limit'), DEFAULT_LIMIT) || DEFAULT_LIMIT;
     const newestFirst = [...messages].reverse();
     const page = newestFirst.slice(start, start + limit);
+    await loaded(page);
     const unreadTotal = sink.messages.filter((mail) => !read.has(mail)).length;
     return {
       total: sink.messages.length,
@@ -104,6 +105,13 @@ export function createMailpitApiHandler(
       tags: [],
       messages: page.map((mail) => toSummary(mail, read.has(mail))),
     };
+  };
+
+  const answer = (response: ServerResponse, body: Promise<unknown>): void => {
+    body.then(
+      (value) => sendJson(response, 200, value),
+      (error: Error) => sendText(response, 500, error.message),
+    );
   };
 
   return (request, response) => {
@@ -118,7 +126,7 @@ export function createMailpitApiHandler(
     if (!path.startsWith('/api/v1/')) return false;
 
     if (path === '/api/v1/messages' && (method === 'GET' || method === 'HEAD')) {
-      sendJson(response, 200, list(sink.messages, url));
+      answer(response, list(sink.messages, url));
     } else if (path === '/api/v1/messages' && method === 'DELETE') {
       void readJsonBody(request).then(
         (body) => {
@@ -133,7 +141,11 @@ export function createMailpitApiHandler(
       sendJson(response, 200, info(sink, read));
     } else if (path === '/api/v1/search' && method === 'GET') {
       const matches = matcherFor(url.searchParams.get('query') ?? '');
-      sendJson(response, 200, list(sink.messages.filter(matches), url));
+      const messages = [...sink.messages];
+      answer(
+        response,
+        loaded(messages).then(() => list(messages.filter(matches), url)),
+      );
     } else if (path.startsWith('/api/v1/message/') && method === 'GET') {
       const id = decodeURIComponent(path.slice('/api/v1/message/'.length));
       const mail = id === 'latest' ? sink.messages[sink.messages.length - 1] : sink.find(id);
@@ -141,13 +153,21 @@ export function createMailpitApiHandler(
         sendText(response, 404, 'message not found');
       } else {
         read.add(mail);
-        sendJson(response, 200, toMessage(mail));
+        answer(
+          response,
+          mail.load().then(() => toMessage(mail)),
+        );
       }
     } else {
       sendText(response, 404, 'not found');
     }
     return true;
   };
+}
+
+/** Parses the messages without blocking the event loop for long, before their fields are read. */
+async function loaded(messages: readonly ReceivedMail[]): Promise<void> {
+  for (const mail of messages) await mail.load();
 }
 
 /**

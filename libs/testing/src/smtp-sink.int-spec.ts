@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { createMailpitApiHandler, type MailpitMessage, type MailpitMessagesResponse } from './mailpit-api';
 import { SmtpSink } from './smtp-sink';
@@ -110,6 +111,72 @@ describe('SmtpSink', () => {
       }
       expect(sink.messages).toHaveLength(2);
       expect(sink.ignoredDuplicates).toBe(0);
+    } finally {
+      sender.close();
+      await mailbox.stop();
+    }
+  });
+
+  it('keeps the raw message and parses it on first read, once', async () => {
+    await mailer.sendMail({
+      from: 'a@shop.local',
+      to: '"Émile" <emile@example.fr>',
+      subject: 'lazy',
+      text: 'body',
+      attachments: [{ filename: 'note.txt', content: 'hello' }],
+    });
+    const [mail] = sink.messages;
+    expect(mail.raw.toString('utf8')).toMatch(/^Subject: lazy$/m);
+    expect(mail.size).toBe(mail.raw.length);
+    expect(mail.to).toEqual([{ name: 'Émile', address: 'emile@example.fr' }]);
+    expect(mail.to).toBe(mail.to); // parsed once, then kept
+    expect(mail.attachments).toEqual([
+      { filename: 'note.txt', contentType: 'text/plain', contentId: '', size: 5, inline: false },
+    ]);
+    expect(JSON.parse(JSON.stringify(mail))).toMatchObject({ subject: 'lazy', text: 'body' });
+
+    await mailer.sendMail({ from: 'a@shop.local', to: 'b@example.com', subject: 'awaited', text: 'x' });
+    const second = sink.messages[1];
+    await second.load();
+    expect(second.subject).toBe('awaited');
+  });
+
+  it('reads the Message-ID of the message itself, as mailparser does, for duplicates', async () => {
+    const mailbox = new SmtpSink({ ignoreDuplicateMessageIds: true });
+    await mailbox.start();
+    const sender = nodemailer.createTransport({ host: '127.0.0.1', port: mailbox.port });
+    const envelope = { from: 'a@shop.local', to: ['b@example.com'] };
+    const forwarded = [
+      'From: a@shop.local',
+      'To: b@example.com',
+      'Subject: forwarded',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: message/rfc822',
+      '',
+      'Message-ID: <inner@x>',
+      'Subject: inner',
+      '',
+      'inner body',
+      '--b--',
+      '',
+    ].join('\r\n');
+    try {
+      await sender.sendMail({ envelope, raw: 'Message-id:\r\n  plain@x\r\nSubject: folded\r\n\r\nbody\r\n' });
+      await sender.sendMail({ envelope, raw: 'MESSAGE-ID: <plain@x>\r\nSubject: again\r\n\r\nbody\r\n' });
+      await sender.sendMail({ envelope, raw: forwarded });
+      await sender.sendMail({ envelope, raw: 'Subject: no id\n\nMessage-ID: <body@x>\n' });
+
+      expect(mailbox.messages.map((mail) => [mail.messageId, mail.subject])).toEqual([
+        ['<plain@x>', 'folded'],
+        [undefined, 'forwarded'],
+        [undefined, 'no id'],
+      ]);
+      expect(mailbox.ignoredDuplicates).toBe(1);
+      for (const mail of mailbox.messages) {
+        expect(mail.messageId).toBe((await simpleParser(mail.raw)).messageId);
+      }
     } finally {
       sender.close();
       await mailbox.stop();

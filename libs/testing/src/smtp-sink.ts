@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type AddressObject, type EmailAddress, simpleParser } from 'mailparser';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { type AddressObject, type EmailAddress, type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 
 /** An address as a mail header carries it; `name` is decoded (UTF-8) and empty when absent. */
@@ -17,27 +18,37 @@ export interface MailAttachment {
   inline: boolean;
 }
 
-/** One received email, parsed. The raw source is not kept, so thousands fit in memory. */
+/**
+ * One received email. On arrival the sink keeps only the raw source, the Message-ID and the envelope;
+ * the other fields are parsed from `raw` the first time one is read, once, and then kept.
+ */
 export interface ReceivedMail {
   /** Assigned by the sink on arrival: unique, stable, used as the Mailpit-style `ID`. */
-  id: string;
+  readonly id: string;
   /** The Message-ID header as sent, angle brackets included (like nodemailer's `info.messageId`). */
-  messageId: string | undefined;
-  from: MailAddress | undefined;
-  to: MailAddress[];
-  cc: MailAddress[];
-  replyTo: MailAddress[];
-  subject: string;
-  text: string;
-  html: string | undefined;
+  readonly messageId: string | undefined;
+  /** The message exactly as the sender transmitted it (after SMTP dot-unstuffing). */
+  readonly raw: Buffer;
+  readonly from: MailAddress | undefined;
+  readonly to: MailAddress[];
+  readonly cc: MailAddress[];
+  readonly replyTo: MailAddress[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string | undefined;
   /** The Date header, when the sender set one. */
-  date: Date | undefined;
-  receivedAt: Date;
+  readonly date: Date | undefined;
+  readonly receivedAt: Date;
   /** Size of the raw message in bytes. */
-  size: number;
-  attachments: MailAttachment[];
+  readonly size: number;
+  readonly attachments: MailAttachment[];
   /** SMTP envelope: MAIL FROM and every RCPT TO (Bcc recipients appear only here). */
-  envelope: { from: string; to: string[] };
+  readonly envelope: { from: string; to: string[] };
+  /**
+   * Parses the message without blocking, if no read has yet. Reading a parsed field first parses
+   * synchronously instead, in a helper thread; code that can wait (an HTTP handler) awaits this.
+   */
+  load(): Promise<void>;
 }
 
 export interface SmtpSinkOptions {
@@ -73,10 +84,10 @@ interface Waiter {
 }
 
 /**
- * An in-process SMTP server that accepts every message (any or no AUTH, no TLS) and keeps it parsed
- * in memory. Specs point a mailer at `port` and wait for messages; `npm start`'s mail catcher serves
- * the same store over HTTP. A message is stored before the sender gets its 250, so once `sendMail`
- * resolves the email is already in `messages`.
+ * An in-process SMTP server that accepts every message (any or no AUTH, no TLS) and keeps it in
+ * memory, parsed on first read. Specs point a mailer at `port` and wait for messages; `npm start`'s
+ * mail catcher serves the same store over HTTP. A message is stored before the sender gets its 250,
+ * so once `sendMail` resolves the email is already in `messages`.
  */
 export class SmtpSink {
   private readonly maxMessages: number;
@@ -88,7 +99,7 @@ export class SmtpSink {
   private ignored = 0;
   private server: SMTPServer | undefined;
   private listeningPort: number | undefined;
-  private stored: ReceivedMail[] = [];
+  private stored: StoredMail[] = [];
   private waiters: Waiter[] = [];
   private received = 0;
   private behaviour: SmtpSinkBehaviour = {};
@@ -234,25 +245,33 @@ export class SmtpSink {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async receive(stream: Readable, session: SMTPServerSession): Promise<ReceivedMail> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded) {
-      throw Object.assign(new Error(`Message exceeds the ${this.maxMessageBytes} byte limit`), {
-        responseCode: 552,
+  private receive(stream: Readable, session: SMTPServerSession): Promise<StoredMail> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.once('error', reject);
+      stream.once('end', () => {
+        if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded) {
+          reject(
+            Object.assign(new Error(`Message exceeds the ${this.maxMessageBytes} byte limit`), {
+              responseCode: 552,
+            }),
+          );
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        const envelope = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+        };
+        const mail = new StoredMail(raw, messageIdOf(raw), envelope);
+        this.add(mail);
+        resolve(mail);
       });
-    }
-    const raw = Buffer.concat(chunks);
-    const envelope = {
-      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-    };
-    const mail = await parse(raw, envelope);
-    this.add(mail);
-    return mail;
+    });
   }
 
-  private add(mail: ReceivedMail): void {
+  private add(mail: StoredMail): void {
     this.received += 1;
     if (this.ignoreDuplicateMessageIds && mail.messageId && this.storedMessageIds.has(mail.messageId)) {
       this.ignored += 1;
@@ -272,46 +291,236 @@ export class SmtpSink {
   }
 }
 
-async function parse(raw: Buffer, envelope: ReceivedMail['envelope']): Promise<ReceivedMail> {
-  const base = { id: randomUUID(), receivedAt: new Date(), size: raw.length, envelope };
-  try {
-    const parsed = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true });
+type MailContent = Pick<
+  ReceivedMail,
+  'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'text' | 'html' | 'date' | 'attachments'
+>;
+
+/** The part of mailparser's result the sink keeps; also what the parser thread sends back. */
+type ParsedFields = Pick<
+  ParsedMail,
+  'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'text' | 'html' | 'date'
+> & {
+  attachments: Pick<
+    ParsedMail['attachments'][number],
+    'filename' | 'contentType' | 'cid' | 'size' | 'contentDisposition' | 'related'
+  >[];
+};
+
+const PARSE_OPTIONS = { skipTextToHtml: true, skipImageLinks: true };
+
+class StoredMail implements ReceivedMail {
+  readonly id = randomUUID();
+  readonly receivedAt = new Date();
+  readonly size: number;
+  private content: MailContent | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    readonly raw: Buffer,
+    readonly messageId: string | undefined,
+    readonly envelope: ReceivedMail['envelope'],
+  ) {
+    this.size = raw.length;
+  }
+
+  get from() {
+    return this.parsed().from;
+  }
+  get to() {
+    return this.parsed().to;
+  }
+  get cc() {
+    return this.parsed().cc;
+  }
+  get replyTo() {
+    return this.parsed().replyTo;
+  }
+  get subject() {
+    return this.parsed().subject;
+  }
+  get text() {
+    return this.parsed().text;
+  }
+  get html() {
+    return this.parsed().html;
+  }
+  get date() {
+    return this.parsed().date;
+  }
+  get attachments() {
+    return this.parsed().attachments;
+  }
+
+  load(): Promise<void> {
+    if (this.content) return Promise.resolve();
+    this.loading ??= simpleParser(this.raw, PARSE_OPTIONS).then(
+      (parsed) => {
+        this.content ??= contentOf(parsed);
+      },
+      (error: Error) => {
+        this.content ??= this.unparseable(error.message);
+      },
+    );
+    return this.loading;
+  }
+
+  /** JSON.stringify and console.log show the parsed fields, as they did when they were own properties. */
+  toJSON() {
+    const { id, messageId, receivedAt, size, envelope } = this;
+    return { id, messageId, ...this.parsed(), receivedAt, size, envelope };
+  }
+
+  private parsed(): MailContent {
+    if (!this.content) {
+      const reply = syncParser.parse(this.raw);
+      this.content = 'error' in reply ? this.unparseable(reply.error) : contentOf(reply);
+    }
+    return this.content;
+  }
+
+  /** Keeps what cannot be parsed, visibly, rather than pretend it never came. */
+  private unparseable(reason: string): MailContent {
     return {
-      ...base,
-      messageId: parsed.messageId,
-      from: addressesOf(parsed.from)[0],
-      to: addressesOf(parsed.to),
-      cc: addressesOf(parsed.cc),
-      replyTo: addressesOf(parsed.replyTo),
-      subject: parsed.subject ?? '',
-      text: parsed.text ?? '',
-      html: parsed.html === false ? undefined : parsed.html,
-      date: parsed.date,
-      attachments: parsed.attachments.map((attachment) => ({
-        filename: attachment.filename ?? '',
-        contentType: attachment.contentType,
-        contentId: attachment.cid ?? '',
-        size: attachment.size,
-        inline: attachment.contentDisposition === 'inline' || Boolean(attachment.related),
-      })),
-    };
-  } catch (error) {
-    // Keep what cannot be parsed, visibly, rather than pretend it never came.
-    return {
-      ...base,
-      messageId: undefined,
-      from: envelope.from ? { address: envelope.from, name: '' } : undefined,
-      to: envelope.to.map((address) => ({ address, name: '' })),
+      from: this.envelope.from ? { address: this.envelope.from, name: '' } : undefined,
+      to: this.envelope.to.map((address) => ({ address, name: '' })),
       cc: [],
       replyTo: [],
-      subject: `(unparseable message: ${(error as Error).message})`,
-      text: raw.toString('utf8'),
+      subject: `(unparseable message: ${reason})`,
+      text: this.raw.toString('utf8'),
       html: undefined,
       date: undefined,
       attachments: [],
     };
   }
 }
+
+function contentOf(parsed: ParsedFields): MailContent {
+  return {
+    from: addressesOf(parsed.from)[0],
+    to: addressesOf(parsed.to),
+    cc: addressesOf(parsed.cc),
+    replyTo: addressesOf(parsed.replyTo),
+    subject: parsed.subject ?? '',
+    text: parsed.text ?? '',
+    html: parsed.html === false ? undefined : parsed.html,
+    date: parsed.date,
+    attachments: parsed.attachments.map((attachment) => ({
+      filename: attachment.filename ?? '',
+      contentType: attachment.contentType,
+      contentId: attachment.cid ?? '',
+      size: attachment.size,
+      inline: attachment.contentDisposition === 'inline' || Boolean(attachment.related),
+    })),
+  };
+}
+
+/**
+ * The first Message-ID header of the message's own header block, as mailparser reports it (trimmed,
+ * in angle brackets), read without parsing the message: the duplicate check needs it on arrival.
+ */
+function messageIdOf(raw: Buffer): string | undefined {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  const end = crlf < 0 ? lf : lf < 0 ? crlf : Math.min(crlf, lf);
+  const head = raw.toString('utf8', 0, end < 0 ? raw.length : end);
+  const header = /^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(head);
+  const value = header?.[1].replace(/\r?\n/g, '').trim();
+  if (!value) return undefined;
+  return `${value.startsWith('<') ? '' : '<'}${value}${value.endsWith('>') ? '' : '>'}`;
+}
+
+/**
+ * mailparser only parses asynchronously, while a spec reads `mail.subject` synchronously right after
+ * sendMail. So the first such read hands the raw message to a helper thread and blocks until it has
+ * parsed it there. The thread ends after ten seconds without work and is unref'd, so it never holds a
+ * process (or a Jest worker's module registry) open.
+ */
+class SyncParser {
+  private worker: Worker | undefined;
+  private replies: MessagePort | undefined;
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private idle: NodeJS.Timeout | undefined;
+
+  parse(raw: Buffer): ParsedFields | { error: string } {
+    const worker = this.started();
+    Atomics.store(this.signal, 0, 0);
+    worker.postMessage(raw);
+    const outcome = Atomics.wait(this.signal, 0, 0, 30_000);
+    const reply = receiveMessageOnPort(this.replies!)?.message as
+      ParsedFields | { error: string } | undefined;
+    this.stopWhenIdle();
+    if (reply) return reply;
+    this.stop();
+    return {
+      error: outcome === 'timed-out' ? 'the parser thread did not answer' : 'the parser thread failed',
+    };
+  }
+
+  private started(): Worker {
+    clearTimeout(this.idle);
+    if (this.worker) return this.worker;
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(PARSER_THREAD, {
+      eval: true,
+      workerData: {
+        mailparser: require.resolve('mailparser'),
+        options: PARSE_OPTIONS,
+        port: port2,
+        signal: this.signal,
+      },
+      transferList: [port2],
+    });
+    worker.unref();
+    // A failing thread answers no more; the waiting read times out and the next one starts a new thread.
+    worker.on('error', () => this.stop());
+    this.worker = worker;
+    this.replies = port1;
+    return worker;
+  }
+
+  private stopWhenIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.stop(), 10_000).unref();
+  }
+
+  private stop(): void {
+    clearTimeout(this.idle);
+    void this.worker?.terminate();
+    this.replies?.close();
+    this.worker = undefined;
+    this.replies = undefined;
+  }
+}
+
+const PARSER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { mailparser, options, port, signal } = workerData;
+const answer = (reply) => {
+  port.postMessage(reply);
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+};
+parentPort.on('message', (bytes) => {
+  Promise.resolve()
+    .then(() => require(mailparser).simpleParser(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), options))
+    .then(
+      (mail) =>
+        answer({
+          from: mail.from, to: mail.to, cc: mail.cc, replyTo: mail.replyTo, subject: mail.subject,
+          text: mail.text, html: mail.html, date: mail.date,
+          attachments: mail.attachments.map((a) => ({
+            filename: a.filename, contentType: a.contentType, cid: a.cid, size: a.size,
+            contentDisposition: a.contentDisposition, related: a.related,
+          })),
+        }),
+      (error) => answer({ error: String(error && error.message) }),
+    )
+    .catch((error) => answer({ error: String(error && error.message) }));
+});
+`;
+
+const syncParser = new SyncParser();
 
 function addressesOf(field: AddressObject | AddressObject[] | undefined): MailAddress[] {
   if (!field) return [];

@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PrismaService, retryWhileDatabaseUnavailable } from '@shop/db';
+import { performance } from 'node:perf_hooks';
+import {
+  GroupCommit,
+  isDatabaseUnavailableError,
+  type ItemResult,
+  PrismaService,
+  retryWhileDatabaseUnavailable,
+} from '@shop/db';
 
 export type ClaimResult = 'claimed' | 'already-sent' | 'in-progress-elsewhere';
 
@@ -17,6 +24,18 @@ const CLAIM_LEASE_SECONDS = 25;
  */
 export const RECORD_SENT_PATIENCE_MS = 15_000;
 
+/** Most accepted emails one UPDATE records. */
+const MAX_MARKS_PER_STATEMENT = 500;
+
+interface SentMark {
+  orderId: string;
+  smtp: { messageId: string; response: string };
+  /** performance.now() past which this email stops waiting for the database. */
+  giveUpAt: number;
+}
+
+const RECORDED: ItemResult<void> = { ok: true, value: undefined };
+
 /**
  * The order_notifications row that makes sending idempotent: one row per order, claimed before the
  * SMTP conversation and marked sent after it, so duplicates and redeliveries never send twice.
@@ -24,6 +43,14 @@ export const RECORD_SENT_PATIENCE_MS = 15_000;
 @Injectable()
 export class NotificationStore {
   private readonly logger = new Logger(NotificationStore.name);
+  /**
+   * Accepted emails whose 250 came while the previous UPDATE ran are recorded by the next one. No
+   * waiting bound: the prefetch bounds it, and refusing a mark would have the retry send again.
+   */
+  private readonly sentMarks = new GroupCommit<SentMark, void>((marks) => this.recordSentBatch(marks), {
+    maxBatchSize: MAX_MARKS_PER_STATEMENT,
+    maxWaiting: Number.POSITIVE_INFINITY,
+  });
 
   constructor(private readonly prisma: PrismaService) {}
 
@@ -54,29 +81,71 @@ export class NotificationStore {
   }
 
   /**
-   * Records the accepted email and moves the order's status on, in one statement. The SMTP server has
-   * the email already, so a lost database connection is waited out (RECORD_SENT_PATIENCE_MS) rather
-   * than turned into a retry that would send it again.
+   * Records the accepted email and moves the order's status on, together with the other emails accepted
+   * meanwhile, in one statement; resolves once that committed. The SMTP server has the email already,
+   * so a lost database connection is waited out (RECORD_SENT_PATIENCE_MS from this call) rather than
+   * turned into a retry that would send it again.
    */
-  async markSent(orderId: string, smtp: { messageId: string; response: string }): Promise<void> {
-    await retryWhileDatabaseUnavailable(() => this.recordSent(orderId, smtp), {
-      giveUpAfterMs: RECORD_SENT_PATIENCE_MS,
-      onRetry: (error, attempt, delayMs) =>
-        this.logger.warn(
-          `order ${orderId}: email accepted but not yet recorded (${(error as Error).message}); ` +
-            `attempt ${attempt + 1} in ${delayMs} ms`,
-        ),
-    });
+  markSent(orderId: string, smtp: { messageId: string; response: string }): Promise<void> {
+    return this.sentMarks.submit({ orderId, smtp, giveUpAt: performance.now() + RECORD_SENT_PATIENCE_MS });
   }
 
-  private async recordSent(orderId: string, smtp: { messageId: string; response: string }): Promise<void> {
+  private async recordSentBatch(marks: SentMark[]): Promise<ItemResult<void>[]> {
+    const results = new Map<SentMark, ItemResult<void>>();
+    let waiting = marks;
+    while (waiting.length > 0) {
+      const giveUpAt = Math.min(...waiting.map((mark) => mark.giveUpAt));
+      try {
+        await retryWhileDatabaseUnavailable(() => this.recordSent(waiting), {
+          giveUpAfterMs: giveUpAt - performance.now(),
+          onRetry: (error, attempt, delayMs) =>
+            this.logger.warn(
+              `${describe(waiting)}: email accepted but not yet recorded (${(error as Error).message}); ` +
+                `attempt ${attempt + 1} in ${delayMs} ms`,
+            ),
+        });
+        for (const mark of waiting) results.set(mark, RECORDED);
+        waiting = [];
+      } catch (error) {
+        if (!isDatabaseUnavailableError(error)) {
+          // Something about one email (a value a column refuses, say) must fail that email alone.
+          if (waiting.length === 1) results.set(waiting[0], { ok: false, error });
+          else for (const mark of waiting) results.set(mark, await this.recordAlone(mark));
+          break;
+        }
+        // Each email keeps its own patience: only those out of it give up, the rest keep waiting.
+        const now = performance.now();
+        for (const mark of waiting) if (mark.giveUpAt <= now) results.set(mark, { ok: false, error });
+        waiting = waiting.filter((mark) => mark.giveUpAt > now);
+      }
+    }
+    return marks.map((mark) => results.get(mark)!);
+  }
+
+  private recordAlone(mark: SentMark): Promise<ItemResult<void>> {
+    return retryWhileDatabaseUnavailable(() => this.recordSent([mark]), {
+      giveUpAfterMs: mark.giveUpAt - performance.now(),
+    }).then(
+      () => RECORDED,
+      (error: unknown) => ({ ok: false, error }),
+    );
+  }
+
+  private async recordSent(marks: SentMark[]): Promise<void> {
     await this.prisma.$executeRaw`
-      WITH sent AS (
-        UPDATE order_notifications
+      WITH accepted AS (
+        SELECT * FROM unnest(${marks.map((mark) => mark.orderId)}::uuid[],
+                             ${marks.map((mark) => mark.smtp.messageId)}::text[],
+                             ${marks.map((mark) => mark.smtp.response)}::text[])
+                   AS a(order_id, smtp_message_id, smtp_response)
+      ),
+      sent AS (
+        UPDATE order_notifications n
            SET status = 'sent', sent_at = now(), claimed_until = NULL,
-               smtp_message_id = ${smtp.messageId}, smtp_response = ${smtp.response}
-         WHERE order_id = ${orderId}::uuid
-        RETURNING order_id
+               smtp_message_id = a.smtp_message_id, smtp_response = a.smtp_response
+          FROM accepted a
+         WHERE n.order_id = a.order_id
+        RETURNING n.order_id
       )
       UPDATE orders o
          SET notified_at = now(), updated_at = now(),
@@ -84,4 +153,9 @@ export class NotificationStore {
         FROM sent
        WHERE o.id = sent.order_id`;
   }
+}
+
+function describe(marks: SentMark[]): string {
+  if (marks.length === 1) return `order ${marks[0].orderId}`;
+  return `${marks.length} orders (${marks[0].orderId}, …)`;
 }

@@ -1,0 +1,66 @@
+import { PrismaService } from '@shop/db';
+import { createOrderFixture, createTestPool, resetDatabase } from '@shop/testing';
+import type { Pool } from 'pg';
+import { NotificationStore } from './notification.store';
+
+describe('NotificationStore.markSent', () => {
+  let pool: Pool;
+  let prisma: PrismaService;
+  let store: NotificationStore;
+
+  beforeAll(() => {
+    pool = createTestPool();
+    prisma = new PrismaService(pool);
+    store = new NotificationStore(prisma);
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await pool.end();
+  });
+
+  beforeEach(() => resetDatabase(pool));
+
+  const claimedOrder = async (n: number) => {
+    const { orderId, event } = await createOrderFixture(pool, {
+      customer: { email: `buyer${n}@example.com`, name: `Buyer ${n}` },
+      items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
+    });
+    expect(await store.claim(orderId, event.messageId, `buyer${n}@example.com`)).toBe('claimed');
+    return orderId;
+  };
+
+  it('records emails accepted together, and fails only the one the table refuses', async () => {
+    const orderIds = await Promise.all(Array.from({ length: 12 }, (_, n) => claimedOrder(n)));
+    const tooLong = `<${'x'.repeat(300)}@shop.local>`;
+    const outcomes = await Promise.allSettled(
+      orderIds.map((orderId, n) =>
+        store.markSent(orderId, {
+          messageId: n === 5 ? tooLong : `<order-${orderId}@shop.local>`,
+          response: '250 OK',
+        }),
+      ),
+    );
+
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(
+      orderIds.map((_, n) => (n === 5 ? 'rejected' : 'fulfilled')),
+    );
+    const { rows } = await pool.query<{ id: string; status: string; sent: string; smtp_message_id: string }>(
+      `SELECT o.id, o.status, n.status AS sent, n.smtp_message_id
+         FROM orders o JOIN order_notifications n ON n.order_id = o.id`,
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    orderIds.forEach((orderId, n) => {
+      expect(byId.get(orderId)).toMatchObject(
+        n === 5
+          ? { status: 'placed', sent: 'sending', smtp_message_id: null }
+          : { status: 'notified', sent: 'sent', smtp_message_id: `<order-${orderId}@shop.local>` },
+      );
+    });
+
+    // A sent order is not claimed again.
+    expect(await store.claim(orderIds[0], '00000000-0000-4000-8000-000000000000', 'x@example.com')).toBe(
+      'already-sent',
+    );
+  });
+});
