@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportFileName, writeFileAtomically } from './report-file';
@@ -13,6 +13,23 @@ describe('writeFileAtomically', () => {
     expect(name).toBe('7d0f6a3b-1c2d-4e5f-8a9b-0c1d2e3f4a5b.pdf');
     expect(await readFile(join(directory, name), 'utf8')).toBe('%PDF-1.3 second');
     expect(await readdir(directory)).toEqual([name]);
+  });
+
+  it('writes many files at once, each complete, the folder flushes shared between them', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'reports-'));
+    const names = Array.from({ length: 20 }, (_, i) => `order-${i}.pdf`);
+    await Promise.all(names.map((name) => writeFileAtomically(directory, name, Buffer.from(`%PDF ${name}`))));
+
+    expect((await readdir(directory)).sort()).toEqual([...names].sort());
+    for (const name of names) expect(await readFile(join(directory, name), 'utf8')).toBe(`%PDF ${name}`);
+  });
+
+  it('makes the folder again when it was removed after the first write', async () => {
+    const directory = join(await mkdtemp(join(tmpdir(), 'reports-')), 'nested');
+    await writeFileAtomically(directory, 'a.pdf', Buffer.from('a'));
+    await rm(directory, { recursive: true });
+    await writeFileAtomically(directory, 'b.pdf', Buffer.from('b'));
+    expect(await readdir(directory)).toEqual(['b.pdf']);
   });
 
   it('fails when the folder cannot be created', async () => {
