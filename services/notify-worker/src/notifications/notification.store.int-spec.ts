@@ -3,7 +3,7 @@ import { createOrderFixture, createTestPool, resetDatabase } from '@shop/testing
 import type { Pool } from 'pg';
 import { NotificationStore } from './notification.store';
 
-describe('NotificationStore.markSent', () => {
+describe('NotificationStore (real PostgreSQL)', () => {
   let pool: Pool;
   let prisma: PrismaService;
   let store: NotificationStore;
@@ -11,7 +11,7 @@ describe('NotificationStore.markSent', () => {
   beforeAll(() => {
     pool = createTestPool();
     prisma = new PrismaService(pool);
-    store = new NotificationStore(prisma);
+    store = new NotificationStore(prisma, pool);
   });
 
   afterAll(async () => {
@@ -62,5 +62,31 @@ describe('NotificationStore.markSent', () => {
     expect(await store.claim(orderIds[0], '00000000-0000-4000-8000-000000000000', 'x@example.com')).toBe(
       'already-sent',
     );
+  });
+
+  it('claims an email once: a live claim or a sent email is not claimed again', async () => {
+    const orderId = await claimedOrder(1);
+    const other = '6f1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f';
+    expect(await store.claim(orderId, other, 'buyer1@example.com')).toBe('in-progress-elsewhere');
+
+    await store.markSent(orderId, { messageId: `<order-${orderId}@shop.local>`, response: '250 OK' });
+    expect(await store.claim(orderId, other, 'buyer1@example.com')).toBe('already-sent');
+    const { rows } = await pool.query(
+      'SELECT status, attempts FROM order_notifications WHERE order_id = $1',
+      [orderId],
+    );
+    expect(rows).toEqual([{ status: 'sent', attempts: 1 }]);
+  });
+
+  it('claims again once the lease has run out', async () => {
+    const orderId = await claimedOrder(2);
+    await pool.query("UPDATE order_notifications SET claimed_until = now() - interval '1 second'");
+    expect(await store.claim(orderId, '6f1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f', 'buyer2@example.com')).toBe(
+      'claimed',
+    );
+    const { rows } = await pool.query('SELECT attempts FROM order_notifications WHERE order_id = $1', [
+      orderId,
+    ]);
+    expect(rows).toEqual([{ attempts: 2 }]);
   });
 });

@@ -1,10 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { performance } from 'node:perf_hooks';
 import {
   GroupCommit,
   isDatabaseUnavailableError,
   type ItemResult,
+  PG_POOL,
   PrismaService,
+  queryKeepingConnection,
   retryWhileDatabaseUnavailable,
 } from '@shop/db';
 
@@ -52,26 +55,34 @@ export class NotificationStore {
     maxWaiting: Number.POSITIVE_INFINITY,
   });
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
 
-  /** Takes the order's email for this worker, unless it was sent or another worker holds a live claim. */
+  /**
+   * Takes the order's email for this worker, unless it was sent or another worker holds a live claim.
+   * One round trip: the statement's final SELECT sees the row as it was before its own INSERT.
+   */
   async claim(orderId: string, messageId: string, recipient: string): Promise<ClaimResult> {
-    const claimed = await this.prisma.$queryRaw<{ attempts: number }[]>`
-      INSERT INTO order_notifications (order_id, message_id, status, recipient, claimed_until)
-      VALUES (${orderId}::uuid, ${messageId}::uuid, 'sending', ${recipient},
-              now() + make_interval(secs => ${CLAIM_LEASE_SECONDS}))
-      ON CONFLICT (order_id) DO UPDATE
-         SET message_id = EXCLUDED.message_id,
-             attempts = order_notifications.attempts + 1,
-             claimed_until = EXCLUDED.claimed_until
-       WHERE order_notifications.status = 'sending' AND order_notifications.claimed_until < now()
-      RETURNING attempts`;
-    if (claimed.length > 0) return 'claimed';
-    const existing = await this.prisma.orderNotification.findUnique({
-      where: { orderId },
-      select: { status: true },
+    const { rows } = await queryKeepingConnection<{ claimed: boolean; status: string | null }>(this.pool, {
+      name: 'claim-notification-v1',
+      text: `WITH claimed AS (
+               INSERT INTO order_notifications (order_id, message_id, status, recipient, claimed_until)
+               VALUES ($1::uuid, $2::uuid, 'sending', $3, now() + make_interval(secs => $4::int))
+               ON CONFLICT (order_id) DO UPDATE
+                  SET message_id = EXCLUDED.message_id,
+                      attempts = order_notifications.attempts + 1,
+                      claimed_until = EXCLUDED.claimed_until
+                WHERE order_notifications.status = 'sending' AND order_notifications.claimed_until < now()
+               RETURNING 1
+             )
+             SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
+                    (SELECT status FROM order_notifications WHERE order_id = $1::uuid) AS status`,
+      values: [orderId, messageId, recipient, CLAIM_LEASE_SECONDS],
     });
-    return existing?.status === 'sent' ? 'already-sent' : 'in-progress-elsewhere';
+    if (rows[0].claimed) return 'claimed';
+    return rows[0].status === 'sent' ? 'already-sent' : 'in-progress-elsewhere';
   }
 
   /** Gives the claim up at once after a failed send, so the retry does not wait for the lease. */
