@@ -173,6 +173,8 @@ describe('LogPublisher (real RabbitMQ)', () => {
     expect(messages[20].fields.routingKey).toBe(`${service}.warn`);
     expect(records[20]).toMatchObject({ level: 'warn', context: 'LogPublisher' });
     expect(stdout).toContain(messages[20].content.toString());
+    // A record reaches the tap before its confirm reaches the publisher, which then empties its buffer.
+    await waitFor('the last confirms', () => publisher.stats.waiting === 0);
     expect(publisher.stats).toMatchObject({ connected: true, waiting: 0, dropped: 0 });
   });
 

@@ -28,6 +28,7 @@ export class AppModule {
           batchWaitMs: config.LOG_BATCH_WAIT_MS,
           recentRecords: config.LOG_RECENT_RECORDS,
           writeRetryDelayMs: 1_000,
+          declareQueues: config.RABBITMQ_DECLARE_TOPOLOGY,
         }),
       ],
     };

@@ -1,6 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import type { LogRecordV1 } from '@shop/contracts';
+import { TOPOLOGY, type LogRecordV1 } from '@shop/contracts';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { BatchedFileAppender } from './batched-file.appender';
 import {
@@ -146,8 +146,14 @@ export class LogQueueSubscriber implements BeforeApplicationShutdown {
 
   private async consume(channel: Channel, { queue, file, onWritten }: Subscription): Promise<void> {
     if (this.stopping) return;
-    // Declared with the topology (or by the broker's definitions file): only check it exists.
-    await channel.checkQueue(queue);
+    // The topology is set up in parallel on a fresh broker, and a mere existence check can lose that
+    // race (404, channel closed): a service that declares the topology declares its queue itself.
+    const definition = TOPOLOGY.queues.find((candidate) => candidate.name === queue);
+    if (this.options.declareQueues && definition) {
+      await channel.assertQueue(queue, { durable: definition.durable, arguments: definition.arguments });
+    } else {
+      await channel.checkQueue(queue);
+    }
     if (this.settler?.channel !== channel) this.settler = new ChannelSettler(channel);
     const settler = this.settler;
     const { consumerTag } = await channel.consume(queue, (message) => {
