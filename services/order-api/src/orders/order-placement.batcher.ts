@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
   GroupCommit,
   isDatabaseUnavailableError,
@@ -48,11 +48,12 @@ const MAX_KEYS_HELD_PER_PRODUCT = 50_000;
  * Idempotency-Key finds the order if it was placed.
  */
 @Injectable()
-export class OrderPlacementBatcher {
+export class OrderPlacementBatcher implements OnApplicationBootstrap {
   private readonly logger = new Logger(OrderPlacementBatcher.name);
   private readonly batches: GroupCommit<OrderToPlace, Placement>;
-  /** Skus whose stock or order keys are being read for the sold-out markers, so each is read once. */
-  private readonly reads = new Set<string>();
+  /** Order-key reads in flight, by sku: a refusal that needs them waits for the read instead of asking itself. */
+  private readonly keyReads = new Map<string, Promise<void>>();
+  private readonly poolSize: number;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -60,12 +61,39 @@ export class OrderPlacementBatcher {
     private readonly soldOut: SoldOutMarkers,
     @Inject(ORDER_API_CONFIG) config: OrderApiConfig,
   ) {
+    this.poolSize = config.DATABASE_POOL_SIZE;
     this.batches = new GroupCommit((batch) => this.placeBatch(batch), {
       maxBatchSize: config.ORDER_BATCH_MAX_ORDERS,
       maxBatchWeight: config.ORDER_BATCH_MAX_LINES,
       weightOf: (order) => order.request.lines.length,
       maxWaiting: config.ORDER_BATCH_MAX_WAITING,
     });
+  }
+
+  /**
+   * Opens every pool connection and runs an empty batch on each, so the first flash sale after a start
+   * does not pay for new backends, the statement's preparation and the function's first planning while
+   * thousands of requests wait. A database that is down only delays nothing: the warm-up gives up.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const clients = await Promise.all(
+      Array.from({ length: this.poolSize }, () => this.pool.connect().catch(() => undefined)),
+    );
+    await Promise.all(
+      clients.map((client) =>
+        client
+          ?.query(placeOrdersQuery([]))
+          .then(() => client.release())
+          .catch((error: Error) => client.release(error)),
+      ),
+    );
+    const warmed = clients.filter(Boolean).length;
+    if (warmed < this.poolSize) this.logger.warn(`warmed ${warmed} of ${this.poolSize} database connections`);
+  }
+
+  /** Until the order keys of these sold-out skus, if being read, are in memory (or the read failed). */
+  async keysRead(skus: readonly string[]): Promise<void> {
+    await Promise.all(skus.map((sku) => this.keyReads.get(sku)));
   }
 
   /** Orders waiting for the next batch. */
@@ -169,12 +197,11 @@ export class OrderPlacementBatcher {
     }
   }
 
-  /** In the background, once per sku at a time; until it is done the database answers for keys. */
+  /** In the background, once per sku at a time; refusals that need the keys wait for it (`keysRead`). */
   private loadKeysOfSoldOut(sku: string): void {
-    if (this.reads.has(sku)) return;
-    this.reads.add(sku);
+    if (this.keyReads.has(sku)) return;
     const generation = this.soldOut.currentGeneration();
-    queryKeepingConnection<{ idempotency_key: string }>(this.pool, {
+    const read = queryKeepingConnection<{ idempotency_key: string }>(this.pool, {
       name: 'keys-of-orders-for-sku-v1',
       text: `SELECT o.idempotency_key
                FROM order_items i JOIN orders o ON o.id = i.order_id
@@ -191,7 +218,8 @@ export class OrderPlacementBatcher {
         );
       })
       .catch((error: Error) => this.logger.warn(`could not read the order keys of ${sku}: ${error.message}`))
-      .finally(() => this.reads.delete(sku));
+      .finally(() => this.keyReads.delete(sku));
+    this.keyReads.set(sku, read);
   }
 }
 

@@ -39,7 +39,12 @@ export class OrdersService {
       // Certainly not enough stock, so no lock and no write; only a retry of an order placed earlier
       // may still succeed.
       if (!idempotencyKey) throw outOfStock(knownShort);
-      const known = this.soldOut.orderForKey(knownShort, idempotencyKey);
+      let known = this.soldOut.orderForKey(knownShort, idempotencyKey);
+      if (known === 'ask-database') {
+        // Right after a sell-out the keys are being read: one read answers all of these refusals.
+        await this.placements.keysRead(knownShort);
+        known = this.soldOut.orderForKey(knownShort, idempotencyKey);
+      }
       if (known === 'no-order') throw outOfStock(knownShort);
       if (known === 'ask-database' && !(await this.placements.orderExistsFor(idempotencyKey))) {
         throw outOfStock(knownShort);
