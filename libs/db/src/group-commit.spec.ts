@@ -1,4 +1,4 @@
-import { GroupCommit, GroupCommitFullError, type ItemResult } from './group-commit';
+import { eachAloneIfBatchFails, GroupCommit, GroupCommitFullError, type ItemResult } from './group-commit';
 
 /** A batch runner whose batches end only when the spec says so. */
 function controlledRunner() {
@@ -81,5 +81,45 @@ describe('GroupCommit', () => {
     await flush();
     batches[1].finish();
     await expect(Promise.all(accepted)).resolves.toHaveLength(3);
+  });
+});
+
+describe('eachAloneIfBatchFails', () => {
+  // Fails any batch that holds item 13 (one bad row fails the whole statement), or everything when down.
+  const runner = (down = false) => {
+    const calls: number[][] = [];
+    const run = async (items: number[]): Promise<ItemResult<number>[]> => {
+      calls.push(items);
+      if (down) throw new Error('database down');
+      if (items.includes(13)) throw new Error(`bad item 13`);
+      return items.map((item) => ({ ok: true, value: item * 2 }));
+    };
+    return { calls, run };
+  };
+  const splitUnlessDown = (error: unknown) => (error as Error).message !== 'database down';
+
+  it('runs each item alone after a batch fails, so only the bad item gets the error', async () => {
+    const { calls, run } = runner();
+    const results = await eachAloneIfBatchFails(run, splitUnlessDown)([1, 13, 3]);
+    expect(calls).toEqual([[1, 13, 3], [1], [13], [3]]);
+    expect(results.map((result) => (result.ok ? result.value : (result.error as Error).message))).toEqual([
+      2,
+      'bad item 13',
+      6,
+    ]);
+  });
+
+  it('fails the whole batch, without splitting, on an error it must not split on', async () => {
+    const { calls, run } = runner(true);
+    await expect(eachAloneIfBatchFails(run, splitUnlessDown)([1, 2])).rejects.toThrow('database down');
+    expect(calls).toEqual([[1, 2]]);
+  });
+
+  it('leaves a good batch and a single failing item alone', async () => {
+    const { calls, run } = runner();
+    const wrapped = eachAloneIfBatchFails(run, splitUnlessDown);
+    await expect(wrapped([1, 2])).resolves.toHaveLength(2);
+    await expect(wrapped([13])).rejects.toThrow('bad item 13');
+    expect(calls).toEqual([[1, 2], [13]]);
   });
 });

@@ -91,3 +91,32 @@ export class GroupCommit<Item, Result> {
     return this.waiting.splice(0, count);
   }
 }
+
+/**
+ * Wraps a batch runner so that one bad item fails only itself: when a batch of several items throws an
+ * error that `splits` accepts (the statement refused a value, say), each item is run again alone, in
+ * order, and gets its own value or error. Any other error (the database is unreachable) fails the
+ * whole batch, as a single item's run would.
+ */
+export function eachAloneIfBatchFails<Item, Result>(
+  runBatch: (items: Item[]) => Promise<ItemResult<Result>[]>,
+  splits: (error: unknown) => boolean,
+): (items: Item[]) => Promise<ItemResult<Result>[]> {
+  return async (items) => {
+    try {
+      return await runBatch(items);
+    } catch (error) {
+      if (items.length === 1 || !splits(error)) throw error;
+      const results: ItemResult<Result>[] = [];
+      for (const item of items) {
+        results.push(
+          await runBatch([item]).then(
+            ([result]) => result,
+            (itemError: unknown) => ({ ok: false as const, error: itemError }),
+          ),
+        );
+      }
+      return results;
+    }
+  };
+}

@@ -78,6 +78,51 @@ describe('NotificationStore (real PostgreSQL)', () => {
     expect(rows).toEqual([{ status: 'sent', attempts: 1 }]);
   });
 
+  it('claims the emails in hand with one statement; a copy in the same batch and a missing order fail alone', async () => {
+    const orders = await Promise.all(
+      [1, 2, 3].map((n) =>
+        createOrderFixture(pool, {
+          customer: { email: `batch${n}@example.com`, name: `Batch ${n}` },
+          items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
+        }),
+      ),
+    );
+    const connect = jest.spyOn(pool, 'connect');
+    const claimOf = (n: number, messageId = orders[n].event.messageId) =>
+      store.claim(orders[n].orderId, messageId, `batch${n}@example.com`);
+    // The first claim starts a statement at once; the four submitted meanwhile share the next one.
+    const [first, ...batch] = await Promise.all([
+      claimOf(0),
+      claimOf(1),
+      claimOf(1, '6f1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f'),
+      claimOf(2),
+      claimOf(0, '6f1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f'),
+    ]);
+    expect(connect).toHaveBeenCalledTimes(2);
+    expect(first).toBe('claimed');
+    expect(batch).toEqual(['claimed', 'in-progress-elsewhere', 'claimed', 'in-progress-elsewhere']);
+    connect.mockClear();
+
+    const missingOrder = '0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
+    const later = await Promise.allSettled([
+      claimOf(0),
+      store.claim(missingOrder, '7a1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f', 'nobody@example.com'),
+      claimOf(2),
+    ]);
+    expect(later.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected'))).toEqual([
+      'in-progress-elsewhere',
+      'rejected',
+      'in-progress-elsewhere',
+    ]);
+    expect(String((later[1] as PromiseRejectedResult).reason.code)).toBe('23503');
+    const { rows } = await pool.query<{ order_id: string; attempts: number }>(
+      'SELECT order_id, attempts FROM order_notifications ORDER BY order_id',
+    );
+    expect(rows.map((row) => row.order_id).sort()).toEqual(orders.map((order) => order.orderId).sort());
+    expect(rows.every((row) => row.attempts === 1)).toBe(true);
+    connect.mockRestore();
+  });
+
   it('claims again once the lease has run out', async () => {
     const orderId = await claimedOrder(2);
     await pool.query("UPDATE order_notifications SET claimed_until = now() - interval '1 second'");

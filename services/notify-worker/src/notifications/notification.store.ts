@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { performance } from 'node:perf_hooks';
 import {
+  eachAloneIfBatchFails,
   GroupCommit,
   isDatabaseUnavailableError,
   type ItemResult,
@@ -37,6 +38,15 @@ interface SentMark {
   giveUpAt: number;
 }
 
+interface ClaimRequest {
+  orderId: string;
+  messageId: string;
+  recipient: string;
+}
+
+/** Most claims one statement takes. */
+const MAX_CLAIMS_PER_STATEMENT = 200;
+
 const RECORDED: ItemResult<void> = { ok: true, value: undefined };
 
 /**
@@ -55,6 +65,15 @@ export class NotificationStore {
     maxWaiting: Number.POSITIVE_INFINITY,
   });
 
+  /** The claims of the messages in hand share a statement; the prefetch bounds how many wait. */
+  private readonly claims = new GroupCommit<ClaimRequest, ClaimResult>(
+    eachAloneIfBatchFails(
+      (requests) => this.claimBatch(requests),
+      (error) => !isDatabaseUnavailableError(error),
+    ),
+    { maxBatchSize: MAX_CLAIMS_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
+  );
+
   constructor(
     private readonly prisma: PrismaService,
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -62,27 +81,72 @@ export class NotificationStore {
 
   /**
    * Takes the order's email for this worker, unless it was sent or another worker holds a live claim.
-   * One round trip: the statement's final SELECT sees the row as it was before its own INSERT.
+   * The claims of the messages in hand at once share one statement (see claimBatch).
    */
-  async claim(orderId: string, messageId: string, recipient: string): Promise<ClaimResult> {
-    const { rows } = await queryKeepingConnection<{ claimed: boolean; status: string | null }>(this.pool, {
-      name: 'claim-notification-v1',
-      text: `WITH claimed AS (
-               INSERT INTO order_notifications (order_id, message_id, status, recipient, claimed_until)
-               VALUES ($1::uuid, $2::uuid, 'sending', $3, now() + make_interval(secs => $4::int))
-               ON CONFLICT (order_id) DO UPDATE
-                  SET message_id = EXCLUDED.message_id,
-                      attempts = order_notifications.attempts + 1,
-                      claimed_until = EXCLUDED.claimed_until
-                WHERE order_notifications.status = 'sending' AND order_notifications.claimed_until < now()
-               RETURNING 1
-             )
-             SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
-                    (SELECT status FROM order_notifications WHERE order_id = $1::uuid) AS status`,
-      values: [orderId, messageId, recipient, CLAIM_LEASE_SECONDS],
+  claim(orderId: string, messageId: string, recipient: string): Promise<ClaimResult> {
+    return this.claims.submit({ orderId, messageId, recipient });
+  }
+
+  /**
+   * One statement for a batch of claims; its final SELECT sees each row as it was before the statement's
+   * own INSERT. A second copy of an order in the same batch finds the first copy's claim, as it would
+   * in the next statement: 'in-progress-elsewhere' (or 'already-sent' when the email went out before).
+   * A batch that PostgreSQL refuses (an order that does not exist breaks the foreign key) is claimed
+   * again one order at a time, so only that order's message fails.
+   */
+  private async claimBatch(requests: ClaimRequest[]): Promise<ItemResult<ClaimResult>[]> {
+    const firstCopies = new Map<string, ClaimRequest>();
+    for (const request of requests) {
+      const key = request.orderId.toLowerCase();
+      if (!firstCopies.has(key)) firstCopies.set(key, request);
+    }
+    const leaders = [...firstCopies.values()];
+    const { rows } = await queryKeepingConnection<{
+      order_id: string;
+      claimed: boolean;
+      status: string | null;
+    }>(this.pool, {
+      name: 'claim-notifications-v1',
+      text: `WITH wanted AS (
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS w(order_id, message_id, recipient)
+               ),
+               claimed AS (
+                 INSERT INTO order_notifications (order_id, message_id, status, recipient, claimed_until)
+                 SELECT order_id, message_id, 'sending', recipient, now() + make_interval(secs => $4::int)
+                   FROM wanted
+                 ON CONFLICT (order_id) DO UPDATE
+                    SET message_id = EXCLUDED.message_id,
+                        attempts = order_notifications.attempts + 1,
+                        claimed_until = EXCLUDED.claimed_until
+                  WHERE order_notifications.status = 'sending' AND order_notifications.claimed_until < now()
+                 RETURNING order_id
+               )
+               SELECT w.order_id::text AS order_id,
+                      EXISTS (SELECT 1 FROM claimed c WHERE c.order_id = w.order_id) AS claimed,
+                      n.status::text AS status
+                 FROM wanted w LEFT JOIN order_notifications n ON n.order_id = w.order_id`,
+      values: [
+        leaders.map((request) => request.orderId),
+        leaders.map((request) => request.messageId),
+        leaders.map((request) => request.recipient),
+        CLAIM_LEASE_SECONDS,
+      ],
     });
-    if (rows[0].claimed) return 'claimed';
-    return rows[0].status === 'sent' ? 'already-sent' : 'in-progress-elsewhere';
+    const outcomes = new Map<string, ClaimResult>();
+    for (const row of rows) {
+      outcomes.set(
+        row.order_id,
+        row.claimed ? 'claimed' : row.status === 'sent' ? 'already-sent' : 'in-progress-elsewhere',
+      );
+    }
+    return requests.map((request) => {
+      const key = request.orderId.toLowerCase();
+      const outcome = outcomes.get(key);
+      if (!outcome)
+        return { ok: false, error: new Error(`the claim statement returned no row for order ${key}`) };
+      if (firstCopies.get(key) === request) return { ok: true, value: outcome };
+      return { ok: true, value: outcome === 'claimed' ? 'in-progress-elsewhere' : outcome };
+    });
   }
 
   /** Gives the claim up at once after a failed send, so the retry does not wait for the lease. */
@@ -161,8 +225,8 @@ export class NotificationStore {
       UPDATE orders o
          SET notified_at = now(), updated_at = now(),
              status = CASE WHEN o.reported_at IS NOT NULL THEN 'completed' ELSE 'notified' END::order_status
-        FROM sent
-       WHERE o.id = sent.order_id`;
+       -- Rows locked in id order, as report-worker's batches lock them: the two cannot deadlock.
+       WHERE o.id IN (SELECT id FROM orders WHERE id IN (SELECT order_id FROM sent) ORDER BY id FOR UPDATE)`;
   }
 }
 
