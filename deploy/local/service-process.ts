@@ -1,3 +1,4 @@
+import { SERVICE_NODE_FLAGS } from '@shop/config';
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { type Colour, compactLogLine, prefix, writeOut } from './console-output';
@@ -31,7 +32,7 @@ export class ServiceProcess {
     this.name = options.name;
     // Own process group: a terminal's Ctrl-C reaches only `npm start`, which then stops the services
     // in order (and can tell a deliberate stop from a crash).
-    this.child = spawn(process.execPath, [options.entry], {
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, options.entry], {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],

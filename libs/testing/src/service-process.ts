@@ -1,3 +1,4 @@
+import { SERVICE_NODE_FLAGS } from '@shop/config';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,11 +40,21 @@ export async function startServiceProcess(
 ): Promise<ServiceProcess> {
   let buffered = '';
   const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
-    stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
-  });
+  // SERVICE_CPU_PROFILE_DIR=<folder>: every service writes a V8 CPU profile there when it exits (benches).
+  const profileDir = process.env.SERVICE_CPU_PROFILE_DIR;
+  const nodeArgs = [
+    ...SERVICE_NODE_FLAGS,
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, join(ROOT, 'services', name, 'dist', 'main.js')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+      stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+    },
+  );
   if (fd !== undefined) closeSync(fd); // the child holds its own copy
   child.stdout?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));

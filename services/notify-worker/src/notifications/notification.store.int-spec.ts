@@ -1,21 +1,17 @@
-import { PrismaService } from '@shop/db';
 import { createOrderFixture, createTestPool, resetDatabase } from '@shop/testing';
 import type { Pool } from 'pg';
 import { NotificationStore } from './notification.store';
 
 describe('NotificationStore (real PostgreSQL)', () => {
   let pool: Pool;
-  let prisma: PrismaService;
   let store: NotificationStore;
 
   beforeAll(() => {
     pool = createTestPool();
-    prisma = new PrismaService(pool);
-    store = new NotificationStore(prisma, pool);
+    store = new NotificationStore(pool);
   });
 
   afterAll(async () => {
-    await prisma.$disconnect();
     await pool.end();
   });
 

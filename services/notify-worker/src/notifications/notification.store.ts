@@ -7,7 +7,6 @@ import {
   isDatabaseUnavailableError,
   type ItemResult,
   PG_POOL,
-  PrismaService,
   queryKeepingConnection,
   retryWhileDatabaseUnavailable,
 } from '@shop/db';
@@ -74,10 +73,8 @@ export class NotificationStore {
     { maxBatchSize: MAX_CLAIMS_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );
 
-  constructor(
-    private readonly prisma: PrismaService,
-    @Inject(PG_POOL) private readonly pool: Pool,
-  ) {}
+  // Plain pg, no Prisma: the worker never loads Prisma's query compiler (about 40 MB of its memory).
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /**
    * Takes the order's email for this worker, unless it was sent or another worker holds a live claim.
@@ -151,8 +148,10 @@ export class NotificationStore {
 
   /** Gives the claim up at once after a failed send, so the retry does not wait for the lease. */
   async release(orderId: string): Promise<void> {
-    await this.prisma.$executeRaw`
-      UPDATE order_notifications SET claimed_until = now() WHERE order_id = ${orderId}::uuid AND status = 'sending'`;
+    await queryKeepingConnection(this.pool, {
+      text: `UPDATE order_notifications SET claimed_until = now() WHERE order_id = $1::uuid AND status = 'sending'`,
+      values: [orderId],
+    });
   }
 
   /**
@@ -207,26 +206,30 @@ export class NotificationStore {
   }
 
   private async recordSent(marks: SentMark[]): Promise<void> {
-    await this.prisma.$executeRaw`
-      WITH accepted AS (
-        SELECT * FROM unnest(${marks.map((mark) => mark.orderId)}::uuid[],
-                             ${marks.map((mark) => mark.smtp.messageId)}::text[],
-                             ${marks.map((mark) => mark.smtp.response)}::text[])
-                   AS a(order_id, smtp_message_id, smtp_response)
-      ),
-      sent AS (
-        UPDATE order_notifications n
-           SET status = 'sent', sent_at = now(), claimed_until = NULL,
-               smtp_message_id = a.smtp_message_id, smtp_response = a.smtp_response
-          FROM accepted a
-         WHERE n.order_id = a.order_id
-        RETURNING n.order_id
-      )
-      UPDATE orders o
-         SET notified_at = now(), updated_at = now(),
-             status = CASE WHEN o.reported_at IS NOT NULL THEN 'completed' ELSE 'notified' END::order_status
-       -- Rows locked in id order, as report-worker's batches lock them: the two cannot deadlock.
-       WHERE o.id IN (SELECT id FROM orders WHERE id IN (SELECT order_id FROM sent) ORDER BY id FOR UPDATE)`;
+    await queryKeepingConnection(this.pool, {
+      name: 'record-sent-notifications-v1',
+      text: `WITH accepted AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(order_id, smtp_message_id, smtp_response)
+             ),
+             sent AS (
+               UPDATE order_notifications n
+                  SET status = 'sent', sent_at = now(), claimed_until = NULL,
+                      smtp_message_id = a.smtp_message_id, smtp_response = a.smtp_response
+                 FROM accepted a
+                WHERE n.order_id = a.order_id
+               RETURNING n.order_id
+             )
+             UPDATE orders o
+                SET notified_at = now(), updated_at = now(),
+                    status = CASE WHEN o.reported_at IS NOT NULL THEN 'completed' ELSE 'notified' END::order_status
+              -- Rows locked in id order, as report-worker's batches lock them: the two cannot deadlock.
+              WHERE o.id IN (SELECT id FROM orders WHERE id IN (SELECT order_id FROM sent) ORDER BY id FOR UPDATE)`,
+      values: [
+        marks.map((mark) => mark.orderId),
+        marks.map((mark) => mark.smtp.messageId),
+        marks.map((mark) => mark.smtp.response),
+      ],
+    });
   }
 }
 
