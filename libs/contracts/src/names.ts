@@ -16,13 +16,20 @@ export const Exchanges = {
 export const RoutingKeys = {
   orderNotify: 'order.notify',
   orderReport: 'order.report',
+  /** notify-worker's status event: the confirmation email was sent. */
+  orderNotified: 'order.notified',
+  /** report-worker's status event: the PDF was written. */
+  orderReported: 'order.reported',
 } as const;
 
 export const Queues = {
   orderNotify: 'order_notify',
   orderReport: 'order_report',
+  /** order-api's status feed: order.notified and order.reported events. */
+  orderStatus: 'order_status',
   orderNotifyDeadLetter: 'order_notify.dlq',
   orderReportDeadLetter: 'order_report.dlq',
+  orderStatusDeadLetter: 'order_status.dlq',
   logArchive: 'log_archive',
   logAlerts: 'log_alerts',
 } as const;
@@ -39,7 +46,7 @@ export const RETRY_DELAYS = [
   { label: '30s', ms: 30_000 },
 ] as const;
 
-export const WorkQueues = [Queues.orderNotify, Queues.orderReport] as const;
+export const WorkQueues = [Queues.orderNotify, Queues.orderReport, Queues.orderStatus] as const;
 export type WorkQueueName = (typeof WorkQueues)[number];
 
 export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
@@ -81,6 +88,8 @@ export const logRoutingKeyOf = (service: string, level: string) => `${service}.$
 /** AMQP `type` property of each message kind; a breaking change gets a new version suffix. */
 export const MessageTypes = {
   orderPlacedV1: 'order.placed.v1',
+  orderNotifiedV1: 'order.notified.v1',
+  orderReportedV1: 'order.reported.v1',
   logRecordV1: 'log.record.v1',
 } as const;
 

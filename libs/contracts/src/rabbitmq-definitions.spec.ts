@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Exchanges, Queues } from './names';
+import { Exchanges, Queues, RETRY_DELAYS } from './names';
 import {
   buildRabbitmqAccessDefinitions,
   buildRabbitmqDefinitions,
@@ -80,28 +80,37 @@ describe('SERVICE_USERS', () => {
     }
   });
 
-  it('lets order-api publish order events and logs only', () => {
+  it('lets order-api publish order events and logs, and consume order_status with its retries only', () => {
     const { write, read } = user('order-api');
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([
       Exchanges.order,
+      Exchanges.orderDeadLetter,
       Exchanges.logs,
+      `${Queues.orderStatus}.retry`,
+      // The same `<queue>.<suffix>` rule as the workers' retry paths (write on a queue only lets it bind).
+      Queues.orderStatusDeadLetter,
+      ...RETRY_DELAYS.map(({ label }) => `${Queues.orderStatus}.retry.${label}`),
     ]);
-    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([]);
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([Queues.orderStatus]);
   });
 
   it.each([
     ['notify-worker', Queues.orderNotify, Queues.orderReport],
     ['report-worker', Queues.orderReport, Queues.orderNotify],
-  ] as const)('lets %s consume %s, dead-letter, retry and log, but not touch %s', (name, own, other) => {
-    const { write, read } = user(name);
-    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own]);
-    expect(allows(write, Exchanges.orderDeadLetter)).toBe(true);
-    expect(allows(write, Exchanges.logs)).toBe(true);
-    expect(allows(write, `${own}.retry`)).toBe(true);
-    expect(allows(write, Exchanges.order)).toBe(false);
-    expect(allows(write, `${other}.retry`)).toBe(false);
-    expect(allows(write, own)).toBe(false);
-  });
+  ] as const)(
+    'lets %s consume %s, dead-letter, retry, log and publish its status event, but not touch %s',
+    (name, own, other) => {
+      const { write, read } = user(name);
+      expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own]);
+      expect(allows(write, Exchanges.orderDeadLetter)).toBe(true);
+      expect(allows(write, Exchanges.logs)).toBe(true);
+      expect(allows(write, `${own}.retry`)).toBe(true);
+      expect(allows(write, Exchanges.order)).toBe(true);
+      expect(allows(write, `${Queues.orderStatus}.retry`)).toBe(false);
+      expect(allows(write, `${other}.retry`)).toBe(false);
+      expect(allows(write, own)).toBe(false);
+    },
+  );
 
   it('lets log-aggregator consume its two queues and publish logs only', () => {
     const { write, read } = user('log-aggregator');

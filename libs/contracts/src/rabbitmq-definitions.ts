@@ -106,13 +106,21 @@ function anyOf(...patterns: string[]): string {
   return patterns.length === 1 ? `^${patterns[0]}$` : `^(${patterns.join('|')})$`;
 }
 
-/** A worker that consumes one work queue, dead-letters through `order.dlx` and retries through its own path. */
+/**
+ * A worker that consumes one work queue, dead-letters through `order.dlx`, retries through its own path
+ * and publishes its status event to `order`.
+ */
 function workQueueConsumer(name: ServiceUserName, passwordVariable: string, queue: string): ServiceUser {
   return {
     name,
     passwordVariable,
     configure: anyOf(),
-    write: anyOf(named(Exchanges.orderDeadLetter), named(Exchanges.logs), derivedFrom(queue)),
+    write: anyOf(
+      named(Exchanges.order),
+      named(Exchanges.orderDeadLetter),
+      named(Exchanges.logs),
+      derivedFrom(queue),
+    ),
     read: anyOf(named(queue)),
   };
 }
@@ -123,8 +131,14 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     name: 'order-api',
     passwordVariable: 'RABBITMQ_ORDER_API_PASSWORD',
     configure: anyOf(),
-    write: anyOf(named(Exchanges.order), named(Exchanges.logs)),
-    read: anyOf(),
+    // Publishes the outbox to `order`; consumes its status feed like a worker consumes its work queue.
+    write: anyOf(
+      named(Exchanges.order),
+      named(Exchanges.orderDeadLetter),
+      named(Exchanges.logs),
+      derivedFrom(Queues.orderStatus),
+    ),
+    read: anyOf(named(Queues.orderStatus)),
   },
   workQueueConsumer('notify-worker', 'RABBITMQ_NOTIFY_WORKER_PASSWORD', Queues.orderNotify),
   workQueueConsumer('report-worker', 'RABBITMQ_REPORT_WORKER_PASSWORD', Queues.orderReport),

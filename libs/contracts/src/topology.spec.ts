@@ -44,7 +44,12 @@ describe('TOPOLOGY', () => {
       const targets = binding.destinationType === 'queue' ? queues : exchanges;
       expect(targets.has(binding.destination)).toBe(true);
     }
-    expect(Object.values(RoutingKeys)).toEqual(['order.notify', 'order.report']);
+    expect(Object.values(RoutingKeys)).toEqual([
+      'order.notify',
+      'order.report',
+      'order.notified',
+      'order.reported',
+    ]);
   });
 
   it('gives each work queue retry queues that expire back into it', () => {

@@ -104,8 +104,10 @@ export const TOPOLOGY: Topology = {
   queues: [
     workQueue(Queues.orderNotify),
     workQueue(Queues.orderReport),
+    workQueue(Queues.orderStatus),
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
+    parkingQueue(Queues.orderStatusDeadLetter),
     logQueue(Queues.logArchive),
     logQueue(Queues.logAlerts),
     ...retryPaths.map((path) => path.queue),
@@ -113,9 +115,12 @@ export const TOPOLOGY: Topology = {
   bindings: [
     toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderNotify),
     toQueue(Exchanges.order, Queues.orderReport, RoutingKeys.orderReport),
+    toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderNotified),
+    toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderReported),
     // Dead-lettered messages keep their queue's name as routing key (x-dead-letter-routing-key).
     toQueue(Exchanges.orderDeadLetter, Queues.orderNotifyDeadLetter, Queues.orderNotify),
     toQueue(Exchanges.orderDeadLetter, Queues.orderReportDeadLetter, Queues.orderReport),
+    toQueue(Exchanges.orderDeadLetter, Queues.orderStatusDeadLetter, Queues.orderStatus),
     {
       source: Exchanges.logs,
       destination: Exchanges.logsBroadcast,

@@ -1,5 +1,6 @@
 import { LOCAL_DEFAULTS } from '@shop/config';
-import { Queues } from '@shop/contracts';
+import { WorkQueues } from '@shop/contracts';
+import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
 import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
 import { connect } from 'amqplib';
@@ -162,12 +163,7 @@ export class DrillSystem {
   }
 
   async purgeQueues(): Promise<void> {
-    await purgeQueues(this.rabbitmqUrl, [
-      Queues.orderNotify,
-      Queues.orderReport,
-      Queues.orderNotifyDeadLetter,
-      Queues.orderReportDeadLetter,
-    ]);
+    await purgeQueues(this.rabbitmqUrl, [...WorkQueues, ...DEAD_LETTER_QUEUES]);
   }
 
   async stop(): Promise<void> {

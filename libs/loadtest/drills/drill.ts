@@ -1,4 +1,4 @@
-import { Queues } from '@shop/contracts';
+import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { startBrokerApp } from '@shop/testing';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
@@ -140,7 +140,7 @@ async function runDrill(
   const delivered = new Set(rows.map((row) => row.id));
   const lost = acceptedIds.filter((id) => !delivered.has(id) || !emails.get(id) || !pdfs.has(id));
   checks.push(...(await integrityChecks(system, sku, initialStock)));
-  const depths = await system.queueDepths([Queues.orderNotifyDeadLetter, Queues.orderReportDeadLetter]);
+  const depths = await system.queueDepths(DEAD_LETTER_QUEUES);
   checks.push({
     ok: Object.values(depths).every((depth) => depth === 0),
     what: `dead-letter queues empty (${Object.entries(depths)

@@ -1,4 +1,5 @@
-import { Queues } from '@shop/contracts';
+import { WorkQueues } from '@shop/contracts';
+import { DEAD_LETTER_QUEUES } from './pipeline-probe';
 import {
   BrokerProbe,
   createMailpitApiHandler,
@@ -41,12 +42,7 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     pool = createTestPool();
     await resetDatabase(pool);
     const broker = await BrokerProbe.connect();
-    await broker.purge(
-      Queues.orderNotify,
-      Queues.orderReport,
-      Queues.orderNotifyDeadLetter,
-      Queues.orderReportDeadLetter,
-    );
+    await broker.purge(...WorkQueues, ...DEAD_LETTER_QUEUES);
     await broker.close();
 
     smtp = new SmtpSink();

@@ -1,14 +1,14 @@
-import { Queues, RETRY_DELAYS, retryQueueOf, WorkQueues } from '@shop/contracts';
+import { deadLetterQueueOf, RETRY_DELAYS, retryQueueOf, WorkQueues } from '@shop/contracts';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 
+/** Every work queue's dead-letter queue: the workers' and order-api's status feed's. */
+export const DEAD_LETTER_QUEUES = WorkQueues.map(deadLetterQueueOf);
 /** The queues the load test watches: work queues, their retry queues and dead-letter queues. */
 export const WATCHED_QUEUES = [
   ...WorkQueues,
   ...WorkQueues.flatMap((queue) => RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label))),
-  Queues.orderNotifyDeadLetter,
-  Queues.orderReportDeadLetter,
+  ...DEAD_LETTER_QUEUES,
 ];
-export const DEAD_LETTER_QUEUES = [Queues.orderNotifyDeadLetter, Queues.orderReportDeadLetter];
 
 /**
  * Reads queue depths with passive declares (they need no permissions and create nothing). A queue that

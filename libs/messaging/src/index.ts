@@ -12,3 +12,4 @@ export * from './consumer/surviving-error-handler';
 export * from './consumer/work-queue-processor';
 export * from './dead-letters/dead-letter-queue';
 export * from './consumer/work-queue-subscriber';
+export * from './order-status.publisher';

@@ -179,18 +179,37 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await admin.waitForMessages(Queues.orderNotify, 1);
     });
 
-    it.each(TOPOLOGY.queues.map((queue) => queue.name))('may not consume %s', async (queue) => {
-      expect(await brokerErrorOf('order-api', consume(queue))).toEqual(refusal('order-api', 'queue', queue));
+    it('may consume its status feed, order_status', async () => {
+      expect(await brokerErrorOf('order-api', consume(Queues.orderStatus))).toBeUndefined();
     });
+
+    it.each(TOPOLOGY.queues.map((queue) => queue.name).filter((queue) => queue !== Queues.orderStatus))(
+      'may not consume %s',
+      async (queue) => {
+        expect(await brokerErrorOf('order-api', consume(queue))).toEqual(
+          refusal('order-api', 'queue', queue),
+        );
+      },
+    );
   });
 
   describe.each([
     { user: 'notify-worker', own: Queues.orderNotify, other: Queues.orderReport },
     { user: 'report-worker', own: Queues.orderReport, other: Queues.orderNotify },
   ] as const)('$user', ({ user, own, other }) => {
-    it('may not publish to `order` (403 ACCESS_REFUSED on a confirm channel)', async () => {
-      expect(await brokerErrorOf(user, publishConfirmed(Exchanges.order, RoutingKeys.orderNotify))).toEqual(
-        refusal(user, 'exchange', Exchanges.order),
+    it('may publish its status event to `order`, and it reaches order_status', async () => {
+      await admin.purge(Queues.orderStatus);
+      const key = user === 'notify-worker' ? RoutingKeys.orderNotified : RoutingKeys.orderReported;
+      expect(await brokerErrorOf(user, publishConfirmed(Exchanges.order, key))).toBeUndefined();
+      await admin.waitForMessages(Queues.orderStatus, 1);
+    });
+
+    it('may not consume order_status, nor publish to its retry exchange', async () => {
+      expect(await brokerErrorOf(user, consume(Queues.orderStatus))).toEqual(
+        refusal(user, 'queue', Queues.orderStatus),
+      );
+      expect(await brokerErrorOf(user, publishConfirmed(`${Queues.orderStatus}.retry`, '1s'))).toEqual(
+        refusal(user, 'exchange', `${Queues.orderStatus}.retry`),
       );
     });
 

@@ -3,6 +3,7 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TOPOLOGY } from '@shop/contracts';
 import { BrokerHealthCheck } from './broker.health';
 import { ConfirmedPublisher } from './confirmed-publisher';
+import { OrderStatusPublisher } from './order-status.publisher';
 import { WorkQueueProcessor } from './consumer/work-queue-processor';
 import { WorkQueueSubscriber } from './consumer/work-queue-subscriber';
 import { toGolevelupTopology } from './golevelup-topology';
@@ -36,11 +37,13 @@ export class MessagingModule {
       providers: [
         { provide: MESSAGING_OPTIONS, useValue: options },
         ConfirmedPublisher,
+        OrderStatusPublisher,
         BrokerHealthCheck,
         WorkQueueProcessor,
         WorkQueueSubscriber,
       ],
       exports: [
+        OrderStatusPublisher,
         rabbit,
         MESSAGING_OPTIONS,
         ConfirmedPublisher,

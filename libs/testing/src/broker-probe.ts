@@ -35,6 +35,16 @@ export class BrokerProbe {
     await this.confirmChannel.waitForConfirms();
   }
 
+  /** Publishes every message back to back (a burst), then waits for the broker to confirm them all. */
+  async publishBurstConfirmed(
+    messages: ReadonlyArray<{ exchange: string; routingKey: string; body: Buffer; options: Options.Publish }>,
+  ): Promise<void> {
+    for (const { exchange, routingKey, body, options } of messages) {
+      this.confirmChannel.publish(exchange, routingKey, body, options);
+    }
+    await this.confirmChannel.waitForConfirms();
+  }
+
   /**
    * Publishes once a binding routes the message: for a service that declares its topology in the
    * background (a fresh vhost), where its consumer can be up before its bindings are. Each attempt

@@ -1,3 +1,4 @@
+import type { GetMessage } from 'amqplib';
 import { MessageTypes, type OrderPlacedV1 } from '@shop/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -81,4 +82,22 @@ export async function publishOrderPlaced(
     timestamp: Math.floor(Date.now() / 1000),
     appId: 'spec',
   });
+}
+
+/**
+ * A status event (order.notified.v1 / order.reported.v1) taken from a queue, as one object a spec can
+ * match: its routing key, the AMQP properties every message must carry, and the parsed body.
+ */
+export function describeStatusEvent(message: GetMessage) {
+  const body = JSON.parse(message.content.toString()) as {
+    messageId?: string;
+    data?: Record<string, unknown>;
+  };
+  const { type, contentType, deliveryMode, correlationId, appId, messageId } = message.properties;
+  return {
+    routingKey: message.fields.routingKey,
+    properties: { type, contentType, deliveryMode, correlationId, appId },
+    sameMessageId: body.messageId === messageId,
+    body,
+  };
 }

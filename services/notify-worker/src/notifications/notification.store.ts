@@ -146,6 +146,15 @@ export class NotificationStore {
     });
   }
 
+  /** When the order's email was recorded as sent; null while it is not. */
+  async sentAt(orderId: string): Promise<Date | null> {
+    const { rows } = await queryKeepingConnection<{ sent_at: Date | null }>(this.pool, {
+      text: 'SELECT sent_at FROM order_notifications WHERE order_id = $1::uuid',
+      values: [orderId],
+    });
+    return rows[0]?.sent_at ?? null;
+  }
+
   /** Gives the claim up at once after a failed send, so the retry does not wait for the lease. */
   async release(orderId: string): Promise<void> {
     await queryKeepingConnection(this.pool, {
@@ -155,8 +164,7 @@ export class NotificationStore {
   }
 
   /**
-   * Records the accepted email and moves the order's status on, together with the other emails accepted
-   * meanwhile, in one statement; resolves once that committed. The SMTP server has the email already,
+   * Records the accepted email, together with the other emails accepted meanwhile, in one statement; resolves once that committed. The SMTP server has the email already,
    * so a lost database connection is waited out (RECORD_SENT_PATIENCE_MS from this call) rather than
    * turned into a retry that would send it again.
    */
@@ -207,23 +215,12 @@ export class NotificationStore {
 
   private async recordSent(marks: SentMark[]): Promise<void> {
     await queryKeepingConnection(this.pool, {
-      name: 'record-sent-notifications-v1',
-      text: `WITH accepted AS (
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(order_id, smtp_message_id, smtp_response)
-             ),
-             sent AS (
-               UPDATE order_notifications n
-                  SET status = 'sent', sent_at = now(), claimed_until = NULL,
-                      smtp_message_id = a.smtp_message_id, smtp_response = a.smtp_response
-                 FROM accepted a
-                WHERE n.order_id = a.order_id
-               RETURNING n.order_id
-             )
-             UPDATE orders o
-                SET notified_at = now(), updated_at = now(),
-                    status = CASE WHEN o.reported_at IS NOT NULL THEN 'completed' ELSE 'notified' END::order_status
-              -- Rows locked in id order, as report-worker's batches lock them: the two cannot deadlock.
-              WHERE o.id IN (SELECT id FROM orders WHERE id IN (SELECT order_id FROM sent) ORDER BY id FOR UPDATE)`,
+      name: 'record-sent-notifications-v2',
+      text: `UPDATE order_notifications n
+                SET status = 'sent', sent_at = now(), claimed_until = NULL,
+                    smtp_message_id = a.smtp_message_id, smtp_response = a.smtp_response
+               FROM unnest($1::uuid[], $2::text[], $3::text[]) AS a(order_id, smtp_message_id, smtp_response)
+              WHERE n.order_id = a.order_id`,
       values: [
         marks.map((mark) => mark.orderId),
         marks.map((mark) => mark.smtp.messageId),

@@ -3,6 +3,7 @@ import {
   BrokerProbe,
   createOrderFixture,
   createTestPool,
+  describeStatusEvent,
   publishOrderPlaced,
   resetDatabase,
   waitFor,
@@ -33,6 +34,8 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     notify.smtp.clear();
     // First let the worker finish what the last spec left in hand (a duplicate waiting out its 1 s retry).
     await broker.settle(Queues.orderNotify, notify.messagesInHand);
+    // No order-api here: the status events the last spec produced are still on order_status.
+    await broker.purge(Queues.orderStatus);
     await resetDatabase(pool);
   });
 
@@ -45,11 +48,15 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
       ],
     });
 
-  const orderRow = async (orderId: string) =>
-    (await pool.query('SELECT status, notified_at FROM orders WHERE id = $1', [orderId])).rows[0];
+  const notificationStatus = async (orderId: string): Promise<string | undefined> =>
+    (await pool.query('SELECT status FROM order_notifications WHERE order_id = $1', [orderId])).rows[0]
+      ?.status;
 
   const waitUntilNotified = (order: OrderFixture) =>
-    waitFor('order to be marked notified', async () => (await orderRow(order.orderId)).status === 'notified');
+    waitFor(
+      'the email to be recorded as sent',
+      async () => (await notificationStatus(order.orderId)) === 'sent',
+    );
 
   it('emails the customer once the order is placed, and records it', async () => {
     const order = await wangsOrder();
@@ -67,10 +74,35 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     expect(mail.messageId).toBe(`<order-${order.orderId}@shop.local>`);
 
     await waitUntilNotified(order);
-    const { rows } = await pool.query('SELECT status, message_id, recipient FROM order_notifications');
+    const { rows } = await pool.query(
+      'SELECT status, message_id, recipient, sent_at FROM order_notifications',
+    );
     expect(rows).toEqual([
-      { status: 'sent', message_id: order.event.messageId, recipient: 'wang.xiaoming@example.cn' },
+      {
+        status: 'sent',
+        message_id: order.event.messageId,
+        recipient: 'wang.xiaoming@example.cn',
+        sent_at: expect.any(Date),
+      },
     ]);
+    // The worker announces it to order-api: order.notified.v1, persistent, after the email was recorded.
+    const [announced] = await broker.waitForMessages(Queues.orderStatus, 1);
+    const event = describeStatusEvent(announced);
+    expect(event).toMatchObject({
+      routingKey: 'order.notified',
+      properties: {
+        type: 'order.notified.v1',
+        contentType: 'application/json',
+        deliveryMode: 2,
+        correlationId: order.event.correlationId,
+        appId: 'notify-worker',
+      },
+      sameMessageId: true,
+      body: { type: 'order.notified.v1', version: 1, data: { orderId: order.orderId } },
+    });
+    expect(new Date(String(event.body.data?.notifiedAt)).getTime()).toBeGreaterThanOrEqual(
+      rows[0].sent_at.getTime() - 1000,
+    );
     await waitFor(
       'the message to be acked',
       async () => (await broker.messageCount(Queues.orderNotify)) === 0,
@@ -93,6 +125,11 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     await expect(notify.smtp.waitForMessages(2, 1_000)).rejects.toThrow();
     expect(notify.smtp.messages).toHaveLength(1);
     expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
+    // Every copy announces the sent email (at least once), each time with when it was recorded.
+    const announced = await broker.waitForMessages(Queues.orderStatus, 3);
+    const events = announced.map((message) => JSON.parse(message.content.toString()));
+    expect(events.map((event) => event.data.orderId)).toEqual([order.orderId, order.orderId, order.orderId]);
+    expect(new Set(events.map((event) => event.messageId)).size).toBe(3);
   });
 
   it('retries while the SMTP server refuses, then delivers once it accepts again', async () => {
@@ -141,7 +178,8 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     });
     expect(JSON.parse(parked.content.toString())).toEqual(order.event);
     expect(notify.smtp.messages).toHaveLength(0);
-    expect((await orderRow(order.orderId)).status).toBe('placed');
+    expect(await notificationStatus(order.orderId)).toBe('sending');
+    expect(await broker.messageCount(Queues.orderStatus)).toBe(0);
   });
 
   it('parks a malformed message at once and carries on with the next one', async () => {

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WorkQueueSubscriber } from '@shop/messaging';
+import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
 import { Mailer, type MailerOptions } from './mailer';
 import { NotificationStore } from './notification.store';
 import { OrderPlacedNotifyHandler } from './order-placed.handler';
@@ -16,9 +16,13 @@ export class NotificationsModule {
         NotificationStore,
         {
           provide: OrderPlacedNotifyHandler,
-          useFactory: (subscriber: WorkQueueSubscriber, store: NotificationStore, mailer: Mailer) =>
-            new OrderPlacedNotifyHandler(subscriber, store, mailer, mailDomain),
-          inject: [WorkQueueSubscriber, NotificationStore, Mailer],
+          useFactory: (
+            subscriber: WorkQueueSubscriber,
+            store: NotificationStore,
+            mailer: Mailer,
+            status: OrderStatusPublisher,
+          ) => new OrderPlacedNotifyHandler(subscriber, store, mailer, status, mailDomain),
+          inject: [WorkQueueSubscriber, NotificationStore, Mailer, OrderStatusPublisher],
         },
       ],
     };

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
+import { OrderStatusPublisher, PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
 import { renderOrderEmail } from './order-email';
@@ -9,8 +9,9 @@ export const NOTIFY_MAIL_DOMAIN = Symbol('NOTIFY_MAIL_DOMAIN');
 
 /**
  * notify-worker's only subscription: `order_notify` (order.placed.v1 on routing key order.notify).
- * The message is acked after `sendConfirmation` resolves, i.e. after the SMTP server accepted the email
- * and it was recorded; failures go through WorkQueueProcessor's retry queues and dead-letter queue.
+ * The message is acked after `sendConfirmation` resolves, i.e. after the SMTP server accepted the email,
+ * it was recorded and the broker confirmed `order.notified.v1` (published again for a copy whose email
+ * went out before); failures go through WorkQueueProcessor's retry queues and dead-letter queue.
  */
 @Injectable()
 export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
@@ -20,16 +21,21 @@ export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
     private readonly subscriber: WorkQueueSubscriber,
     private readonly store: NotificationStore,
     private readonly mailer: Mailer,
+    private readonly status: OrderStatusPublisher,
     private readonly mailDomain: string,
   ) {}
 
   onApplicationBootstrap(): void {
     this.subscriber.subscribe(Queues.orderNotify, OrderPlacedV1, (event, delivery) =>
-      this.sendConfirmation(event.data, delivery),
+      this.sendConfirmation(event.data, event.correlationId, delivery),
     );
   }
 
-  private async sendConfirmation(order: OrderPlacedV1Data, delivery: Delivery): Promise<void> {
+  private async sendConfirmation(
+    order: OrderPlacedV1Data,
+    correlationId: string,
+    delivery: Delivery,
+  ): Promise<void> {
     const claim = await this.store
       .claim(order.orderId, delivery.messageId, order.customer.email)
       .catch((error: { code?: string; message: string }) => {
@@ -40,6 +46,8 @@ export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
         throw error;
       });
     if (claim === 'already-sent') {
+      const sentAt = await this.store.sentAt(order.orderId);
+      await this.status.notified(order.orderId, sentAt ?? new Date(), correlationId);
       this.logger.log(
         `order ${order.orderId}: email already sent; duplicate message ${delivery.messageId} acked`,
       );
@@ -57,6 +65,7 @@ export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
       throw new Error(`SMTP: ${(error as Error).message}`);
     }
     await this.store.markSent(order.orderId, smtp);
+    await this.status.notified(order.orderId, new Date(), correlationId);
     this.logger.log(`order ${order.orderId}: confirmation email accepted (${smtp.response.slice(0, 60)})`);
   }
 }

@@ -40,6 +40,7 @@ describe('notify-worker when PostgreSQL drops between the SMTP 250 and the recor
   });
   beforeEach(async () => {
     await broker.settle(Queues.orderNotify, notify.messagesInHand);
+    await broker.purge(Queues.orderStatus);
     await resetDatabase(pool);
   });
 
@@ -67,12 +68,15 @@ describe('notify-worker when PostgreSQL drops between the SMTP 250 and the recor
     await waitFor(
       'the email to be recorded as sent',
       async () =>
-        (await pool.query('SELECT status FROM orders WHERE id = $1', [order.orderId])).rows[0].status ===
-        'notified',
+        (await pool.query('SELECT status FROM order_notifications WHERE order_id = $1', [order.orderId]))
+          .rows[0]?.status === 'sent',
       { timeoutMs: 15_000 },
     );
     const { rows } = await pool.query('SELECT status, attempts FROM order_notifications');
     expect(rows).toEqual([{ status: 'sent', attempts: 1 }]);
+    // Announced once recorded: the database outage held the event back, it did not lose it.
+    const [announced] = await broker.waitForMessages(Queues.orderStatus, 1);
+    expect(JSON.parse(announced.content.toString()).data.orderId).toBe(order.orderId);
     await waitFor(
       'the message to be acked',
       async () => (await broker.messageCount(Queues.orderNotify)) === 0,

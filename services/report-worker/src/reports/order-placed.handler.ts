@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
+import { OrderStatusPublisher, PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { createHash } from 'node:crypto';
 import { renderOrderReport } from './order-report.pdf';
 import { reportFileName, writeFileAtomically } from './report-file';
@@ -14,7 +14,8 @@ export interface ReportOptions {
 
 /**
  * report-worker's only subscription: `order_report` (order.placed.v1 on routing key order.report).
- * The message is acked after `writeReport` resolves, i.e. after the PDF is completely on disk and recorded.
+ * The message is acked after `writeReport` resolves, i.e. after the PDF is completely on disk and recorded
+ * and the broker confirmed `order.reported.v1` (published again for a copy whose PDF was written before).
  * Copies of one order's message handled at the same time may each render, but only one writes the file
  * (ReportStore.recordWhileWriting); the check before rendering spares the CPU for later copies.
  */
@@ -25,21 +26,27 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
   constructor(
     private readonly subscriber: WorkQueueSubscriber,
     private readonly store: ReportStore,
+    private readonly status: OrderStatusPublisher,
     private readonly options: ReportOptions,
   ) {}
 
   onApplicationBootstrap(): void {
     this.subscriber.subscribe(Queues.orderReport, OrderPlacedV1, (event, delivery) =>
-      this.writeReport(event.data, delivery),
+      this.writeReport(event.data, event.correlationId, delivery),
     );
   }
 
-  private async writeReport(order: OrderPlacedV1Data, delivery: Delivery): Promise<void> {
+  private async writeReport(
+    order: OrderPlacedV1Data,
+    correlationId: string,
+    delivery: Delivery,
+  ): Promise<void> {
     const state = await this.store.stateOf(order.orderId);
     if (state === 'missing-order') {
       throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
     if (state === 'already-reported') {
+      await this.announceEarlierReport(order.orderId, correlationId);
       this.logger.log(
         `order ${order.orderId}: report already written; duplicate message ${delivery.messageId} acked`,
       );
@@ -58,11 +65,19 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
       () => writeFileAtomically(this.options.reportsDir, fileName, pdf),
     );
     if (outcome === 'already-reported') {
+      await this.announceEarlierReport(order.orderId, correlationId);
       this.logger.log(
         `order ${order.orderId}: another copy wrote the report while this one rendered; duplicate message ${delivery.messageId} acked`,
       );
       return;
     }
+    await this.status.reported(order.orderId, new Date(), correlationId);
     this.logger.log(`order ${order.orderId}: report written (${pdf.length} bytes)`);
+  }
+
+  /** At least once: a copy of a message whose PDF was written before announces it again. */
+  private async announceEarlierReport(orderId: string, correlationId: string): Promise<void> {
+    const reportedAt = await this.store.reportedAt(orderId);
+    await this.status.reported(orderId, reportedAt ?? new Date(), correlationId);
   }
 }

@@ -29,8 +29,8 @@ interface PendingReport {
 const MAX_ORDERS_PER_BATCH = 200;
 
 /**
- * The order_reports row that makes reporting idempotent, and the order's status. Plain SQL on the
- * shared pool: this is the worker's hot path.
+ * The order_reports row that makes reporting idempotent. Plain SQL on the shared pool: this is the
+ * worker's hot path. (The order's status is order-api's: it follows the order.reported.v1 events.)
  *
  * Both calls are group commits: the messages the worker holds at once (its prefetch) share one lookup
  * and one recording transaction instead of a round trip or a transaction each. A batch that
@@ -49,6 +49,15 @@ export class ReportStore {
   );
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** When the order's report was recorded; null while it is not. */
+  async reportedAt(orderId: string): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ created_at: Date }>(
+      'SELECT created_at FROM order_reports WHERE order_id = $1::uuid',
+      [orderId],
+    );
+    return rows[0]?.created_at ?? null;
+  }
 
   /** Does the order exist, and does it have its report already? */
   stateOf(orderId: string): Promise<ReportState> {
@@ -120,12 +129,10 @@ export class ReportStore {
 
       const outcomes = new Map<string, ItemResult<RecordOutcome>>();
       for (const key of firstCopies.keys()) outcomes.set(key, { ok: true, value: 'already-reported' });
-      const written: string[] = [];
       const failed: string[] = [];
       writes.forEach((write, i) => {
         const key = keyOf(toWrite[i].report.orderId);
         if (write.status === 'fulfilled') {
-          written.push(key);
           outcomes.set(key, { ok: true, value: 'written' });
         } else {
           failed.push(key);
@@ -134,18 +141,6 @@ export class ReportStore {
       });
       if (failed.length > 0) {
         await client.query('DELETE FROM order_reports WHERE order_id = ANY($1::uuid[])', [failed]);
-      }
-      if (written.length > 0) {
-        await client.query({
-          name: 'reported-orders-v1',
-          // Rows locked in id order (notify-worker's batches lock the same way: no deadlock between them).
-          // clock_timestamp(): the files are on disk now; now() is when this transaction began.
-          text: `UPDATE orders
-                    SET reported_at = clock_timestamp(), updated_at = clock_timestamp(),
-                        status = CASE WHEN notified_at IS NOT NULL THEN 'completed' ELSE 'reported' END::order_status
-                  WHERE id IN (SELECT id FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)`,
-          values: [written],
-        });
       }
       return outcomes;
     });

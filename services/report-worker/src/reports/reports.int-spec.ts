@@ -3,6 +3,7 @@ import {
   BrokerProbe,
   createOrderFixture,
   createTestPool,
+  describeStatusEvent,
   extractPdfText,
   publishOrderPlaced,
   resetDatabase,
@@ -33,7 +34,8 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
   });
   beforeEach(async () => {
     await resetDatabase(pool);
-    await broker.purge(Queues.orderReport, Queues.orderReportDeadLetter, ...retryQueues);
+    // No order-api here: order_status keeps the events of the last spec.
+    await broker.purge(Queues.orderReport, Queues.orderReportDeadLetter, ...retryQueues, Queues.orderStatus);
   });
   afterEach(() => reports?.close());
 
@@ -45,18 +47,35 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
         { sku: 'GIM-002', name: '한국 김 seaweed', quantity: 1, unitPriceCents: 480 },
       ],
     });
+  /** 'reported' once the worker recorded the order's PDF (the order's own status is order-api's). */
   const statusOf = async (orderId: string) =>
-    (await pool.query('SELECT status FROM orders WHERE id = $1', [orderId])).rows[0].status;
+    (await pool.query('SELECT 1 FROM order_reports WHERE order_id = $1', [orderId])).rowCount === 1
+      ? 'reported'
+      : 'to do';
 
-  it('writes the PDF atomically, records it and marks the order reported', async () => {
+  it('writes the PDF atomically, records it and announces order.reported.v1', async () => {
     reports = await startReportWorker();
     const order = await wangsOrder();
     await publishOrderPlaced(broker, 'order.report', order.event);
 
-    await waitFor(
-      'the order to be marked reported',
-      async () => (await statusOf(order.orderId)) === 'reported',
-    );
+    await waitFor('the report to be recorded', async () => (await statusOf(order.orderId)) === 'reported');
+    const [announced] = await broker.waitForMessages(Queues.orderStatus, 1);
+    expect(describeStatusEvent(announced)).toMatchObject({
+      routingKey: 'order.reported',
+      properties: {
+        type: 'order.reported.v1',
+        contentType: 'application/json',
+        deliveryMode: 2,
+        correlationId: order.event.correlationId,
+        appId: 'report-worker',
+      },
+      sameMessageId: true,
+      body: {
+        type: 'order.reported.v1',
+        version: 1,
+        data: { orderId: order.orderId, reportedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      },
+    });
     const pdf = await readFile(join(reports.reportsDir, `${order.orderId}.pdf`));
     const text = await extractPdfText(pdf);
     expect(text).toContain(order.orderId);
@@ -104,6 +123,12 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
     expect(Number((await pool.query('SELECT count(*) AS n FROM order_reports')).rows[0].n)).toBe(1);
     expect(await readdir(reports.reportsDir)).toHaveLength(1);
     expect(await broker.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+    // Each copy announced the report again (at least once), all with the time it was first recorded.
+    const events = (await broker.waitForMessages(Queues.orderStatus, 3)).map((m) =>
+      JSON.parse(m.content.toString()),
+    );
+    expect(events.map((event) => event.data.orderId)).toEqual([order.orderId, order.orderId, order.orderId]);
+    expect(new Set(events.slice(1).map((event) => event.data.reportedAt)).size).toBe(1);
   });
 
   it('writes the PDF once when copies of one message are handled at the same time', async () => {
@@ -148,7 +173,7 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
       const counts = await Promise.all(retryQueues.map((queue) => broker.messageCount(queue)));
       return counts.some((count) => count > 0);
     });
-    expect(await statusOf(order.orderId)).toBe('placed');
+    expect(await statusOf(order.orderId)).toBe('to do');
     await rm(reportsDir);
     await mkdir(reportsDir);
 

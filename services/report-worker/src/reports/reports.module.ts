@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
-import { WorkQueueSubscriber } from '@shop/messaging';
+import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
 import { OrderPlacedReportHandler, type ReportOptions } from './order-placed.handler';
 import { loadReportFont } from './report-font';
 import { ReportStore } from './report.store';
@@ -23,9 +23,9 @@ export class ReportsModule implements OnModuleInit {
         ReportStore,
         {
           provide: OrderPlacedReportHandler,
-          useFactory: (subscriber: WorkQueueSubscriber, store: ReportStore) =>
-            new OrderPlacedReportHandler(subscriber, store, options),
-          inject: [WorkQueueSubscriber, ReportStore],
+          useFactory: (subscriber: WorkQueueSubscriber, store: ReportStore, status: OrderStatusPublisher) =>
+            new OrderPlacedReportHandler(subscriber, store, status, options),
+          inject: [WorkQueueSubscriber, ReportStore, OrderStatusPublisher],
         },
       ],
     };

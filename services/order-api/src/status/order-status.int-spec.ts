@@ -1,0 +1,161 @@
+import { Exchanges, FailureHeaders, MessageTypes, Queues, RoutingKeys } from '@shop/contracts';
+import { PG_POOL } from '@shop/db';
+import {
+  BrokerProbe,
+  createOrderFixture,
+  createTestPool,
+  resetDatabase,
+  waitFor,
+  waitForConsumer,
+} from '@shop/testing';
+import { randomUUID } from 'node:crypto';
+import type { Pool, QueryConfig } from 'pg';
+import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+
+/** The workers' status events, as order-api applies them from `order_status`. */
+describe('order status from the workers\u2019 events (real RabbitMQ and PostgreSQL)', () => {
+  let pool: Pool;
+  let broker: BrokerProbe;
+  let api: OrderApiHarness;
+  let statusStatements = 0;
+
+  beforeAll(async () => {
+    pool = createTestPool();
+    broker = await BrokerProbe.connect();
+    await broker.purge(Queues.orderStatus, Queues.orderStatusDeadLetter);
+    api = await startOrderApi();
+    // Counts the statements that apply status events (one per batch), on order-api's own pool.
+    const apiPool = api.app.get<Pool>(PG_POOL);
+    const query = apiPool.query.bind(apiPool) as (...args: unknown[]) => unknown;
+    (apiPool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if ((args[0] as QueryConfig)?.name === 'apply-order-status-v1') statusStatements++;
+      return query(...args);
+    };
+    await waitForConsumer(Queues.orderStatus);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await broker?.close();
+    await pool?.end();
+  });
+  beforeEach(() => resetDatabase(pool));
+
+  const anOrder = (n = 1) =>
+    createOrderFixture(pool, {
+      customer: { email: `buyer${n}@example.com`, name: `Buyer ${n}` },
+      items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
+    });
+
+  const statusEvent = (kind: 'notified' | 'reported', orderId: string, at: Date) => {
+    const messageId = randomUUID();
+    const type = kind === 'notified' ? MessageTypes.orderNotifiedV1 : MessageTypes.orderReportedV1;
+    const data =
+      kind === 'notified'
+        ? { orderId, notifiedAt: at.toISOString() }
+        : { orderId, reportedAt: at.toISOString() };
+    const body = {
+      messageId,
+      type,
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      correlationId: `spec-${orderId}`,
+      data,
+    };
+    return {
+      exchange: Exchanges.order,
+      routingKey: kind === 'notified' ? RoutingKeys.orderNotified : RoutingKeys.orderReported,
+      body: Buffer.from(JSON.stringify(body)),
+      options: {
+        persistent: true,
+        messageId,
+        type,
+        contentType: 'application/json',
+        correlationId: body.correlationId,
+      },
+    };
+  };
+  const announce = (kind: 'notified' | 'reported', orderId: string, at: Date) =>
+    broker.publishBurstConfirmed([statusEvent(kind, orderId, at)]);
+
+  const orderRow = async (orderId: string) =>
+    (
+      await pool.query<{ status: string; notified_at: Date | null; reported_at: Date | null }>(
+        'SELECT status, notified_at, reported_at FROM orders WHERE id = $1',
+        [orderId],
+      )
+    ).rows[0];
+
+  it('applies the steps in any order, and a duplicate changes nothing', async () => {
+    const order = await anOrder();
+    const reportedAt = new Date('2026-12-01T10:00:01.000Z');
+    const notifiedAt = new Date('2026-12-01T10:00:02.000Z');
+
+    await announce('reported', order.orderId, reportedAt);
+    await waitFor(
+      'the order to be reported',
+      async () => (await orderRow(order.orderId)).status === 'reported',
+    );
+    expect(await orderRow(order.orderId)).toEqual({
+      status: 'reported',
+      notified_at: null,
+      reported_at: reportedAt,
+    });
+
+    await announce('notified', order.orderId, notifiedAt);
+    // Duplicates with a later time: the first time of each step stays.
+    await announce('reported', order.orderId, new Date('2026-12-01T11:00:00.000Z'));
+    await announce('notified', order.orderId, new Date('2026-12-01T11:00:00.000Z'));
+    // Events are applied in arrival order: once the marker's order moved, the duplicates were applied.
+    const marker = await anOrder(2);
+    await announce('reported', marker.orderId, reportedAt);
+    await waitFor(
+      'the marker order to be reported',
+      async () => (await orderRow(marker.orderId)).status === 'reported',
+    );
+    expect(await orderRow(order.orderId)).toEqual({
+      status: 'completed',
+      notified_at: notifiedAt,
+      reported_at: reportedAt,
+    });
+    expect(await broker.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+  });
+
+  it('parks an event for an order that does not exist, with its reason', async () => {
+    const missing = randomUUID();
+    await announce('notified', missing, new Date());
+    const [parked] = await broker.waitForMessages(Queues.orderStatusDeadLetter, 1, 15_000);
+    expect(parked.properties.headers).toMatchObject({
+      [FailureHeaders.deadLetterReason]: 'permanent-failure',
+      [FailureHeaders.lastError]: expect.stringContaining('ORDER_NOT_FOUND'),
+      [FailureHeaders.originalQueue]: Queues.orderStatus,
+    });
+    expect(JSON.parse(parked.content.toString()).data.orderId).toBe(missing);
+  });
+
+  it('completes a burst of 500 orders with far fewer statements than events', async () => {
+    const orders = [];
+    for (let n = 0; n < 500; n++) orders.push(await anOrder(n));
+    const before = statusStatements;
+    const at = new Date();
+    // As in a flash sale's drain: the events of 500 orders arrive faster than one statement takes.
+    await broker.publishBurstConfirmed(
+      orders.flatMap((order) => [
+        statusEvent('notified', order.orderId, at),
+        statusEvent('reported', order.orderId, at),
+      ]),
+    );
+    await waitFor(
+      'all 500 orders to be completed',
+      async () =>
+        Number(
+          (await pool.query("SELECT count(*) AS n FROM orders WHERE status = 'completed'")).rows[0].n,
+        ) === 500,
+      { timeoutMs: 30_000 },
+    );
+    const statements = statusStatements - before;
+    // 1,000 events; one statement applies every event in hand (prefetch 200).
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThanOrEqual(100);
+    expect(await broker.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+  });
+});
