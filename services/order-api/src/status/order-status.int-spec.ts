@@ -9,7 +9,7 @@ import {
   waitForConsumer,
 } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
-import type { Pool, QueryConfig } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
 /** The workers' status events, as order-api applies them from `order_status`. */
@@ -24,12 +24,21 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
     broker = await BrokerProbe.connect();
     await broker.purge(Queues.orderStatus, Queues.orderStatusDeadLetter);
     api = await startOrderApi();
-    // Counts the statements that apply status events (one per batch), on order-api's own pool.
+    // Counts the statements that apply status events (one per batch) on order-api's own pool.
     const apiPool = api.app.get<Pool>(PG_POOL);
-    const query = apiPool.query.bind(apiPool) as (...args: unknown[]) => unknown;
-    (apiPool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if ((args[0] as QueryConfig)?.name === 'apply-order-status-v1') statusStatements++;
-      return query(...args);
+    const counted = new WeakSet<PoolClient>();
+    const connect = apiPool.connect.bind(apiPool) as () => Promise<PoolClient>;
+    (apiPool as unknown as { connect: () => Promise<PoolClient> }).connect = async () => {
+      const client = await connect();
+      if (!counted.has(client)) {
+        counted.add(client);
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          if ((args[0] as QueryConfig)?.name === 'apply-order-status-v1') statusStatements++;
+          return query(...args);
+        };
+      }
+      return client;
     };
     await waitForConsumer(Queues.orderStatus);
   });

@@ -5,6 +5,7 @@ import {
   isDatabaseUnavailableError,
   type ItemResult,
   PG_POOL,
+  queryKeepingConnection,
 } from '@shop/db';
 import type { Pool } from 'pg';
 
@@ -46,10 +47,12 @@ export class OrderStatusStore {
   }
 
   private async applyBatch(changes: StatusChange[]): Promise<ItemResult<StatusOutcome>[]> {
-    const { rows } = await this.pool.query<{ order_id: string; known: boolean; changed: boolean }>({
-      name: 'apply-order-status-v1',
-      // Rows are locked in id order, so batches of several order-api instances cannot deadlock.
-      text: `WITH events AS (
+    const { rows } = await queryKeepingConnection<{ order_id: string; known: boolean; changed: boolean }>(
+      this.pool,
+      {
+        name: 'apply-order-status-v1',
+        // Rows are locked in id order, so batches of several order-api instances cannot deadlock.
+        text: `WITH events AS (
                SELECT id, max(notified_at) AS notified_at, max(reported_at) AS reported_at
                  FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS e(id, notified_at, reported_at)
                 GROUP BY id
@@ -79,12 +82,13 @@ export class OrderStatusStore {
                     EXISTS (SELECT 1 FROM locked l WHERE l.id = e.id) AS known,
                     EXISTS (SELECT 1 FROM changed c WHERE c.id = e.id) AS changed
                FROM events e`,
-      values: [
-        changes.map((change) => change.orderId),
-        changes.map((change) => change.notifiedAt ?? null),
-        changes.map((change) => change.reportedAt ?? null),
-      ],
-    });
+        values: [
+          changes.map((change) => change.orderId),
+          changes.map((change) => change.notifiedAt ?? null),
+          changes.map((change) => change.reportedAt ?? null),
+        ],
+      },
+    );
     const byOrder = new Map(rows.map((row) => [row.order_id, row]));
     // Several events for one order in a batch: the first that moved it is 'applied', the rest 'unchanged'.
     const credited = new Set<string>();

@@ -6,6 +6,7 @@ import {
   isDatabaseUnavailableError,
   type ItemResult,
   PG_POOL,
+  queryKeepingConnection,
 } from '@shop/db';
 import type { Pool } from 'pg';
 
@@ -52,10 +53,10 @@ export class ReportStore {
 
   /** When the order's report was recorded; null while it is not. */
   async reportedAt(orderId: string): Promise<Date | null> {
-    const { rows } = await this.pool.query<{ created_at: Date }>(
-      'SELECT created_at FROM order_reports WHERE order_id = $1::uuid',
-      [orderId],
-    );
+    const { rows } = await queryKeepingConnection<{ created_at: Date }>(this.pool, {
+      text: 'SELECT created_at FROM order_reports WHERE order_id = $1::uuid',
+      values: [orderId],
+    });
     return rows[0]?.created_at ?? null;
   }
 
@@ -82,14 +83,17 @@ export class ReportStore {
   }
 
   private async statesOf(orderIds: string[]): Promise<ItemResult<ReportState>[]> {
-    const { rows } = await this.pool.query<{ order_id: string; exists: boolean; reported: boolean }>({
-      name: 'report-states-v1',
-      text: `SELECT w.id::text AS order_id, o.id IS NOT NULL AS exists, r.order_id IS NOT NULL AS reported
+    const { rows } = await queryKeepingConnection<{ order_id: string; exists: boolean; reported: boolean }>(
+      this.pool,
+      {
+        name: 'report-states-v1',
+        text: `SELECT w.id::text AS order_id, o.id IS NOT NULL AS exists, r.order_id IS NOT NULL AS reported
                FROM unnest($1::uuid[]) AS w(id)
                LEFT JOIN orders o ON o.id = w.id
                LEFT JOIN order_reports r ON r.order_id = w.id`,
-      values: [orderIds],
-    });
+        values: [orderIds],
+      },
+    );
     const states = new Map<string, ReportState>();
     for (const row of rows) {
       states.set(row.order_id, !row.exists ? 'missing-order' : row.reported ? 'already-reported' : 'to-do');
