@@ -4,5 +4,6 @@ export * from './messages/envelope';
 export * from './messages/log-record/log-record.v1';
 export * from './messages/order-placed/order-placed.v1';
 export * from './messages/order-status/order-status.v1';
+export * from './messages/report-rpc/report-rpc.v1';
 export * from './messages/validate-message';
 export * from './money';

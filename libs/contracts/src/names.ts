@@ -30,6 +30,8 @@ export const Queues = {
   orderNotifyDeadLetter: 'order_notify.dlq',
   orderReportDeadLetter: 'order_report.dlq',
   orderStatusDeadLetter: 'order_status.dlq',
+  /** report-worker's RPC requests (the PDF of an order), published to through the default exchange. */
+  reportRpc: 'report_rpc',
   logArchive: 'log_archive',
   logAlerts: 'log_alerts',
 } as const;
@@ -90,6 +92,9 @@ export const MessageTypes = {
   orderPlacedV1: 'order.placed.v1',
   orderNotifiedV1: 'order.notified.v1',
   orderReportedV1: 'order.reported.v1',
+  reportRequestV1: 'report.request.v1',
+  reportPdfV1: 'report.pdf.v1',
+  reportErrorV1: 'report.error.v1',
   logRecordV1: 'log.record.v1',
 } as const;
 

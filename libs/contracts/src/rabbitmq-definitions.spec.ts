@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Exchanges, Queues, RETRY_DELAYS } from './names';
 import {
   buildRabbitmqAccessDefinitions,
+  DEFAULT_EXCHANGE,
   buildRabbitmqDefinitions,
   type RabbitmqDefinitions,
   RABBITMQ_VHOST,
@@ -82,6 +83,7 @@ describe('SERVICE_USERS', () => {
 
   it('lets order-api publish order events and logs, and consume order_status with its retries only', () => {
     const { write, read } = user('order-api');
+    expect(allows(write, DEFAULT_EXCHANGE)).toBe(true); // report_rpc requests
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([
       Exchanges.order,
       Exchanges.orderDeadLetter,
@@ -101,7 +103,10 @@ describe('SERVICE_USERS', () => {
     'lets %s consume %s, dead-letter, retry, log and publish its status event, but not touch %s',
     (name, own, other) => {
       const { write, read } = user(name);
-      expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own]);
+      // report-worker also serves report_rpc: it consumes the requests and replies through the default exchange.
+      const serves = name === 'report-worker' ? [Queues.reportRpc] : [];
+      expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own, ...serves]);
+      expect(allows(write, DEFAULT_EXCHANGE)).toBe(name === 'report-worker');
       expect(allows(write, Exchanges.orderDeadLetter)).toBe(true);
       expect(allows(write, Exchanges.logs)).toBe(true);
       expect(allows(write, `${own}.retry`)).toBe(true);

@@ -106,6 +106,9 @@ function anyOf(...patterns: string[]): string {
   return patterns.length === 1 ? `^${patterns[0]}$` : `^(${patterns.join('|')})$`;
 }
 
+/** The default exchange as permissions name it: RPC requests and replies go through it (publish to ''). */
+export const DEFAULT_EXCHANGE = 'amq.default';
+
 /**
  * A worker that consumes one work queue, dead-letters through `order.dlx`, retries through its own path
  * and publishes its status event to `order`.
@@ -131,8 +134,10 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     name: 'order-api',
     passwordVariable: 'RABBITMQ_ORDER_API_PASSWORD',
     configure: anyOf(),
-    // Publishes the outbox to `order`; consumes its status feed like a worker consumes its work queue.
+    // Publishes the outbox to `order` and report RPC requests through the default exchange; consumes its
+    // status feed like a worker consumes its work queue.
     write: anyOf(
+      named(DEFAULT_EXCHANGE),
       named(Exchanges.order),
       named(Exchanges.orderDeadLetter),
       named(Exchanges.logs),
@@ -141,7 +146,18 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     read: anyOf(named(Queues.orderStatus)),
   },
   workQueueConsumer('notify-worker', 'RABBITMQ_NOTIFY_WORKER_PASSWORD', Queues.orderNotify),
-  workQueueConsumer('report-worker', 'RABBITMQ_REPORT_WORKER_PASSWORD', Queues.orderReport),
+  {
+    // Also serves report_rpc: consumes the requests, replies through the default exchange.
+    ...workQueueConsumer('report-worker', 'RABBITMQ_REPORT_WORKER_PASSWORD', Queues.orderReport),
+    write: anyOf(
+      named(DEFAULT_EXCHANGE),
+      named(Exchanges.order),
+      named(Exchanges.orderDeadLetter),
+      named(Exchanges.logs),
+      derivedFrom(Queues.orderReport),
+    ),
+    read: anyOf(named(Queues.orderReport), named(Queues.reportRpc)),
+  },
   {
     name: 'log-aggregator',
     passwordVariable: 'RABBITMQ_LOG_AGGREGATOR_PASSWORD',

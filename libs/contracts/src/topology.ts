@@ -108,6 +108,8 @@ export const TOPOLOGY: Topology = {
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
     parkingQueue(Queues.orderStatusDeadLetter),
+    // Classic: requests expire per message (`expiration`), which quorum queues on RabbitMQ 3.10 ignore.
+    { name: Queues.reportRpc, durable: true, arguments: { 'x-queue-type': 'classic' } },
     logQueue(Queues.logArchive),
     logQueue(Queues.logAlerts),
     ...retryPaths.map((path) => path.queue),

@@ -179,6 +179,18 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await admin.waitForMessages(Queues.orderNotify, 1);
     });
 
+    it('may call report_rpc: a request through the default exchange, the reply by direct reply-to', async () => {
+      await admin.purge(Queues.reportRpc);
+      expect(
+        await brokerErrorOf('order-api', async (channel) => {
+          await channel.consume('amq.rabbitmq.reply-to', () => undefined, { noAck: true });
+          channel.publish('', Queues.reportRpc, Buffer.from('{}'), { replyTo: 'amq.rabbitmq.reply-to' });
+          await channel.waitForConfirms();
+        }),
+      ).toBeUndefined();
+      await admin.waitForMessages(Queues.reportRpc, 1);
+    });
+
     it('may consume its status feed, order_status', async () => {
       expect(await brokerErrorOf('order-api', consume(Queues.orderStatus))).toBeUndefined();
     });
@@ -203,6 +215,26 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       expect(await brokerErrorOf(user, publishConfirmed(Exchanges.order, key))).toBeUndefined();
       await admin.waitForMessages(Queues.orderStatus, 1);
     });
+
+    it(
+      user === 'report-worker'
+        ? 'may serve report_rpc and reply through the default exchange'
+        : 'may not serve report_rpc nor publish to the default exchange',
+      async () => {
+        if (user === 'report-worker') {
+          expect(await brokerErrorOf(user, consume(Queues.reportRpc))).toBeUndefined();
+          expect(await brokerErrorOf(user, publishConfirmed('', Queues.reportRpc))).toBeUndefined();
+          await admin.purge(Queues.reportRpc);
+        } else {
+          expect(await brokerErrorOf(user, consume(Queues.reportRpc))).toEqual(
+            refusal(user, 'queue', Queues.reportRpc),
+          );
+          expect(await brokerErrorOf(user, publishConfirmed('', Queues.reportRpc))).toEqual(
+            refusal(user, 'exchange', 'amq.default'),
+          );
+        }
+      },
+    );
 
     it('may not consume order_status, nor publish to its retry exchange', async () => {
       expect(await brokerErrorOf(user, consume(Queues.orderStatus))).toEqual(

@@ -20,7 +20,9 @@ export class MessagingModule {
       connectionManagerOptions: {
         heartbeatIntervalInSeconds: 5,
         reconnectTimeInSeconds: 1,
-        connectionOptions: { clientProperties: { connection_name: options.appId } },
+        // noDelay: a message goes out as several frames; with Nagle on, the last one waits for the ACK of
+        // the first, which delayed ACK holds back ~40 ms (every RPC round trip took 44 ms before this).
+        connectionOptions: { noDelay: true, clientProperties: { connection_name: options.appId } },
       },
       ...(options.declareTopology ? toGolevelupTopology(TOPOLOGY) : {}),
       // golevelup's default is REQUEUE, which loops forever on a poison message.

@@ -5,6 +5,8 @@ import { HealthModule } from '@shop/service-kit';
 import { ORDER_API_CONFIG, type OrderApiConfig } from './config/order-api.config';
 import { OrdersModule } from './orders/orders.module';
 import { ProductsModule } from './products/products.module';
+import { ReportRpcClient } from './reports/report-rpc.client';
+import { ReportsModule } from './reports/reports.module';
 import { StatusModule } from './status/status.module';
 
 export const SERVICE_NAME = 'order-api';
@@ -37,7 +39,8 @@ export class AppModule {
           applicationName: SERVICE_NAME,
           sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
         }),
-        HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
+        ReportsModule,
+        HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck, ReportRpcClient]),
         OrdersModule,
         ProductsModule,
         StatusModule,

@@ -27,12 +27,19 @@ export class AppModule {
           prefetchCount: config.PREFETCH,
         }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
-        // Subscriptions: order_report → OrderPlacedReportHandler.
-        ReportsModule.forRoot({
-          reportsDir: resolve(config.REPORTS_DIR),
-          // Resolved at start: a missing CJK font stops the worker with a message saying how to install one.
-          font: resolveReportFont(config.REPORT_FONT_PATH),
-        }),
+        // Subscriptions: order_report → OrderPlacedReportHandler; report_rpc → ReportRpcServer.
+        ReportsModule.forRoot(
+          {
+            reportsDir: resolve(config.REPORTS_DIR),
+            // Resolved at start: a missing CJK font stops the worker with a message saying how to install one.
+            font: resolveReportFont(config.REPORT_FONT_PATH),
+          },
+          {
+            prefetch: config.REPORT_RPC_PREFETCH,
+            declareQueue: config.RABBITMQ_DECLARE_TOPOLOGY,
+            appId: SERVICE_NAME,
+          },
+        ),
       ],
     };
   }

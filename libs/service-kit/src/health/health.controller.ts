@@ -15,7 +15,8 @@ export class HealthController {
       this.checks.map(async (check) => {
         try {
           await withTimeout(check.check(), CHECK_TIMEOUT_MS);
-          return [check.name, { status: 'up' }] as const;
+          const details = check.details?.();
+          return [check.name, details ? { status: 'up', details } : { status: 'up' }] as const;
         } catch (error) {
           return [check.name, { status: 'down', error: (error as Error).message }] as const;
         }

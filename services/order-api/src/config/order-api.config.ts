@@ -1,7 +1,6 @@
 import {
   booleanVariable,
   databaseUrlVariable,
-  directoryVariable,
   LOCAL_DEFAULTS,
   loadConfig,
   portVariable,
@@ -16,7 +15,8 @@ export const orderApiConfigShape = {
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
-  REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
+  /** How long GET /orders/:id/report waits for report-worker's reply before answering 504. */
+  REPORT_RPC_TIMEOUT_MS: positiveIntVariable(5_000, 120_000),
   /** Connections to PostgreSQL; more does not help a hot row, it only queues on its lock. */
   DATABASE_POOL_SIZE: positiveIntVariable(16, 200),
   /**

@@ -1,3 +1,4 @@
+import type { OrderPlacedV1Data } from '@shop/contracts';
 import type { Order, OrderItem } from '@shop/db';
 
 /** An order as the API returns it. Money is integer cents; `status` follows the order through the pipeline. */
@@ -39,5 +40,25 @@ export function toOrderView(order: Order & { items: OrderItem[] }): OrderView {
     createdAt: order.createdAt.toISOString(),
     ...(order.notifiedAt && { notifiedAt: order.notifiedAt.toISOString() }),
     ...(order.reportedAt && { reportedAt: order.reportedAt.toISOString() }),
+  };
+}
+
+/**
+ * The order as its order.placed.v1 message carried it (what report-worker renders from): the same
+ * fields, the same item order, `placedAt` = when it was created, so an on-demand PDF has the same bytes.
+ */
+export function toOrderPlacedData(order: OrderView): OrderPlacedV1Data {
+  return {
+    orderId: order.id,
+    placedAt: order.createdAt,
+    customer: order.customer,
+    items: order.items.map(({ sku, name, quantity, unitPriceCents }) => ({
+      sku,
+      name,
+      quantity,
+      unitPriceCents,
+    })),
+    totalCents: order.totalCents,
+    currency: order.currency,
   };
 }

@@ -52,7 +52,15 @@ describe('order-api when its dependencies fail', () => {
       });
       expect(health.body).toEqual({
         status: 'ok',
-        checks: { database: { status: 'up' }, broker: { status: 'up' } },
+        checks: {
+          database: { status: 'up' },
+          broker: { status: 'up' },
+          // Always up (orders do not need report-worker); its counters show beside it.
+          reportRpc: {
+            status: 'up',
+            details: { calls: 0, timeouts: 0, failed: 0, lateReplies: 0, unknownReplies: 0, inFlight: 0 },
+          },
+        },
       });
     });
 

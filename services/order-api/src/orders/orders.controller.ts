@@ -2,15 +2,14 @@ import { Body, Controller, Get, Headers, HttpStatus, Inject, Param, Post, Req, R
 import { ApiBody, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiError, correlationIdOf } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { errorResponseSchema, openApiSchemaOf } from '../common/openapi-schema';
 import { requireJsonContentType } from '../common/request-headers';
 import { parseOrReject } from '../common/zod-validation';
 import { CreateOrderRequest, IdempotencyKey, normaliseOrder } from './create-order.request';
-import { orderLocation, type OrderView } from './order.view';
+import { ReportRpcClient } from '../reports/report-rpc.client';
+import { orderLocation, toOrderPlacedData, type OrderView } from './order.view';
 import { OrdersService } from './orders.service';
 
 const OrderId = z.uuid({ message: 'must be a UUID' });
@@ -30,6 +29,7 @@ const orderNotFound = (id: string) =>
 export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
+    private readonly reports: ReportRpcClient,
     @Inject(ORDER_API_CONFIG) private readonly config: OrderApiConfig,
   ) {}
 
@@ -92,33 +92,58 @@ export class OrdersController {
   }
 
   @Get(':id/report')
-  @ApiOperation({ summary: "The order's PDF report, once report-worker has written it" })
+  @ApiOperation({
+    summary: "The order's PDF report, from report-worker over RPC (rendered on demand if not written yet)",
+  })
   @ApiProduces('application/pdf')
   @ApiResponse({ status: 200, description: 'The PDF (application/pdf)' })
-  @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND, REPORT_NOT_READY', schema: errorResponseSchema })
+  @ApiResponse({ status: 404, description: 'ORDER_NOT_FOUND', schema: errorResponseSchema })
+  @ApiResponse({
+    status: 502,
+    description: 'REPORT_FAILED: report-worker answered with an error',
+    schema: errorResponseSchema,
+  })
+  @ApiResponse({
+    status: 504,
+    description: 'REPORT_TIMEOUT: no answer within REPORT_RPC_TIMEOUT_MS',
+    schema: errorResponseSchema,
+  })
   async getReport(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
-    const report = await this.orders.findReport(validOrderId(id));
-    if (report.state === 'no-order') throw orderNotFound(id);
-    if (report.state === 'not-ready') {
-      throw new ApiError(
-        HttpStatus.NOT_FOUND,
-        'REPORT_NOT_READY',
-        'The report is not written yet; try again shortly.',
-      );
+    const order = await this.orders.findOrder(validOrderId(id));
+    if (!order) throw orderNotFound(id);
+    const result = await this.reports.fetchReport(
+      toOrderPlacedData(order),
+      this.config.REPORT_RPC_TIMEOUT_MS,
+    );
+    switch (result.kind) {
+      case 'pdf':
+        void reply
+          .header('content-type', 'application/pdf')
+          .header('content-disposition', `inline; filename="order-${id}.pdf"`)
+          .send(result.pdf);
+        return;
+      case 'timeout':
+        throw new ApiError(
+          HttpStatus.GATEWAY_TIMEOUT,
+          'REPORT_TIMEOUT',
+          `report-worker did not answer within ${this.config.REPORT_RPC_TIMEOUT_MS} ms; try again shortly.`,
+        );
+      case 'error':
+        if (result.code === 'ORDER_NOT_FOUND') throw orderNotFound(id);
+        throw new ApiError(
+          HttpStatus.BAD_GATEWAY,
+          'REPORT_FAILED',
+          `report-worker could not make the report: ${result.message}`,
+          {
+            reason: result.code,
+          },
+        );
+      case 'failed':
+        throw new ApiError(
+          HttpStatus.BAD_GATEWAY,
+          'REPORT_FAILED',
+          `The report could not be asked for: ${result.message}`,
+        );
     }
-    let pdf: Buffer;
-    try {
-      pdf = await readFile(join(this.config.REPORTS_DIR, report.fileName));
-    } catch {
-      throw new ApiError(
-        HttpStatus.NOT_FOUND,
-        'REPORT_FILE_MISSING',
-        `The report was recorded but ${report.fileName} is not in the reports folder.`,
-      );
-    }
-    void reply
-      .header('content-type', 'application/pdf')
-      .header('content-disposition', `inline; filename="order-${id}.pdf"`)
-      .send(pdf);
   }
 }

@@ -9,10 +9,6 @@ import { OrderPlacementBatcher } from './order-placement.batcher';
 import { toOrderView, type OrderView } from './order.view';
 import { SoldOutMarkers } from './sold-out-markers';
 
-/** Where an order's PDF report stands. */
-export type ReportLocation =
-  { state: 'no-order' } | { state: 'not-ready' } | { state: 'ready'; fileName: string };
-
 export interface PlaceOrderResult {
   order: OrderView;
   /** false when an Idempotency-Key replay returned the order placed earlier. */
@@ -119,16 +115,6 @@ export class OrdersService {
   async findOrder(orderId: string): Promise<OrderView | undefined> {
     const order = await this.prisma.order.findUnique({ where: { id: orderId }, include: { items: true } });
     return order ? toOrderView(order) : undefined;
-  }
-
-  /** Where the order's PDF report is, once report-worker has written and recorded it. */
-  async findReport(orderId: string): Promise<ReportLocation> {
-    const order = await this.prisma.order.findUnique({
-      where: { id: orderId },
-      select: { report: { select: { fileName: true } } },
-    });
-    if (!order) return { state: 'no-order' };
-    return order.report ? { state: 'ready', fileName: order.report.fileName } : { state: 'not-ready' };
   }
 
   /** The same key again: the same order if the request is the same, otherwise a refusal. */

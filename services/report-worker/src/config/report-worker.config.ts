@@ -20,6 +20,8 @@ export const reportWorkerConfigShape = {
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
   /** Unacked messages this worker holds at once (see README: chosen by measurement). */
   PREFETCH: positiveIntVariable(10, 1_000),
+  /** report_rpc requests this worker works on at once (each renders or reads one PDF). */
+  REPORT_RPC_PREFETCH: positiveIntVariable(4, 1_000),
   /** A TTF/OTF/TTC font covering Latin, Chinese and Korean; unset: Noto Sans CJK from the usual places. */
   REPORT_FONT_PATH: z.string().min(1).optional(),
 };

@@ -1,19 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { OrderStatusPublisher, PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
-import { createHash } from 'node:crypto';
-import { renderOrderReport } from './order-report.pdf';
-import { reportFileName, writeFileAtomically } from './report-file';
-import type { ResolvedReportFont } from './report-font';
+import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { ReportStore } from './report.store';
-
-export interface ReportOptions {
-  reportsDir: string;
-  font: ResolvedReportFont;
-}
+import { ReportWriter } from './report-writer';
 
 /**
- * report-worker's only subscription: `order_report` (order.placed.v1 on routing key order.report).
+ * report-worker's work-queue subscription: `order_report` (order.placed.v1 on routing key order.report).
  * The message is acked after `writeReport` resolves, i.e. after the PDF is completely on disk and recorded
  * and the broker confirmed `order.reported.v1` (published again for a copy whose PDF was written before).
  * Copies of one order's message handled at the same time may each render, but only one writes the file
@@ -26,8 +18,7 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
   constructor(
     private readonly subscriber: WorkQueueSubscriber,
     private readonly store: ReportStore,
-    private readonly status: OrderStatusPublisher,
-    private readonly options: ReportOptions,
+    private readonly writer: ReportWriter,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -46,38 +37,19 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
       throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
     }
     if (state === 'already-reported') {
-      await this.announceEarlierReport(order.orderId, correlationId);
+      await this.writer.announceEarlierReport(order.orderId, correlationId);
       this.logger.log(
         `order ${order.orderId}: report already written; duplicate message ${delivery.messageId} acked`,
       );
       return;
     }
-    const pdf = await renderOrderReport(order, this.options.font);
-    const fileName = reportFileName(order.orderId);
-    const outcome = await this.store.recordWhileWriting(
-      {
-        orderId: order.orderId,
-        messageId: delivery.messageId,
-        fileName,
-        bytes: pdf.length,
-        sha256: createHash('sha256').update(pdf).digest('hex'),
-      },
-      () => writeFileAtomically(this.options.reportsDir, fileName, pdf),
-    );
-    if (outcome === 'already-reported') {
-      await this.announceEarlierReport(order.orderId, correlationId);
+    const written = await this.writer.write(order, delivery.messageId, correlationId);
+    if (written.outcome === 'already-reported') {
       this.logger.log(
         `order ${order.orderId}: another copy wrote the report while this one rendered; duplicate message ${delivery.messageId} acked`,
       );
       return;
     }
-    await this.status.reported(order.orderId, new Date(), correlationId);
-    this.logger.log(`order ${order.orderId}: report written (${pdf.length} bytes)`);
-  }
-
-  /** At least once: a copy of a message whose PDF was written before announces it again. */
-  private async announceEarlierReport(orderId: string, correlationId: string): Promise<void> {
-    const reportedAt = await this.store.reportedAt(orderId);
-    await this.status.reported(orderId, reportedAt ?? new Date(), correlationId);
+    this.logger.log(`order ${order.orderId}: report written (${written.pdf.length} bytes)`);
   }
 }

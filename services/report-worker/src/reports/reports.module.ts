@@ -1,7 +1,10 @@
+import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
-import { OrderPlacedReportHandler, type ReportOptions } from './order-placed.handler';
+import { OrderPlacedReportHandler } from './order-placed.handler';
 import { loadReportFont } from './report-font';
+import { ReportRpcServer, type ReportRpcOptions } from './report-rpc.server';
+import { ReportWriter, type ReportOptions } from './report-writer';
 import { ReportStore } from './report.store';
 
 const REPORT_OPTIONS = Symbol('REPORT_OPTIONS');
@@ -15,17 +18,28 @@ export class ReportsModule implements OnModuleInit {
     loadReportFont(this.options.font);
   }
 
-  static forRoot(options: ReportOptions): DynamicModule {
+  static forRoot(options: ReportOptions, rpc: ReportRpcOptions): DynamicModule {
     return {
       module: ReportsModule,
       providers: [
         { provide: REPORT_OPTIONS, useValue: options },
         ReportStore,
         {
+          provide: ReportWriter,
+          useFactory: (store: ReportStore, status: OrderStatusPublisher) =>
+            new ReportWriter(store, status, options),
+          inject: [ReportStore, OrderStatusPublisher],
+        },
+        {
           provide: OrderPlacedReportHandler,
-          useFactory: (subscriber: WorkQueueSubscriber, store: ReportStore, status: OrderStatusPublisher) =>
-            new OrderPlacedReportHandler(subscriber, store, status, options),
-          inject: [WorkQueueSubscriber, ReportStore, OrderStatusPublisher],
+          useFactory: (subscriber: WorkQueueSubscriber, store: ReportStore, writer: ReportWriter) =>
+            new OrderPlacedReportHandler(subscriber, store, writer),
+          inject: [WorkQueueSubscriber, ReportStore, ReportWriter],
+        },
+        {
+          provide: ReportRpcServer,
+          useFactory: (amqp: AmqpConnection, writer: ReportWriter) => new ReportRpcServer(amqp, writer, rpc),
+          inject: [AmqpConnection, ReportWriter],
         },
       ],
     };

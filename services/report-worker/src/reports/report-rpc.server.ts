@@ -1,0 +1,199 @@
+import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  MessageTypes,
+  Queues,
+  REPORT_DEADLINE_HEADER,
+  ReportErrorCodes,
+  ReportRequestV1,
+  TOPOLOGY,
+  validateMessage,
+  type ReportErrorCode,
+} from '@shop/contracts';
+import { runWithCorrelationId } from '@shop/logging';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { ReportWriter } from './report-writer';
+
+export interface ReportRpcOptions {
+  /** Requests this worker works on at once (REPORT_RPC_PREFETCH). */
+  prefetch: number;
+  /** Declare report_rpc before consuming (a service that declares the topology does). */
+  declareQueue: boolean;
+  appId: string;
+}
+
+type ChannelWrapper = ReturnType<AmqpConnection['managedConnection']['createChannel']>;
+
+interface Reply {
+  contentType: string;
+  type: string;
+  body: Buffer;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The RPC server of `report_rpc`, the seeds' RPC pattern: a request names its `reply_to` queue and
+ * `correlation_id`; the reply goes to that queue through the default exchange with the correlation id
+ * copied, so any AMQP client (its own exclusive reply queue, or direct reply-to) can call it.
+ *
+ * - The stored PDF is returned as it is on disk; an order without one is rendered on demand from the
+ *   request's `order` data and recorded exactly like the work queue does (ReportWriter), so a later
+ *   `order_report` message for it writes nothing. Without `order` data: ORDER_NOT_FOUND.
+ * - A request whose deadline passed is dropped unanswered, and no reply is sent after the deadline:
+ *   the caller has given up. Every request is acked once answered or dropped, never requeued (a
+ *   request that fails gets a RENDER_FAILED reply instead), so none can loop.
+ * - It runs on a channel of its own, with its own prefetch, so PDFs asked for by people are not
+ *   queued behind the work queue's backlog; several report-workers share the queue.
+ */
+@Injectable()
+export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ReportRpcServer.name);
+  private channel: ChannelWrapper | undefined;
+  private readonly consumerTag = `report-rpc.${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Requests answered / dropped (deadline passed, nowhere to reply) since start. */
+  readonly counts = { answered: 0, dropped: 0 };
+
+  constructor(
+    private readonly amqp: AmqpConnection,
+    private readonly writer: ReportWriter,
+    private readonly options: ReportRpcOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const queue = TOPOLOGY.queues.find((candidate) => candidate.name === Queues.reportRpc)!;
+    this.channel = this.amqp.managedConnection.createChannel({
+      name: 'report-rpc',
+      setup: async (channel: ConfirmChannel) => {
+        if (this.options.declareQueue) {
+          await channel.assertQueue(queue.name, { durable: queue.durable, arguments: queue.arguments });
+        }
+        await channel.prefetch(this.options.prefetch);
+        await channel.consume(queue.name, (message) => message && this.track(this.serve(channel, message)), {
+          consumerTag: this.consumerTag,
+        });
+        this.logger.log(`serving ${queue.name} (prefetch ${this.options.prefetch})`);
+      },
+    });
+    this.channel.on('error', (error: Error) => this.logger.warn(`report_rpc channel: ${error.message}`));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.channel?.cancel(this.consumerTag).catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+    await this.channel?.close().catch(() => undefined);
+  }
+
+  private track(serving: Promise<void>): void {
+    this.inFlight.add(serving);
+    void serving.finally(() => this.inFlight.delete(serving));
+  }
+
+  private async serve(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const { replyTo, correlationId } = message.properties;
+    const deadline = deadlineOf(message);
+    try {
+      if (!replyTo || !correlationId) {
+        this.logger.warn(`report_rpc: a request without reply_to or correlation_id dropped`);
+        this.counts.dropped++;
+        return;
+      }
+      if (deadline !== undefined && Date.now() >= deadline) {
+        this.logger.warn(`report_rpc: request ${correlationId} dropped unanswered: its deadline had passed`);
+        this.counts.dropped++;
+        return;
+      }
+      const reply = await runWithCorrelationId(String(correlationId), () => this.answer(message));
+      if (deadline !== undefined && Date.now() >= deadline) {
+        this.logger.warn(`report_rpc: request ${correlationId} answered after its deadline; reply not sent`);
+        this.counts.dropped++;
+        return;
+      }
+      await new Promise<void>((resolve, reject) =>
+        channel.publish(
+          '',
+          String(replyTo),
+          reply.body,
+          {
+            correlationId: String(correlationId),
+            contentType: reply.contentType,
+            type: reply.type,
+            messageId: randomUUID(),
+            timestamp: Math.floor(Date.now() / 1000),
+            appId: this.options.appId,
+          },
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      );
+      this.counts.answered++;
+    } catch (error) {
+      this.logger.warn(`report_rpc: request ${correlationId ?? '?'} failed: ${(error as Error).message}`);
+    } finally {
+      // Answered, dropped or failed to reply: never back to the queue (the caller gives up at its deadline).
+      try {
+        channel.ack(message);
+      } catch {
+        // The channel closed meanwhile: the broker hands the request out again, and its caller discards a
+        // second reply.
+      }
+    }
+  }
+
+  private async answer(message: ConsumeMessage): Promise<Reply> {
+    const validation = validateMessage(ReportRequestV1, message.content);
+    if (!validation.ok) return errorReply(ReportErrorCodes.invalidRequest, validation.reason);
+    const request = validation.message;
+    if (request.order && request.order.orderId.toLowerCase() !== request.orderId.toLowerCase()) {
+      return errorReply(ReportErrorCodes.invalidRequest, 'order.orderId differs from orderId');
+    }
+    try {
+      const stored = await this.writer.storedReport(request.orderId);
+      if (stored) return pdfReply(stored);
+      if (!request.order) {
+        return errorReply(
+          ReportErrorCodes.orderNotFound,
+          `no report for order ${request.orderId}, and no order data to render one`,
+        );
+      }
+      const messageId = String(message.properties.messageId ?? '');
+      const correlationId = String(message.properties.correlationId);
+      const written = await this.writer.write(
+        request.order,
+        UUID.test(messageId) ? messageId : randomUUID(),
+        correlationId,
+      );
+      if (written.outcome === 'written') return pdfReply(written.pdf);
+      // Written by a work-queue delivery while this rendered: the same bytes, from disk.
+      const raced = await this.writer.storedReport(request.orderId);
+      return raced ? pdfReply(raced) : errorReply(ReportErrorCodes.renderFailed, 'the report vanished');
+    } catch (error) {
+      return errorReply(ReportErrorCodes.renderFailed, (error as Error).message);
+    }
+  }
+}
+
+function pdfReply(pdf: Buffer): Reply {
+  return { contentType: 'application/pdf', type: MessageTypes.reportPdfV1, body: pdf };
+}
+
+function errorReply(code: ReportErrorCode, message: string): Reply {
+  return {
+    contentType: 'application/json',
+    type: MessageTypes.reportErrorV1,
+    body: Buffer.from(JSON.stringify({ code, message })),
+  };
+}
+
+/** The caller's deadline (epoch ms): the x-deadline-at header, else timestamp + expiration when both came. */
+function deadlineOf(message: ConsumeMessage): number | undefined {
+  const header = Number(message.properties.headers?.[REPORT_DEADLINE_HEADER]);
+  if (Number.isFinite(header) && header > 0) return header;
+  const expiration = Number(message.properties.expiration);
+  const timestamp = Number(message.properties.timestamp);
+  if (Number.isFinite(expiration) && Number.isFinite(timestamp) && timestamp > 0) {
+    return timestamp * 1000 + expiration;
+  }
+  return undefined;
+}
