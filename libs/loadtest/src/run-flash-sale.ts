@@ -252,11 +252,16 @@ async function describeAcceptedOrder(
     response.statusCode === 200
       ? ((await response.body.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
       : await response.body.dump().then(() => undefined);
-  const report = await pool.request({ path: `${basePath}orders/${order.orderId}/report`, method: 'GET' });
-  const pdf = report.statusCode === 200 ? Buffer.from(await report.body.arrayBuffer()) : undefined;
-  if (!pdf) await report.body.dump();
-  // The report is named after the order and written atomically, so there is one PDF or none.
-  const pdfCount = pdf && pdf.subarray(0, 5).toString('latin1') === '%PDF-' ? 1 : 0;
+  // GET /orders/:id/report would render a missing PDF on demand (RPC), hiding a lost order_report
+  // message: only an order that report-worker reported through the pipeline is asked for its PDF.
+  let pdfCount = 0;
+  if (view?.reportedAt) {
+    const report = await pool.request({ path: `${basePath}orders/${order.orderId}/report`, method: 'GET' });
+    const pdf = report.statusCode === 200 ? Buffer.from(await report.body.arrayBuffer()) : undefined;
+    if (!pdf) await report.body.dump();
+    // The report is named after the order and written atomically, so there is one PDF or none.
+    pdfCount = pdf && pdf.subarray(0, 5).toString('latin1') === '%PDF-' ? 1 : 0;
+  }
   return {
     ...order,
     createdAt: view?.createdAt ?? '',
