@@ -72,6 +72,24 @@ describe('GroupCommit', () => {
     await expect(Promise.all(mixed)).resolves.toEqual(['placed', 'error out of stock']);
   });
 
+  it('lets items gather for lingerMs before an idle GroupCommit starts a batch', async () => {
+    jest.useFakeTimers();
+    try {
+      const { batches, run } = controlledRunner();
+      const commit = new GroupCommit(run, { maxBatchSize: 10, maxWaiting: 100, lingerMs: 25 });
+      const first = [1, 2].map((item) => commit.submit(item));
+      await jest.advanceTimersByTimeAsync(10);
+      expect(batches).toHaveLength(0);
+      const later = commit.submit(3);
+      await jest.advanceTimersByTimeAsync(20);
+      expect(batches.map((batch) => batch.items)).toEqual([[1, 2, 3]]);
+      batches[0].finish();
+      await expect(Promise.all([...first, later])).resolves.toEqual(['done 1', 'done 2', 'done 3']);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('refuses at once when too many items are waiting', async () => {
     const { batches, run } = controlledRunner();
     const commit = new GroupCommit(run, { maxBatchSize: 10, maxWaiting: 2 });

@@ -9,6 +9,11 @@ export interface GroupCommitOptions<Item> {
   weightOf?: (item: Item) => number;
   /** Most items waiting for a batch; beyond it `submit` rejects with GroupCommitFullError at once. */
   maxWaiting: number;
+  /**
+   * For work nobody waits on (status events, say): how long an idle GroupCommit lets items gather
+   * before it starts a batch, so a trickle becomes batches too. Default 0: the first item starts at once.
+   */
+  lingerMs?: number;
 }
 
 /** Thrown by `submit` when `maxWaiting` items are already waiting: memory stays bounded under overload. */
@@ -29,6 +34,7 @@ interface Waiting<Item, Result> {
  * Group commit without a timer: the first item starts a batch at once; items that arrive while a batch
  * is in flight gather, and the next batch takes them all (up to the bounds) the moment it ends. Under
  * light load every batch holds one item and adds no latency; under a spike batches grow by themselves.
+ * (`lingerMs` adds a short wait before an idle batch starts, for work that nobody waits on.)
  *
  * `runBatch` answers every item of the batch, in order: each gets its own value or error. If it throws,
  * every item of that batch is rejected with that error. One batch is in flight at a time, so items are
@@ -36,6 +42,7 @@ interface Waiting<Item, Result> {
  */
 export class GroupCommit<Item, Result> {
   private waiting: Waiting<Item, Result>[] = [];
+  /** A batch is running, or about to start once its linger ends. */
   private inFlight = false;
 
   constructor(
@@ -54,7 +61,14 @@ export class GroupCommit<Item, Result> {
     }
     return new Promise<Result>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (!this.inFlight) void this.runNext();
+      if (this.inFlight) return;
+      const lingerMs = this.options.lingerMs ?? 0;
+      if (lingerMs <= 0) {
+        void this.runNext();
+        return;
+      }
+      this.inFlight = true;
+      setTimeout(() => void this.runNext(), lingerMs).unref?.();
     });
   }
 

@@ -1,5 +1,5 @@
 import { LOCAL_DEFAULTS } from '@shop/config';
-import { Queues } from '@shop/contracts';
+import { Queues, queuesOf, WorkQueues } from '@shop/contracts';
 import { ensureVhostExists, freePort, purgeQueues, type ServiceProcess } from '@shop/testing';
 import { connect } from 'amqplib';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -115,14 +115,9 @@ async function main(): Promise<void> {
   await prepareToolDatabase(databaseUrl, log);
   ensureVhostExists(rabbitmqUrl, BENCH_VHOST, log);
   // Empty work, dead-letter and log queues, so the run's dead-letter check starts at 0.
-  const queues = [
-    Queues.orderNotify,
-    Queues.orderReport,
-    Queues.orderNotifyDeadLetter,
-    Queues.orderReportDeadLetter,
-    Queues.logArchive,
-    Queues.logAlerts,
-  ];
+  // Every work queue with its retry and dead-letter queues: order_status too, which other benches
+  // on this vhost leave status events in (for orders this run's empty database no longer has).
+  const queues = [...WorkQueues.flatMap(queuesOf), Queues.logArchive, Queues.logAlerts];
   await purgeQueues(rabbitmqUrl, queues);
 
   const scratch = mkdtempSync(join(tmpdir(), 'bench-flash-sale-'));

@@ -169,6 +169,8 @@ async function main(): Promise<void> {
       ),
     );
     timeline.stop();
+    // The first call's render announced order.reported.v1; no order-api here consumes it.
+    await channel.purgeQueue(Queues.orderStatus);
   } finally {
     await connection.close().catch(() => undefined);
     await processes.stopAll();

@@ -27,7 +27,7 @@ import {
   positiveIntVariable,
   rabbitmqUrlVariable,
 } from '@shop/config';
-import { Queues, RoutingKeys } from '@shop/contracts';
+import { Queues, RoutingKeys, WorkQueues } from '@shop/contracts';
 import { ensureVhostExists, SmtpSink } from '@shop/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -142,11 +142,8 @@ async function main(): Promise<void> {
     (cleaned ??= (async () => {
       await processes.stopAll();
       await sink.stop();
-      const purged = await broker.purge([
-        ...queuesOf(Queues.orderNotify),
-        ...queuesOf(Queues.orderReport),
-        ...LOG_QUEUES,
-      ]);
+      // order_status too: the workers announce every email and PDF, and no order-api consumes them here.
+      const purged = await broker.purge([...WorkQueues.flatMap(queuesOf), ...LOG_QUEUES]);
       await emptyTables(pool).catch(() => undefined);
       await Promise.all([broker.close(), pool.end(), rm(scratch, { recursive: true, force: true })]);
       const left = Object.entries(purged).filter(([, n]) => n > 0);

@@ -21,10 +21,13 @@ export type StatusOutcome = 'applied' | 'unchanged' | 'unknown-order';
 
 /** Most events one statement applies. */
 const MAX_EVENTS_PER_STATEMENT = 500;
+/** How long an idle store lets events gather before it applies them (a status shows this much later). */
+const STATUS_LINGER_MS = 20;
 
 /**
  * Applies the workers' status events to `orders`: placed → notified / reported → completed. Each step
- * is set once (its first time wins), so the events may come in any order and any number of times;
+ * is set once and never changed (several events for it in one batch: the earliest time), so the events
+ * may come in any order and any number of times;
  * the status follows from which steps are set. The events in hand at once share one statement
  * (GroupCommit): a flash sale brings two per order. A batch PostgreSQL refuses is applied again one
  * event at a time, so a bad event fails only its own message.
@@ -36,8 +39,13 @@ export class OrderStatusStore {
       (changes) => this.applyBatch(changes),
       (error) => !isDatabaseUnavailableError(error),
     ),
-    // No waiting bound: the consumer's prefetch bounds how many events can wait.
-    { maxBatchSize: MAX_EVENTS_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
+    // No waiting bound: the consumer's prefetch bounds how many events can wait. Nobody waits on a
+    // status event, so events gather for STATUS_LINGER_MS: the workers' trickle becomes batches too.
+    {
+      maxBatchSize: MAX_EVENTS_PER_STATEMENT,
+      maxWaiting: Number.POSITIVE_INFINITY,
+      lingerMs: STATUS_LINGER_MS,
+    },
   );
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -53,7 +61,7 @@ export class OrderStatusStore {
         name: 'apply-order-status-v1',
         // Rows are locked in id order, so batches of several order-api instances cannot deadlock.
         text: `WITH events AS (
-               SELECT id, max(notified_at) AS notified_at, max(reported_at) AS reported_at
+               SELECT id, min(notified_at) AS notified_at, min(reported_at) AS reported_at
                  FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS e(id, notified_at, reported_at)
                 GROUP BY id
              ),
