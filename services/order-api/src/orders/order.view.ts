@@ -1,5 +1,5 @@
 import type { OrderPlacedV1Data } from '@shop/contracts';
-import type { Order, OrderItem } from '@shop/db';
+import type { OrderRecord } from './order.repository';
 
 /** An order as the API returns it. Money is integer cents; `status` follows the order through the pipeline. */
 export interface OrderView {
@@ -20,23 +20,20 @@ export function orderLocation(orderId: string): string {
   return `/orders/${orderId}`;
 }
 
-export function toOrderView(order: Order & { items: OrderItem[] }): OrderView {
+export function toOrderView(order: OrderRecord): OrderView {
   return {
     id: order.id,
-    status: order.status.toLowerCase(),
+    status: order.status,
     customer: { email: order.customerEmail, name: order.customerName },
-    items: order.items
-      .slice()
-      .sort((a, b) => a.lineNo - b.lineNo)
-      .map((item) => ({
-        sku: item.sku,
-        name: item.name,
-        quantity: item.quantity,
-        unitPriceCents: item.unitPriceCents,
-        lineTotalCents: item.unitPriceCents * item.quantity,
-      })),
+    items: order.items.map((item) => ({
+      sku: item.sku,
+      name: item.name,
+      quantity: item.quantity,
+      unitPriceCents: item.unitPriceCents,
+      lineTotalCents: item.unitPriceCents * item.quantity,
+    })),
     totalCents: order.totalCents,
-    currency: order.currency.trim(),
+    currency: order.currency,
     createdAt: order.createdAt.toISOString(),
     ...(order.notifiedAt && { notifiedAt: order.notifiedAt.toISOString() }),
     ...(order.reportedAt && { reportedAt: order.reportedAt.toISOString() }),

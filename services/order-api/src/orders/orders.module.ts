@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { OrderPlacementBatcher } from './order-placement.batcher';
+import { OrderRepository } from './order.repository';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
 import { SoldOutMarkers } from './sold-out-markers';
@@ -10,6 +11,7 @@ import { StockReplenishedListener } from './stock-replenished.listener';
   controllers: [OrdersController],
   providers: [
     OrdersService,
+    OrderRepository,
     OrderPlacementBatcher,
     StockReplenishedListener,
     {

@@ -1,11 +1,12 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { formatMoney } from '@shop/contracts';
-import { GroupCommitFullError, PrismaService } from '@shop/db';
+import { GroupCommitFullError } from '@shop/db';
 import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '../common/zod-validation';
 import type { NormalisedOrder } from './create-order.request';
 import { OrderPlacementBatcher } from './order-placement.batcher';
+import { OrderRepository } from './order.repository';
 import { toOrderView, type OrderView } from './order.view';
 import { SoldOutMarkers } from './sold-out-markers';
 
@@ -20,7 +21,7 @@ export class OrdersService {
   private readonly logger = new Logger(OrdersService.name);
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly orders: OrderRepository,
     private readonly placements: OrderPlacementBatcher,
     private readonly soldOut: SoldOutMarkers,
   ) {}
@@ -113,16 +114,13 @@ export class OrdersService {
   }
 
   async findOrder(orderId: string): Promise<OrderView | undefined> {
-    const order = await this.prisma.order.findUnique({ where: { id: orderId }, include: { items: true } });
+    const order = await this.orders.findById(orderId);
     return order ? toOrderView(order) : undefined;
   }
 
   /** The same key again: the same order if the request is the same, otherwise a refusal. */
   private async replay(idempotencyKey: string, request: NormalisedOrder): Promise<PlaceOrderResult> {
-    const existing = await this.prisma.order.findUnique({
-      where: { idempotencyKey },
-      include: { items: true },
-    });
+    const existing = await this.orders.findByIdempotencyKey(idempotencyKey);
     if (!existing) throw new Error(`order for idempotency key ${idempotencyKey} vanished`);
     if (existing.requestHash !== request.requestHash) {
       throw new ApiError(

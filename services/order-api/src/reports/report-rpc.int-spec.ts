@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
-const TIMEOUT_MS = 1_000;
+// Long enough for `rabbitmqctl close_all_connections` (a CLI that takes a second or two to start) to land mid-call.
+const TIMEOUT_MS = 4_000;
 
 /** Stands in for report-worker on report_rpc, so a spec decides when and what it replies. */
 class ScriptedRpcServer {

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL, queryKeepingConnection } from '@shop/db';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+
+/** An order and its lines as order-api stores them (the rows, checked at run time). */
+const OrderRecord = z.object({
+  id: z.string(),
+  idempotencyKey: z.string().nullable(),
+  requestHash: z.string(),
+  customerEmail: z.string(),
+  customerName: z.string(),
+  status: z.enum(['placed', 'notified', 'reported', 'completed']),
+  totalCents: z.number().int(),
+  currency: z.string(),
+  createdAt: z.date(),
+  notifiedAt: z.date().nullable(),
+  reportedAt: z.date().nullable(),
+  items: z.array(
+    z.object({
+      lineNo: z.number().int(),
+      sku: z.string(),
+      name: z.string(),
+      unitPriceCents: z.number().int(),
+      quantity: z.number().int(),
+    }),
+  ),
+});
+export type OrderRecord = z.infer<typeof OrderRecord>;
+
+// One round trip: the order and its lines, in line order.
+const ORDER_WITH_ITEMS = `
+  SELECT o.id::text AS "id", o.idempotency_key AS "idempotencyKey", o.request_hash AS "requestHash",
+         o.customer_email AS "customerEmail", o.customer_name AS "customerName", o.status::text AS "status",
+         o.total_cents AS "totalCents", trim(o.currency) AS "currency", o.created_at AS "createdAt",
+         o.notified_at AS "notifiedAt", o.reported_at AS "reportedAt",
+         coalesce(json_agg(json_build_object('lineNo', i.line_no, 'sku', i.sku, 'name', i.name,
+                                             'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity)
+                           ORDER BY i.line_no) FILTER (WHERE i.order_id IS NOT NULL), '[]') AS "items"
+    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id`;
+
+/**
+ * Reads orders with their own SQL on the pg pool (placing them is OrderPlacementBatcher's). Plain pg
+ * rather than Prisma on purpose: order-api then never loads Prisma's query compiler (about 40 MB).
+ */
+@Injectable()
+export class OrderRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async findById(orderId: string): Promise<OrderRecord | undefined> {
+    return this.findOne('order-by-id-v1', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid GROUP BY o.id`, orderId);
+  }
+
+  async findByIdempotencyKey(idempotencyKey: string): Promise<OrderRecord | undefined> {
+    return this.findOne(
+      'order-by-idempotency-key-v1',
+      `${ORDER_WITH_ITEMS} WHERE o.idempotency_key = $1 GROUP BY o.id`,
+      idempotencyKey,
+    );
+  }
+
+  private async findOne(name: string, text: string, value: string): Promise<OrderRecord | undefined> {
+    const { rows } = await queryKeepingConnection(this.pool, { name, text, values: [value] });
+    return rows.length === 0 ? undefined : OrderRecord.parse(rows[0]);
+  }
+}
