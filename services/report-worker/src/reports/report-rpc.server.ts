@@ -51,6 +51,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ReportRpcServer.name);
   private channel: ChannelWrapper | undefined;
+  /**
+   * The channel the consumer runs on now. The consumer is set up on the raw channel (not the wrapper's
+   * consume()) so each request is acked on the channel it came from: after a reconnect the wrapper's
+   * new channel would refuse a delivery tag of the old one. Shutdown cancels the consumer here.
+   */
+  private consuming: ConfirmChannel | undefined;
   private readonly consumerTag = `report-rpc.${randomUUID().slice(0, 8)}`;
   private readonly inFlight = new Set<Promise<void>>();
   /** Requests answered / dropped (deadline passed, nowhere to reply) since start. */
@@ -71,6 +77,7 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
           await channel.assertQueue(queue.name, { durable: queue.durable, arguments: queue.arguments });
         }
         await channel.prefetch(this.options.prefetch);
+        this.consuming = channel;
         await channel.consume(queue.name, (message) => message && this.track(this.serve(channel, message)), {
           consumerTag: this.consumerTag,
         });
@@ -81,7 +88,8 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.channel?.cancel(this.consumerTag).catch(() => undefined);
+    // Stop new requests first (they stay queued for another worker), then finish those in hand.
+    await this.consuming?.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     await this.channel?.close().catch(() => undefined);
   }
