@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, SERVICE_PORTS } from '@shop/config';
+import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
 import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
 import { Client } from 'pg';
 import { recordLocalProcesses } from '../../libs/loadtest/src/support/local-processes';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         PORT: String(SERVICE_PORTS[name]),
-        DATABASE_URL: config.DATABASE_URL,
+        ...serviceDatabaseEnv(name, config.DATABASE_URL),
         RABBITMQ_URL: config.RABBITMQ_URL,
         SMTP_URL: smtpUrl,
         REPORTS_DIR: reportsDir,

@@ -1,3 +1,4 @@
 export * from './load-config';
 export * from './variables';
 export * from './node-flags';
+export * from './database-roles';

@@ -48,6 +48,7 @@ export const emailVariable = (defaultEmail: string) =>
 
 /** The defaults that serve `npm start` on a developer machine (DESIGN.md, Configuration). */
 export const LOCAL_DEFAULTS = {
+  /** The admin role, for tools (migrations, seed, load-test audit); each service logs in as its own role. */
   databaseUrl: 'postgresql://postgres@127.0.0.1:5432/orders',
   rabbitmqUrl: 'amqp://guest:guest@127.0.0.1:5672',
   reportsDir: './var/reports',

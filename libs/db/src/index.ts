@@ -19,3 +19,4 @@ export type {
   Product,
 } from './generated/prisma/client';
 export { OrderStatus } from './generated/prisma/enums';
+export * from './migrations/service-role-passwords';

@@ -1,4 +1,4 @@
-import { LOCAL_DEFAULTS } from '@shop/config';
+import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
 import { Queues, queuesOf, WorkQueues } from '@shop/contracts';
 import { ensureVhostExists, freePort, purgeQueues, type ServiceProcess } from '@shop/testing';
 import { connect } from 'amqplib';
@@ -135,14 +135,15 @@ async function main(): Promise<void> {
   try {
     mail = await startMailSinkProcess();
     const env = {
-      DATABASE_URL: databaseUrl,
       RABBITMQ_URL: rabbitmqUrl,
       REPORTS_DIR: join(scratch, 'reports'),
       LOG_DIR: join(scratch, 'logs'),
       SMTP_URL: mail.smtpUrl,
     };
     log(`starting ${SERVICES.join(', ')} (built) and the mail sink (pid ${mail.pid})`);
-    const started = await Promise.all(SERVICES.map((name) => launcher.start(name, env)));
+    const started = await Promise.all(
+      SERVICES.map((name) => launcher.start(name, { ...env, ...serviceDatabaseEnv(name, databaseUrl) })),
+    );
     const api = started[0];
     const timeline = new CpuTimeline({
       ...Object.fromEntries(started.map((service) => [service.name, service.pid])),

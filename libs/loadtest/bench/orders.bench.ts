@@ -29,6 +29,7 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  serviceDatabaseUrl,
 } from '@shop/config';
 import { Queues } from '@shop/contracts';
 import { createPgPool } from '@shop/db';
@@ -127,7 +128,7 @@ async function runApiScenarios(): Promise<{ scenarios: Measurement[]; notes: str
   const api = await launcher.start(
     'order-api',
     {
-      DATABASE_URL: settings.databaseUrl,
+      DATABASE_URL: serviceDatabaseUrl(settings.databaseUrl, 'order-api'),
       RABBITMQ_URL: settings.rabbitmqUrl,
       DATABASE_POOL_SIZE: String(settings.poolSize),
       RABBITMQ_DECLARE_TOPOLOGY: 'true', // the bench vhost has no definitions file; the API declares the queues

@@ -10,7 +10,7 @@
  * Environment: database `orders_bench` (created, migrated, emptied), vhost `shop_bench`, one built
  * report-worker process with a temporary REPORTS_DIR.
  */
-import { LOCAL_DEFAULTS } from '@shop/config';
+import { LOCAL_DEFAULTS, serviceDatabaseUrl } from '@shop/config';
 import { MessageTypes, Queues } from '@shop/contracts';
 import { ensureVhostExists } from '@shop/testing';
 import { connect, type Channel, type ConsumeMessage } from 'amqplib';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const connection = await connect(rabbitmqUrl, { noDelay: true });
   try {
     const worker = await processes.start('report-worker', {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: serviceDatabaseUrl(databaseUrl, 'report-worker'),
       RABBITMQ_URL: rabbitmqUrl,
       REPORTS_DIR: reportsDir,
     });

@@ -1,4 +1,4 @@
-import { LOCAL_DEFAULTS } from '@shop/config';
+import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
 import { WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
@@ -69,7 +69,7 @@ export class DrillSystem {
 
   async startService(name: ServiceName): Promise<ServiceProcess> {
     const env: Record<string, string> = {
-      DATABASE_URL: this.databaseUrl,
+      ...serviceDatabaseEnv(name, this.databaseUrl),
       RABBITMQ_URL: this.rabbitmqUrl,
       REPORTS_DIR: this.reportsDir,
       ...(name === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),

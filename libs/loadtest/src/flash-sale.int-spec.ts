@@ -56,15 +56,26 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
 
     reportsDir = await mkdtemp(join(tmpdir(), 'flash-sale-reports-'));
     const shared = {
-      DATABASE_URL: testConfig.databaseUrl,
       RABBITMQ_URL: testConfig.rabbitmqUrl,
       REPORTS_DIR: reportsDir,
     };
     const apiPort = await freePort();
     services = await Promise.all([
-      startServiceProcess('order-api', shared, { port: apiPort }),
-      startServiceProcess('notify-worker', { ...shared, SMTP_URL: smtp.url }, { port: await freePort() }),
-      startServiceProcess('report-worker', shared, { port: await freePort() }),
+      startServiceProcess(
+        'order-api',
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('order-api') },
+        { port: apiPort },
+      ),
+      startServiceProcess(
+        'notify-worker',
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
+        { port: await freePort() },
+      ),
+      startServiceProcess(
+        'report-worker',
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker') },
+        { port: await freePort() },
+      ),
     ]);
     options = {
       stock: 100,

@@ -358,11 +358,11 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
     it('consume their queues, send the email, write the PDF and archive the logs, with nothing refused', async () => {
       const aggregator = await start('log-aggregator', { LOG_DIR: logDir });
       const notify = await start('notify-worker', {
-        DATABASE_URL: testConfig.databaseUrl,
+        DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
         SMTP_URL: sink.url,
       });
       const report = await start('report-worker', {
-        DATABASE_URL: testConfig.databaseUrl,
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
         REPORTS_DIR: reportsDir,
       });
       await logsUntil(aggregator, /consuming log_archive/);
@@ -428,7 +428,7 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
         env: {
           PATH: process.env.PATH ?? '',
           PORT: String(await freePort()),
-          DATABASE_URL: testConfig.databaseUrl,
+          DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
           SMTP_URL: sink.url,
           RABBITMQ_URL: urlAs('notify-worker', applied),
           RABBITMQ_DECLARE_TOPOLOGY: 'true',

@@ -1,4 +1,10 @@
-import { databaseUrlVariable, loadConfig, rabbitmqUrlVariable } from '@shop/config';
+import {
+  databaseUrlVariable,
+  type DatabaseService,
+  loadConfig,
+  rabbitmqUrlVariable,
+  serviceDatabaseUrl,
+} from '@shop/config';
 import { databaseNameOf } from '@shop/db';
 
 /** Where integration specs run. Override with TEST_DATABASE_URL / TEST_RABBITMQ_URL. */
@@ -7,7 +13,13 @@ export const testConfig = (() => {
     TEST_DATABASE_URL: databaseUrlVariable('postgresql://postgres@127.0.0.1:5432/orders_test'),
     TEST_RABBITMQ_URL: rabbitmqUrlVariable('amqp://guest:guest@127.0.0.1:5672/shop_test'),
   });
-  return { databaseUrl: env.TEST_DATABASE_URL, rabbitmqUrl: env.TEST_RABBITMQ_URL };
+  return {
+    /** The admin role: fixtures and assertions read and reset every service's tables with it. */
+    databaseUrl: env.TEST_DATABASE_URL,
+    rabbitmqUrl: env.TEST_RABBITMQ_URL,
+    /** The test database as `service`'s own role, the way the service logs in outside tests. */
+    databaseUrlOf: (service: DatabaseService) => serviceDatabaseUrl(env.TEST_DATABASE_URL, service),
+  };
 })();
 
 /** Refuses any database whose name lacks "test", so a spec can never truncate real data. */

@@ -7,11 +7,13 @@ export function createTestPool(): Pool {
   return new Pool({ connectionString: testConfig.databaseUrl, max: 4 });
 }
 
-/** Empties every business table (the schema and migrations stay). */
+/** Empties every service's business tables (the schemas and migrations stay). */
 export async function resetDatabase(pool: Pool): Promise<void> {
   const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
   assertTestDatabase(`postgresql://x/${rows[0].db}`);
-  await pool.query('TRUNCATE order_items, orders, outbox_messages, products CASCADE');
+  await pool.query(
+    'TRUNCATE order_items, orders, outbox_messages, products, order_notifications, order_reports',
+  );
 }
 
 /** Creates (or replaces) a product directly in the database. */

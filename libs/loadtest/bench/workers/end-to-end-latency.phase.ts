@@ -1,3 +1,4 @@
+import { serviceDatabaseUrl } from '@shop/config';
 import { Queues, RoutingKeys } from '@shop/contracts';
 import { waitFor, type ServiceProcess, type SmtpSink } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
@@ -87,9 +88,12 @@ export async function measureEndToEnd(
     const orderId = /^([0-9a-f-]{36})\.pdf$/.exec(String(fileName))?.[1];
     if (orderId && !pdfWrittenAt.has(orderId)) pdfWrittenAt.set(orderId, Date.now());
   });
-  const common = { DATABASE_URL: context.databaseUrl, RABBITMQ_URL: context.rabbitmqUrl };
   const start = (name: 'order-api' | 'notify-worker' | 'report-worker', env: Record<string, string>) =>
-    processes.start(name, { ...common, ...env });
+    processes.start(name, {
+      DATABASE_URL: serviceDatabaseUrl(context.databaseUrl, name),
+      RABBITMQ_URL: context.rabbitmqUrl,
+      ...env,
+    });
   const prefetch: Record<string, string> =
     options.prefetch === undefined ? {} : { PREFETCH: String(options.prefetch) };
   const started: ServiceProcess[] = [];

@@ -1,3 +1,4 @@
+import { serviceDatabaseUrl } from '@shop/config';
 import { deadLetterQueueOf, Queues, type WorkQueueName } from '@shop/contracts';
 import { waitFor, type ServiceProcess } from '@shop/testing';
 import amqp from 'amqplib';
@@ -104,7 +105,7 @@ export async function measureThroughput(
   let running: ServiceProcess | undefined;
   try {
     running = await context.processes.start(worker.service, {
-      DATABASE_URL: context.databaseUrl,
+      DATABASE_URL: serviceDatabaseUrl(context.databaseUrl, worker.service),
       RABBITMQ_URL: context.rabbitmqUrl,
       PREFETCH: String(prefetch),
       ...(await worker.env()),

@@ -8,12 +8,14 @@ import {
   positiveIntVariable,
   rabbitmqUrlVariable,
   SERVICE_PORTS,
+  serviceDatabaseUrl,
   smtpUrlVariable,
 } from '@shop/config';
 
 export const notifyWorkerConfigShape = {
   PORT: portVariable(SERVICE_PORTS['notify-worker']),
-  DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl),
+  // Its own role: rights on its own schema only.
+  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'notify-worker')),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),

@@ -5,7 +5,10 @@ import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 describeServiceStartUp(SERVICE_NAME, ['database', 'broker'], (rabbitmqUrl) =>
   startHttpApp(
     AppModule.forRoot(
-      loadNotifyWorkerConfig({ DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: rabbitmqUrl }),
+      loadNotifyWorkerConfig({
+        DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
+        RABBITMQ_URL: rabbitmqUrl,
+      }),
     ),
     { service: SERVICE_NAME },
   ),

@@ -1,17 +1,21 @@
-import { createOrderFixture, createTestPool, resetDatabase } from '@shop/testing';
-import type { Pool } from 'pg';
+import { createOrderFixture, createTestPool, resetDatabase, testConfig } from '@shop/testing';
+import { Pool } from 'pg';
 import { NotificationStore } from './notification.store';
 
 describe('NotificationStore (real PostgreSQL)', () => {
   let pool: Pool;
+  let workerPool: Pool;
   let store: NotificationStore;
 
   beforeAll(() => {
     pool = createTestPool();
-    store = new NotificationStore(pool);
+    // The store logs in as notify-worker does: its own role, its own schema.
+    workerPool = new Pool({ connectionString: testConfig.databaseUrlOf('notify-worker'), max: 4 });
+    store = new NotificationStore(workerPool);
   });
 
   afterAll(async () => {
+    await workerPool.end();
     await pool.end();
   });
 
@@ -75,7 +79,7 @@ describe('NotificationStore (real PostgreSQL)', () => {
     expect(rows).toEqual([{ status: 'sent', attempts: 1 }]);
   });
 
-  it('claims the emails in hand with one statement; a copy in the same batch and a missing order fail alone', async () => {
+  it('claims the emails in hand with one statement; a copy in the same batch and a row the table refuses fail alone', async () => {
     const orders = await Promise.all(
       [1, 2, 3].map((n) =>
         createOrderFixture(pool, {
@@ -84,7 +88,7 @@ describe('NotificationStore (real PostgreSQL)', () => {
         }),
       ),
     );
-    const connect = jest.spyOn(pool, 'connect');
+    const connect = jest.spyOn(workerPool, 'connect');
     const claimOf = (n: number, messageId = orders[n].event.messageId) =>
       store.claim(orders[n].orderId, messageId, `batch${n}@example.com`);
     // The first claim starts a statement at once; the four submitted meanwhile share the next one.
@@ -100,10 +104,11 @@ describe('NotificationStore (real PostgreSQL)', () => {
     expect(batch).toEqual(['claimed', 'in-progress-elsewhere', 'claimed', 'in-progress-elsewhere']);
     connect.mockClear();
 
-    const missingOrder = '0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
+    // recipient is VARCHAR(254): this claim breaks the batch's statement.
+    const tooLong = `${'x'.repeat(250)}@example.com`;
     const later = await Promise.allSettled([
       claimOf(0),
-      store.claim(missingOrder, '7a1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f', 'nobody@example.com'),
+      store.claim('0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d', '7a1c0d4e-9b7a-4c3e-8f21-0a9b8c7d6e5f', tooLong),
       claimOf(2),
     ]);
     expect(later.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected'))).toEqual([
@@ -111,7 +116,7 @@ describe('NotificationStore (real PostgreSQL)', () => {
       'rejected',
       'in-progress-elsewhere',
     ]);
-    expect(String((later[1] as PromiseRejectedResult).reason.code)).toBe('23503');
+    expect(String((later[1] as PromiseRejectedResult).reason.code)).toBe('22001');
     const { rows } = await pool.query<{ order_id: string; attempts: number }>(
       'SELECT order_id, attempts FROM order_notifications ORDER BY order_id',
     );

@@ -88,8 +88,8 @@ export class NotificationStore {
    * One statement for a batch of claims; its final SELECT sees each row as it was before the statement's
    * own INSERT. A second copy of an order in the same batch finds the first copy's claim, as it would
    * in the next statement: 'in-progress-elsewhere' (or 'already-sent' when the email went out before).
-   * A batch that PostgreSQL refuses (an order that does not exist breaks the foreign key) is claimed
-   * again one order at a time, so only that order's message fails.
+   * A batch that PostgreSQL refuses (one claim's value does not fit its column) is claimed again one
+   * order at a time, so only that order's message fails.
    */
   private async claimBatch(requests: ClaimRequest[]): Promise<ItemResult<ClaimResult>[]> {
     const firstCopies = new Map<string, ClaimRequest>();

@@ -39,7 +39,7 @@ describe('notify-worker processes', () => {
     const worker = await startServiceProcess(
       'notify-worker',
       {
-        DATABASE_URL: testConfig.databaseUrl,
+        DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
         RABBITMQ_URL: testConfig.rabbitmqUrl,
         SMTP_URL: sink.url,
         PREFETCH: String(prefetch),
@@ -92,7 +92,11 @@ describe('notify-worker processes', () => {
       const sink = await startSink();
       const worker = await startServiceProcess(
         'notify-worker',
-        { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: url.toString(), SMTP_URL: sink.url },
+        {
+          DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
+          RABBITMQ_URL: url.toString(),
+          SMTP_URL: sink.url,
+        },
         { port: await freePort() },
       );
       workers.push(worker);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { OrderStatusPublisher, PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
+import { OrderStatusPublisher, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
 import { renderOrderEmail } from './order-email';
@@ -36,15 +36,8 @@ export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
     correlationId: string,
     delivery: Delivery,
   ): Promise<void> {
-    const claim = await this.store
-      .claim(order.orderId, delivery.messageId, order.customer.email)
-      .catch((error: { code?: string; message: string }) => {
-        // 23503: foreign key: the order does not exist here, and waiting will not create it.
-        if (/23503|foreign key/i.test(`${error.code} ${error.message}`)) {
-          throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
-        }
-        throw error;
-      });
+    // Everything the email needs is in the message: notify-worker cannot see order-api's tables.
+    const claim = await this.store.claim(order.orderId, delivery.messageId, order.customer.email);
     if (claim === 'already-sent') {
       const sentAt = await this.store.sentAt(order.orderId);
       await this.status.notified(order.orderId, sentAt ?? new Date(), correlationId);

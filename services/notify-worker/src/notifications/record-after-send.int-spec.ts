@@ -30,7 +30,9 @@ describe('notify-worker when PostgreSQL drops between the SMTP 250 and the recor
     broker = await BrokerProbe.connect();
     databaseProxy = await TcpProxy.create(testConfig.databaseUrl);
     await databaseProxy.start();
-    notify = await startNotifyWorker({ DATABASE_URL: databaseProxy.urlFor(testConfig.databaseUrl) });
+    notify = await startNotifyWorker({
+      DATABASE_URL: databaseProxy.urlFor(testConfig.databaseUrlOf('notify-worker')),
+    });
   });
   afterAll(async () => {
     await notify.close();

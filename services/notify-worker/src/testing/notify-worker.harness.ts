@@ -31,7 +31,7 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
   const smtp = new SmtpSink();
   await smtp.start();
   const config = loadNotifyWorkerConfig({
-    DATABASE_URL: testConfig.databaseUrl,
+    DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
     RABBITMQ_URL: testConfig.rabbitmqUrl,
     SMTP_URL: smtp.url,
     ...env,

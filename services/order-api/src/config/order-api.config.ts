@@ -7,11 +7,13 @@ import {
   positiveIntVariable,
   rabbitmqUrlVariable,
   SERVICE_PORTS,
+  serviceDatabaseUrl,
 } from '@shop/config';
 
 export const orderApiConfigShape = {
   PORT: portVariable(SERVICE_PORTS['order-api']),
-  DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl),
+  // Its own role: rights on its own schema only.
+  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'order-api')),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),

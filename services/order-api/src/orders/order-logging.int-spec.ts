@@ -106,17 +106,17 @@ describe('order logs on the logs exchange, by correlation id (real PostgreSQL an
   it('follows one order through order-api, notify-worker and report-worker', async () => {
     smtp = new SmtpSink();
     await smtp.start();
-    const shared = { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: testConfig.rabbitmqUrl };
+    const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl };
     const reportsDir = await mkdtemp(join(tmpdir(), 'order-logging-reports-'));
     workers = [
       await startServiceProcess(
         'notify-worker',
-        { ...shared, SMTP_URL: smtp.url },
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
         { port: await freePort() },
       ),
       await startServiceProcess(
         'report-worker',
-        { ...shared, REPORTS_DIR: reportsDir },
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
         { port: await freePort() },
       ),
     ];

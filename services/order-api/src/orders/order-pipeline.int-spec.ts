@@ -43,16 +43,16 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     smtp = new SmtpSink();
     await smtp.start();
     reportsDir = await mkdtemp(join(tmpdir(), 'pipeline-reports-'));
-    const shared = { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: testConfig.rabbitmqUrl };
+    const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl };
     workers = [
       await startServiceProcess(
         'notify-worker',
-        { ...shared, SMTP_URL: smtp.url },
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
         { port: await freePort() },
       ),
       await startServiceProcess(
         'report-worker',
-        { ...shared, REPORTS_DIR: reportsDir },
+        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
         { port: await freePort() },
       ),
     ];

@@ -50,7 +50,7 @@ describe('sold-out markers across two order-api instances (real PostgreSQL)', ()
       startOrderApi(),
       startServiceProcess(
         'order-api',
-        { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: testConfig.rabbitmqUrl },
+        { DATABASE_URL: testConfig.databaseUrlOf('order-api'), RABBITMQ_URL: testConfig.rabbitmqUrl },
         { port: await freePort() },
       ),
     ]);

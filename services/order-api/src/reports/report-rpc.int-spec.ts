@@ -111,7 +111,11 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     const reportsDir = await mkdtemp(join(tmpdir(), 'reports-'));
     worker = await startServiceProcess(
       'report-worker',
-      { DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: testConfig.rabbitmqUrl, REPORTS_DIR: reportsDir },
+      {
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
+        RABBITMQ_URL: testConfig.rabbitmqUrl,
+        REPORTS_DIR: reportsDir,
+      },
       { port: await freePort() },
     );
     await broker.waitForConsumer(Queues.reportRpc);
@@ -141,7 +145,7 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     worker = await startServiceProcess(
       'report-worker',
       {
-        DATABASE_URL: testConfig.databaseUrl,
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
         RABBITMQ_URL: testConfig.rabbitmqUrl,
         REPORTS_DIR: await mkdtemp(join(tmpdir(), 'reports-')),
       },

@@ -18,7 +18,7 @@ export async function startOrderApi(
   options: { logger?: JsonLogger } = {},
 ): Promise<OrderApiHarness> {
   const config = loadOrderApiConfig({
-    DATABASE_URL: testConfig.databaseUrl,
+    DATABASE_URL: testConfig.databaseUrlOf('order-api'),
     RABBITMQ_URL: testConfig.rabbitmqUrl,
     // The sweep runs often in tests so broker-outage specs finish quickly.
     OUTBOX_SWEEP_INTERVAL_MS: '250',

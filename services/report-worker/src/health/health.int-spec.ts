@@ -5,7 +5,10 @@ import { loadReportWorkerConfig } from '../config/report-worker.config';
 describeServiceStartUp(SERVICE_NAME, ['database', 'broker'], (rabbitmqUrl) =>
   startHttpApp(
     AppModule.forRoot(
-      loadReportWorkerConfig({ DATABASE_URL: testConfig.databaseUrl, RABBITMQ_URL: rabbitmqUrl }),
+      loadReportWorkerConfig({
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
+        RABBITMQ_URL: rabbitmqUrl,
+      }),
     ),
     { service: SERVICE_NAME },
   ),

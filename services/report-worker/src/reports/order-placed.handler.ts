@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { PermanentFailure, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
+import { WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { ReportStore } from './report.store';
 import { ReportWriter } from './report-writer';
 
@@ -32,10 +32,8 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
     correlationId: string,
     delivery: Delivery,
   ): Promise<void> {
+    // Everything the PDF needs is in the message: report-worker cannot see order-api's tables.
     const state = await this.store.stateOf(order.orderId);
-    if (state === 'missing-order') {
-      throw new PermanentFailure(`order ${order.orderId} does not exist`, 'ORDER_NOT_FOUND');
-    }
     if (state === 'already-reported') {
       await this.writer.announceEarlierReport(order.orderId, correlationId);
       this.logger.log(

@@ -104,11 +104,18 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
       items: [{ sku: 'GIM-002', name: '한국 김 seaweed', quantity: 2, unitPriceCents: 480 }],
     });
   const pdfPath = (orderId: string) => join(reports.reportsDir, `${orderId}.pdf`);
+  // This order's row: a message an earlier spec left in a retry queue may bring another order's.
+  const waitUntilReported = (orderId: string) =>
+    waitFor(
+      `the report of ${orderId}`,
+      async () =>
+        (await pool.query('SELECT 1 FROM order_reports WHERE order_id = $1', [orderId])).rowCount === 1,
+    );
 
   it('answers with the stored PDF, byte for byte, to a client with its own reply queue', async () => {
     const order = await anOrder();
     await publishOrderPlaced(broker, 'order.report', order.event);
-    await waitFor('the report', async () => (await pool.query('SELECT 1 FROM order_reports')).rowCount === 1);
+    await waitUntilReported(order.orderId);
 
     const reply = await client.reply(await client.call({ orderId: order.orderId }));
     expect(reply.properties).toMatchObject({
@@ -164,13 +171,14 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
     await waitFor('the request to be dropped', () => server.counts.dropped === dropped + 1);
     expect(await broker.messageCount(Queues.reportRpc)).toBe(0);
     expect(client.hasReply(call)).toBe(false);
-    expect((await pool.query('SELECT count(*)::int AS n FROM order_reports')).rows[0].n).toBe(0);
+    const recorded = await pool.query('SELECT 1 FROM order_reports WHERE order_id = $1', [order.orderId]);
+    expect(recorded.rowCount).toBe(0);
   });
 
   it('is what `npm run report` asks: it writes the stored PDF and says how it went', async () => {
     const order = await anOrder();
     await publishOrderPlaced(broker, 'order.report', order.event);
-    await waitFor('the report', async () => (await pool.query('SELECT 1 FROM order_reports')).rowCount === 1);
+    await waitUntilReported(order.orderId);
     const out = join(reports.reportsDir, 'from-cli.pdf');
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((settle) =>
@@ -198,7 +206,7 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
     const second = await startServiceProcess(
       'report-worker',
       {
-        DATABASE_URL: testConfig.databaseUrl,
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
         RABBITMQ_URL: testConfig.rabbitmqUrl,
         REPORTS_DIR: reports.reportsDir,
       },

@@ -1,18 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { createOrderFixture, createTestPool, resetDatabase } from '@shop/testing';
-import type { Pool } from 'pg';
+import { createOrderFixture, createTestPool, resetDatabase, testConfig } from '@shop/testing';
+import { Pool } from 'pg';
 import { ReportStore, type ReportRecord } from './report.store';
 
 describe('ReportStore (real PostgreSQL)', () => {
   let pool: Pool;
+  /** The store logs in as report-worker does: its own role, its own schema. */
+  let workerPool: Pool;
   let store: ReportStore;
 
   beforeAll(() => {
     pool = createTestPool();
-    store = new ReportStore(pool);
+    workerPool = new Pool({ connectionString: testConfig.databaseUrlOf('report-worker'), max: 4 });
+    store = new ReportStore(workerPool);
   });
 
-  afterAll(() => pool.end());
+  afterAll(async () => {
+    await workerPool.end();
+    await pool.end();
+  });
 
   beforeEach(() => resetDatabase(pool));
 
@@ -42,7 +47,7 @@ describe('ReportStore (real PostgreSQL)', () => {
         if (fails) throw new Error('ENOSPC: no space left on device');
         filesWritten.push(orderId);
       };
-    const connect = jest.spyOn(pool, 'connect');
+    const connect = jest.spyOn(workerPool, 'connect');
     const record = (n: number, fails = false) =>
       store.recordWhileWriting(
         recordOf(orders[n].orderId, orders[n].event.messageId),
@@ -75,25 +80,28 @@ describe('ReportStore (real PostgreSQL)', () => {
       ),
     );
 
-    // Looked up together as well: reported, to do, and an order that does not exist.
-    const missingOrder = '0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
+    // Looked up together as well: reported, to do, and an order id it has never seen (report-worker
+    // knows orders only from their messages, so that one is to do as well).
+    const unseenOrder = '0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
     const states = await Promise.all([
       store.stateOf(orders[0].orderId),
       store.stateOf(orders[2].orderId.toUpperCase()),
-      store.stateOf(missingOrder),
+      store.stateOf(unseenOrder),
       store.stateOf(orders[3].orderId),
     ]);
-    expect(states).toEqual(['already-reported', 'to-do', 'missing-order', 'already-reported']);
+    expect(states).toEqual(['already-reported', 'to-do', 'to-do', 'already-reported']);
   });
 
   it('runs a batch that PostgreSQL refuses again one order at a time, so only the bad order fails', async () => {
-    const [good, other] = await placedOrders(2);
-    const missingOrder = '0b5e6c1a-2d3f-4a5b-8c7d-9e0f1a2b3c4d';
+    const [good, bad, other] = await placedOrders(3);
     const noFile = async () => undefined;
     const outcomes = await Promise.allSettled([
       store.recordWhileWriting(recordOf(good.orderId, good.event.messageId), noFile),
-      // order_reports.order_id references orders: this row breaks the batch's INSERT.
-      store.recordWhileWriting(recordOf(missingOrder, randomUUID()), noFile),
+      // file_name is VARCHAR(255): this row breaks the batch's INSERT.
+      store.recordWhileWriting(
+        { ...recordOf(bad.orderId, bad.event.messageId), fileName: `${'x'.repeat(300)}.pdf` },
+        noFile,
+      ),
       store.recordWhileWriting(recordOf(other.orderId, other.event.messageId), noFile),
     ]);
     expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : 'rejected'))).toEqual([
@@ -101,7 +109,7 @@ describe('ReportStore (real PostgreSQL)', () => {
       'rejected',
       'written',
     ]);
-    expect(String((outcomes[1] as PromiseRejectedResult).reason.code)).toBe('23503');
+    expect(String((outcomes[1] as PromiseRejectedResult).reason.code)).toBe('22001');
     const { rows } = await pool.query('SELECT order_id FROM order_reports ORDER BY order_id');
     expect(rows.map((row) => row.order_id)).toEqual([good.orderId, other.orderId].sort());
   });

@@ -10,7 +10,7 @@ import {
 } from '@shop/db';
 import type { Pool } from 'pg';
 
-export type ReportState = 'missing-order' | 'already-reported' | 'to-do';
+export type ReportState = 'already-reported' | 'to-do';
 export type RecordOutcome = 'written' | 'already-reported';
 
 export interface ReportRecord {
@@ -60,7 +60,7 @@ export class ReportStore {
     return rows[0]?.created_at ?? null;
   }
 
-  /** Does the order exist, and does it have its report already? */
+  /** Does the order have its report already? */
   stateOf(orderId: string): Promise<ReportState> {
     return this.lookups.submit(orderId);
   }
@@ -83,22 +83,16 @@ export class ReportStore {
   }
 
   private async statesOf(orderIds: string[]): Promise<ItemResult<ReportState>[]> {
-    const { rows } = await queryKeepingConnection<{ order_id: string; exists: boolean; reported: boolean }>(
-      this.pool,
-      {
-        name: 'report-states-v1',
-        text: `SELECT w.id::text AS order_id, o.id IS NOT NULL AS exists, r.order_id IS NOT NULL AS reported
-               FROM unnest($1::uuid[]) AS w(id)
-               LEFT JOIN orders o ON o.id = w.id
-               LEFT JOIN order_reports r ON r.order_id = w.id`,
-        values: [orderIds],
-      },
-    );
-    const states = new Map<string, ReportState>();
-    for (const row of rows) {
-      states.set(row.order_id, !row.exists ? 'missing-order' : row.reported ? 'already-reported' : 'to-do');
-    }
-    return orderIds.map((orderId) => ({ ok: true, value: states.get(keyOf(orderId)) ?? 'missing-order' }));
+    const { rows } = await queryKeepingConnection<{ order_id: string }>(this.pool, {
+      name: 'reported-orders-v1',
+      text: 'SELECT order_id::text FROM order_reports WHERE order_id = ANY($1::uuid[])',
+      values: [orderIds],
+    });
+    const reported = new Set(rows.map((row) => row.order_id));
+    return orderIds.map((orderId) => ({
+      ok: true,
+      value: reported.has(keyOf(orderId)) ? 'already-reported' : 'to-do',
+    }));
   }
 
   private async recordBatch(pending: PendingReport[]): Promise<ItemResult<RecordOutcome>[]> {

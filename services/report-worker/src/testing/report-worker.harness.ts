@@ -19,7 +19,7 @@ export interface ReportWorkerHarness {
 export async function startReportWorker(env: Record<string, string> = {}): Promise<ReportWorkerHarness> {
   const reportsDir = env.REPORTS_DIR ?? (await mkdtemp(join(tmpdir(), 'reports-')));
   const config = loadReportWorkerConfig({
-    DATABASE_URL: testConfig.databaseUrl,
+    DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
     RABBITMQ_URL: testConfig.rabbitmqUrl,
     REPORTS_DIR: reportsDir,
     ...env,
