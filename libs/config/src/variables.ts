@@ -22,8 +22,33 @@ const urlWithScheme = (schemes: string[], what: string) =>
 export const databaseUrlVariable = (defaultUrl: string) =>
   urlWithScheme(['postgresql:', 'postgres:'], 'a postgresql:// URL').default(defaultUrl);
 
+/**
+ * The nodes named by a RABBITMQ_URL: one amqp(s):// URL, or a cluster's nodes separated by commas
+ * (`amqp://u:p@h:5681/shop,amqp://u:p@h:5682/shop`). Connections fail over from one to the next.
+ */
+export function rabbitmqNodesOf(rabbitmqUrl: string): string[] {
+  return rabbitmqUrl
+    .split(',')
+    .map((node) => node.trim())
+    .filter((node) => node.length > 0);
+}
+
+const isAmqpUrl = (value: string) => {
+  try {
+    return ['amqp:', 'amqps:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+
 export const rabbitmqUrlVariable = (defaultUrl: string) =>
-  urlWithScheme(['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL').default(defaultUrl);
+  z
+    .string()
+    .refine(
+      (value) => rabbitmqNodesOf(value).length > 0 && rabbitmqNodesOf(value).every(isAmqpUrl),
+      'must be an amqp:// or amqps:// URL, or several separated by commas (the nodes of a cluster)',
+    )
+    .default(defaultUrl);
 
 export const smtpUrlVariable = () => urlWithScheme(['smtp:', 'smtps:'], 'an smtp:// or smtps:// URL');
 

@@ -3,7 +3,7 @@ import { WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
 import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
-import { connect } from 'amqplib';
+import { connectToolToBroker } from '@shop/broker';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,7 +143,7 @@ export class DrillSystem {
 
   /** Messages waiting in each queue of the drill vhost (passive declares). */
   async queueDepths(queues: readonly string[]): Promise<Record<string, number>> {
-    const connection = await connect(this.rabbitmqUrl);
+    const { connection } = await connectToolToBroker(this.rabbitmqUrl, 'drill-queue-depths');
     connection.on('error', () => undefined);
     try {
       const depths: Record<string, number> = {};

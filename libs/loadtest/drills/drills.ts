@@ -1,6 +1,6 @@
 import { FailureHeaders, Queues } from '@shop/contracts';
 import { closeBrokerConnections, startBrokerApp, stopBrokerApp } from '@shop/testing';
-import { connect } from 'amqplib';
+import { connectToolToBroker } from '@shop/broker';
 import { DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -126,7 +126,7 @@ export const DRILLS: Drill[] = [
     id: 5,
     name: 'poison messages in every work queue',
     async inject({ system }) {
-      const connection = await connect(system.rabbitmqUrl);
+      const { connection } = await connectToolToBroker(system.rabbitmqUrl, 'drill-poison');
       try {
         const channel = await connection.createConfirmChannel();
         const poison = [

@@ -1,5 +1,6 @@
 import { deadLetterQueueOf, RETRY_DELAYS, retryQueueOf, WorkQueues } from '@shop/contracts';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connectToolToBroker } from '@shop/broker';
+import type { Channel, ChannelModel } from 'amqplib';
 
 /** Every work queue's dead-letter queue: the workers' and order-api's status feed's. */
 export const DEAD_LETTER_QUEUES = WorkQueues.map(deadLetterQueueOf);
@@ -22,10 +23,7 @@ export class QueueDepthReader {
   /** undefined when the broker cannot be reached: depths are then simply not shown. */
   static async open(amqpUrl: string): Promise<QueueDepthReader | undefined> {
     try {
-      const connection = await connect(amqpUrl, {
-        clientProperties: { connection_name: 'flash-sale-loadtest' },
-      });
-      connection.on('error', () => undefined);
+      const { connection } = await connectToolToBroker(amqpUrl, 'flash-sale-loadtest', { timeoutMs: 5_000 });
       return new QueueDepthReader(connection);
     } catch {
       return undefined;

@@ -114,7 +114,7 @@ describe('LogPublisher (real RabbitMQ)', () => {
   it('returns at once while the broker is unreachable and publishes the buffered records once it is back', async () => {
     const proxy = await stoppedProxy();
     const { logger, publisher, stdout, service } = startLogger(proxy.urlFor(testConfig.rabbitmqUrl), {
-      maxReconnectDelayMs: 200,
+      reconnectDelayMs: 200,
     });
 
     const started = performance.now();
@@ -150,7 +150,7 @@ describe('LogPublisher (real RabbitMQ)', () => {
     const proxy = await stoppedProxy();
     const { logger, publisher, stdout, service } = startLogger(proxy.urlFor(testConfig.rabbitmqUrl), {
       bufferSize: 20,
-      maxReconnectDelayMs: 200,
+      reconnectDelayMs: 200,
     });
     await waitFor('the outage warning on stdout', () =>
       stdout.some((line) => line.includes('broker unreachable for log records')),

@@ -1,12 +1,14 @@
 import { Exchanges, logRoutingKeyOf, MessageTypes } from '@shop/contracts';
-import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { connectToBroker } from '@shop/broker';
+import type { ChannelWrapper, AmqpConnectionManager } from 'amqp-connection-manager';
+import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { correlationContext } from './correlation-context';
 import type { JsonLogger, LogRecord, LogSink } from './json-logger';
 import { LogBuffer } from './log-buffer';
 
 export interface LogPublisherOptions {
-  /** amqp:// URL, vhost included: the service's RABBITMQ_URL. */
+  /** amqp:// URL, vhost included, or a cluster's nodes separated by commas: the service's RABBITMQ_URL. */
   url: string;
   /** AMQP appId of every record and the name of the connection in the management UI. */
   service: string;
@@ -16,8 +18,8 @@ export interface LogPublisherOptions {
   bufferSize?: number;
   /** Records published before waiting for their confirms (default 500). */
   batchSize?: number;
-  /** Longest wait between two connection attempts (default 5 s; it starts at 100 ms and doubles). */
-  maxReconnectDelayMs?: number;
+  /** Wait between two connection attempts, each to the next node (default 1 s, as the services' own). */
+  reconnectDelayMs?: number;
   /** How long `close()` may spend publishing what is left (default 3 s). */
   closeTimeoutMs?: number;
   /**
@@ -39,17 +41,19 @@ interface QueuedRecord {
  * its own connection and confirm channel: logging works before Nest's messaging module exists and
  * never competes with business publishes. `publish()` only queues (bounded, see LogBuffer), so a
  * caller never waits; batches go out with many records in flight and are settled by their confirms.
- * While the broker is unreachable it reconnects with backoff; once back, it sends what waited, then
- * one warning with the number of records dropped meanwhile. Delivery is at least once.
+ * The connection is @shop/broker's, as everything else's: it fails over between a cluster's nodes and
+ * reconnects by itself; a record whose confirm a lost connection swallowed goes again on the next.
+ * Once back, it sends what waited, then one warning with the number of records dropped meanwhile.
+ * Delivery is at least once.
  */
 export class LogPublisher implements LogSink {
   private readonly buffer: LogBuffer<QueuedRecord>;
   private readonly batchSize: number;
-  private connection: ChannelModel | undefined;
-  private channel: ConfirmChannel | undefined;
-  private connecting = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private failedAttempts = 0;
+  private manager!: AmqpConnectionManager;
+  private channel!: ChannelWrapper;
+  /** The channel is set up (exchange checked) on a live connection. */
+  private ready = false;
+  private setupRetry: NodeJS.Timeout | undefined;
   private outageReported = false;
   private pumping = false;
   private pumpScheduled = false;
@@ -63,6 +67,49 @@ export class LogPublisher implements LogSink {
     this.outsideAnyRequest(() => this.connect());
   }
 
+  private connect(): void {
+    const reconnectDelayMs = this.options.reconnectDelayMs ?? 1_000;
+    this.manager = connectToBroker(this.options.url, `${this.options.service} logs`, {
+      reconnectTimeInSeconds: reconnectDelayMs / 1000,
+    });
+    this.manager.on('connectFailed', ({ err }: { err: Error }) => this.reportOutage(err));
+    this.manager.on('disconnect', ({ err }: { err?: Error }) => {
+      this.ready = false;
+      if (!this.stopped) this.reportOutage(err ?? new Error('connection closed'));
+    });
+    this.channel = this.manager.createChannel({
+      confirm: true,
+      json: false,
+      setup: (channel: ConfirmChannel) => this.setUp(channel),
+    });
+    this.channel.on('connect', () => {
+      this.ready = true;
+      this.outageReported = false;
+      this.schedulePump();
+    });
+    // The set-up failed (the exchange is missing): the channel stays down until the next connection,
+    // so make one after the usual wait.
+    this.channel.on('error', (error: Error) => {
+      this.ready = false;
+      if (this.stopped) return;
+      this.reportOutage(error);
+      clearTimeout(this.setupRetry);
+      this.setupRetry = setTimeout(() => {
+        if (!this.stopped && !this.ready) this.manager.reconnect();
+      }, reconnectDelayMs);
+      this.setupRetry.unref();
+    });
+  }
+
+  private async setUp(channel: ConfirmChannel): Promise<void> {
+    if (this.options.declareExchange) {
+      await channel.assertExchange(Exchanges.logs, 'topic', { durable: true });
+    } else {
+      // Passive: needs no configure right, and avoids publishing into a 404 that closes the channel.
+      await channel.checkExchange(Exchanges.logs);
+    }
+  }
+
   /** Queues one record; returns at once. `json` is the body (the logger's stdout line). */
   publish(record: LogRecord, json: string = JSON.stringify(record)): void {
     if (this.stopped) return;
@@ -72,7 +119,7 @@ export class LogPublisher implements LogSink {
   /** For health pages and tests. */
   get stats(): { connected: boolean; waiting: number; dropped: number; published: number } {
     return {
-      connected: this.channel !== undefined,
+      connected: this.ready,
       waiting: this.buffer.size,
       dropped: this.buffer.dropped,
       published: this.publishedCount,
@@ -90,25 +137,21 @@ export class LogPublisher implements LogSink {
 
   private async shutDown(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    if (this.reconnectTimer) {
-      // Try now rather than sit out the backoff.
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = undefined;
-      this.outsideAnyRequest(() => this.connect());
-    }
     const idle = () => this.buffer.size === 0 && this.buffer.dropped === 0 && !this.pumping;
     while (!idle() && Date.now() < deadline) {
       this.schedulePump();
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.stopped = true;
-    clearTimeout(this.reconnectTimer);
-    const { connection } = this;
-    this.connection = undefined;
-    this.channel = undefined;
+    this.ready = false;
+    clearTimeout(this.setupRetry);
     // Bounded too: a broker that blocked this connection (memory alarm) may never answer the close.
     await Promise.race([
-      connection?.close().catch(() => undefined),
+      this.channel
+        .close()
+        .catch(() => undefined)
+        .then(() => this.manager.close())
+        .catch(() => undefined),
       new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
     ]);
     if (!idle()) {
@@ -119,78 +162,6 @@ export class LogPublisher implements LogSink {
         `[${this.options.service}] log publisher closed with ${left} record(s) unpublished and ${dropped} dropped (broker unreachable)\n`,
       );
     }
-  }
-
-  private connect(): void {
-    if (this.stopped || this.connecting || this.connection) return;
-    this.connecting = true;
-    this.open().then(
-      ({ connection, channel }) => {
-        this.connecting = false;
-        if (this.stopped) {
-          void connection.close().catch(() => undefined);
-          return;
-        }
-        this.connection = connection;
-        this.channel = channel;
-        this.failedAttempts = 0;
-        this.outageReported = false;
-        this.schedulePump();
-      },
-      (error: Error) => {
-        this.connecting = false;
-        this.reportOutage(error);
-        this.scheduleReconnect();
-      },
-    );
-  }
-
-  private async open(): Promise<{ connection: ChannelModel; channel: ConfirmChannel }> {
-    const connection = await amqp.connect(withHeartbeat(this.options.url), {
-      clientProperties: { connection_name: `${this.options.service} logs` },
-      timeout: 5_000,
-    });
-    // 'error' is always followed by 'close', which is where the loss is handled.
-    connection.on('error', () => undefined);
-    try {
-      const channel = await connection.createConfirmChannel();
-      channel.on('error', () => undefined);
-      if (this.options.declareExchange) {
-        await channel.assertExchange(Exchanges.logs, 'topic', { durable: true });
-      } else {
-        // Passive: needs no configure right, and avoids publishing into a 404 that closes the channel.
-        await channel.checkExchange(Exchanges.logs);
-      }
-      connection.on('close', (error?: Error) => this.lost(connection, error));
-      channel.on('close', () => this.lost(connection, new Error('log channel closed')));
-      return { connection, channel };
-    } catch (error) {
-      await connection.close().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private lost(connection: ChannelModel, error?: Error): void {
-    if (this.connection !== connection) return;
-    this.connection = undefined;
-    this.channel = undefined;
-    void connection.close().catch(() => undefined);
-    if (this.stopped) return;
-    this.reportOutage(error ?? new Error('connection closed'));
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer) return;
-    this.failedAttempts += 1;
-    const ceiling = Math.min(this.options.maxReconnectDelayMs ?? 5_000, 100 * 2 ** (this.failedAttempts - 1));
-    // Jitter, so a fleet of services does not reconnect in step after a broker restart.
-    const delay = ceiling / 2 + (Math.random() * ceiling) / 2;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.connect();
-    }, delay);
-    this.reconnectTimer.unref();
   }
 
   private reportOutage(error: Error): void {
@@ -218,7 +189,7 @@ export class LogPublisher implements LogSink {
   }
 
   private schedulePump(): void {
-    if (this.pumpScheduled || this.pumping || !this.channel) return;
+    if (this.pumpScheduled || this.pumping || !this.ready) return;
     this.pumpScheduled = true;
     // setImmediate: one batch for everything logged in this turn of the event loop.
     this.outsideAnyRequest(() =>
@@ -234,8 +205,7 @@ export class LogPublisher implements LogSink {
     this.pumping = true;
     try {
       for (;;) {
-        const { channel, connection } = this;
-        if (!channel || !connection) return;
+        if (!this.ready || this.stopped) return;
         if (this.buffer.waiting === 0) {
           const dropped = this.buffer.takeDropped();
           if (dropped === 0) return;
@@ -243,53 +213,41 @@ export class LogPublisher implements LogSink {
           continue;
         }
         const batch = this.buffer.take(this.batchSize);
-        const failed = await this.send(channel, batch, socketOf(connection));
+        const connection = this.manager.connection;
+        const failed = await this.send(batch, connection && socketOf(connection));
+        // A nacked record goes back to the head of the buffer and out again in the next batch.
         this.buffer.settle(batch.length, failed);
         this.publishedCount += batch.length - failed.length;
-        // A nack or a closed channel: start over on a fresh connection, failed records first.
-        if (failed.length > 0) this.lost(connection, new Error('log records not confirmed'));
+        if (failed.length > 0) {
+          // The broker refused them (nack): give it the reconnect wait before trying again.
+          await new Promise((resolve) => setTimeout(resolve, this.options.reconnectDelayMs ?? 1_000).unref());
+        }
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  /** Publishes a batch and resolves, once every record is confirmed or failed, with the failed ones. */
-  private send(channel: ConfirmChannel, batch: QueuedRecord[], socket?: Corkable): Promise<QueuedRecord[]> {
+  /**
+   * Publishes a batch and resolves, once every record is confirmed or nacked, with the nacked ones.
+   * A record in flight when the connection drops stays with the channel wrapper, which sends it again
+   * on the next connection, so this may wait out an outage.
+   */
+  private async send(batch: QueuedRecord[], socket?: Corkable): Promise<QueuedRecord[]> {
     // amqplib writes each message to the socket on its own, from a setImmediate that the publishes
     // schedule through a nextTick; corked until the immediate after it, the batch leaves in one write.
     socket?.cork();
-    return new Promise((resolve) => {
-      const settled = new Array<boolean>(batch.length).fill(false);
-      const failed = new Set<number>();
-      let unsettled = batch.length;
-      const settle = (index: number, ok: boolean) => {
-        if (settled[index]) return;
-        settled[index] = true;
-        if (!ok) failed.add(index);
-        unsettled -= 1;
-        if (unsettled === 0) resolve(batch.filter((_, i) => failed.has(i)));
-      };
-      let channelBroken = false;
-      batch.forEach((queued, index) => {
-        if (channelBroken) return settle(index, false);
-        const { record } = queued;
-        try {
-          channel.publish(
-            Exchanges.logs,
-            logRoutingKeyOf(record.service, record.level),
-            Buffer.from(queued.json),
-            this.propertiesOf(queued),
-            (error) => settle(index, error === null || error === undefined),
-          );
-        } catch {
-          // amqplib throws once the channel is closed; its confirm callback would never run.
-          channelBroken = true;
-          settle(index, false);
-        }
-      });
-      process.nextTick(() => setImmediate(() => socket?.uncork()));
-    });
+    const confirms = batch.map((queued) =>
+      this.channel.publish(
+        Exchanges.logs,
+        logRoutingKeyOf(queued.record.service, queued.record.level),
+        Buffer.from(queued.json),
+        this.propertiesOf(queued),
+      ),
+    );
+    process.nextTick(() => setImmediate(() => socket?.uncork()));
+    const outcomes = await Promise.allSettled(confirms);
+    return batch.filter((_, i) => outcomes[i].status === 'rejected');
   }
 
   private propertiesOf({ record, messageId }: QueuedRecord): Options.Publish {
@@ -341,11 +299,4 @@ function socketOf(connection: ChannelModel): Corkable | undefined {
   return typeof stream?.cork === 'function' && typeof stream.uncork === 'function'
     ? (stream as Corkable)
     : undefined;
-}
-
-/** amqplib sends no heartbeats unless asked: without them a silently dead peer is noticed only by TCP. */
-function withHeartbeat(url: string): string {
-  const parsed = new URL(url);
-  if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', '10');
-  return parsed.toString();
 }

@@ -1,5 +1,7 @@
 import { MessageHandlerErrorBehavior, RabbitMQModule } from '@golevelup/nestjs-rabbitmq';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { brokerConnectionOptions } from '@shop/broker';
+import { rabbitmqNodesOf } from '@shop/config';
 import { TOPOLOGY } from '@shop/contracts';
 import { BrokerHealthCheck } from './broker.health';
 import { ConfirmedPublisher } from './confirmed-publisher';
@@ -13,17 +15,12 @@ import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
     const rabbit = RabbitMQModule.forRoot({
-      uri: options.url,
+      // One node or a cluster's nodes: amqp-connection-manager fails over between them.
+      uri: rabbitmqNodesOf(options.url),
       prefetchCount: options.prefetchCount ?? 10,
       // Start even when the broker is down: the outbox keeps orders safe and health reports "not ready".
       connectionInitOptions: { wait: false },
-      connectionManagerOptions: {
-        heartbeatIntervalInSeconds: 5,
-        reconnectTimeInSeconds: 1,
-        // noDelay: a message goes out as several frames; with Nagle on, the last one waits for the ACK of
-        // the first, which delayed ACK holds back ~40 ms (every RPC round trip took 44 ms before this).
-        connectionOptions: { noDelay: true, clientProperties: { connection_name: options.appId } },
-      },
+      connectionManagerOptions: brokerConnectionOptions(options.appId),
       ...(options.declareTopology ? toGolevelupTopology(TOPOLOGY) : {}),
       // golevelup's default is REQUEUE, which loops forever on a poison message.
       defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,

@@ -4,9 +4,9 @@
  * <queue> is a work queue (order_notify, order_report) or its dead-letter queue (order_notify.dlq ...).
  * Reads RABBITMQ_URL (default: the local broker).
  */
+import { connectToolToBroker } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
 import { deadLetterQueueOf } from '@shop/contracts';
-import amqp from 'amqplib';
 import { parseArgs } from 'node:util';
 import {
   listParked,
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const workQueue = resolveWorkQueue(queueName);
 
   const { RABBITMQ_URL } = loadConfig({ RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl) });
-  const connection = await amqp.connect(RABBITMQ_URL);
+  const broker = await connectToolToBroker(RABBITMQ_URL, 'dlq-cli');
+  const { connection } = broker;
   try {
     if (command === 'list') {
       const parked = await listParked(await connection.createChannel(), workQueue, limit);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       for (const id of result.replayed) console.log(`  ${id}`);
     }
   } finally {
-    await connection.close();
+    await broker.close();
   }
 }
 

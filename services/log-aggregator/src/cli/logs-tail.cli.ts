@@ -4,14 +4,14 @@
  * this process is connected, so Ctrl-C (or a crash) leaves nothing behind on the broker.
  * Reads RABBITMQ_URL (default: the local broker).
  */
+import { connectToBroker, redactedNodes } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
-import amqp, { type ChannelModel } from 'amqplib';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Channel } from 'amqplib';
 import { formatAsJson, formatForHumans } from './log-tail.format';
 import { describeBindings, parseTailArgs, type TailOptions } from './log-tail.options';
 
-const RECONNECT_DELAY_MS = 2_000;
-
-let connection: ChannelModel | undefined;
+let manager: AmqpConnectionManager | undefined;
 let stopping = false;
 
 async function main(): Promise<void> {
@@ -29,59 +29,66 @@ async function main(): Promise<void> {
   await tail(RABBITMQ_URL, options, colour);
 }
 
+/**
+ * The connection fails over between the nodes and reconnects by itself (@shop/broker); the channel's
+ * set-up, which declares the queue, binds it and consumes, runs again on every new connection.
+ */
 async function tail(url: string, options: TailOptions, colour: boolean): Promise<void> {
-  const current = await amqp.connect(url, { clientProperties: { connection_name: 'logs-tail' } });
-  connection = current;
-  current.on('error', () => undefined); // 'close' follows.
-
-  const channel = await current.createChannel();
-  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-  for (const { exchange, routingKey } of options.bindings) {
-    await channel.bindQueue(queue, exchange, routingKey).catch((error: Error) => {
-      throw new Error(
-        /NOT_FOUND/.test(error.message)
-          ? `exchange "${exchange}" does not exist yet: start any service once (it declares the topology)`
-          : error.message,
+  manager = connectToBroker(url, 'logs-tail', { reconnectTimeInSeconds: 2 });
+  let queue = '';
+  let started = false;
+  const channel = manager.createChannel({
+    confirm: false,
+    setup: async (raw: Channel) => {
+      ({ queue } = await raw.assertQueue('', { exclusive: true, autoDelete: true, durable: false }));
+      for (const { exchange, routingKey } of options.bindings) {
+        await raw.bindQueue(queue, exchange, routingKey).catch((error: Error) => {
+          throw new Error(
+            /NOT_FOUND/.test(error.message)
+              ? `exchange "${exchange}" does not exist yet: start any service once (it declares the topology)`
+              : error.message,
+          );
+        });
+      }
+      await raw.consume(
+        queue,
+        (message) => {
+          if (!message) return;
+          const delivery = { routingKey: message.fields.routingKey, content: message.content };
+          process.stdout.write(
+            `${options.json ? formatAsJson(delivery) : formatForHumans(delivery, colour)}\n`,
+          );
+        },
+        { noAck: true, exclusive: true },
       );
-    });
-  }
-  await channel.consume(
-    queue,
-    (message) => {
-      if (!message) return;
-      const delivery = { routingKey: message.fields.routingKey, content: message.content };
-      process.stdout.write(`${options.json ? formatAsJson(delivery) : formatForHumans(delivery, colour)}\n`);
     },
-    { noAck: true, exclusive: true },
-  );
-  // Only a fully set-up connection reconnects when lost; a failure while setting up is the caller's.
-  current.on('close', () => {
-    if (stopping) return;
-    console.error(`connection to RabbitMQ lost; reconnecting every ${RECONNECT_DELAY_MS / 1000} s`);
-    void reconnect(url, options, colour);
   });
-  console.error(`tailing ${describeBindings(options.bindings)} through queue ${queue}; Ctrl-C to stop`);
-}
-
-async function reconnect(url: string, options: TailOptions, colour: boolean): Promise<void> {
-  while (!stopping) {
-    await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
-    if (stopping) return;
-    try {
-      await tail(url, options, colour);
-      return;
-    } catch (error) {
-      await connection?.close().catch(() => undefined);
-      console.error(`still cannot reach RabbitMQ: ${(error as Error).message}`);
-    }
+  const settingUp = new Promise<void>((resolve, reject) => {
+    channel.once('connect', resolve);
+    channel.once('error', reject);
+  });
+  channel.on('connect', () => {
+    if (started) console.error(`reconnected; tailing through queue ${queue}`);
+  });
+  manager.on('disconnect', () => {
+    if (!stopping) console.error('connection to RabbitMQ lost; reconnecting every 2 s, node after node');
+  });
+  try {
+    await manager.connect({ timeout: 10_000 });
+  } catch (error) {
+    throw new Error(`cannot reach RabbitMQ at ${redactedNodes(url)}: ${(error as Error).message}`);
   }
+  // A failure while setting up the first time is the caller's (a missing exchange, no rights).
+  await settingUp;
+  started = true;
+  console.error(`tailing ${describeBindings(options.bindings)} through queue ${queue}; Ctrl-C to stop`);
 }
 
 /** Closing the connection deletes the exclusive queue at once. */
 async function stop(code: number): Promise<never> {
   if (stopping) process.exit(code);
   stopping = true;
-  await connection?.close().catch(() => undefined);
+  await manager?.close().catch(() => undefined);
   process.exit(code);
 }
 

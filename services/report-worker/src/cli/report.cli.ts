@@ -6,9 +6,10 @@
  * It sends no order data, so it gets only a report already written (else ORDER_NOT_FOUND); GET
  * /orders/:id/report on order-api renders one on demand. Reads RABBITMQ_URL (default: the local broker).
  */
+import { connectToolToBroker } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
 import { MessageTypes, Queues, REPORT_DEADLINE_HEADER, ReportErrorV1 } from '@shop/contracts';
-import amqp, { type ConsumeMessage } from 'amqplib';
+import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -31,10 +32,8 @@ async function main(): Promise<number> {
   const out = resolve(values.out ?? `order-${orderId}.pdf`);
 
   const { RABBITMQ_URL } = loadConfig({ RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl) });
-  const connection = await amqp.connect(RABBITMQ_URL, {
-    noDelay: true,
-    clientProperties: { connection_name: 'report-cli' },
-  });
+  const broker = await connectToolToBroker(RABBITMQ_URL, 'report-cli');
+  const { connection } = broker;
   try {
     const channel = await connection.createChannel();
     const { queue: replyQueue } = await channel.assertQueue('', { exclusive: true });
@@ -81,7 +80,7 @@ async function main(): Promise<number> {
     );
     return 1;
   } finally {
-    await connection.close();
+    await broker.close();
   }
 }
 
