@@ -219,8 +219,11 @@ export class LogPublisher implements LogSink {
         this.buffer.settle(batch.length, failed);
         this.publishedCount += batch.length - failed.length;
         if (failed.length > 0) {
-          // The broker refused them (nack): give it the reconnect wait before trying again.
-          await new Promise((resolve) => setTimeout(resolve, this.options.reconnectDelayMs ?? 1_000).unref());
+          // The broker refused them (nack): start over on a fresh connection, as after a loss; the
+          // channel's 'connect' resumes the pump, failed records first.
+          this.ready = false;
+          this.manager.reconnect();
+          return;
         }
       }
     } finally {

@@ -70,6 +70,10 @@ async function tail(url: string, options: TailOptions, colour: boolean): Promise
   channel.on('connect', () => {
     if (started) console.error(`reconnected; tailing through queue ${queue}`);
   });
+  // After the first set-up, a failed one (on a later connection) is reported; the next connection tries again.
+  channel.on('error', (error: Error) => {
+    if (started) console.error(`could not set up the tail again: ${error.message}`);
+  });
   manager.on('disconnect', () => {
     if (!stopping) console.error('connection to RabbitMQ lost; reconnecting every 2 s, node after node');
   });
