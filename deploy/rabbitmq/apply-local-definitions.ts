@@ -4,6 +4,7 @@
 // other vhost is touched and no user is deleted; the admin user (guest) only gains `.*` on the vhost.
 // Relative imports: the builder is deliberately not exported from @shop/contracts' index.
 import { loadConfig } from '@shop/config';
+import { TOPOLOGY, type Topology } from '@shop/contracts';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,7 +28,13 @@ export interface ApplyLocalDefinitionsOptions {
   adminUser?: string;
   /** Where the passwords are read from (default process.env); unset ones get .env.example's value. */
   env?: Record<string, string | undefined>;
+  /** Default the single-node TOPOLOGY; a cluster gets CLUSTER_TOPOLOGY. */
+  topology?: Topology;
+  /** How to run `rabbitmqctl <args>` (stdin = input). Default the machine's rabbitmqctl, its default node. */
+  rabbitmqctl?: RabbitmqCtl;
 }
+
+export type RabbitmqCtl = (args: string[], input?: string) => Promise<string>;
 
 export interface AppliedServiceUser {
   name: ServiceUserName;
@@ -57,6 +64,9 @@ export async function applyLocalDefinitions(
   const adminUser = options.adminUser ?? DEFAULT_ADMIN_USER;
   const env = options.env ?? process.env;
   const passwords = loadPasswords(env);
+  const ctl = options.rabbitmqctl ?? machineRabbitmqctl;
+  const listColumn = async (...command: string[]): Promise<string[]> =>
+    firstColumn(await ctl([...command, '--no-table-headers']));
 
   if (!(await listColumn('list_users')).includes(adminUser)) {
     throw new Error(`RabbitMQ user ${adminUser} does not exist; name an existing administrator with --admin`);
@@ -66,14 +76,19 @@ export async function applyLocalDefinitions(
   const passwordHashes = Object.fromEntries(
     SERVICE_USERS.map((u) => [u.name, hashPassword(passwords[u.passwordVariable])]),
   ) as Record<ServiceUserName, string>;
-  const definitions = buildRabbitmqAccessDefinitions({ vhost, adminUser, passwordHashes });
+  const definitions = buildRabbitmqAccessDefinitions({
+    vhost,
+    adminUser,
+    passwordHashes,
+    topology: options.topology ?? TOPOLOGY,
+  });
   // An existing vhost is left out: re-importing it would reset its description and tags.
   if (!vhostCreated) definitions.vhosts = [];
 
   // On stdin rather than in a temporary file: the definitions carry password hashes, and Debian's
   // rabbitmqctl runs as the rabbitmq user (`su`), who could not read a file private to us. No file
   // argument means stdin (3.10 does not know `-`).
-  await rabbitmqctl(['import_definitions'], JSON.stringify(definitions));
+  await ctl(['import_definitions'], JSON.stringify(definitions));
 
   return {
     vhost,
@@ -121,7 +136,7 @@ function readEnvExample(): Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
-function rabbitmqctl(args: string[], input?: string): Promise<string> {
+function machineRabbitmqctl(args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('rabbitmqctl', ['-q', ...args], { timeout: 120_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`rabbitmqctl ${args[0]} failed: ${stderr.trim() || error.message}`));
@@ -131,9 +146,8 @@ function rabbitmqctl(args: string[], input?: string): Promise<string> {
   });
 }
 
-/** The first column of a rabbitmqctl listing, header left out. */
-async function listColumn(...command: string[]): Promise<string[]> {
-  const stdout = await rabbitmqctl([...command, '--no-table-headers']);
+/** The first column of a rabbitmqctl listing. */
+function firstColumn(stdout: string): string[] {
   return stdout
     .split('\n')
     .map((line) => line.split('\t')[0].trim())

@@ -2,10 +2,17 @@
 // Relative import: the builder is deliberately not exported from @shop/contracts' index.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { renderRabbitmqDefinitions, renderServiceUsers } from '../../libs/contracts/src/rabbitmq-definitions';
+import { CLUSTER_TOPOLOGY } from '@shop/contracts';
+import {
+  buildRabbitmqDefinitions,
+  renderRabbitmqDefinitions,
+  renderServiceUsers,
+} from '../../libs/contracts/src/rabbitmq-definitions';
 
 const files = {
   'definitions.json': renderRabbitmqDefinitions(),
+  // The compose profile `cluster`: quorum queues replicated on its three nodes.
+  'cluster-definitions.json': renderRabbitmqDefinitions(buildRabbitmqDefinitions(CLUSTER_TOPOLOGY)),
   'service-users.txt': renderServiceUsers(),
 };
 

@@ -11,7 +11,7 @@ import {
   SERVICE_USERS,
   type ServiceUserName,
 } from './rabbitmq-definitions';
-import { TOPOLOGY } from './topology';
+import { CLUSTER_TOPOLOGY, TOPOLOGY } from './topology';
 
 const root = join(__dirname, '../../..');
 const deployDir = join(root, 'deploy/rabbitmq');
@@ -28,6 +28,11 @@ describe('deploy/rabbitmq (regenerate with `npm run rabbitmq:definitions` when t
   it('definitions.json is what the builder produces from TOPOLOGY', () => {
     const onDisk = JSON.parse(committed('definitions.json')) as RabbitmqDefinitions;
     expect(onDisk).toEqual(buildRabbitmqDefinitions());
+  });
+
+  it('cluster-definitions.json is what the builder produces from CLUSTER_TOPOLOGY', () => {
+    const onDisk = JSON.parse(committed('cluster-definitions.json')) as RabbitmqDefinitions;
+    expect(onDisk).toEqual(buildRabbitmqDefinitions(CLUSTER_TOPOLOGY));
   });
 
   it('service-users.txt is what the builder produces', () => {

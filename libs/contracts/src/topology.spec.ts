@@ -1,5 +1,5 @@
 import { Exchanges, Queues, RoutingKeys } from './names';
-import { TOPOLOGY } from './topology';
+import { CLUSTER_TOPOLOGY, TOPOLOGY } from './topology';
 
 describe('TOPOLOGY', () => {
   it('binds each work queue to the order exchange with its routing key', () => {
@@ -69,5 +69,37 @@ describe('TOPOLOGY', () => {
     expect(TOPOLOGY.exchanges.map((e) => e.name)).toEqual(
       expect.arrayContaining(['order_notify.retry', 'order_report.retry']),
     );
+  });
+});
+
+describe('CLUSTER_TOPOLOGY', () => {
+  const queueOf = (name: string) => CLUSTER_TOPOLOGY.queues.find((q) => q.name === name);
+
+  it('makes every durable queue but report_rpc a quorum queue', () => {
+    const classic = CLUSTER_TOPOLOGY.queues.filter((q) => q.arguments['x-queue-type'] !== 'quorum');
+    expect(classic.map((q) => q.name)).toEqual([Queues.reportRpc]);
+    expect(CLUSTER_TOPOLOGY.queues.map((q) => q.name)).toEqual(TOPOLOGY.queues.map((q) => q.name));
+  });
+
+  it('dead-letters at least once wherever a queue dead-letters', () => {
+    expect(queueOf('order_notify.retry.5s')?.arguments).toEqual({
+      'x-queue-type': 'quorum',
+      'x-message-ttl': 5000,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': 'order_notify',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    });
+    expect(queueOf(Queues.orderReport)?.arguments).toMatchObject({
+      'x-dead-letter-exchange': Exchanges.orderDeadLetter,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    });
+    expect(queueOf(Queues.logArchive)?.arguments).toEqual({ 'x-queue-type': 'quorum' });
+  });
+
+  it('routes exactly as the single-node topology does', () => {
+    expect(CLUSTER_TOPOLOGY.exchanges).toEqual(TOPOLOGY.exchanges);
+    expect(CLUSTER_TOPOLOGY.bindings).toEqual(TOPOLOGY.bindings);
   });
 });

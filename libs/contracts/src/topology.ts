@@ -136,3 +136,35 @@ export const TOPOLOGY: Topology = {
     ),
   ],
 };
+
+/** The queues that stay classic on a cluster: requests carry a per-message `expiration` and are transient. */
+const CLASSIC_ON_A_CLUSTER: ReadonlySet<string> = new Set([Queues.reportRpc]);
+
+/**
+ * The topology for a RabbitMQ cluster: every durable queue but `report_rpc` is a quorum queue, replicated
+ * on three nodes, so losing a node loses no message and stops no consumer for longer than a leader
+ * election. Dead-lettering is at-least-once wherever a queue dead-letters (work queues into their
+ * `.dlq`, retry queues back into their work queue): the broker keeps the message until the target
+ * confirms it, which needs `x-overflow: reject-publish`. `report_rpc` stays classic: a request is
+ * transient, expires per message (quorum queues on 3.10 do not honour `expiration`), and a caller whose
+ * node is lost times out and asks again. Exchanges and bindings are the same as on one node.
+ *
+ * Queue types cannot change in place, so a cluster gets this from its definitions file and services on
+ * it run with RABBITMQ_DECLARE_TOPOLOGY=false; the single-node TOPOLOGY stays as it is.
+ */
+export const CLUSTER_TOPOLOGY: Topology = {
+  ...TOPOLOGY,
+  queues: TOPOLOGY.queues.map((queue) => (CLASSIC_ON_A_CLUSTER.has(queue.name) ? queue : replicated(queue))),
+};
+
+function replicated(queue: QueueDefinition): QueueDefinition {
+  const deadLetters = queue.arguments['x-dead-letter-exchange'] !== undefined;
+  return {
+    ...queue,
+    arguments: {
+      ...queue.arguments,
+      'x-queue-type': 'quorum',
+      ...(deadLetters ? { 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' } : {}),
+    },
+  };
+}

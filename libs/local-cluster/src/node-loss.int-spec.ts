@@ -1,0 +1,158 @@
+import { connectToBroker, connectToolToBroker } from '@shop/broker';
+import { waitFor } from '@shop/testing';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import { LocalCluster } from './local-cluster';
+
+const QUEUE = 'node_loss_spec';
+const VHOST = '/';
+const MESSAGES = 3_000;
+const KILL_AFTER_CONFIRMED = 600;
+const MAX_IN_FLIGHT = 50;
+
+/**
+ * A quorum queue on the local three-node cluster, a publisher with confirms and a consumer with manual
+ * acks, both connected to the node that leads the queue. That node is SIGKILLed mid-stream: both must
+ * fail over to another node, confirms and deliveries must resume, and every confirmed message must
+ * arrive. Messages the publisher had not had confirmed are published again (as the outbox relay does),
+ * so duplicates are allowed and counted; losses are not.
+ */
+describe('the local RabbitMQ cluster loses the node under a publisher and a consumer', () => {
+  const cluster = new LocalCluster();
+  const [first, second, third] = cluster.nodes;
+  const guest = { user: 'guest', password: 'guest', vhost: VHOST };
+  let clusterWasUp = false;
+  let publisher: AmqpConnectionManager;
+  let consumer: AmqpConnectionManager;
+  let publishing: ChannelWrapper;
+  let consuming: ChannelWrapper;
+  const confirmedAt = new Map<number, number>();
+  const deliveredAt = new Map<number, number>();
+  let deliveries = 0;
+  const connectedTo = { publisher: [] as string[], consumer: [] as string[] };
+  const connectedAt = { publisher: [] as number[], consumer: [] as number[] };
+
+  beforeAll(async () => {
+    clusterWasUp = (await cluster.status()).every((status) => status.appRunning);
+    if (!clusterWasUp) await cluster.up();
+    const admin = await connectToolToBroker(cluster.url(guest, [first]), 'node-loss-spec-admin');
+    const channel = await admin.connection.createChannel();
+    await channel.deleteQueue(QUEUE);
+    await channel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await admin.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    await consuming?.close().catch(() => undefined);
+    await publishing?.close().catch(() => undefined);
+    await consumer?.close().catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
+    if (!(await cluster.status())[0].running) await cluster.start(first);
+    const admin = await connectToolToBroker(cluster.url(guest), 'node-loss-spec-admin');
+    await (await admin.connection.createChannel()).deleteQueue(QUEUE).catch(() => undefined);
+    await admin.close();
+    if (!clusterWasUp) await cluster.down();
+  }, 180_000);
+
+  it('fails over, resumes confirms and deliveries, and loses no confirmed message', async () => {
+    const leader = cluster.nodeNamed((await cluster.queueLeaders(VHOST)).get(QUEUE)!);
+    expect(leader).toBe(first);
+    // The leader first in both lists, so both connect to it; the others are where they fail over to.
+    const nodeList = cluster.url(guest, [first, second, third]);
+
+    consumer = connectToBroker(nodeList, 'node-loss-spec-consumer', { reconnectTimeInSeconds: 0.5 });
+    consumer.on('connect', ({ url }) => {
+      connectedTo.consumer.push(portOf(url));
+      connectedAt.consumer.push(Date.now());
+    });
+    consuming = consumer.createChannel({
+      setup: async (channel: ConfirmChannel) => {
+        await channel.prefetch(100);
+        await channel.consume(QUEUE, (message) => {
+          if (!message) return;
+          const id = Number(message.content.toString());
+          deliveries += 1;
+          if (!deliveredAt.has(id)) deliveredAt.set(id, Date.now());
+          channel.ack(message);
+        });
+      },
+    });
+
+    publisher = connectToBroker(nodeList, 'node-loss-spec-publisher', { reconnectTimeInSeconds: 0.5 });
+    publisher.on('connect', ({ url }) => {
+      connectedTo.publisher.push(portOf(url));
+      connectedAt.publisher.push(Date.now());
+    });
+    publishing = publisher.createChannel({ confirm: true });
+    await publishing.waitForConnect();
+    await consuming.waitForConnect();
+
+    let killedAt = 0;
+    let republished = 0;
+    const publishUntilConfirmed = async (id: number): Promise<void> => {
+      for (;;) {
+        try {
+          await publishing.sendToQueue(QUEUE, Buffer.from(String(id)), {
+            persistent: true,
+            messageId: String(id),
+          });
+          confirmedAt.set(id, Date.now());
+          return;
+        } catch {
+          // Nacked or the connection was lost before the confirm: the broker may or may not have it.
+          republished += 1;
+          await new Promise((resolveRetry) => setTimeout(resolveRetry, 200));
+        }
+      }
+    };
+    const inFlight = new Set<Promise<void>>();
+    for (let id = 0; id < MESSAGES; id++) {
+      if (killedAt === 0 && confirmedAt.size >= KILL_AFTER_CONFIRMED) {
+        killedAt = Date.now();
+        await cluster.kill(first);
+      }
+      const sending = publishUntilConfirmed(id).finally(() => inFlight.delete(sending));
+      inFlight.add(sending);
+      if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await waitFor(
+      'every confirmed message delivered',
+      () => [...confirmedAt.keys()].every((id) => deliveredAt.has(id)),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+
+    const lost = [...confirmedAt.keys()].filter((id) => !deliveredAt.has(id));
+    // Resumed: the first confirm / delivery on the connection to the surviving node.
+    const [publisherBack, consumerBack] = [connectedAt.publisher[1], connectedAt.consumer[1]];
+    const firstConfirmAfter = Math.min(...[...confirmedAt.values()].filter((at) => at >= publisherBack));
+    const firstDeliveryAfter = Math.min(...[...deliveredAt.values()].filter((at) => at >= consumerBack));
+    console.log(
+      `node-loss: ${confirmedAt.size} confirmed, ${lost.length} lost, ${deliveries - deliveredAt.size} duplicate deliveries, ` +
+        `${republished} re-publishes; after the kill the publisher reconnected in ${publisherBack - killedAt} ms ` +
+        `(${connectedTo.publisher.join(' → ')}) first confirm at ${firstConfirmAfter - killedAt} ms; ` +
+        `the consumer reconnected in ${consumerBack - killedAt} ms (${connectedTo.consumer.join(' → ')}), ` +
+        `first delivery at ${firstDeliveryAfter - killedAt} ms`,
+    );
+    expect(killedAt).toBeGreaterThan(0);
+    expect(lost).toEqual([]);
+    expect(confirmedAt.size).toBe(MESSAGES);
+    // Both really were on the killed node, and moved to another.
+    expect(connectedTo.publisher[0]).toBe(String(first.amqpPort));
+    expect(connectedTo.consumer[0]).toBe(String(first.amqpPort));
+    expect(connectedTo.publisher.slice(1)).not.toContain(String(first.amqpPort));
+    expect(connectedTo.publisher.length).toBeGreaterThan(1);
+    expect(connectedTo.consumer.length).toBeGreaterThan(1);
+    expect(Number.isFinite(firstConfirmAfter) && Number.isFinite(firstDeliveryAfter)).toBe(true);
+    // The queue has a new leader among the survivors.
+    const newLeader = (await cluster.queueLeaders(VHOST, second)).get(QUEUE);
+    expect([second.name, third.name]).toContain(newLeader);
+  }, 180_000);
+});
+
+function portOf(url: unknown): string {
+  const text = typeof url === 'string' ? url : String((url as { url?: string })?.url ?? url);
+  return new URL(text).port;
+}
