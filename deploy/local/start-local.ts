@@ -3,16 +3,28 @@
  * Checks RabbitMQ and PostgreSQL, migrates and seeds the database, builds, starts a mail catcher
  * (unless SMTP_URL is set) and the four services, waits for their /health, and prints where
  * everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
+ * `npm start -- --cluster` runs it scaled out instead: the local three-node RabbitMQ cluster, two
+ * order-api instances behind HAProxy on the API's port, two of each worker, one log-aggregator.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
+import { LocalLoadBalancer } from '@shop/local-cluster';
 import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
 import { Client } from 'pg';
 import { recordLocalProcesses } from '../../libs/loadtest/src/support/local-processes';
 import { CATALOGUE } from '../../prisma/catalogue';
 import { describeSeed, seedCatalogue } from '../../prisma/seed';
+import {
+  CLUSTER_REPLICAS,
+  type ClusterDeployment,
+  prepareCluster,
+  replicaPort,
+  type ServiceInstance,
+  type ServiceName,
+  singleNodeInstances,
+} from './cluster-mode';
 import { type Colour, fail, ok, paint, say } from './console-output';
 import { loadLocalConfig, type LocalConfig } from './local.config';
 import { MAIL_CATCHER_PORTS, type MailCatcher, startMailCatcher } from './mail-catcher';
@@ -20,12 +32,12 @@ import { amqpLogin, endpointOf, portIsFree, START_HINTS, tcpReachable } from './
 import { describeExit, ServiceProcess } from './service-process';
 
 const ROOT = resolve(__dirname, '../..');
-const SERVICES: { name: keyof typeof SERVICE_PORTS; colour: Colour }[] = [
-  { name: 'order-api', colour: 'cyan' },
-  { name: 'notify-worker', colour: 'magenta' },
-  { name: 'report-worker', colour: 'blue' },
-  { name: 'log-aggregator', colour: 'green' },
-];
+const COLOURS: Record<ServiceName, Colour> = {
+  'order-api': 'cyan',
+  'notify-worker': 'magenta',
+  'report-worker': 'blue',
+  'log-aggregator': 'green',
+};
 const HEALTH_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 
@@ -42,6 +54,7 @@ class StartError extends Error {
 const running: ServiceProcess[] = [];
 let build: ChildProcess | undefined;
 let catcher: MailCatcher | undefined;
+let balancer: LocalLoadBalancer | undefined;
 let stopping = false;
 
 async function main(): Promise<void> {
@@ -50,8 +63,22 @@ async function main(): Promise<void> {
   const reportsDir = resolve(ROOT, config.REPORTS_DIR);
   const logDir = resolve(ROOT, config.LOG_DIR);
 
-  await checkDependencies(config);
-  await checkServicePortsFree(config.SMTP_URL === undefined);
+  // The cluster is started below; the machine's broker only matters on the single-node path.
+  await checkDependencies(config, { machineBroker: !options.cluster });
+  // Before the cluster, which takes a while: the ports a clash would make us give up on.
+  await checkServicePortsFree(plannedPorts(options.cluster), config.SMTP_URL === undefined);
+  if (stopping) return;
+
+  let deployment: ClusterDeployment | undefined;
+  if (options.cluster) {
+    say('RabbitMQ cluster: starting or finding its three nodes (npm run rabbitmq:cluster -- up)…');
+    deployment = await prepareCluster((line) => say(`cluster: ${line}`));
+    ok(
+      `RabbitMQ cluster ${deployment.cluster.nodes.map((n) => `${n.label} :${n.amqpPort}`).join(', ')} is up; ` +
+        `quorum queues and service users imported into vhost "${deployment.vhost}"`,
+    );
+  }
+  const instances = deployment?.instances ?? singleNodeInstances(config.RABBITMQ_URL);
   if (stopping) return;
 
   const migrations = await applyMigrations({
@@ -83,23 +110,24 @@ async function main(): Promise<void> {
 
   mkdirSync(reportsDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  for (const { name, colour } of SERVICES) {
+  for (const instance of instances) {
+    const { name, service: serviceName } = instance;
     const service = new ServiceProcess({
       name,
-      entry: join(ROOT, 'services', name, 'dist/main.js'),
+      entry: join(ROOT, 'services', serviceName, 'dist/main.js'),
       cwd: ROOT,
-      // The services read and validate these themselves; PORT is per service, so a PORT in the
-      // caller's environment cannot put all four on one port.
+      // The services read and validate these themselves; PORT is per instance, so a PORT in the
+      // caller's environment cannot put all of them on one port.
       env: {
         ...process.env,
-        PORT: String(SERVICE_PORTS[name]),
-        ...serviceDatabaseEnv(name, config.DATABASE_URL),
-        RABBITMQ_URL: config.RABBITMQ_URL,
+        PORT: String(instance.port),
+        ...serviceDatabaseEnv(serviceName, config.DATABASE_URL),
         SMTP_URL: smtpUrl,
         REPORTS_DIR: reportsDir,
         LOG_DIR: logDir,
+        ...instance.env,
       },
-      colour,
+      colour: COLOURS[serviceName],
       rawLogs: options.rawLogs,
       onExit: (exit) => {
         if (!stopping)
@@ -107,40 +135,75 @@ async function main(): Promise<void> {
       },
     });
     running.push(service);
-    say(`started ${name} (pid ${service.pid}) on port ${SERVICE_PORTS[name]}`);
+    say(`started ${name} (pid ${service.pid}) on port ${instance.port}`);
+  }
+
+  await waitUntilHealthy(instances);
+  if (stopping) return;
+  if (deployment) {
+    const apiInstances = instances.filter((instance) => instance.service === 'order-api');
+    balancer = await LocalLoadBalancer.start({
+      port: SERVICE_PORTS['order-api'],
+      backends: apiInstances.map(({ name, port }) => ({ name, port })),
+      dir: join(ROOT, 'var/haproxy'),
+    }).catch((error: Error) => {
+      throw new StartError(error.message);
+    });
+    say(
+      `started HAProxy (pid ${balancer.pid}) on port ${balancer.port}: ${apiInstances.map((i) => `${i.name} :${i.port}`).join(', ')}`,
+    );
+    await waitUntilHealthy([{ name: 'HAProxy → order-api', port: balancer.port }]);
   }
 
   // For the load test's --cpu: the pid of every process this supervisor runs (the catcher runs in it).
   recordLocalProcesses({
     ...(catcher ? { 'mail-catcher': process.pid } : {}),
     ...Object.fromEntries(running.map((service) => [service.name, service.pid ?? -1])),
+    ...(balancer?.pid ? { haproxy: balancer.pid } : {}),
   });
 
-  await waitUntilHealthy();
   if (stopping) return;
   printBanner({
     reportsDir,
     logDir,
     smtpUrl,
     sku: await orderableSku(config.DATABASE_URL),
+    instances,
+    deployment,
   });
 }
 
-function parseArguments(args: string[]): { rawLogs: boolean } {
-  const unknown = args.filter((arg) => arg !== '--raw-logs');
+function parseArguments(args: string[]): { rawLogs: boolean; cluster: boolean } {
+  const accepted = ['--raw-logs', '--cluster'];
+  const unknown = args.filter((arg) => !accepted.includes(arg));
   if (unknown.length > 0)
-    throw new StartError(`unknown argument ${unknown.join(' ')} (accepted: --raw-logs)`);
-  return { rawLogs: args.includes('--raw-logs') };
+    throw new StartError(`unknown argument ${unknown.join(' ')} (accepted: ${accepted.join(', ')})`);
+  return { rawLogs: args.includes('--raw-logs'), cluster: args.includes('--cluster') };
 }
 
-async function checkDependencies(config: LocalConfig): Promise<void> {
+/** The ports this run will listen on: the services', or HAProxy's and every replica's. */
+function plannedPorts(cluster: boolean): { port: number; what: string }[] {
+  if (!cluster) return singleNodeInstances('').map(({ name, port }) => ({ port, what: name }));
+  const replicas = (Object.keys(CLUSTER_REPLICAS) as ServiceName[]).flatMap((service) =>
+    Array.from({ length: CLUSTER_REPLICAS[service] }, (_, i) => ({
+      port: replicaPort(service, i + 1),
+      what: `${service} replica ${i + 1}`,
+    })),
+  );
+  return [{ port: SERVICE_PORTS['order-api'], what: 'HAProxy (the API)' }, ...replicas];
+}
+
+async function checkDependencies(
+  config: LocalConfig,
+  { machineBroker }: { machineBroker: boolean },
+): Promise<void> {
   const rabbit = endpointOf(
     config.RABBITMQ_URL,
     new URL(config.RABBITMQ_URL).protocol === 'amqps:' ? 5671 : 5672,
   );
   const postgres = endpointOf(config.DATABASE_URL, 5432);
   const [rabbitProblem, postgresProblem] = await Promise.all([
-    tcpReachable(rabbit).then(
+    (machineBroker ? tcpReachable(rabbit) : Promise.resolve()).then(
       () => undefined,
       (error: Error) => error.message,
     ),
@@ -166,6 +229,10 @@ async function checkDependencies(config: LocalConfig): Promise<void> {
   if (problems.length > 0)
     throw new StartError(problems.join('\n'), [...hints, 'then run `npm start` again.']);
 
+  if (!machineBroker) {
+    ok(`PostgreSQL ${postgres.host}:${postgres.port} is reachable`);
+    return;
+  }
   await amqpLogin(config.RABBITMQ_URL).catch((error: Error) => {
     throw new StartError(
       `RabbitMQ at ${rabbit.host}:${rabbit.port} refused the connection: ${error.message}`,
@@ -175,11 +242,11 @@ async function checkDependencies(config: LocalConfig): Promise<void> {
   ok(`RabbitMQ ${rabbit.host}:${rabbit.port} and PostgreSQL ${postgres.host}:${postgres.port} are reachable`);
 }
 
-async function checkServicePortsFree(withMailCatcher: boolean): Promise<void> {
-  const ports: { port: number; what: string }[] = SERVICES.map(({ name }) => ({
-    port: SERVICE_PORTS[name],
-    what: name,
-  }));
+async function checkServicePortsFree(
+  planned: { port: number; what: string }[],
+  withMailCatcher: boolean,
+): Promise<void> {
+  const ports = [...planned];
   if (withMailCatcher) {
     ports.push(
       { port: MAIL_CATCHER_PORTS.smtp, what: 'mail catcher SMTP' },
@@ -235,16 +302,17 @@ async function buildEverything(): Promise<void> {
   ok(`built ${projects ?? 'all'} projects in ${seconds} s${cached ? ` (${cached} from the Nx cache)` : ''}`);
 }
 
-async function waitUntilHealthy(): Promise<void> {
+async function waitUntilHealthy(instances: { name: string; port: number }[]): Promise<void> {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   const started = Date.now();
   const last = new Map<string, string>();
-  const pending = new Set(SERVICES.map((s) => s.name));
+  const portOf = new Map(instances.map(({ name, port }) => [name, port]));
+  const pending = new Set(portOf.keys());
   while (pending.size > 0 && !stopping) {
     await Promise.all(
       [...pending].map(async (name) => {
         try {
-          const response = await fetch(`http://127.0.0.1:${SERVICE_PORTS[name]}/health`, {
+          const response = await fetch(`http://127.0.0.1:${portOf.get(name)}/health`, {
             signal: AbortSignal.timeout(3_000),
           });
           const body = (await response.text()).slice(0, 300);
@@ -252,7 +320,7 @@ async function waitUntilHealthy(): Promise<void> {
           if (response.status === 200) {
             pending.delete(name);
             ok(
-              `${name} is healthy (http://localhost:${SERVICE_PORTS[name]}/health, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+              `${name} is healthy (http://localhost:${portOf.get(name)}/health, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
             );
           }
         } catch (error) {
@@ -294,6 +362,8 @@ function printBanner(info: {
   logDir: string;
   smtpUrl: string;
   sku: string | undefined;
+  instances: ServiceInstance[];
+  deployment: ClusterDeployment | undefined;
 }): void {
   const api = `http://localhost:${SERVICE_PORTS['order-api']}`;
   const line = paint('─'.repeat(78), 'gray');
@@ -305,9 +375,15 @@ function printBanner(info: {
   const lines = [
     '',
     line,
-    paint('  The order system is running. Ctrl-C stops everything.', 'bold', 'green'),
+    paint(
+      info.deployment
+        ? '  The order system is running scaled out on a RabbitMQ cluster. Ctrl-C stops the services.'
+        : '  The order system is running. Ctrl-C stops everything.',
+      'bold',
+      'green',
+    ),
     '',
-    row('API', api),
+    row('API', info.deployment ? `${api}   (HAProxy → ${instancesOf(info.instances, 'order-api')})` : api),
     row('API docs', `${api}/docs`),
     row('Products', `${api}/products`),
     catcher
@@ -315,15 +391,47 @@ function printBanner(info: {
       : row('Mail', `sent to ${redactUrl(info.smtpUrl)}`),
     row('Reports', info.reportsDir),
     row('Logs', info.logDir),
-    row('Health', SERVICES.map(({ name }) => `:${SERVICE_PORTS[name]} ${name}`).join('  ')),
+    ...(info.deployment ? clusterRows(info.deployment, info.instances, row) : []),
+    row('Health', info.instances.map(({ name, port }) => `:${port} ${name}`).join('  ')),
     '',
     '  Place an order:',
     `  curl -i -X POST ${api}/orders -H 'Content-Type: application/json' -d '${body}'`,
     ...(info.sku ? [] : ['  (no product has stock yet: add one with PUT /products/<sku>, see the API docs)']),
+    ...(info.deployment
+      ? [
+          '',
+          '  A flash sale on it (queue depths read from the cluster):',
+          `  npm run loadtest:flash-sale -- --amqp '${info.deployment.adminUrl.split(',')[0]}' --cpu`,
+        ]
+      : []),
     line,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const instancesOf = (instances: ServiceInstance[], service: ServiceName): string =>
+  instances
+    .filter((instance) => instance.service === service)
+    .map(({ name, port }) => `${name} :${port}`)
+    .join(', ');
+
+function clusterRows(
+  deployment: ClusterDeployment,
+  instances: ServiceInstance[],
+  row: (label: string, value: string) => string,
+): string[] {
+  return [
+    row(
+      'RabbitMQ',
+      `${deployment.cluster.nodes.map((n) => `${n.label} :${n.amqpPort}`).join(', ')}   (quorum queues on all three)`,
+    ),
+    row('Workers', `${instancesOf(instances, 'notify-worker')}, ${instancesOf(instances, 'report-worker')}`),
+    row(
+      'Cluster',
+      'npm run rabbitmq:cluster -- status   (it keeps running after Ctrl-C; `-- down` removes it)',
+    ),
+  ];
 }
 
 const redactUrl = (url: string): string =>
@@ -345,6 +453,7 @@ async function shutdown(code: number, why: string, hints: readonly string[] = []
     }),
   );
   if (exits.length > 0) say(`stopped (${exits.join(', ')})`);
+  await balancer?.stop().catch(() => undefined);
   await catcher?.stop().catch(() => undefined);
   process.exit(code);
 }

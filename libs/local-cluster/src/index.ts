@@ -1,1 +1,2 @@
+export * from './load-balancer';
 export * from './local-cluster';
