@@ -10,7 +10,13 @@ const depConstraints = [
   { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
   { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-  { sourceTag: 'scope:loadtest', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+  {
+    sourceTag: 'scope:loadtest',
+    onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:tooling'],
+  },
+  // Local RabbitMQ cluster and load balancer: for tools, drills and benches, never for a service.
+  { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+  { sourceTag: 'type:service', notDependOnLibsWithTags: ['scope:tooling'] },
 ];
 
 /** `allow` lists imports the rule skips: specs and test harnesses may use @shop/testing anywhere. */

@@ -1,9 +1,17 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
-import { WorkQueues } from '@shop/contracts';
+import { CLUSTER_TOPOLOGY, WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
-import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
+import {
+  declareTopology,
+  ensureVhostExists,
+  freePort,
+  purgeQueues,
+  SmtpSink,
+  type ServiceProcess,
+} from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
+import { LocalLoadBalancer, type LocalCluster } from '@shop/local-cluster';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +21,24 @@ import { prepareToolDatabase, withVhost } from '../bench/support/tool-environmen
 
 export const DRILL_DATABASE = 'orders_drill';
 export const DRILL_VHOST = 'shop_drill';
-export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
+export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
+
+/** On the cluster: two of each service (order-api behind HAProxy) and one log-aggregator, as `npm start -- --cluster`. */
+const CLUSTER_REPLICAS: Record<ServiceName, number> = {
+  'order-api': 2,
+  'notify-worker': 2,
+  'report-worker': 2,
+  'log-aggregator': 1,
+};
+const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
+
+/** One process of the drill: `notify-worker` on one node, `notify-worker-2` among replicas. */
+export interface ServiceInstance {
+  name: string;
+  service: ServiceName;
+  port: number;
+  env: Record<string, string>;
+}
 
 /**
  * The system a drill runs against: the built order-api, notify-worker and report-worker as their own
@@ -21,12 +46,19 @@ export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker';
  * behaves as a mailbox (a re-sent Message-ID is dropped and counted, as Mailpit does with
  * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of
  * the ones a drill killed, so PDFs written twice can be counted from the "report written" lines.
+ *
+ * With `cluster`, the same on the local three-node RabbitMQ cluster (vhost `shop_drill` there, quorum
+ * queues) with replicas: two order-api instances behind HAProxy, two of each worker, one log-aggregator.
  */
 export class DrillSystem {
-  readonly services = new Map<ServiceName, ServiceProcess>();
-  private readonly ports = new Map<ServiceName, number>();
+  /** The running processes by instance name. */
+  readonly services = new Map<string, ServiceProcess>();
+  private readonly instances = new Map<string, ServiceInstance>();
   private readonly finishedOutputs: string[] = [];
   private readonly launcher = new ServiceLauncher();
+  private balancer: LocalLoadBalancer | undefined;
+  /** Consumers per queue once everything had started: what "every consumer is back" means. */
+  consumersAtStart = new Map<string, number>();
 
   private constructor(
     readonly databaseUrl: string,
@@ -34,56 +66,124 @@ export class DrillSystem {
     readonly pool: Pool,
     readonly smtp: SmtpSink,
     readonly reportsDir: string,
+    readonly cluster: LocalCluster | undefined,
   ) {}
 
-  static async start(log: (line: string) => void): Promise<DrillSystem> {
+  static async start(
+    log: (line: string) => void,
+    { cluster }: { cluster?: LocalCluster } = {},
+  ): Promise<DrillSystem> {
     const databaseUrl = withDatabaseName(
       process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl,
       DRILL_DATABASE,
     );
-    const amqp = new URL(withVhost(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl, DRILL_VHOST));
+    const guest = { user: 'guest', password: 'guest', vhost: DRILL_VHOST };
+    const rabbitmqUrl = cluster
+      ? cluster.url(guest)
+      : new URL(withVhost(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl, DRILL_VHOST)).toString();
     await prepareToolDatabase(databaseUrl, () => undefined, 'drill');
-    ensureVhostExists(amqp.toString(), DRILL_VHOST, log);
+    if (cluster) await prepareClusterVhost(cluster, rabbitmqUrl, log);
+    else ensureVhostExists(rabbitmqUrl, DRILL_VHOST, log);
     const pool = new Pool({ connectionString: databaseUrl, max: 3, application_name: 'drill' });
     const smtp = new SmtpSink({ ignoreDuplicateMessageIds: true, maxMessages: 1_000_000 });
     await smtp.start();
     const system = new DrillSystem(
       databaseUrl,
-      amqp.toString(),
+      rabbitmqUrl,
       pool,
       smtp,
       mkdtempSync(join(tmpdir(), 'drill-reports-')),
+      cluster,
     );
     await system.purgeQueues();
-    for (const name of ['order-api', 'notify-worker', 'report-worker'] as const)
-      system.ports.set(name, await freePort());
-    await Promise.all(
-      (['order-api', 'notify-worker', 'report-worker'] as const).map((name) => system.startService(name)),
-    );
+    for (const instance of await system.layOut()) system.instances.set(instance.name, instance);
+    await Promise.all([...system.instances.keys()].map((name) => system.startService(name)));
+    if (cluster) {
+      const apis = [...system.instances.values()].filter((i) => i.service === 'order-api');
+      system.balancer = await LocalLoadBalancer.start({
+        port: await freePort(),
+        backends: apis.map(({ name, port }) => ({ name, port })),
+        dir: mkdtempSync(join(tmpdir(), 'drill-haproxy-')),
+      });
+      log(`HAProxy on ${system.balancer.url} → ${apis.map((i) => `${i.name} :${i.port}`).join(', ')}`);
+    }
     return system;
   }
 
+  /** The API as clients reach it: HAProxy on the cluster, the one order-api otherwise. */
   get apiUrl(): string {
-    return `http://127.0.0.1:${this.ports.get('order-api')}`;
+    if (this.balancer) return this.balancer.url;
+    return `http://127.0.0.1:${this.instances.get('order-api')!.port}`;
   }
 
-  async startService(name: ServiceName): Promise<ServiceProcess> {
+  /** The pids of every process of the system (HAProxy included), for the CPU meter. */
+  processIds(): Record<string, number> {
+    return {
+      ...Object.fromEntries([...this.services].map(([name, service]) => [name, service.pid ?? -1])),
+      ...(this.balancer?.pid ? { haproxy: this.balancer.pid } : {}),
+    };
+  }
+
+  /** The instance names of one service (`order-api-1`, `order-api-2` on the cluster). */
+  instancesOf(service: ServiceName): string[] {
+    return [...this.instances.values()].filter((i) => i.service === service).map((i) => i.name);
+  }
+
+  /** Starts an instance (again); its port and environment stay what they were. */
+  async startService(name: string): Promise<ServiceProcess> {
+    const instance = this.instances.get(name);
+    if (!instance) throw new Error(`no instance ${name} in this drill system`);
     const env: Record<string, string> = {
-      ...serviceDatabaseEnv(name, this.databaseUrl),
+      ...serviceDatabaseEnv(instance.service, this.databaseUrl),
       RABBITMQ_URL: this.rabbitmqUrl,
       REPORTS_DIR: this.reportsDir,
-      ...(name === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
+      ...(instance.service === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
+      ...instance.env,
     };
-    const service = await this.launcher.start(name, env, {
-      port: this.ports.get(name)!,
+    const service = await this.launcher.start(instance.service, env, {
+      port: instance.port,
       healthTimeoutMs: 60_000,
     });
     this.services.set(name, service);
     return service;
   }
 
-  /** Stops a service with `signal` and keeps its output; resolves with how long it took to exit. */
-  async stopService(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+  private async layOut(): Promise<ServiceInstance[]> {
+    if (!this.cluster) {
+      return Promise.all(
+        SINGLE_NODE_SERVICES.map(async (service) => ({
+          name: service,
+          service,
+          port: await freePort(),
+          env: {},
+        })),
+      );
+    }
+    const instances: ServiceInstance[] = [];
+    const nodes = this.cluster.nodes;
+    const guest = { user: 'guest', password: 'guest', vhost: DRILL_VHOST };
+    for (const service of Object.keys(CLUSTER_REPLICAS) as ServiceName[]) {
+      for (let replica = 1; replica <= CLUSTER_REPLICAS[service]; replica++) {
+        // Each replica lists the nodes from a different one, so connections spread over the cluster.
+        const order = nodes.map((_, i) => nodes[(i + replica - 1) % nodes.length]);
+        instances.push({
+          name: CLUSTER_REPLICAS[service] > 1 ? `${service}-${replica}` : service,
+          service,
+          port: await freePort(),
+          env: {
+            RABBITMQ_URL: this.cluster.url(guest, order),
+            // The quorum queues come from CLUSTER_TOPOLOGY, declared below; a service would declare classic ones.
+            RABBITMQ_DECLARE_TOPOLOGY: 'false',
+            ...(service === 'log-aggregator' ? { LOG_DIR: mkdtempSync(join(tmpdir(), 'drill-logs-')) } : {}),
+          },
+        });
+      }
+    }
+    return instances;
+  }
+
+  /** Stops an instance with `signal` and keeps its output; resolves with how long it took to exit. */
+  async stopService(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
     const service = this.services.get(name);
     if (!service) return 0;
     const { ms } = await this.launcher.stop(service, { signal });
@@ -104,7 +204,10 @@ export class DrillSystem {
    * logs "report written" once the file is on disk and its order_reports row committed with it.
    */
   reportsWrittenByOrder(): Map<string, number> {
-    const outputs = [...this.finishedOutputs, this.services.get('report-worker')?.output() ?? ''];
+    const reportWorkers = this.instancesOf('report-worker').map(
+      (name) => this.services.get(name)?.output() ?? '',
+    );
+    const outputs = [...this.finishedOutputs, ...reportWorkers];
     const counts = new Map<string, number>();
     for (const match of outputs.join('\n').matchAll(/order ([0-9a-f-]{36}): report written/g)) {
       counts.set(match[1], (counts.get(match[1]) ?? 0) + 1);
@@ -167,9 +270,22 @@ export class DrillSystem {
   }
 
   async stop(): Promise<void> {
+    await this.balancer?.stop();
     for (const name of [...this.services.keys()]) await this.stopService(name);
     await this.launcher.stopAll();
     await this.smtp.stop();
     await this.pool.end();
+  }
+}
+
+/** The drill vhost on the cluster, for guest, with CLUSTER_TOPOLOGY declared in it (quorum queues on three nodes). */
+async function prepareClusterVhost(cluster: LocalCluster, rabbitmqUrl: string, log: (line: string) => void) {
+  const [seed] = cluster.nodes;
+  ensureVhostExists(rabbitmqUrl, DRILL_VHOST, log, (...args) => cluster.ctlSync(seed, args));
+  const admin = await connectToolToBroker(rabbitmqUrl, 'drill-topology');
+  try {
+    await declareTopology(await admin.connection.createChannel(), CLUSTER_TOPOLOGY);
+  } finally {
+    await admin.close();
   }
 }

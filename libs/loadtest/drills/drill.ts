@@ -1,10 +1,12 @@
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
+import { LocalCluster } from '@shop/local-cluster';
 import { startBrokerApp } from '@shop/testing';
+import { CLUSTER_DRILLS, queueStates } from './cluster-drills';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
 import { DrillSystem } from './drill-system';
 import { DRILLS, type Drill, type DrillCheck } from './drills';
-import { runSteadyLoad } from './steady-load';
+import { type LiveLoad, runSteadyLoad } from './steady-load';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -14,7 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * poison messages, SIGTERM to every service. Prints a table per drill; exits 1 if any order was lost or
  * duplicated or a check failed. The broker is always restarted, even when a drill fails.
  *
- *   npm run drill -- [--only 2,4] [--orders 1000] [--rate 100] [--broker-outage-s 15]
+ * With --cluster, the scaled-out system on the local three-node RabbitMQ cluster (brought up if it is
+ * not, and taken down again then): two order-api instances behind HAProxy, two of each worker, one
+ * log-aggregator, and the cluster drills: the leader node SIGKILLed, a node's app stopped, an order-api
+ * instance SIGKILLed. The machine's broker is not touched then.
+ *
+ *   npm run drill -- [--cluster] [--only 2,4] [--orders 1000] [--rate 100] [--broker-outage-s 15]
  */
 
 interface DrillOutcome {
@@ -26,6 +33,10 @@ interface DrillOutcome {
   smtpResends: number;
   duplicatePdfs: string[];
   recoverMs: number | undefined;
+  /** Cluster drills: until every node, replica and consumer was back. */
+  backMs?: number;
+  /** Answers to requests sent during the fault: 201/200 among all. */
+  duringFault: { ok: number; total: number };
   checks: DrillCheck[];
 }
 
@@ -38,31 +49,49 @@ async function main(): Promise<number> {
       orders: { type: 'string', default: '1000' },
       rate: { type: 'string', default: '100' },
       'broker-outage-s': { type: 'string', default: '15' },
+      cluster: { type: 'boolean', default: false },
     },
   });
   const orders = positive(values.orders, '--orders');
   const rate = positive(values.rate, '--rate');
   const brokerOutageMs = positive(values['broker-outage-s'], '--broker-outage-s') * 1000;
   const only = values.only?.split(',').map(Number);
-  const drills = DRILLS.filter((drill) => !only || only.includes(drill.id));
+  const onCluster = values.cluster ?? false;
+  const drills = (onCluster ? CLUSTER_DRILLS : DRILLS).filter((drill) => !only || only.includes(drill.id));
 
-  // Whatever happens (Ctrl-C included), the shared broker is left running.
-  const restoreBroker = () => void startBrokerApp().finally(() => process.exit(130));
-  process.once('SIGINT', restoreBroker);
-  process.once('SIGTERM', restoreBroker);
+  const cluster = onCluster ? new LocalCluster({ log }) : undefined;
+  const clusterWasUp = cluster ? (await cluster.status()).every((s) => s.appRunning) : false;
+  // Whatever happens (Ctrl-C included), the shared broker is left running, and the cluster as it was.
+  const restore = async () => {
+    if (!cluster) return startBrokerApp();
+    if (clusterWasUp) await cluster.up();
+    else await cluster.down();
+  };
+  const restoreAndExit = () => void restore().finally(() => process.exit(130));
+  process.once('SIGINT', restoreAndExit);
+  process.once('SIGTERM', restoreAndExit);
 
-  log('starting order-api, notify-worker and report-worker (built) on orders_drill / shop_drill');
-  const system = await DrillSystem.start(log);
+  if (cluster && !clusterWasUp) {
+    log('bringing the local RabbitMQ cluster up (it is taken down again at the end)');
+    await cluster.up();
+  }
+  log(
+    cluster
+      ? 'starting 2 × order-api behind HAProxy, 2 × notify-worker, 2 × report-worker, 1 × log-aggregator on the cluster (vhost shop_drill)'
+      : 'starting order-api, notify-worker and report-worker (built) on orders_drill / shop_drill',
+  );
+  const system = await DrillSystem.start(log, { cluster });
   const outcomes: DrillOutcome[] = [];
   try {
+    if (cluster) system.consumersAtStart = await settledConsumers(cluster);
     for (const drill of drills) {
       log(`drill ${drill.id}: ${drill.name} — ${orders} orders at ${rate}/s`);
       outcomes.push(await runDrill(system, drill, { orders, rate, brokerOutageMs }));
       printOutcome(outcomes[outcomes.length - 1]);
     }
   } finally {
-    await startBrokerApp().catch((error: Error) => log(`could not restart the broker: ${error.message}`));
     await system.stop();
+    await restore().catch((error: Error) => log(`could not restore the broker: ${error.message}`));
   }
   const failed = outcomes.filter((o) => !passed(o));
   console.log(summaryTable(outcomes));
@@ -84,8 +113,10 @@ async function runDrill(
   const sku = `DRILL-${drill.id}-${Date.now().toString(36).toUpperCase()}`;
   const initialStock = orders * 2 + 100;
   await system.createProduct(sku, initialStock);
-  const live = { accepted: 0 };
+  const live: LiveLoad = { accepted: 0 };
+  const answers: { label: string; at: number }[] = [];
   const load = runSteadyLoad({
+    onAnswer: (label, at) => answers.push({ label, at }),
     apiUrl: () => system.apiUrl,
     sku,
     orders,
@@ -98,9 +129,20 @@ async function runDrill(
   await sleep(Math.min(5_000, (orders / rate) * 250));
   let checks: DrillCheck[];
   let faultOver: number | undefined;
+  let allowedFailures = 0;
+  let backMs: number | undefined;
   const markFaultOver = () => (faultOver ??= Date.now());
+  const faultBegan = Date.now();
   try {
-    checks = await drill.inject({ system, live, brokerOutageMs, log, markFaultOver });
+    checks = await drill.inject({
+      system,
+      live,
+      brokerOutageMs,
+      log,
+      markFaultOver,
+      allowFailures: (count) => (allowedFailures = count),
+      reportBack: (ms) => (backMs = ms),
+    });
   } catch (error) {
     checks = [{ ok: false, what: `the drill itself failed: ${(error as Error).message}` }];
   }
@@ -111,10 +153,24 @@ async function runDrill(
   const result = await load;
   const acceptedIds = [...result.accepted.values(), ...(probe.orderId ? [probe.orderId] : [])];
   const fiveXx = Object.entries(result.attempts).filter(([label]) => label.startsWith('5'));
-  checks.push({
-    ok: fiveXx.every(([label]) => /^503 [A-Z_]+$/.test(label)),
-    what: `failed requests answered 503 with a code: ${fiveXx.map(([l, n]) => `${l} ×${n}`).join(', ') || 'none failed'}`,
-  });
+  const inFault = answers.filter(({ at }) => at >= faultBegan && at <= (faultOver ?? Date.now()));
+  const duringFault = {
+    ok: inFault.filter(({ label }) => label === '201' || label === '200').length,
+    total: inFault.length,
+  };
+  if (system.cluster) {
+    // Scaled out, a fault of one node or one instance must not reach clients beyond what was in flight on it.
+    const failures = answers.filter(({ label }) => label.startsWith('5') || label.startsWith('0 '));
+    checks.push({
+      ok: failures.length <= allowedFailures,
+      what: `${failures.length} requests failed (5xx or dropped), at most ${allowedFailures} allowed: ${fiveXx.map(([l, n]) => `${l} ×${n}`).join(', ') || 'none'}`,
+    });
+  } else {
+    checks.push({
+      ok: fiveXx.every(([label]) => /^503 [A-Z_]+$/.test(label)),
+      what: `failed requests answered 503 with a code: ${fiveXx.map(([l, n]) => `${l} ×${n}`).join(', ') || 'none failed'}`,
+    });
+  }
   checks.push({
     ok: result.gaveUp.length === 0,
     what: `${result.gaveUp.length} orders never got an answer (retried with their key)`,
@@ -155,8 +211,23 @@ async function runDrill(
     smtpResends,
     duplicatePdfs: acceptedIds.filter((id) => (written.get(id) ?? 0) > 1),
     recoverMs,
+    backMs,
+    duringFault,
     checks,
   };
+}
+
+/** Consumers per queue once they stop changing (every service has set its consumers up). */
+async function settledConsumers(cluster: LocalCluster): Promise<Map<string, number>> {
+  const deadline = Date.now() + 30_000;
+  let previous = '';
+  for (;;) {
+    const counts = new Map((await queueStates(cluster)).map((q) => [q.name, q.consumers]));
+    const now = JSON.stringify([...counts].sort());
+    if (now === previous || Date.now() > deadline) return counts;
+    previous = now;
+    await sleep(1_000);
+  }
 }
 
 /** After the fault: one order, retried until accepted, then followed until emailed and reported. */
@@ -253,6 +324,8 @@ function summaryTable(outcomes: DrillOutcome[]): string {
     'SMTP re-sends',
     'duplicate PDFs',
     'time to recover',
+    '201 during the fault',
+    ...(outcomes.some((o) => o.backMs !== undefined) ? ['cluster + consumers back'] : []),
   ];
   const rows = outcomes.map((o) => [
     `${o.drill.id}. ${o.drill.name}`,
@@ -262,6 +335,12 @@ function summaryTable(outcomes: DrillOutcome[]): string {
     String(o.smtpResends),
     String(o.duplicatePdfs.length),
     o.recoverMs === undefined ? 'did not recover' : `${(o.recoverMs / 1000).toFixed(1)} s`,
+    o.duringFault.total === 0
+      ? '-'
+      : `${((100 * o.duringFault.ok) / o.duringFault.total).toFixed(1)}% of ${o.duringFault.total}`,
+    ...(outcomes.some((x) => x.backMs !== undefined)
+      ? [o.backMs === undefined ? 'not back' : `${(o.backMs / 1000).toFixed(1)} s`]
+      : []),
   ]);
   return formatTable(header, rows);
 }

@@ -3,6 +3,7 @@ import { closeBrokerConnections, startBrokerApp, stopBrokerApp } from '@shop/tes
 import { connectToolToBroker } from '@shop/broker';
 import { DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LiveLoad } from './steady-load';
 
 /** Something a drill checked beyond "nothing lost, nothing duplicated". */
 export interface DrillCheck {
@@ -12,12 +13,19 @@ export interface DrillCheck {
 
 export interface DrillContext {
   system: DrillSystem;
-  /** Orders accepted so far by the load running during the drill. */
-  live: { accepted: number };
+  /** Orders accepted so far by the load running during the drill, and requests in flight now. */
+  live: LiveLoad;
   brokerOutageMs: number;
   log: (line: string) => void;
   /** Call when the fault itself is over (recovery is timed from here); defaults to when inject returns. */
   markFaultOver: () => void;
+  /**
+   * How many requests may fail (5xx, dropped) during the fault: 0 unless the drill says so, e.g. the
+   * requests in flight on an instance it killed. Only cluster drills are judged by it.
+   */
+  allowFailures: (count: number) => void;
+  /** How long until the cluster and every consumer were back (cluster drills), for the summary table. */
+  reportBack: (ms: number | undefined) => void;
 }
 
 export interface Drill {
@@ -36,7 +44,7 @@ export interface Drill {
 const SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
 
 /** Waits until every service answers GET /health 200 (they reconnect by themselves). */
-async function everyServiceHealthy(system: DrillSystem, timeoutMs = 60_000): Promise<DrillCheck> {
+export async function everyServiceHealthy(system: DrillSystem, timeoutMs = 60_000): Promise<DrillCheck> {
   const deadline = Date.now() + timeoutMs;
   const started = Date.now();
   while (Date.now() < deadline) {

@@ -10,7 +10,15 @@ export interface SteadyLoadOptions {
   /** Give up on one order after this long of 5xx and connection errors. */
   orderDeadlineMs: number;
   /** Updated as answers arrive, so a drill can see the API keep accepting during a fault. */
-  live?: { accepted: number };
+  live?: LiveLoad;
+  /** Every answer (or failure) as it arrives, with the time: a drill's view of the fault window. */
+  onAnswer?: (label: string, at: number) => void;
+}
+
+export interface LiveLoad {
+  accepted: number;
+  /** Requests sent and not answered yet. */
+  inFlight?: number;
 }
 
 /** Every answer the load got, failures included: what a drill reports on. */
@@ -34,7 +42,12 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
   const accepted = new Map<string, string>();
   const gaveUp: string[] = [];
   const attempts: Record<string, number> = {};
-  const count = (label: string) => (attempts[label] = (attempts[label] ?? 0) + 1);
+  const count = (label: string) => {
+    attempts[label] = (attempts[label] ?? 0) + 1;
+    options.onAnswer?.(label, Date.now());
+  };
+  const live = options.live;
+  if (live) live.inFlight = 0;
   const started = performance.now();
 
   const placeOne = async (n: number) => {
@@ -45,6 +58,7 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
     });
     const deadline = performance.now() + options.orderDeadlineMs;
     while (performance.now() < deadline) {
+      if (live) live.inFlight! += 1;
       try {
         const response = await fetch(`${options.apiUrl()}/orders`, {
           method: 'POST',
@@ -66,6 +80,8 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
         if (response.status < 500) return; // a refusal is an answer: not retried
       } catch (error) {
         count(`0 ${(error as Error).name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK_ERROR'}`);
+      } finally {
+        if (live) live.inFlight! -= 1;
       }
       await sleep(200);
     }

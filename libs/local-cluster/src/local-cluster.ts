@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -182,6 +182,19 @@ export class LocalCluster {
     return this.run('rabbitmqctl', ['-q', '-n', node.name, ...args], this.cliEnvironment(), options);
   }
 
+  /** `ctl` for callers that need it synchronously. */
+  ctlSync(node: ClusterNode, args: string[]): string {
+    return execFileSync(this.executable('rabbitmqctl'), ['-q', '-n', node.name, ...args], {
+      env: this.cliEnvironment(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  }
+
+  private executable(command: 'rabbitmq-server' | 'rabbitmqctl'): string {
+    return this.binDir ? join(this.binDir, command) : command;
+  }
+
   private async anyRunningNode(): Promise<ClusterNode> {
     const running = (await this.status()).find((status) => status.appRunning);
     if (!running) throw new Error('no node of the local cluster is running: npm run rabbitmq:cluster -- up');
@@ -303,7 +316,7 @@ export class LocalCluster {
     env: NodeJS.ProcessEnv,
     options: { input?: string; timeoutMs?: number } = {},
   ): Promise<string> {
-    const executable = this.binDir ? join(this.binDir, command) : command;
+    const executable = this.executable(command);
     return new Promise((resolvePromise, reject) => {
       const child = execFile(
         executable,

@@ -1,23 +1,51 @@
-import { connect } from 'amqplib';
+import { connectToolToBroker } from '@shop/broker';
+import type { Topology } from '@shop/contracts';
+import type { Channel } from 'amqplib';
 import { execFileSync } from 'node:child_process';
 
-/** Creates `vhost` with full permissions for the URL's user when it is missing (specs, benches, drills). */
-export function ensureVhostExists(rabbitmqUrl: string, vhost: string, log: (line: string) => void): void {
-  const rabbitmqctl = (...args: string[]) =>
-    execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
+/** Runs `rabbitmqctl <args>` against some broker and returns its output. */
+export type RabbitmqCtlSync = (...args: string[]) => string;
+
+/** The machine's broker, through its own rabbitmqctl. */
+const machineRabbitmqctl: RabbitmqCtlSync = (...args) =>
+  execFileSync('rabbitmqctl', ['-q', ...args], { encoding: 'utf8' });
+
+/**
+ * Creates `vhost` with full permissions for the URL's user when it is missing (specs, benches, drills),
+ * on the machine's broker or, given its `rabbitmqctl`, on another one such as the local cluster.
+ */
+export function ensureVhostExists(
+  rabbitmqUrl: string,
+  vhost: string,
+  log: (line: string) => void,
+  rabbitmqctl: RabbitmqCtlSync = machineRabbitmqctl,
+): void {
   const vhosts = rabbitmqctl('list_vhosts', 'name')
     .split('\n')
     .map((line) => line.trim());
   if (vhosts.includes(vhost)) return;
-  const user = decodeURIComponent(new URL(rabbitmqUrl).username) || 'guest';
+  const user = decodeURIComponent(new URL(rabbitmqUrl.split(',')[0]).username) || 'guest';
   rabbitmqctl('add_vhost', vhost);
   rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
   log(`created vhost ${vhost} for ${user}`);
 }
 
+/** Declares `topology` on a channel, as a service that declares its topology does at start. */
+export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
+  for (const { name, type, durable } of topology.exchanges)
+    await channel.assertExchange(name, type, { durable });
+  for (const { name, durable, arguments: args } of topology.queues) {
+    await channel.assertQueue(name, { durable, arguments: args });
+  }
+  for (const { source, destination, destinationType, routingKey } of topology.bindings) {
+    if (destinationType === 'queue') await channel.bindQueue(destination, source, routingKey);
+    else await channel.bindExchange(destination, source, routingKey);
+  }
+}
+
 /** Empties `queues` of the URL's vhost; a queue that does not exist yet is skipped (the services declare it). */
 export async function purgeQueues(rabbitmqUrl: string, queues: readonly string[]): Promise<void> {
-  const connection = await connect(rabbitmqUrl);
+  const { connection, close } = await connectToolToBroker(rabbitmqUrl, 'purge-queues');
   connection.on('error', () => undefined);
   try {
     for (const queue of queues) {
@@ -28,6 +56,6 @@ export async function purgeQueues(rabbitmqUrl: string, queues: readonly string[]
       await channel.close().catch(() => undefined);
     }
   } finally {
-    await connection.close().catch(() => undefined);
+    await close();
   }
 }

@@ -1,4 +1,5 @@
 import { Exchanges, MessageTypes, Queues, TOPOLOGY, type OrderPlacedV1 } from '@shop/contracts';
+import { declareTopology } from '@shop/testing';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -132,15 +133,7 @@ export class BenchBroker {
 
   /** Declares the contract's topology (as the services do at start), so messages published first are routed. */
   async declareTopology(): Promise<void> {
-    for (const { name, type, durable } of TOPOLOGY.exchanges)
-      await this.channel.assertExchange(name, type, { durable });
-    for (const { name, durable, arguments: args } of TOPOLOGY.queues) {
-      await this.channel.assertQueue(name, { durable, arguments: args });
-    }
-    for (const { source, destination, destinationType, routingKey } of TOPOLOGY.bindings) {
-      if (destinationType === 'queue') await this.channel.bindQueue(destination, source, routingKey);
-      else await this.channel.bindExchange(destination, source, routingKey);
-    }
+    await declareTopology(this.channel, TOPOLOGY);
   }
 
   /** Empties the given queues; returns what each held. */

@@ -1,5 +1,12 @@
 import { Exchanges, MessageTypes, TOPOLOGY, logRoutingKeyOf, type LogRecordV1 } from '@shop/contracts';
-import { BrokerProbe, startHttpApp, testConfig, vhostOf, type HttpAppHarness } from '@shop/testing';
+import {
+  BrokerProbe,
+  declareTopology,
+  startHttpApp,
+  testConfig,
+  vhostOf,
+  type HttpAppHarness,
+} from '@shop/testing';
 import type { Channel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -25,19 +32,11 @@ const LOG_NAMES = new Set<string>([
 
 /** Declares the contract's log exchanges, queues and bindings, so a spec needs no running service. */
 export async function declareLogTopology(channel: Channel): Promise<void> {
-  for (const exchange of TOPOLOGY.exchanges.filter((e) => LOG_NAMES.has(e.name))) {
-    await channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable });
-  }
-  for (const queue of TOPOLOGY.queues.filter((q) => LOG_NAMES.has(q.name))) {
-    await channel.assertQueue(queue.name, { durable: queue.durable, arguments: queue.arguments });
-  }
-  for (const binding of TOPOLOGY.bindings.filter((b) => LOG_NAMES.has(b.source))) {
-    if (binding.destinationType === 'exchange') {
-      await channel.bindExchange(binding.destination, binding.source, binding.routingKey);
-    } else {
-      await channel.bindQueue(binding.destination, binding.source, binding.routingKey);
-    }
-  }
+  await declareTopology(channel, {
+    exchanges: TOPOLOGY.exchanges.filter((e) => LOG_NAMES.has(e.name)),
+    queues: TOPOLOGY.queues.filter((q) => LOG_NAMES.has(q.name)),
+    bindings: TOPOLOGY.bindings.filter((b) => LOG_NAMES.has(b.source)),
+  });
 }
 
 /** A valid log.record.v1 (time now unless given). */

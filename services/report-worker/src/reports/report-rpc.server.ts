@@ -31,6 +31,9 @@ interface Reply {
   body: Buffer;
 }
 
+/** The wait before consuming report_rpc again after its consumer was cancelled or refused. */
+const RESUBSCRIBE_DELAY_MS = 1_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -58,6 +61,8 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
    */
   private consuming: ConfirmChannel | undefined;
   private readonly consumerTag = `report-rpc.${randomUUID().slice(0, 8)}`;
+  private stopping = false;
+  private resubscribing: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   /** Requests answered / dropped (deadline passed, nowhere to reply) since start. */
   readonly counts = { answered: 0, dropped: 0 };
@@ -69,8 +74,20 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
+    this.subscribe();
+  }
+
+  /**
+   * A channel of its own consuming report_rpc, set up again by the wrapper after every reconnect. On a
+   * cluster the queue is classic and lives on one node: when that node goes down the broker cancels
+   * the consumer (a null delivery) or refuses the consume (404, which closes the channel, and the
+   * wrapper would only make a new one after a reconnect, which never comes while this connection is
+   * to a healthy node). Either way this channel is dropped and a new one tries again a second later.
+   */
+  private subscribe(): void {
+    if (this.stopping) return;
     const queue = TOPOLOGY.queues.find((candidate) => candidate.name === Queues.reportRpc)!;
-    this.channel = this.amqp.managedConnection.createChannel({
+    const wrapper: ChannelWrapper = this.amqp.managedConnection.createChannel({
       name: 'report-rpc',
       setup: async (channel: ConfirmChannel) => {
         if (this.options.declareQueue) {
@@ -78,16 +95,33 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
         }
         await channel.prefetch(this.options.prefetch);
         this.consuming = channel;
-        await channel.consume(queue.name, (message) => message && this.track(this.serve(channel, message)), {
-          consumerTag: this.consumerTag,
-        });
+        await channel.consume(
+          queue.name,
+          (message) => {
+            if (message) this.track(this.serve(channel, message));
+            else this.resubscribe(wrapper, 'the broker cancelled the consumer (its queue went away)');
+          },
+          { consumerTag: this.consumerTag },
+        );
         this.logger.log(`serving ${queue.name} (prefetch ${this.options.prefetch})`);
       },
     });
-    this.channel.on('error', (error: Error) => this.logger.warn(`report_rpc channel: ${error.message}`));
+    wrapper.on('error', (error: Error) => this.resubscribe(wrapper, error.message));
+    this.channel = wrapper;
+  }
+
+  private resubscribe(wrapper: ChannelWrapper, why: string): void {
+    if (this.stopping || this.channel !== wrapper) return; // once per channel
+    this.logger.warn(`report_rpc: ${why}; consuming again in ${RESUBSCRIBE_DELAY_MS} ms`);
+    this.channel = undefined;
+    this.consuming = undefined;
+    void wrapper.close().catch(() => undefined);
+    this.resubscribing = setTimeout(() => this.subscribe(), RESUBSCRIBE_DELAY_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.resubscribing);
     // Stop new requests first (they stay queued for another worker), then finish those in hand.
     await this.consuming?.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);

@@ -1,0 +1,176 @@
+import { Queues } from '@shop/contracts';
+import type { ClusterNode, LocalCluster } from '@shop/local-cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DRILL_VHOST, type DrillSystem } from './drill-system';
+import { everyServiceHealthy, type Drill, type DrillCheck } from './drills';
+
+const CLUSTER_BACK_TIMEOUT_MS = 120_000;
+
+interface QueueState {
+  name: string;
+  consumers: number;
+  /** Members (nodes) of a quorum queue that are up, and all its members. */
+  online: string[];
+  members: string[];
+}
+
+/** Consumers and online replicas of every queue of the drill vhost, as the cluster sees them now. */
+export async function queueStates(cluster: LocalCluster, via?: ClusterNode): Promise<QueueState[]> {
+  const nodes = via ? [via] : cluster.nodes;
+  for (const node of nodes) {
+    try {
+      const rows = JSON.parse(
+        await cluster.ctl(
+          node,
+          ['list_queues', '-p', DRILL_VHOST, 'name', 'consumers', 'online', 'members', '--formatter', 'json'],
+          { timeoutMs: 15_000 },
+        ),
+      ) as { name: string; consumers: number; online?: string[] | string; members?: string[] | string }[];
+      const list = (value: string[] | string | undefined) => (Array.isArray(value) ? value : []);
+      return rows.map((row) => ({
+        name: row.name,
+        consumers: row.consumers,
+        online: list(row.online),
+        members: list(row.members),
+      }));
+    } catch {
+      // That node is the one down: ask the next.
+    }
+  }
+  throw new Error('no node of the cluster answers list_queues');
+}
+
+/**
+ * Waits until every node runs, every quorum queue has all its replicas online, and every queue has at
+ * least the consumers it had before the drills began (each service has reconnected and consumes again).
+ */
+async function clusterAndConsumersBack(
+  system: DrillSystem,
+  cluster: LocalCluster,
+  since: number,
+): Promise<{ check: DrillCheck; ms?: number }> {
+  const deadline = Date.now() + CLUSTER_BACK_TIMEOUT_MS;
+  let missing = 'not checked yet';
+  while (Date.now() < deadline) {
+    const statuses = await cluster.status();
+    const down = statuses.filter((s) => !s.appRunning).map((s) => s.node.label);
+    const states = down.length === 0 ? await queueStates(cluster).catch(() => []) : [];
+    const lagging = states.filter(
+      (q) => q.online.length < q.members.length || q.consumers < (system.consumersAtStart.get(q.name) ?? 0),
+    );
+    if (down.length === 0 && states.length > 0 && lagging.length === 0) {
+      const ms = Date.now() - since;
+      return {
+        check: {
+          ok: true,
+          what: `all three nodes, every replica and every consumer back ${ms} ms after the fault began`,
+        },
+        ms,
+      };
+    }
+    missing =
+      down.length > 0
+        ? `nodes down: ${down.join(', ')}`
+        : `lagging: ${lagging.map((q) => `${q.name} (${q.consumers} consumers, ${q.online.length}/${q.members.length} replicas)`).join(', ')}`;
+    await sleep(250);
+  }
+  return {
+    check: {
+      ok: false,
+      what: `the cluster was not whole again after ${CLUSTER_BACK_TIMEOUT_MS} ms (${missing})`,
+    },
+  };
+}
+
+function clusterOf(system: DrillSystem): LocalCluster {
+  if (!system.cluster) throw new Error('a cluster drill needs the system started with --cluster');
+  return system.cluster;
+}
+
+/**
+ * `npm run drill -- --cluster`: faults of a scaled-out deployment, under the same steady load through
+ * HAProxy. A node's outage lasts `brokerOutageMs` (--broker-outage-s).
+ */
+export const CLUSTER_DRILLS: Drill[] = [
+  {
+    id: 1,
+    name: 'RabbitMQ node leading order_notify and order_report SIGKILLed, restarted later',
+    async inject({ system, brokerOutageMs, log, markFaultOver, reportBack }) {
+      const cluster = clusterOf(system);
+      const started = Date.now();
+      const leaders = await cluster.queueLeaders(DRILL_VHOST);
+      const target = cluster.nodeNamed(leaders.get(Queues.orderNotify)!);
+      const alsoReport = leaders.get(Queues.orderReport) === target.name;
+      const pid = await cluster.kill(target);
+      log(
+        `SIGKILL ${target.name} (pid ${pid}), leader of order_notify${alsoReport ? ' and order_report' : ''}; back in ${brokerOutageMs / 1000} s`,
+      );
+      await sleep(brokerOutageMs);
+      await cluster.start(target);
+      log(`${target.name} restarted`);
+      markFaultOver();
+      const back = await clusterAndConsumersBack(system, cluster, started);
+      reportBack(back.ms);
+      const newLeaders = await cluster.queueLeaders(DRILL_VHOST);
+      return [
+        {
+          ok: true,
+          what: `killed ${target.label}, which led order_notify${alsoReport ? ' and order_report' : ` (order_report was led by ${leaders.get(Queues.orderReport)})`}`,
+        },
+        {
+          ok: newLeaders.get(Queues.orderNotify) !== undefined,
+          what: `order_notify is led by ${newLeaders.get(Queues.orderNotify)}, order_report by ${newLeaders.get(Queues.orderReport)} now`,
+        },
+        back.check,
+        await everyServiceHealthy(system, 90_000),
+      ];
+    },
+  },
+  {
+    id: 2,
+    name: "one node's RabbitMQ app stopped (stop_app), then started",
+    async inject({ system, brokerOutageMs, log, markFaultOver, reportBack }) {
+      const cluster = clusterOf(system);
+      const started = Date.now();
+      const target = cluster.nodeNamed((await cluster.queueLeaders(DRILL_VHOST)).get(Queues.orderReport)!);
+      log(`rabbitmqctl -n ${target.name} stop_app (leader of order_report) for ${brokerOutageMs / 1000} s`);
+      await cluster.stopApp(target);
+      try {
+        await sleep(brokerOutageMs);
+      } finally {
+        await cluster.startApp(target);
+        log(`rabbitmqctl -n ${target.name} start_app`);
+      }
+      markFaultOver();
+      const back = await clusterAndConsumersBack(system, cluster, started);
+      reportBack(back.ms);
+      return [back.check, await everyServiceHealthy(system, 90_000)];
+    },
+  },
+  {
+    id: 3,
+    name: 'one order-api instance SIGKILLed mid-load (HAProxy routes around it)',
+    async inject({ system, live, brokerOutageMs, log, markFaultOver, allowFailures, reportBack }) {
+      const [victim, survivor] = system.instancesOf('order-api');
+      const started = Date.now();
+      // Whatever the load had in flight may have been on the victim: those may fail, nothing else.
+      allowFailures(live.inFlight ?? 0);
+      await system.stopService(victim, 'SIGKILL');
+      log(
+        `${victim} killed with SIGKILL (${live.inFlight ?? 0} requests in flight); ${survivor} and HAProxy carry on`,
+      );
+      await sleep(brokerOutageMs);
+      await system.startService(victim);
+      log(`${victim} restarted`);
+      markFaultOver();
+      reportBack(Date.now() - started);
+      return [
+        {
+          ok: true,
+          what: `${victim} down for ${brokerOutageMs / 1000} s; its outbox rows were the survivor's sweep's to publish`,
+        },
+        await everyServiceHealthy(system),
+      ];
+    },
+  },
+];
