@@ -20,7 +20,7 @@ async function up(cluster: LocalCluster): Promise<void> {
     `cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${cluster.nodes.map((n) => n.name).join(', ')}`,
   );
   console.log(
-    `  vhost "${applied.vhost}": ${applied.exchanges} exchanges, ${applied.queues} queues (all quorum but report_rpc), ${applied.bindings} bindings`,
+    `  vhost "${applied.vhost}": ${applied.exchanges} exchanges, ${applied.queues} queues (all quorum, replicated on the three nodes), ${applied.bindings} bindings`,
   );
   for (const user of applied.users) {
     console.log(`  user ${user.name.padEnd(14)} password from ${user.passwordSource}`);

@@ -75,9 +75,12 @@ describe('TOPOLOGY', () => {
 describe('CLUSTER_TOPOLOGY', () => {
   const queueOf = (name: string) => CLUSTER_TOPOLOGY.queues.find((q) => q.name === name);
 
-  it('makes every durable queue but report_rpc a quorum queue', () => {
+  it('makes every queue a quorum queue, report_rpc included', () => {
     const classic = CLUSTER_TOPOLOGY.queues.filter((q) => q.arguments['x-queue-type'] !== 'quorum');
-    expect(classic.map((q) => q.name)).toEqual([Queues.reportRpc]);
+    expect(classic.map((q) => q.name)).toEqual([]);
+    expect(TOPOLOGY.queues.find((q) => q.name === Queues.reportRpc)?.arguments['x-queue-type']).toBe(
+      'classic',
+    );
     expect(CLUSTER_TOPOLOGY.queues.map((q) => q.name)).toEqual(TOPOLOGY.queues.map((q) => q.name));
   });
 

@@ -108,7 +108,8 @@ export const TOPOLOGY: Topology = {
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
     parkingQueue(Queues.orderStatusDeadLetter),
-    // Classic: requests expire per message (`expiration`), which quorum queues on RabbitMQ 3.10 ignore.
+    // Classic on one node: requests are transient and short-lived (they expire per message), and a
+    // quorum queue's log would buy nothing without other nodes to replicate to. Quorum on a cluster.
     { name: Queues.reportRpc, durable: true, arguments: { 'x-queue-type': 'classic' } },
     logQueue(Queues.logArchive),
     logQueue(Queues.logAlerts),
@@ -137,24 +138,22 @@ export const TOPOLOGY: Topology = {
   ],
 };
 
-/** The queues that stay classic on a cluster: requests carry a per-message `expiration` and are transient. */
-const CLASSIC_ON_A_CLUSTER: ReadonlySet<string> = new Set([Queues.reportRpc]);
-
 /**
- * The topology for a RabbitMQ cluster: every durable queue but `report_rpc` is a quorum queue, replicated
- * on three nodes, so losing a node loses no message and stops no consumer for longer than a leader
- * election. Dead-lettering is at-least-once wherever a queue dead-letters (work queues into their
- * `.dlq`, retry queues back into their work queue): the broker keeps the message until the target
- * confirms it, which needs `x-overflow: reject-publish`. `report_rpc` stays classic: a request is
- * transient, expires per message (quorum queues on 3.10 do not honour `expiration`), and a caller whose
- * node is lost times out and asks again. Exchanges and bindings are the same as on one node.
+ * The topology for a RabbitMQ cluster: every queue is a quorum queue, replicated on three nodes, so
+ * losing a node loses no message and stops no consumer for longer than a leader election. On one node
+ * the retry, log and report_rpc queues are classic: nothing to replicate to, and classic is cheaper.
+ * Dead-lettering is at-least-once wherever a queue dead-letters (work queues into their `.dlq`, retry
+ * queues back into their work queue): the broker keeps the message until the target has it, which
+ * needs `x-overflow: reject-publish`. Quorum queues honour message TTL, per queue (retry delays) and
+ * per message (report_rpc requests' `expiration`), since RabbitMQ 3.10. Exchanges and bindings are the
+ * same as on one node.
  *
  * Queue types cannot change in place, so a cluster gets this from its definitions file and services on
  * it run with RABBITMQ_DECLARE_TOPOLOGY=false; the single-node TOPOLOGY stays as it is.
  */
 export const CLUSTER_TOPOLOGY: Topology = {
   ...TOPOLOGY,
-  queues: TOPOLOGY.queues.map((queue) => (CLASSIC_ON_A_CLUSTER.has(queue.name) ? queue : replicated(queue))),
+  queues: TOPOLOGY.queues.map(replicated),
 };
 
 function replicated(queue: QueueDefinition): QueueDefinition {

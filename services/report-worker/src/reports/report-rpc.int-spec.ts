@@ -200,6 +200,17 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('ORDER_NOT_FOUND')]);
   });
 
+  it('consumes again when the broker cancels its consumer (the queue went away, as with its node on a cluster)', async () => {
+    // Deleting the queue makes the broker cancel every consumer of it, as a lost node does to a classic queue.
+    await broker.channel.deleteQueue(Queues.reportRpc);
+    // The worker declares its queue (RABBITMQ_DECLARE_TOPOLOGY) and consumes again by itself.
+    await broker.waitForConsumer(Queues.reportRpc, 10_000);
+    const order = await anOrder();
+    const reply = await client.reply(await client.call({ orderId: order.orderId, order: order.event.data }));
+    expect(reply.properties.type).toBe('report.pdf.v1');
+    expect(await extractPdfText(reply.content)).toContain('김민지');
+  });
+
   it('shares the queue between two report-workers under load', async () => {
     // The second one as its own process, as it would run: two Nest apps in one process share golevelup's
     // connection registry.

@@ -78,11 +78,11 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * A channel of its own consuming report_rpc, set up again by the wrapper after every reconnect. On a
-   * cluster the queue is classic and lives on one node: when that node goes down the broker cancels
-   * the consumer (a null delivery) or refuses the consume (404, which closes the channel, and the
-   * wrapper would only make a new one after a reconnect, which never comes while this connection is
-   * to a healthy node). Either way this channel is dropped and a new one tries again a second later.
+   * A channel of its own consuming report_rpc, set up again by the wrapper after every reconnect. When
+   * the queue goes away (deleted, or a classic queue whose node went down) the broker cancels the
+   * consumer (a null delivery) or refuses the consume (404, which closes the channel; the wrapper would
+   * only make a new one after a reconnect, which never comes while the connection itself is fine).
+   * Either way this channel is dropped and a new one tries again a second later.
    */
   private subscribe(): void {
     if (this.stopping) return;
