@@ -3,11 +3,15 @@
 # service with passwords from the environment and the permissions listed in service-users.txt.
 # Users cannot come from definitions.json: it would need password hashes committed to git, and it is
 # re-imported on every boot. Safe to rerun: existing users get their password reset to the environment's.
+# On a cluster (compose profile `cluster`) every node runs it: users are cluster-wide, so each node sets the
+# same users, and RABBITMQ_COOKIE_FILE names the Erlang cookie the nodes share.
 set -euo pipefail
 
 users_file=${RABBITMQ_SERVICE_USERS_FILE:-/etc/rabbitmq/service-users.txt}
 # The healthcheck requires this file, so services start only once their users exist.
 ready_marker=${RABBITMQ_USERS_READY_MARKER:-/tmp/rabbitmq-users-ready}
+# Unset on a single node, which keeps the cookie the broker generates on its first boot.
+cookie_file=${RABBITMQ_COOKIE_FILE:-}
 
 log() { echo "init-users: $*" >&2; }
 
@@ -28,8 +32,11 @@ upsert_user() {
   shift 2
   if user_exists "$name"; then
     ctl -q change_password -- "$name" "$password"
-  else
-    ctl -q add_user -- "$name" "$password"
+  elif ! ctl -q add_user -- "$name" "$password"; then
+    # The nodes of a cluster provision at the same time: another one may have added the user since the
+    # check. Then only its password is left to set; any other failure stays a failure.
+    user_exists "$name" || return 1
+    ctl -q change_password -- "$name" "$password"
   fi
   ctl -q set_user_tags "$name" "$@"
 }
@@ -57,11 +64,36 @@ provision() {
   done <"$users_file"
 
   if [ "$admin" != guest ] && user_exists guest; then
-    ctl -q delete_user guest
+    # Another node of a cluster may delete it first: only a guest still there is a failure.
+    if ! ctl -q delete_user guest && user_exists guest; then
+      return 1
+    fi
   fi
 }
 
+# install_cookie FILE: the Erlang cookie every node of a cluster and its CLI tools must share.
+# Erlang reads it from $HOME/.erlang.cookie only, and refuses a cookie others may read; a bind mount keeps
+# the host file's owner and mode, so the mounted file is copied into place as rabbitmq, mode 400.
+install_cookie() {
+  local source=$1 target=$HOME/.erlang.cookie cookie
+  # Whitespace removed: a line ending from the host (CRLF on a Windows checkout) would change the cookie.
+  cookie=$(tr -d '[:space:]' <"$source") || cookie=
+  if [ -z "$cookie" ]; then
+    log "RABBITMQ_COOKIE_FILE=$source is missing or empty"
+    return 1
+  fi
+  # A previous copy is read-only: replace it rather than write into it. The umask keeps the new file
+  # unreadable by others from the start.
+  rm -f "$target"
+  (umask 077 && printf '%s' "$cookie" >"$target")
+  if [ "$(id -u)" = 0 ]; then chown rabbitmq:rabbitmq "$target"; fi
+  chmod 400 "$target"
+  log "Erlang cookie installed from $source"
+}
+
 rm -f "$ready_marker"
+# Before the broker starts: it generates a cookie of its own when none is there.
+if [ -n "$cookie_file" ]; then install_cookie "$cookie_file"; fi
 docker-entrypoint.sh rabbitmq-server &
 server_pid=$!
 trap 'kill -TERM "$server_pid" 2>/dev/null || true' TERM INT
