@@ -23,6 +23,8 @@ import {
   type CostRow,
 } from '../src/support/cpu-cost-table';
 import { CpuTimeline, type CpuWindow } from '../src/support/cpu-timeline';
+import { LocalCluster, LocalLoadBalancer } from '@shop/local-cluster';
+import { clusterReplicas, prepareClusterVhost, type ReplicaPlan } from './support/cluster-deployment';
 import { startMailSinkProcess, type MailSinkProcess } from './support/mail-sink.process';
 import { ServiceLauncher } from './support/service-launcher';
 import {
@@ -71,8 +73,10 @@ const TARGETS = {
 };
 const LOAD_GENERATOR = 'load generator';
 const MAIL_SINK = 'mail sink';
-const COST_ROWS: CostRow[] = [
-  ...SERVICES.map((key) => ({ key, system: true })),
+const HAPROXY = 'haproxy';
+/** The cost table's rows: each process of the deployment, then the shared ones. */
+const costRowsOf = (processes: string[]): CostRow[] => [
+  ...processes.map((key) => ({ key, system: true })),
   { key: MAIL_SINK, system: true },
   { key: 'postgres', label: 'postgres (all processes)', system: true },
   { key: 'rabbitmq', label: 'rabbitmq (beam.smp + children)', system: true },
@@ -99,10 +103,25 @@ interface Baselines {
     appMsPerRequest: number;
     loadGeneratorMsPerRequest: number;
   };
-  publishes: { messagesPerSecond: number; rabbitmqMsPerMessage: number; publisherMsPerMessage: number };
+  publishes: ConfirmedPublishes;
+  /** The same into a durable quorum queue (on one node here; replicated on three on the cluster). */
+  quorumPublishes: ConfirmedPublishes;
+}
+
+interface ConfirmedPublishes {
+  messagesPerSecond: number;
+  rabbitmqMsPerMessage: number;
+  publisherMsPerMessage: number;
+  /** One message published and its confirm awaited, one at a time. */
+  confirmLatencyMs: { p50: number; p99: number };
 }
 
 async function main(): Promise<void> {
+  const unknown = process.argv.slice(2).filter((arg) => arg !== '--cluster');
+  if (unknown.length > 0)
+    throw new Error(`unknown argument ${unknown.join(' ')}; usage: npm run bench:flash-sale -- [--cluster]`);
+  // --cluster: the same scenarios again on the local three-node cluster with replicas, after the single node.
+  const onCluster = process.argv.includes('--cluster');
   assertBuilt(SERVICES);
   warnIfBuildIsStale(SERVICES);
   const databaseUrl = benchDatabaseUrl(process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl);
@@ -114,6 +133,102 @@ async function main(): Promise<void> {
   );
   await prepareToolDatabase(databaseUrl, log);
   ensureVhostExists(rabbitmqUrl, BENCH_VHOST, log);
+  const cluster = onCluster ? new LocalCluster({ log }) : undefined;
+  const clusterWasUp = cluster ? (await cluster.status()).every((s) => s.appRunning) : false;
+  if (clusterWasUp)
+    log("the local cluster was up already: its idle nodes count in the single-node run's rabbitmq figure");
+
+  const singleNode: Deployment = {
+    label: 'single node',
+    rabbitmqUrl,
+    replicas: SERVICES.map((service) => ({ name: service, service, env: { RABBITMQ_URL: rabbitmqUrl } })),
+  };
+  const single = await runDeployment(singleNode, databaseUrl);
+  let scaledOut: DeploymentRun | undefined;
+  let clusterPublishes: Baselines['quorumPublishes'] | undefined;
+  if (cluster) {
+    if (!clusterWasUp) {
+      log('bringing the local RabbitMQ cluster up (taken down again at the end)');
+      await cluster.up();
+    }
+    try {
+      const clusterUrl = await prepareClusterVhost(cluster, BENCH_VHOST, log);
+      scaledOut = await runDeployment(
+        {
+          label: 'cluster',
+          rabbitmqUrl: clusterUrl,
+          replicas: clusterReplicas(cluster, BENCH_VHOST, SERVICES),
+          balanced: true,
+        },
+        databaseUrl,
+      );
+      clusterPublishes = await measureConfirmedPublishes(clusterUrl.split(',')[0], { quorum: true });
+    } finally {
+      if (!clusterWasUp) await cluster.down();
+    }
+  }
+  const runs = single.runs;
+
+  log('baselines, with nothing else of the bench running');
+  const baselines: Baselines = {
+    pgbench: await measurePgbench(databaseUrl),
+    bareNest: await measureBareNest(),
+    publishes: await measureConfirmedPublishes(rabbitmqUrl),
+    quorumPublishes: await measureConfirmedPublishes(rabbitmqUrl, { quorum: true }),
+  };
+
+  const sale = runs.find((run) => run.key === 'sale')!.results;
+  const outDir = join(REPO_ROOT, 'var', 'bench', `flash-sale-${sale.startedAt.replace(/[:.]/g, '-')}`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    join(outDir, 'results.json'),
+    `${JSON.stringify(
+      {
+        scenarios: Object.fromEntries(runs.map((run) => [run.key, { ...run, results: undefined }])),
+        ...(scaledOut
+          ? {
+              cluster: {
+                scenarios: Object.fromEntries(
+                  scaledOut.runs.map((run) => [run.key, { ...run, results: undefined }]),
+                ),
+                quorumPublishes: clusterPublishes,
+                sale: scaledOut.runs.find((run) => run.key === 'sale')!.results,
+              },
+            }
+          : {}),
+        baselines,
+        sale,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  writeFileSync(join(outDir, 'report.html'), renderReportHtml(sale));
+
+  printResults(runs, baselines, single.costRows);
+  if (scaledOut && clusterPublishes) printClusterComparison(single, scaledOut, baselines, clusterPublishes);
+  console.log(`\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`);
+}
+
+/** What runs the scenarios: the single-node services, or replicas on the cluster behind HAProxy. */
+interface Deployment {
+  label: 'single node' | 'cluster';
+  /** For purges and the load test's queue checks. */
+  rabbitmqUrl: string;
+  replicas: ReplicaPlan[];
+  /** HAProxy in front of the order-api replicas. */
+  balanced?: boolean;
+}
+
+interface DeploymentRun {
+  deployment: Deployment;
+  runs: ScenarioRun[];
+  costRows: CostRow[];
+}
+
+/** Starts the deployment and the mail sink, warms up, runs every scenario, stops it all again. */
+async function runDeployment(deployment: Deployment, databaseUrl: string): Promise<DeploymentRun> {
+  const { rabbitmqUrl } = deployment;
   // Empty work, dead-letter and log queues, so the run's dead-letter check starts at 0.
   // Every work queue with its retry and dead-letter queues: order_status too, which other benches
   // on this vhost leave status events in (for orders this run's empty database no longer has).
@@ -123,8 +238,10 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'bench-flash-sale-'));
   const launcher = new ServiceLauncher();
   let mail: MailSinkProcess | undefined;
+  let balancer: LocalLoadBalancer | undefined;
   const runs: ScenarioRun[] = [];
   const cleanUp = async () => {
+    await balancer?.stop();
     await launcher.stopAll();
     await mail?.stop();
     await purgeQueues(rabbitmqUrl, queues).catch(() => undefined);
@@ -135,18 +252,34 @@ async function main(): Promise<void> {
   try {
     mail = await startMailSinkProcess();
     const env = {
-      RABBITMQ_URL: rabbitmqUrl,
       REPORTS_DIR: join(scratch, 'reports'),
       LOG_DIR: join(scratch, 'logs'),
       SMTP_URL: mail.smtpUrl,
     };
-    log(`starting ${SERVICES.join(', ')} (built) and the mail sink (pid ${mail.pid})`);
-    const started = await Promise.all(
-      SERVICES.map((name) => launcher.start(name, { ...env, ...serviceDatabaseEnv(name, databaseUrl) })),
+    log(
+      `${deployment.label}: starting ${deployment.replicas.map((r) => r.name).join(', ')} (built)` +
+        `${deployment.balanced ? ', HAProxy' : ''} and the mail sink (pid ${mail.pid})`,
     );
-    const api = started[0];
+    const started = await Promise.all(
+      deployment.replicas.map(({ service, env: own }) =>
+        launcher.start(service, { ...env, ...serviceDatabaseEnv(service, databaseUrl), ...own }),
+      ),
+    );
+    const names = deployment.replicas.map((replica) => replica.name);
+    const apis = started.filter((_, i) => deployment.replicas[i].service === 'order-api');
+    if (deployment.balanced) {
+      balancer = await LocalLoadBalancer.start({
+        port: await freePort(),
+        backends: apis.map((api, i) => ({
+          name: `order-api-${i + 1}`,
+          port: Number(new URL(api.baseUrl).port),
+        })),
+        dir: join(scratch, 'haproxy'),
+      });
+    }
     const timeline = new CpuTimeline({
-      ...Object.fromEntries(started.map((service) => [service.name, service.pid])),
+      ...Object.fromEntries(started.map((service, i) => [names[i], service.pid])),
+      ...(balancer?.pid ? { [HAPROXY]: balancer.pid } : {}),
       [MAIL_SINK]: mail.pid,
       [LOAD_GENERATOR]: process.pid,
     });
@@ -156,22 +289,22 @@ async function main(): Promise<void> {
       requests: 0,
       connections: CONNECTIONS,
       retryShare: 0.05,
-      apiUrl: api.baseUrl,
+      apiUrl: balancer?.url ?? apis[0].baseUrl,
       mailApiUrl: mail!.apiUrl,
-      amqpUrl: rabbitmqUrl,
+      amqpUrl: rabbitmqUrl.split(',')[0],
       requestTimeoutMs: 10_000,
       drainTimeoutMs: 180_000,
       ...scenario,
     });
     // A flash sale hits a system that has been up for a while: warm the JIT, pools and prepared statements.
-    log('warm-up sale: 1,000 requests, 50 units (not measured)');
+    log(`${deployment.label}: warm-up sale: 1,000 requests, 50 units (not measured)`);
     const warmUp = await runFlashSale(options({ stock: 50, requests: 1_000, connections: 50 }));
     if (warmUp.violations.length > 0)
       log(`warm-up had violations: ${warmUp.violations.map((v) => v.code).join(', ')}`);
 
     for (const scenario of SCENARIOS) {
       log(
-        `${scenario.title}: ${scenario.requests} requests, ${scenario.stock} units, ${CONNECTIONS} connections`,
+        `${deployment.label}: ${scenario.title}: ${scenario.requests} requests, ${scenario.stock} units, ${CONNECTIONS} connections`,
       );
       const progress = new ProgressLine();
       const results = await runFlashSale(options({ stock: scenario.stock, requests: scenario.requests }), {
@@ -185,37 +318,11 @@ async function main(): Promise<void> {
       runs.push(scenarioRun(scenario, results, timeline, started));
     }
     timeline.stop();
+    return { deployment, runs, costRows: costRowsOf([...names, ...(balancer ? [HAPROXY] : [])]) };
   } finally {
     process.off('SIGINT', onInterrupt);
     await cleanUp();
   }
-
-  log('baselines, with nothing else of the bench running');
-  const baselines: Baselines = {
-    pgbench: await measurePgbench(databaseUrl),
-    bareNest: await measureBareNest(),
-    publishes: await measureConfirmedPublishes(rabbitmqUrl),
-  };
-
-  const sale = runs.find((run) => run.key === 'sale')!.results;
-  const outDir = join(REPO_ROOT, 'var', 'bench', `flash-sale-${sale.startedAt.replace(/[:.]/g, '-')}`);
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(
-    join(outDir, 'results.json'),
-    `${JSON.stringify(
-      {
-        scenarios: Object.fromEntries(runs.map((run) => [run.key, { ...run, results: undefined }])),
-        baselines,
-        sale,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  writeFileSync(join(outDir, 'report.html'), renderReportHtml(sale));
-
-  printResults(runs, baselines);
-  console.log(`\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`);
 }
 
 function scenarioRun(
@@ -363,12 +470,22 @@ async function measureBareNest(): Promise<Baselines['bareNest']> {
   }
 }
 
-/** Persistent ~1 KB messages on a confirm channel, up to 500 unconfirmed at a time. */
-async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<Baselines['publishes']> {
+/**
+ * Persistent ~1 KB messages on a confirm channel, up to 500 unconfirmed at a time, then 500 more one at
+ * a time for the confirm latency. Into an exclusive classic queue, or with `quorum` a durable quorum
+ * queue (replicated on every node of a cluster: what a confirm costs there).
+ */
+async function measureConfirmedPublishes(
+  rabbitmqUrl: string,
+  { quorum = false }: { quorum?: boolean } = {},
+): Promise<ConfirmedPublishes> {
   const connection = await connect(rabbitmqUrl);
+  const quorumQueue = 'bench_confirmed_publishes';
   try {
     const channel = await connection.createConfirmChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    const { queue } = quorum
+      ? await channel.assertQueue(quorumQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } })
+      : await channel.assertQueue('', { exclusive: true, autoDelete: true });
     const body = Buffer.alloc(1_000, 'x');
     const total = 20_000;
     const timeline = new CpuTimeline({ publisher: process.pid });
@@ -382,13 +499,26 @@ async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<Baselines
     const messagesPerSecond = (total * 1000) / (performance.now() - started);
     timeline.stop();
     const window = timeline.window();
+    const latencies: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const sentAt = performance.now();
+      channel.publish('', queue, body, { persistent: true, contentType: 'application/json' });
+      await channel.waitForConfirms();
+      latencies.push(performance.now() - sentAt);
+    }
+    const latency = summarise(latencies);
+    if (quorum) await channel.deleteQueue(quorumQueue);
     await channel.close();
-    log(`amqplib confirmed publish: ${formatNumber(messagesPerSecond)} msg/s`);
+    log(
+      `amqplib confirmed publish${quorum ? ' (quorum queue)' : ''}: ${formatNumber(messagesPerSecond)} msg/s, ` +
+        `confirm p50 ${formatNumber(latency.p50, 2)} ms`,
+    );
     return {
       messagesPerSecond,
       rabbitmqMsPerMessage: ((window?.cpuSeconds.rabbitmq ?? NaN) * 1000) / total,
       publisherMsPerMessage:
         (((window?.cpuSeconds.publisher ?? NaN) - (window?.meterSeconds ?? 0)) * 1000) / total,
+      confirmLatencyMs: { p50: latency.p50, p99: latency.p99 },
     };
   } finally {
     await connection.close();
@@ -398,7 +528,7 @@ async function measureConfirmedPublishes(rabbitmqUrl: string): Promise<Baselines
 // ---------------------------------------------------------------------------------------------
 // Report
 
-function printResults(runs: ScenarioRun[], baselines: Baselines): void {
+function printResults(runs: ScenarioRun[], baselines: Baselines, costRows: CostRow[]): void {
   const run = (key: ScenarioKey) => runs.find((r) => r.key === key)!;
   const [accepted, stampede, sale] = [run('accepted'), run('stampede'), run('sale')];
   const n = formatNumber;
@@ -410,24 +540,14 @@ function printResults(runs: ScenarioRun[], baselines: Baselines): void {
   console.log(
     formatCostTable(
       runs.map((r) => r.column),
-      COST_ROWS,
+      costRows,
     ),
   );
   console.log(
     '(load generator: firing = the spike; checks = polling while draining and the invariant checks afterwards; ' +
       'the CPU meter itself left out)',
   );
-  for (const r of runs) {
-    const { window } = r;
-    console.log(
-      `  ${r.column.title}: ${n(window.seconds, 1)} s; machine ${n(window.machineBusy)}% of ${cpus().length * 100}%` +
-        `${window.machineSteal >= 0.5 ? `, steal ${n(window.machineSteal)}%` : ''}; ` +
-        `${n(r.results.firing.requestsPerSecond)} requests/s, ${n(r.results.firing.acceptedPerSecond)} accepted/s; ` +
-        `answers ${Object.entries(r.results.firing.statusCounts)
-          .map(([status, count]) => `${status} ×${count}`)
-          .join(', ')}; violations ${r.results.violations.map((v) => v.code).join(', ') || 'none'}`,
-    );
-  }
+  printRunLines(runs);
 
   const { pgbench, bareNest, publishes } = baselines;
   console.log('\nSame-run baselines (nothing else of the bench running)\n');
@@ -450,14 +570,19 @@ function printResults(runs: ScenarioRun[], baselines: Baselines): void {
           `${n(publishes.messagesPerSecond)} msg/s`,
           `rabbitmq ${n(publishes.rabbitmqMsPerMessage, 3)}, publisher ${n(publishes.publisherMsPerMessage, 3)}`,
         ],
+        [
+          `the same into a quorum queue (confirm p50 ${n(baselines.quorumPublishes.confirmLatencyMs.p50, 2)} ms)`,
+          `${n(baselines.quorumPublishes.messagesPerSecond)} msg/s`,
+          `rabbitmq ${n(baselines.quorumPublishes.rabbitmqMsPerMessage, 3)}, publisher ${n(baselines.quorumPublishes.publisherMsPerMessage, 3)}`,
+        ],
       ],
     ),
   );
 
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const s = sale.results;
-  const acceptedCpu = systemMsPerUnit(accepted.column, COST_ROWS);
-  const refusalCpu = systemMsPerUnit(stampede.column, COST_ROWS);
+  const acceptedCpu = systemMsPerUnit(accepted.column, costRows);
+  const refusalCpu = systemMsPerUnit(stampede.column, costRows);
   const acceptedRatio = accepted.results.firing.acceptedPerSecond / pgbench.transactionsPerSecond;
   const requestRatio = s.firing.requestsPerSecond / bareNest.requestsPerSecond;
   const generator = sale.loadGeneratorMsPerRequest.firing + sale.loadGeneratorMsPerRequest.checks;
@@ -530,6 +655,137 @@ function printResults(runs: ScenarioRun[], baselines: Baselines): void {
     ],
   ];
   console.log(`\nTargets (same-run figures)\n\n${formatTable(['target', 'measured', 'target', ''], rows)}`);
+}
+
+/** One line per scenario: its window, the machine's load, rates, answers and violations. */
+function printRunLines(runs: ScenarioRun[]): void {
+  const n = formatNumber;
+  for (const r of runs) {
+    const { window } = r;
+    console.log(
+      `  ${r.column.title}: ${n(window.seconds, 1)} s; machine ${n(window.machineBusy)}% of ${cpus().length * 100}%` +
+        `${window.machineSteal >= 0.5 ? `, steal ${n(window.machineSteal)}%` : ''}; ` +
+        `${n(r.results.firing.requestsPerSecond)} requests/s, ${n(r.results.firing.acceptedPerSecond)} accepted/s; ` +
+        `answers ${Object.entries(r.results.firing.statusCounts)
+          .map(([status, count]) => `${status} ×${count}`)
+          .join(', ')}; violations ${r.results.violations.map((v) => v.code).join(', ') || 'none'}`,
+    );
+  }
+}
+
+/** The cluster's figures beside the single node's, same scenarios, same run. */
+function printClusterComparison(
+  single: DeploymentRun,
+  cluster: DeploymentRun,
+  baselines: Baselines,
+  clusterPublishes: ConfirmedPublishes,
+): void {
+  const n = formatNumber;
+  console.log(
+    '\nOn the three-node cluster (2 × order-api behind HAProxy, 2 × each worker, 1 × log-aggregator): CPU per unit of work by process\n',
+  );
+  console.log(
+    formatCostTable(
+      cluster.runs.map((r) => r.column),
+      cluster.costRows,
+    ),
+  );
+  printRunLines(cluster.runs);
+  const of = (d: DeploymentRun, key: ScenarioKey) => d.runs.find((r) => r.key === key)!;
+  const rabbitMs = (d: DeploymentRun, key: ScenarioKey) => {
+    const { column } = of(d, key);
+    return (column.cpuMs.rabbitmq ?? NaN) / Math.max(1, column.units);
+  };
+  const figures: { figure: string; value: (d: DeploymentRun) => number; digits: number; unit: string }[] = [
+    {
+      figure: 'all accepted: system CPU per accepted order',
+      value: (d) => systemMsPerUnit(of(d, 'accepted').column, d.costRows),
+      digits: 2,
+      unit: 'ms',
+    },
+    {
+      figure: 'all accepted: RabbitMQ CPU per accepted order',
+      value: (d) => rabbitMs(d, 'accepted'),
+      digits: 2,
+      unit: 'ms',
+    },
+    {
+      figure: 'all accepted: accepted/s',
+      value: (d) => of(d, 'accepted').results.firing.acceptedPerSecond,
+      digits: 0,
+      unit: '/s',
+    },
+    {
+      figure: 'stampede: system CPU per refused request',
+      value: (d) => systemMsPerUnit(of(d, 'stampede').column, d.costRows),
+      digits: 3,
+      unit: 'ms',
+    },
+    {
+      figure: 'sale: requests/s',
+      value: (d) => of(d, 'sale').results.firing.requestsPerSecond,
+      digits: 0,
+      unit: '/s',
+    },
+    {
+      figure: 'sale: latency p99',
+      value: (d) => of(d, 'sale').results.firing.latency.p99,
+      digits: 1,
+      unit: 'ms',
+    },
+    {
+      figure: 'sale: drain after the last acceptance',
+      value: (d) => of(d, 'sale').results.drain.durationMs / 1000,
+      digits: 2,
+      unit: 's',
+    },
+    {
+      figure: 'sale: accepted → email p99',
+      value: (d) => of(d, 'sale').results.endToEnd.email.p99,
+      digits: 0,
+      unit: 'ms',
+    },
+    {
+      figure: 'sale: accepted → PDF p99',
+      value: (d) => of(d, 'sale').results.endToEnd.pdf.p99,
+      digits: 0,
+      unit: 'ms',
+    },
+  ];
+  const rows = figures.map(({ figure, value, digits, unit }) => {
+    const [a, b] = [value(single), value(cluster)];
+    return [figure, `${n(a, digits)} ${unit}`, `${n(b, digits)} ${unit}`, `× ${n(b / a, 2)}`];
+  });
+  const quorum = baselines.quorumPublishes;
+  rows.push(
+    [
+      'confirmed publish into a quorum queue: msg/s',
+      n(quorum.messagesPerSecond),
+      n(clusterPublishes.messagesPerSecond),
+      `× ${n(clusterPublishes.messagesPerSecond / quorum.messagesPerSecond, 2)}`,
+    ],
+    [
+      'confirmed publish: RabbitMQ CPU per message',
+      `${n(quorum.rabbitmqMsPerMessage, 3)} ms`,
+      `${n(clusterPublishes.rabbitmqMsPerMessage, 3)} ms`,
+      `× ${n(clusterPublishes.rabbitmqMsPerMessage / quorum.rabbitmqMsPerMessage, 2)}`,
+    ],
+    [
+      'confirm latency, one at a time, p50 / p99',
+      `${n(quorum.confirmLatencyMs.p50, 2)} / ${n(quorum.confirmLatencyMs.p99, 2)} ms`,
+      `${n(clusterPublishes.confirmLatencyMs.p50, 2)} / ${n(clusterPublishes.confirmLatencyMs.p99, 2)} ms`,
+      `× ${n(clusterPublishes.confirmLatencyMs.p50 / quorum.confirmLatencyMs.p50, 2)}`,
+    ],
+    [
+      'violations (all scenarios)',
+      String(single.runs.reduce((sum, r) => sum + r.results.violations.length, 0)),
+      String(cluster.runs.reduce((sum, r) => sum + r.results.violations.length, 0)),
+      '',
+    ],
+  );
+  console.log(
+    `\nWhat the cluster costs on this one machine (same run; what it buys, surviving a node, is \`npm run drill -- --cluster\`)\n\n${formatTable(['figure', 'single node', 'cluster', 'cluster ÷ single'], rows)}`,
+  );
 }
 
 main().catch((error: Error) => {

@@ -1,21 +1,15 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
-import { CLUSTER_TOPOLOGY, WorkQueues } from '@shop/contracts';
+import { WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
-import {
-  declareTopology,
-  ensureVhostExists,
-  freePort,
-  purgeQueues,
-  SmtpSink,
-  type ServiceProcess,
-} from '@shop/testing';
+import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
 import { LocalLoadBalancer, type LocalCluster } from '@shop/local-cluster';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { CLUSTER_REPLICAS, clusterReplicas, prepareClusterVhost } from '../bench/support/cluster-deployment';
 import { ServiceLauncher } from '../bench/support/service-launcher';
 import { prepareToolDatabase, withVhost } from '../bench/support/tool-environment';
 
@@ -23,13 +17,6 @@ export const DRILL_DATABASE = 'orders_drill';
 export const DRILL_VHOST = 'shop_drill';
 export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
 
-/** On the cluster: two of each service (order-api behind HAProxy) and one log-aggregator, as `npm start -- --cluster`. */
-const CLUSTER_REPLICAS: Record<ServiceName, number> = {
-  'order-api': 2,
-  'notify-worker': 2,
-  'report-worker': 2,
-  'log-aggregator': 1,
-};
 const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
 
 /** One process of the drill: `notify-worker` on one node, `notify-worker-2` among replicas. */
@@ -82,7 +69,7 @@ export class DrillSystem {
       ? cluster.url(guest)
       : new URL(withVhost(process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl, DRILL_VHOST)).toString();
     await prepareToolDatabase(databaseUrl, () => undefined, 'drill');
-    if (cluster) await prepareClusterVhost(cluster, rabbitmqUrl, log);
+    if (cluster) await prepareClusterVhost(cluster, DRILL_VHOST, log);
     else ensureVhostExists(rabbitmqUrl, DRILL_VHOST, log);
     const pool = new Pool({ connectionString: databaseUrl, max: 3, application_name: 'drill' });
     const smtp = new SmtpSink({ ignoreDuplicateMessageIds: true, maxMessages: 1_000_000 });
@@ -159,27 +146,19 @@ export class DrillSystem {
         })),
       );
     }
-    const instances: ServiceInstance[] = [];
-    const nodes = this.cluster.nodes;
-    const guest = { user: 'guest', password: 'guest', vhost: DRILL_VHOST };
-    for (const service of Object.keys(CLUSTER_REPLICAS) as ServiceName[]) {
-      for (let replica = 1; replica <= CLUSTER_REPLICAS[service]; replica++) {
-        // Each replica lists the nodes from a different one, so connections spread over the cluster.
-        const order = nodes.map((_, i) => nodes[(i + replica - 1) % nodes.length]);
-        instances.push({
-          name: CLUSTER_REPLICAS[service] > 1 ? `${service}-${replica}` : service,
-          service,
-          port: await freePort(),
-          env: {
-            RABBITMQ_URL: this.cluster.url(guest, order),
-            // The quorum queues come from CLUSTER_TOPOLOGY, declared below; a service would declare classic ones.
-            RABBITMQ_DECLARE_TOPOLOGY: 'false',
-            ...(service === 'log-aggregator' ? { LOG_DIR: mkdtempSync(join(tmpdir(), 'drill-logs-')) } : {}),
-          },
-        });
-      }
-    }
-    return instances;
+    const services = Object.keys(CLUSTER_REPLICAS) as ServiceName[];
+    return Promise.all(
+      clusterReplicas(this.cluster, DRILL_VHOST, services).map(async (replica) => ({
+        ...replica,
+        port: await freePort(),
+        env: {
+          ...replica.env,
+          ...(replica.service === 'log-aggregator'
+            ? { LOG_DIR: mkdtempSync(join(tmpdir(), 'drill-logs-')) }
+            : {}),
+        },
+      })),
+    );
   }
 
   /** Stops an instance with `signal` and keeps its output; resolves with how long it took to exit. */
@@ -275,17 +254,5 @@ export class DrillSystem {
     await this.launcher.stopAll();
     await this.smtp.stop();
     await this.pool.end();
-  }
-}
-
-/** The drill vhost on the cluster, for guest, with CLUSTER_TOPOLOGY declared in it (quorum queues on three nodes). */
-async function prepareClusterVhost(cluster: LocalCluster, rabbitmqUrl: string, log: (line: string) => void) {
-  const [seed] = cluster.nodes;
-  ensureVhostExists(rabbitmqUrl, DRILL_VHOST, log, (...args) => cluster.ctlSync(seed, args));
-  const admin = await connectToolToBroker(rabbitmqUrl, 'drill-topology');
-  try {
-    await declareTopology(await admin.connection.createChannel(), CLUSTER_TOPOLOGY);
-  } finally {
-    await admin.close();
   }
 }

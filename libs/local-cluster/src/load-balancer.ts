@@ -26,7 +26,7 @@ const STOP_GRACE_MS = 5_000;
  * HAProxy (Debian's package) in front of several instances of one HTTP service on this host, as a user
  * scaling out would run it. Round robin over the servers that pass their check, every second; a server
  * counts as alive while it answers its health path at all (200 or 503: order-api takes orders with the
- * broker down, into its outbox), and is out after two failed checks. A request whose connection to a
+ * broker down, into its outbox) within 5 s, and is out after three failed checks. A request whose connection to a
  * server fails is sent to another one (`retry-on conn-failure`, `option redispatch`); a request already
  * sent to an instance that dies is not retried, since HAProxy cannot know whether it took effect.
  */
@@ -116,7 +116,10 @@ export function haproxyConfig({ port, backends, healthPath = '/health' }: LoadBa
     '  balance roundrobin',
     `  option httpchk GET ${healthPath}`,
     '  http-check expect rstatus ^(200|503)$',
-    '  default-server check inter 1s fall 2 rise 1',
+    '  # Busy is not dead: under a flash sale /health can take over a second (it asks the database and the',
+    '  # broker). A dead instance refuses the connection at once, so it is still out within ~3 s.',
+    '  timeout check 5s',
+    '  default-server check inter 1s fall 3 rise 1',
     ...backends.map((backend) => `  server ${backend.name} 127.0.0.1:${backend.port}`),
     '',
   ].join('\n');
