@@ -163,7 +163,7 @@ async function runDrill(
     const failures = answers.filter(({ label }) => label.startsWith('5') || label.startsWith('0 '));
     checks.push({
       ok: failures.length <= allowedFailures,
-      what: `${failures.length} requests failed (5xx or dropped), at most ${allowedFailures} allowed: ${fiveXx.map(([l, n]) => `${l} ×${n}`).join(', ') || 'none'}`,
+      what: `${failures.length} requests failed (5xx or dropped), at most ${allowedFailures} allowed${describeLabels(failures.map(({ label }) => label))}`,
     });
   } else {
     checks.push({
@@ -215,6 +215,13 @@ async function runDrill(
     duringFault,
     checks,
   };
+}
+
+/** `: 502 ×3, 0 NETWORK_ERROR ×8`, or nothing when there are none. */
+function describeLabels(labels: string[]): string {
+  const counts = new Map<string, number>();
+  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return counts.size === 0 ? '' : `: ${[...counts].map(([label, n]) => `${label} ×${n}`).join(', ')}`;
 }
 
 /** Consumers per queue once they stop changing (every service has set its consumers up). */
