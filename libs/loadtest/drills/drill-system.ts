@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { Pool } from 'pg';
 import { CLUSTER_REPLICAS, clusterReplicas, prepareClusterVhost } from '../bench/support/cluster-deployment';
 import { ServiceLauncher } from '../bench/support/service-launcher';
-import { prepareToolDatabase, withVhost } from '../bench/support/tool-environment';
+import { prepareToolDatabase, type ServiceName, withVhost } from '../bench/support/tool-environment';
 
 export const DRILL_DATABASE = 'orders_drill';
 export const DRILL_VHOST = 'shop_drill';
-export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
+export type { ServiceName };
 
 const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
 
@@ -101,14 +101,6 @@ export class DrillSystem {
   get apiUrl(): string {
     if (this.balancer) return this.balancer.url;
     return `http://127.0.0.1:${this.instances.get('order-api')!.port}`;
-  }
-
-  /** The pids of every process of the system (HAProxy included), for the CPU meter. */
-  processIds(): Record<string, number> {
-    return {
-      ...Object.fromEntries([...this.services].map(([name, service]) => [name, service.pid ?? -1])),
-      ...(this.balancer?.pid ? { haproxy: this.balancer.pid } : {}),
-    };
   }
 
   /** The instance names of one service (`order-api-1`, `order-api-2` on the cluster). */
