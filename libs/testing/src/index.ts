@@ -13,3 +13,4 @@ export * from './tcp-proxy';
 export * from './test-config';
 export * from './test-database';
 export * from './wait-for';
+export * from './prometheus-text';

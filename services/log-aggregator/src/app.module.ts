@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
-import { HealthModule } from '@shop/service-kit';
+import { HealthModule, MetricsModule } from '@shop/service-kit';
 import type { LogAggregatorConfig } from './config/log-aggregator.config';
 import { ArchiveHealthCheck } from './logs/archive.health';
 import { LogsModule } from './logs/logs.module';
@@ -20,6 +20,7 @@ export class AppModule {
           // Per consumer: one batch being written while the next one fills.
           prefetchCount: 2 * config.LOG_BATCH_SIZE,
         }),
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([BrokerHealthCheck, ArchiveHealthCheck]),
         // Subscriptions: log_archive → LogArchiveHandler (all.jsonl), log_alerts → LogAlertsHandler (errors.jsonl).
         LogsModule.forRoot({

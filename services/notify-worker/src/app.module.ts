@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
-import { HealthModule } from '@shop/service-kit';
+import { HealthModule, MetricsModule } from '@shop/service-kit';
 import type { NotifyWorkerConfig } from './config/notify-worker.config';
 import { NotificationsModule } from './notifications/notifications.module';
 
@@ -24,6 +24,7 @@ export class AppModule {
           declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
           prefetchCount: config.PREFETCH,
         }),
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
         // Subscriptions: order_notify → OrderPlacedNotifyHandler.
         NotificationsModule.forRoot({

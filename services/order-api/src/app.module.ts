@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule, OutboxRelayModule } from '@shop/messaging';
-import { HealthModule } from '@shop/service-kit';
+import { HealthModule, MetricsModule } from '@shop/service-kit';
 import { ORDER_API_CONFIG, type OrderApiConfig } from './config/order-api.config';
 import { OrdersModule } from './orders/orders.module';
 import { ProductsModule } from './products/products.module';
@@ -40,6 +40,7 @@ export class AppModule {
           sweepIntervalMs: config.OUTBOX_SWEEP_INTERVAL_MS,
         }),
         ReportsModule,
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck, ReportRpcClient]),
         OrdersModule,
         ProductsModule,

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
-import { HealthModule } from '@shop/service-kit';
+import { HealthModule, MetricsModule } from '@shop/service-kit';
 import { resolve } from 'node:path';
 import type { ReportWorkerConfig } from './config/report-worker.config';
 import { ReportsModule } from './reports/reports.module';
@@ -26,6 +26,7 @@ export class AppModule {
           declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
           prefetchCount: config.PREFETCH,
         }),
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
         // Subscriptions: order_report → OrderPlacedReportHandler; report_rpc → ReportRpcServer.
         ReportsModule.forRoot(

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import {
   deadLetterQueueOf,
   Exchanges,
@@ -10,6 +10,7 @@ import {
   type WorkQueueName,
 } from '@shop/contracts';
 import { runWithCorrelationId } from '@shop/logging';
+import { ServiceMetrics } from '@shop/service-kit';
 import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
 import { ConfirmedPublisher } from '../confirmed-publisher';
@@ -42,9 +43,27 @@ export type ProcessOutcome = 'handled' | 'retrying' | 'parked';
 export class WorkQueueProcessor {
   private readonly logger = new Logger(WorkQueueProcessor.name);
 
-  constructor(private readonly publisher: ConfirmedPublisher) {}
+  private readonly processed;
+  private readonly duration;
 
-  process<Schema extends z.ZodType>(
+  constructor(
+    private readonly publisher: ConfirmedPublisher,
+    // Absent in an app without MetricsModule (some specs): then nothing is counted.
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    this.processed = metrics?.counter(
+      'messages_processed_total',
+      'Work-queue messages settled, by queue and outcome (handled, retrying, parked)',
+      ['queue', 'outcome'],
+    );
+    this.duration = metrics?.histogram(
+      'message_processing_seconds',
+      'From delivery to settled (handled, sent to a retry queue or parked), by queue',
+      ['queue'],
+    );
+  }
+
+  async process<Schema extends z.ZodType>(
     queue: WorkQueueName,
     schema: Schema,
     message: ConsumeMessage,
@@ -52,7 +71,11 @@ export class WorkQueueProcessor {
   ): Promise<ProcessOutcome> {
     const correlationId = message.properties.correlationId ?? message.properties.messageId;
     const run = () => this.processInContext(queue, schema, message, handle);
-    return correlationId ? runWithCorrelationId(String(correlationId), run) : run();
+    const stopTimer = this.duration?.startTimer({ queue });
+    const outcome = await (correlationId ? runWithCorrelationId(String(correlationId), run) : run());
+    stopTimer?.();
+    this.processed?.inc({ queue, outcome });
+    return outcome;
   }
 
   private async processInContext<Schema extends z.ZodType>(

@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { TOPOLOGY, type LogRecordV1 } from '@shop/contracts';
+import { ServiceMetrics } from '@shop/service-kit';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { BatchedFileAppender } from './batched-file.appender';
 import {
@@ -112,11 +113,20 @@ export class LogQueueSubscriber implements BeforeApplicationShutdown {
   private consumers: { channel: Channel; consumerTag: string }[] = [];
   private stopping = false;
 
+  private readonly recordsWritten;
+
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly appender: BatchedFileAppender,
     @Inject(LOGS_OPTIONS) private readonly options: LogsOptions,
-  ) {}
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    this.recordsWritten = metrics?.counter(
+      'log_records_written_total',
+      'Deliveries written to their file, by queue and outcome: record (a valid log record) or rejected',
+      ['queue', 'outcome'],
+    );
+  }
 
   /** Starts consuming without waiting for the broker (so /health answers while RabbitMQ is down). */
   subscribe(queue: string, file: LogFileName, onWritten: (record: LogRecordV1) => void): void {
@@ -201,6 +211,7 @@ export class LogQueueSubscriber implements BeforeApplicationShutdown {
       }
       if (writtenId) this.written.add(writtenId);
       try {
+        this.recordsWritten?.inc({ queue, outcome: parsed.ok ? 'record' : 'rejected' });
         if (parsed.ok) onWritten(parsed.record);
         else this.noteRejected(queue, parsed.reason);
       } finally {

@@ -8,7 +8,7 @@ import {
   type OrderPlacedV1Data,
   type ReportErrorCode,
 } from '@shop/contracts';
-import type { HealthCheck } from '@shop/service-kit';
+import { type HealthCheck, ServiceMetrics } from '@shop/service-kit';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
@@ -50,10 +50,31 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
   private readonly timedOut = new Set<string>();
   readonly counts = { calls: 0, timeouts: 0, failed: 0, lateReplies: 0, unknownReplies: 0 };
 
+  private readonly metrics;
+
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly appId: string,
-  ) {}
+    metrics?: ServiceMetrics,
+  ) {
+    this.metrics = metrics && {
+      calls: metrics.counter(
+        'report_rpc_calls_total',
+        'Calls to report_rpc by outcome: pdf, error (a coded error reply), timeout, failed',
+        ['outcome'],
+      ),
+      seconds: metrics.histogram(
+        'report_rpc_call_seconds',
+        'From request published to reply (or giving up)',
+        ['outcome'],
+      ),
+      discarded: metrics.counter(
+        'report_rpc_replies_discarded_total',
+        'Replies that found no caller: late (after its timeout) or unknown',
+        ['why'],
+      ),
+    };
+  }
 
   onModuleInit(): void {
     this.channel = this.amqp.managedConnection.createChannel({
@@ -84,6 +105,14 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
 
   /** Asks report-worker for the order's PDF; `order` lets it render one it has not seen yet. */
   async fetchReport(order: OrderPlacedV1Data, timeoutMs: number): Promise<ReportRpcResult> {
+    const stopTimer = this.metrics?.seconds.startTimer();
+    const result = await this.call(order, timeoutMs);
+    stopTimer?.({ outcome: result.kind });
+    this.metrics?.calls.inc({ outcome: result.kind });
+    return result;
+  }
+
+  private async call(order: OrderPlacedV1Data, timeoutMs: number): Promise<ReportRpcResult> {
     this.counts.calls++;
     const correlationId = randomUUID();
     const deadlineAt = Date.now() + timeoutMs;
@@ -129,6 +158,7 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
       const late = this.timedOut.has(correlationId);
       if (late) this.counts.lateReplies++;
       else this.counts.unknownReplies++;
+      this.metrics?.discarded.inc({ why: late ? 'late' : 'unknown' });
       this.logger.warn(
         `report_rpc: ${late ? 'late' : 'unknown'} reply ${correlationId || '(no correlation id)'} discarded`,
       );

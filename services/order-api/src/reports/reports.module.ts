@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Global, Module } from '@nestjs/common';
 import { MESSAGING_OPTIONS, type MessagingOptions } from '@shop/messaging';
+import { ServiceMetrics } from '@shop/service-kit';
 import { ReportRpcClient } from './report-rpc.client';
 
 /** The PDF of an order, asked of report-worker over RPC (report_rpc). Global: /health shows its counts. */
@@ -9,9 +10,9 @@ import { ReportRpcClient } from './report-rpc.client';
   providers: [
     {
       provide: ReportRpcClient,
-      useFactory: (amqp: AmqpConnection, options: MessagingOptions) =>
-        new ReportRpcClient(amqp, options.appId),
-      inject: [AmqpConnection, MESSAGING_OPTIONS],
+      useFactory: (amqp: AmqpConnection, options: MessagingOptions, metrics?: ServiceMetrics) =>
+        new ReportRpcClient(amqp, options.appId, metrics),
+      inject: [AmqpConnection, MESSAGING_OPTIONS, { token: ServiceMetrics, optional: true }],
     },
   ],
   exports: [ReportRpcClient],

@@ -5,8 +5,10 @@ import {
   createTestPool,
   extractPdfText,
   freePort,
+  parsePrometheusText,
   publishOrderPlaced,
   resetDatabase,
+  sampleValue,
   startServiceProcess,
   testConfig,
   waitFor,
@@ -173,6 +175,29 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
     expect(client.hasReply(call)).toBe(false);
     const recorded = await pool.query('SELECT 1 FROM order_reports WHERE order_id = $1', [order.orderId]);
     expect(recorded.rowCount).toBe(0);
+  });
+
+  it('counts the requests it answered and dropped in GET /metrics, as its own counts say', async () => {
+    const server = reports.worker.app.get(ReportRpcServer);
+    const metric = async (outcome: string) =>
+      sampleValue(
+        parsePrometheusText(String((await reports.worker.get('/metrics')).body)),
+        'report_rpc_requests_total',
+        {
+          service: 'report-worker',
+          outcome,
+        },
+      ) ?? 0;
+    const [answered, dropped] = [await metric('answered'), await metric('dropped')];
+    const order = await anOrder();
+    await client.reply(await client.call({ orderId: order.orderId, order: order.event.data }));
+    await client.call({ orderId: order.orderId }, { deadlineAt: Date.now() - 1 });
+    await waitFor('the late request dropped', async () => (await metric('dropped')) === dropped + 1);
+    expect(await metric('answered')).toBe(answered + 1);
+    expect([await metric('answered'), await metric('dropped')]).toEqual([
+      server.counts.answered,
+      server.counts.dropped,
+    ]);
   });
 
   it('is what `npm run report` asks: it writes the stored PDF and says how it went', async () => {

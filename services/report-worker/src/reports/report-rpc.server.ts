@@ -11,6 +11,7 @@ import {
   type ReportErrorCode,
 } from '@shop/contracts';
 import { runWithCorrelationId } from '@shop/logging';
+import type { ServiceMetrics } from '@shop/service-kit';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { ReportWriter } from './report-writer';
@@ -67,11 +68,20 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   /** Requests answered / dropped (deadline passed, nowhere to reply) since start. */
   readonly counts = { answered: 0, dropped: 0 };
 
+  private readonly requests;
+
   constructor(
     private readonly amqp: AmqpConnection,
     private readonly writer: ReportWriter,
     private readonly options: ReportRpcOptions,
-  ) {}
+    metrics?: ServiceMetrics,
+  ) {
+    this.requests = metrics?.counter(
+      'report_rpc_requests_total',
+      'report_rpc requests settled: answered, or dropped (deadline passed, nowhere to reply)',
+      ['outcome'],
+    );
+  }
 
   onApplicationBootstrap(): void {
     this.subscribe();
@@ -128,6 +138,11 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
     await this.channel?.close().catch(() => undefined);
   }
 
+  private countDropped(): void {
+    this.counts.dropped++;
+    this.requests?.inc({ outcome: 'dropped' });
+  }
+
   private track(serving: Promise<void>): void {
     this.inFlight.add(serving);
     void serving.finally(() => this.inFlight.delete(serving));
@@ -139,18 +154,18 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
     try {
       if (!replyTo || !correlationId) {
         this.logger.warn(`report_rpc: a request without reply_to or correlation_id dropped`);
-        this.counts.dropped++;
+        this.countDropped();
         return;
       }
       if (deadline !== undefined && Date.now() >= deadline) {
         this.logger.warn(`report_rpc: request ${correlationId} dropped unanswered: its deadline had passed`);
-        this.counts.dropped++;
+        this.countDropped();
         return;
       }
       const reply = await runWithCorrelationId(String(correlationId), () => this.answer(message));
       if (deadline !== undefined && Date.now() >= deadline) {
         this.logger.warn(`report_rpc: request ${correlationId} answered after its deadline; reply not sent`);
-        this.counts.dropped++;
+        this.countDropped();
         return;
       }
       await new Promise<void>((resolve, reject) =>
@@ -170,6 +185,7 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
         ),
       );
       this.counts.answered++;
+      this.requests?.inc({ outcome: 'answered' });
     } catch (error) {
       this.logger.warn(`report_rpc: request ${correlationId ?? '?'} failed: ${(error as Error).message}`);
     } finally {

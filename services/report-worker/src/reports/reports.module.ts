@@ -3,6 +3,7 @@ import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
 import { OrderPlacedReportHandler } from './order-placed.handler';
 import { loadReportFont } from './report-font';
+import { ServiceMetrics } from '@shop/service-kit';
 import { ReportRpcServer, type ReportRpcOptions } from './report-rpc.server';
 import { ReportWriter, type ReportOptions } from './report-writer';
 import { ReportStore } from './report.store';
@@ -38,8 +39,9 @@ export class ReportsModule implements OnModuleInit {
         },
         {
           provide: ReportRpcServer,
-          useFactory: (amqp: AmqpConnection, writer: ReportWriter) => new ReportRpcServer(amqp, writer, rpc),
-          inject: [AmqpConnection, ReportWriter],
+          useFactory: (amqp: AmqpConnection, writer: ReportWriter, metrics?: ServiceMetrics) =>
+            new ReportRpcServer(amqp, writer, rpc, metrics),
+          inject: [AmqpConnection, ReportWriter, { token: ServiceMetrics, optional: true }],
         },
       ],
     };

@@ -1,0 +1,67 @@
+import { Queues } from '@shop/contracts';
+import {
+  BrokerProbe,
+  createOrderFixture,
+  createTestPool,
+  parsePrometheusText,
+  publishOrderPlaced,
+  resetDatabase,
+  sampleValue,
+  waitFor,
+} from '@shop/testing';
+import type { Pool } from 'pg';
+import { startNotifyWorker, type NotifyWorkerHarness } from './testing/notify-worker.harness';
+
+describe("notify-worker's GET /metrics (real RabbitMQ, PostgreSQL and SMTP)", () => {
+  let pool: Pool;
+  let broker: BrokerProbe;
+  let notify: NotifyWorkerHarness;
+
+  beforeAll(async () => {
+    pool = createTestPool();
+    await resetDatabase(pool);
+    broker = await BrokerProbe.connect();
+    await broker.purge(Queues.orderNotifyDeadLetter);
+    notify = await startNotifyWorker();
+  });
+  afterAll(async () => {
+    await notify?.close();
+    await broker?.close();
+    await pool?.end();
+  });
+
+  it('counts the messages it handled and parked, per queue', async () => {
+    for (let i = 0; i < 2; i++) {
+      const order = await createOrderFixture(pool, {
+        customer: { email: `park.jiwoo${i}@example.kr`, name: '박지우' },
+        items: [{ sku: `METRIC-N${i}`, name: '지표 metric', quantity: 1, unitPriceCents: 500 }],
+      });
+      await publishOrderPlaced(broker, 'order.notify', order.event);
+    }
+    await publishOrderPlaced(broker, 'order.notify', {}, { body: Buffer.from('{"not": "an order"') });
+    await waitFor('two emails', () => notify.smtp.messages.length === 2);
+    await waitFor(
+      'the poison message parked',
+      async () => (await broker.channel.checkQueue(Queues.orderNotifyDeadLetter)).messageCount === 1,
+    );
+
+    const samples = await waitFor('the counters', async () => {
+      const parsed = parsePrometheusText(String((await notify.worker.get('/metrics')).body));
+      const parked = sampleValue(parsed, 'messages_processed_total', {
+        queue: 'order_notify',
+        outcome: 'parked',
+      });
+      return parked === 1 ? parsed : undefined;
+    });
+    const processed = (outcome: string) =>
+      sampleValue(samples, 'messages_processed_total', {
+        service: 'notify-worker',
+        queue: 'order_notify',
+        outcome,
+      });
+    expect(processed('handled')).toBe(2);
+    expect(processed('parked')).toBe(1);
+    expect(processed('retrying')).toBeUndefined();
+    expect(sampleValue(samples, 'message_processing_seconds_count', { queue: 'order_notify' })).toBe(3);
+  });
+});
