@@ -6,7 +6,7 @@
  * `npm start -- --cluster` runs it scaled out instead: the local three-node RabbitMQ cluster, two
  * order-api instances behind HAProxy on the API's port, two of each worker, one log-aggregator.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
 
   // The cluster is started below; the machine's broker only matters on the single-node path.
   await checkDependencies(config, { machineBroker: !options.cluster });
+  if (options.cluster) await checkHaproxyInstalled();
   // Before the cluster, which takes a while: the ports a clash would make us give up on.
   await checkServicePortsFree(plannedPorts(options.cluster), config.SMTP_URL === undefined);
   if (stopping) return;
@@ -240,6 +241,19 @@ async function checkDependencies(
     );
   });
   ok(`RabbitMQ ${rabbit.host}:${rabbit.port} and PostgreSQL ${postgres.host}:${postgres.port} are reachable`);
+}
+
+/** Before the cluster and the services start: HAProxy is what --cluster puts in front of order-api. */
+async function checkHaproxyInstalled(): Promise<void> {
+  const version = await new Promise<string | undefined>((answer) =>
+    execFile('haproxy', ['-v'], (error, stdout) => answer(error ? undefined : stdout.split('\n')[0])),
+  );
+  if (!version)
+    throw new StartError('HAProxy is not installed: `npm start -- --cluster` runs it in front of order-api', [
+      'install it: sudo apt-get install -y haproxy   (Debian/Ubuntu; brew install haproxy on macOS)',
+      'then run `npm start -- --cluster` again.',
+    ]);
+  ok(`HAProxy: ${version.trim()}`);
 }
 
 async function checkServicePortsFree(
