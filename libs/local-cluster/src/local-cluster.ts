@@ -81,6 +81,11 @@ export class LocalCluster {
     return nodes.map((node) => `amqp://${user}:${password}@127.0.0.1:${node.amqpPort}/${vhost}`).join(',');
   }
 
+  /** The nodes starting from the `index`-th, wrapping round: replica k lists them from node k. */
+  nodesFrom(index: number): ClusterNode[] {
+    return this.nodes.map((_, i) => this.nodes[(i + index) % this.nodes.length]);
+  }
+
   /** The node whose AMQP port a URL names. */
   nodeOfPort(port: number): ClusterNode | undefined {
     return this.nodes.find((node) => node.amqpPort === port);
@@ -159,7 +164,12 @@ export class LocalCluster {
   async queueLeaders(vhost: string, via?: ClusterNode): Promise<Map<string, string>> {
     const node = via ?? (await this.anyRunningNode());
     const rows = JSON.parse(
-      await this.ctl(node, ['list_queues', '-p', vhost, 'name', 'type', 'leader', '--formatter', 'json']),
+      // Bounded: a listing must not hang on a node that has just gone down.
+      await this.ctl(
+        node,
+        ['list_queues', '-p', vhost, 'name', 'type', 'leader', '--formatter', 'json', '--timeout', '30'],
+        { timeoutMs: 40_000 },
+      ),
     ) as { name: string; type: string; leader?: string }[];
     return new Map(
       rows.filter((row) => row.type === 'quorum' && row.leader).map((row) => [row.name, row.leader!]),
