@@ -1,9 +1,9 @@
 import { SERVICE_PORTS } from '@shop/config';
 import { CLUSTER_TOPOLOGY } from '@shop/contracts';
-import { LocalCluster, type ClusterNode } from '@shop/local-cluster';
+import { CLUSTER_REPLICAS, LocalCluster, replicaName, type ScaledService } from '@shop/local-cluster';
 import { applyLocalDefinitions } from '../rabbitmq/apply-local-definitions';
 
-export type ServiceName = keyof typeof SERVICE_PORTS;
+export type ServiceName = ScaledService;
 
 /** One process `npm start` runs: a service, or one of its replicas. */
 export interface ServiceInstance {
@@ -14,15 +14,6 @@ export interface ServiceInstance {
   /** What the instance gets on top of the common environment. */
   env: Record<string, string>;
 }
-
-/** `npm start -- --cluster`: two of each service behind the load balancer or sharing a queue, one aggregator. */
-export const CLUSTER_REPLICAS: Record<ServiceName, number> = {
-  'order-api': 2,
-  'notify-worker': 2,
-  'report-worker': 2,
-  // One: it appends to the log files, and two would interleave their writes.
-  'log-aggregator': 1,
-};
 
 /** Replica k (1-based) of a service listens on its port + 100·k (order-api-1 on 3100, -2 on 3200, …). */
 export const replicaPort = (service: ServiceName, replica: number): number =>
@@ -65,10 +56,10 @@ export async function prepareCluster(log: (line: string) => void): Promise<Clust
       const credentials = { user: service, password: passwordOf.get(service)!, vhost: applied.vhost };
       instances.push({
         service,
-        name: CLUSTER_REPLICAS[service] > 1 ? `${service}-${replica}` : service,
+        name: replicaName(service, replica),
         port: replicaPort(service, replica),
         env: {
-          RABBITMQ_URL: cluster.url(credentials, rotated(cluster.nodes, replica - 1)),
+          RABBITMQ_URL: cluster.url(credentials, cluster.nodesFrom(replica - 1)),
           RABBITMQ_DECLARE_TOPOLOGY: 'false',
         },
       });
@@ -80,8 +71,4 @@ export async function prepareCluster(log: (line: string) => void): Promise<Clust
     instances,
     adminUrl: cluster.url({ user: 'guest', password: 'guest', vhost: applied.vhost }),
   };
-}
-
-function rotated(nodes: readonly ClusterNode[], by: number): ClusterNode[] {
-  return nodes.map((_, index) => nodes[(index + by) % nodes.length]);
 }

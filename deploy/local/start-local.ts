@@ -10,14 +10,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
-import { LocalLoadBalancer } from '@shop/local-cluster';
+import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
 import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
 import { Client } from 'pg';
 import { recordLocalProcesses } from '../../libs/loadtest/src/support/local-processes';
 import { CATALOGUE } from '../../prisma/catalogue';
 import { describeSeed, seedCatalogue } from '../../prisma/seed';
 import {
-  CLUSTER_REPLICAS,
   type ClusterDeployment,
   prepareCluster,
   replicaPort,

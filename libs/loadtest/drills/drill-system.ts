@@ -4,12 +4,12 @@ import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
 import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
-import { LocalLoadBalancer, type LocalCluster } from '@shop/local-cluster';
+import { CLUSTER_REPLICAS, LocalLoadBalancer, type LocalCluster } from '@shop/local-cluster';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { CLUSTER_REPLICAS, clusterReplicas, prepareClusterVhost } from '../bench/support/cluster-deployment';
+import { clusterReplicas, prepareClusterVhost } from '../bench/support/cluster-deployment';
 import { ServiceLauncher } from '../bench/support/service-launcher';
 import { prepareToolDatabase, type ServiceName, withVhost } from '../bench/support/tool-environment';
 

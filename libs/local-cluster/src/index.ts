@@ -1,2 +1,3 @@
 export * from './load-balancer';
 export * from './local-cluster';
+export * from './replicas';

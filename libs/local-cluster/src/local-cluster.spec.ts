@@ -26,6 +26,16 @@ describe('LocalCluster (no node started)', () => {
     expect(cluster.url({ user: 'guest', password: 'guest', vhost: '/' }).split(',')).toHaveLength(3);
   });
 
+  it('lists the nodes from any one of them, wrapping round (replica k starts at node k)', () => {
+    const ports = (index: number) => cluster.nodesFrom(index).map((node) => node.amqpPort);
+    expect([ports(0), ports(1), ports(2), ports(3)]).toEqual([
+      [5681, 5682, 5683],
+      [5682, 5683, 5681],
+      [5683, 5681, 5682],
+      [5681, 5682, 5683],
+    ]);
+  });
+
   it('finds a node by its Erlang name, and refuses one that is not of this cluster', () => {
     expect(cluster.nodeNamed('shop-rabbit-2@localhost').amqpPort).toBe(5682);
     expect(() => cluster.nodeNamed('rabbit@localhost')).toThrow(/not a node of the local cluster/);

@@ -1,17 +1,8 @@
 import { CLUSTER_TOPOLOGY } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
-import type { LocalCluster } from '@shop/local-cluster';
+import { CLUSTER_REPLICAS, replicaName, type LocalCluster } from '@shop/local-cluster';
 import { declareTopology, ensureVhostExists } from '@shop/testing';
 import type { ServiceName } from './tool-environment';
-
-/** On the cluster: two of each service (order-api behind HAProxy) and one log-aggregator, as `npm start -- --cluster`. */
-export const CLUSTER_REPLICAS: Record<ServiceName, number> = {
-  'order-api': 2,
-  'notify-worker': 2,
-  'report-worker': 2,
-  // One: it appends to the log files, and two would interleave their writes.
-  'log-aggregator': 1,
-};
 
 /** One process of a bench or drill: `notify-worker` on one node, `notify-worker-2` among replicas. */
 export interface ReplicaPlan {
@@ -31,16 +22,12 @@ export function clusterReplicas(
   vhost: string,
   services: readonly ServiceName[],
 ): ReplicaPlan[] {
-  const nodes = cluster.nodes;
   return services.flatMap((service) =>
     Array.from({ length: CLUSTER_REPLICAS[service] }, (_, index) => ({
-      name: CLUSTER_REPLICAS[service] > 1 ? `${service}-${index + 1}` : service,
+      name: replicaName(service, index + 1),
       service,
       env: {
-        RABBITMQ_URL: cluster.url(
-          { user: 'guest', password: 'guest', vhost },
-          nodes.map((_, i) => nodes[(i + index) % nodes.length]),
-        ),
+        RABBITMQ_URL: cluster.url({ user: 'guest', password: 'guest', vhost }, cluster.nodesFrom(index)),
         RABBITMQ_DECLARE_TOPOLOGY: 'false',
       },
     })),

@@ -1,0 +1,19 @@
+import type { SERVICE_PORTS } from '@shop/config';
+
+export type ScaledService = keyof typeof SERVICE_PORTS;
+
+/**
+ * How many of each service run on the cluster (`npm start -- --cluster`, the cluster drill and bench,
+ * compose's profile `cluster`): two order-api instances behind HAProxy, two of each worker sharing their
+ * queue, and one log-aggregator, since it appends to the log files and two would interleave their writes.
+ */
+export const CLUSTER_REPLICAS: Readonly<Record<ScaledService, number>> = {
+  'order-api': 2,
+  'notify-worker': 2,
+  'report-worker': 2,
+  'log-aggregator': 1,
+};
+
+/** `order-api-2` for a replica, the service's own name when it runs once. */
+export const replicaName = (service: ScaledService, replica: number): string =>
+  CLUSTER_REPLICAS[service] > 1 ? `${service}-${replica}` : service;
