@@ -63,6 +63,27 @@ describe("order-api's GET /metrics (real PostgreSQL and RabbitMQ)", () => {
     ).toBe(4);
   });
 
+  it('reports the outbox backlog: the rows not yet published', async () => {
+    const unpublished = async () =>
+      (
+        await pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM outbox_messages WHERE published_at IS NULL',
+        )
+      ).rows[0].n;
+    // The relay publishes within moments: wait until it has, then the gauge says 0.
+    await waitFor('the outbox drained', async () => (await unpublished()) === 0);
+    const drained = parsePrometheusText(String((await api.get('/metrics')).body));
+    expect(sampleValue(drained, 'outbox_unpublished_messages', { service: 'order-api' })).toBe(0);
+    // Two rows the relay will not pick up yet (next attempt in an hour), as after failed publishes.
+    await pool.query(
+      `UPDATE outbox_messages SET published_at = NULL, next_attempt_at = now() + interval '1 hour'
+        WHERE id IN (SELECT id FROM outbox_messages ORDER BY id LIMIT 2)`,
+    );
+    const backlog = parsePrometheusText(String((await api.get('/metrics')).body));
+    expect(sampleValue(backlog, 'outbox_unpublished_messages')).toBe(await unpublished());
+    expect(sampleValue(backlog, 'outbox_unpublished_messages')).toBe(2);
+  });
+
   it('counts report_rpc calls by outcome and times them', async () => {
     await broker.purge(Queues.reportRpc);
     const [order] = (await pool.query<{ id: string }>('SELECT id FROM orders LIMIT 1')).rows;

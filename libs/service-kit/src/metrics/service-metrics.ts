@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const METRICS_OPTIONS = Symbol('METRICS_OPTIONS');
 
@@ -32,6 +32,21 @@ export class ServiceMetrics {
       this.counters.set(name, counter);
     }
     return counter;
+  }
+
+  /**
+   * A gauge read when scraped: `read` runs on every scrape. When it fails the gauge is NaN (unknown),
+   * so a scrape never fails because, say, the database is down.
+   */
+  gaugeReadOnScrape(name: string, help: string, read: () => Promise<number>): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read().catch(() => NaN));
+      },
+    });
   }
 
   /** The histogram `name` (seconds), registered on first use. */

@@ -1,3 +1,4 @@
+import { OutboxBacklogMetric } from './outbox-backlog.metric';
 import { Module } from '@nestjs/common';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { OrderPlacementBatcher } from './order-placement.batcher';
@@ -10,6 +11,7 @@ import { StockReplenishedListener } from './stock-replenished.listener';
 @Module({
   controllers: [OrdersController],
   providers: [
+    OutboxBacklogMetric,
     OrdersService,
     OrderRepository,
     OrderPlacementBatcher,
