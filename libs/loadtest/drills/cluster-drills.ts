@@ -1,5 +1,6 @@
 import { Queues } from '@shop/contracts';
 import type { ClusterNode, LocalCluster } from '@shop/local-cluster';
+import { waitFor } from '@shop/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DRILL_VHOST, type DrillSystem } from './drill-system';
 import { everyServiceHealthy, type Drill, type DrillCheck } from './drills';
@@ -49,36 +50,37 @@ async function clusterAndConsumersBack(
   cluster: LocalCluster,
   since: number,
 ): Promise<{ check: DrillCheck; ms?: number }> {
-  const deadline = Date.now() + CLUSTER_BACK_TIMEOUT_MS;
   let missing = 'not checked yet';
-  while (Date.now() < deadline) {
-    const statuses = await cluster.status();
-    const down = statuses.filter((s) => !s.appRunning).map((s) => s.node.label);
-    const states = down.length === 0 ? await queueStates(cluster).catch(() => []) : [];
+  const whole = async () => {
+    const down = (await cluster.status()).filter((s) => !s.appRunning).map((s) => s.node.label);
+    if (down.length > 0) {
+      missing = `nodes down: ${down.join(', ')}`;
+      return false;
+    }
+    const states = await queueStates(cluster).catch(() => []);
     const lagging = states.filter(
       (q) => q.online.length < q.members.length || q.consumers < (system.consumersAtStart.get(q.name) ?? 0),
     );
-    if (down.length === 0 && states.length > 0 && lagging.length === 0) {
-      const ms = Date.now() - since;
-      return {
-        check: {
-          ok: true,
-          what: `all three nodes, every replica and every consumer back ${ms} ms after the fault began`,
-        },
-        ms,
-      };
-    }
-    missing =
-      down.length > 0
-        ? `nodes down: ${down.join(', ')}`
-        : `lagging: ${lagging.map((q) => `${q.name} (${q.consumers} consumers, ${q.online.length}/${q.members.length} replicas)`).join(', ')}`;
-    await sleep(250);
+    missing = `lagging: ${lagging.map((q) => `${q.name} (${q.consumers} consumers, ${q.online.length}/${q.members.length} replicas)`).join(', ')}`;
+    return states.length > 0 && lagging.length === 0;
+  };
+  try {
+    await waitFor('the cluster whole again', whole, { timeoutMs: CLUSTER_BACK_TIMEOUT_MS, intervalMs: 250 });
+  } catch {
+    return {
+      check: {
+        ok: false,
+        what: `the cluster was not whole again after ${CLUSTER_BACK_TIMEOUT_MS} ms (${missing})`,
+      },
+    };
   }
+  const ms = Date.now() - since;
   return {
     check: {
-      ok: false,
-      what: `the cluster was not whole again after ${CLUSTER_BACK_TIMEOUT_MS} ms (${missing})`,
+      ok: true,
+      what: `all three nodes, every replica and every consumer back ${ms} ms after the fault began`,
     },
+    ms,
   };
 }
 

@@ -1,6 +1,6 @@
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { LocalCluster } from '@shop/local-cluster';
-import { startBrokerApp } from '@shop/testing';
+import { startBrokerApp, waitFor } from '@shop/testing';
 import { CLUSTER_DRILLS, queueStates } from './cluster-drills';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
@@ -226,15 +226,21 @@ function describeLabels(labels: string[]): string {
 
 /** Consumers per queue once they stop changing (every service has set its consumers up). */
 async function settledConsumers(cluster: LocalCluster): Promise<Map<string, number>> {
-  const deadline = Date.now() + 30_000;
   let previous = '';
-  for (;;) {
-    const counts = new Map((await queueStates(cluster)).map((q) => [q.name, q.consumers]));
-    const now = JSON.stringify([...counts].sort());
-    if (now === previous || Date.now() > deadline) return counts;
-    previous = now;
-    await sleep(1_000);
-  }
+  let counts = new Map<string, number>();
+  // Two listings a second apart that agree; after 30 s, whatever the last one said.
+  await waitFor(
+    'consumer counts that stop changing',
+    async () => {
+      counts = new Map((await queueStates(cluster)).map((q) => [q.name, q.consumers]));
+      const now = JSON.stringify([...counts].sort());
+      const settled = now === previous;
+      previous = now;
+      return settled;
+    },
+    { timeoutMs: 30_000, intervalMs: 1_000 },
+  ).catch(() => undefined);
+  return counts;
 }
 
 /** After the fault: one order, retried until accepted, then followed until emailed and reported. */
