@@ -20,7 +20,7 @@ export const replicaPort = (service: ServiceName, replica: number): number =>
   SERVICE_PORTS[service] + 100 * replica;
 
 export function singleNodeInstances(rabbitmqUrl: string): ServiceInstance[] {
-  return (Object.keys(SERVICE_PORTS) as ServiceName[]).map((service) => ({
+  return (Object.keys(CLUSTER_REPLICAS) as ServiceName[]).map((service) => ({
     service,
     name: service,
     port: SERVICE_PORTS[service],

@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system on this machine without Docker.
  * Checks RabbitMQ and PostgreSQL, migrates and seeds the database, builds, starts a mail catcher
- * (unless SMTP_URL is set) and the four services, waits for their /health, and prints where
- * everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
+ * (unless SMTP_URL is set) and the four services, waits for their /health, then the dashboard that
+ * watches them, and prints where everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
  * `npm start -- --cluster` runs it scaled out instead: the local three-node RabbitMQ cluster, two
  * order-api instances behind HAProxy on the API's port, two of each worker, one log-aggregator.
  */
@@ -31,11 +31,12 @@ import { amqpLogin, endpointOf, portIsFree, START_HINTS, tcpReachable } from './
 import { describeExit, ServiceProcess } from './service-process';
 
 const ROOT = resolve(__dirname, '../..');
-const COLOURS: Record<ServiceName, Colour> = {
+const COLOURS: Record<ServiceName | 'dashboard', Colour> = {
   'order-api': 'cyan',
   'notify-worker': 'magenta',
   'report-worker': 'blue',
   'log-aggregator': 'green',
+  dashboard: 'yellow',
 };
 const HEALTH_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
@@ -110,7 +111,12 @@ async function main(): Promise<void> {
 
   mkdirSync(reportsDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  for (const instance of instances) {
+  const startInstance = (instance: {
+    name: string;
+    service: ServiceName | 'dashboard';
+    port: number;
+    env: Record<string, string>;
+  }) => {
     const { name, service: serviceName } = instance;
     const service = new ServiceProcess({
       name,
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         PORT: String(instance.port),
-        ...serviceDatabaseEnv(serviceName, config.DATABASE_URL),
+        ...(serviceName === 'dashboard' ? {} : serviceDatabaseEnv(serviceName, config.DATABASE_URL)),
         SMTP_URL: smtpUrl,
         REPORTS_DIR: reportsDir,
         LOG_DIR: logDir,
@@ -136,7 +142,8 @@ async function main(): Promise<void> {
     });
     running.push(service);
     say(`started ${name} (pid ${service.pid}) on port ${instance.port}`);
-  }
+  };
+  for (const instance of instances) startInstance(instance);
 
   await waitUntilHealthy(instances);
   if (stopping) return;
@@ -154,6 +161,23 @@ async function main(): Promise<void> {
     );
     await waitUntilHealthy([{ name: 'HAProxy → order-api', port: balancer.port }]);
   }
+  if (stopping) return;
+
+  // Last: it watches the others, and sends its flash sales to the API's public port (HAProxy on a cluster).
+  startInstance({
+    name: 'dashboard',
+    service: 'dashboard',
+    port: SERVICE_PORTS.dashboard,
+    env: {
+      RABBITMQ_URL: deployment?.adminUrl ?? config.RABBITMQ_URL,
+      DASHBOARD_TARGETS: instances.map(({ name, port }) => `${name}=http://127.0.0.1:${port}`).join(','),
+      ORDER_API_URL: `http://127.0.0.1:${SERVICE_PORTS['order-api']}`,
+      // npm start's mail catcher answers Mailpit's API; with SMTP_URL set, a Mailpit on its usual port.
+      MAIL_API_URL: catcher?.uiUrl ?? `http://127.0.0.1:${MAIL_CATCHER_PORTS.http}`,
+      SALES_DIR: join(ROOT, 'var/loadtest'),
+    },
+  });
+  await waitUntilHealthy([{ name: 'dashboard', port: SERVICE_PORTS.dashboard }]);
 
   // For the load test's --cpu: the pid of every process this supervisor runs (the catcher runs in it).
   recordLocalProcesses({
@@ -183,14 +207,16 @@ function parseArguments(args: string[]): { rawLogs: boolean; cluster: boolean } 
 
 /** The ports this run will listen on: the services', or HAProxy's and every replica's. */
 function plannedPorts(cluster: boolean): { port: number; what: string }[] {
-  if (!cluster) return singleNodeInstances('').map(({ name, port }) => ({ port, what: name }));
+  const dashboard = { port: SERVICE_PORTS.dashboard, what: 'dashboard' };
+  if (!cluster)
+    return [...singleNodeInstances('').map(({ name, port }) => ({ port, what: name })), dashboard];
   const replicas = (Object.keys(CLUSTER_REPLICAS) as ServiceName[]).flatMap((service) =>
     Array.from({ length: CLUSTER_REPLICAS[service] }, (_, i) => ({
       port: replicaPort(service, i + 1),
       what: `${service} replica ${i + 1}`,
     })),
   );
-  return [{ port: SERVICE_PORTS['order-api'], what: 'HAProxy (the API)' }, ...replicas];
+  return [{ port: SERVICE_PORTS['order-api'], what: 'HAProxy (the API)' }, ...replicas, dashboard];
 }
 
 async function checkDependencies(
@@ -396,6 +422,10 @@ function printBanner(info: {
       'green',
     ),
     '',
+    row(
+      'Dashboard',
+      `http://localhost:${SERVICE_PORTS.dashboard}   (live: queues, orders, workers, flash sales)`,
+    ),
     row('API', info.deployment ? `${api}   (HAProxy → ${instancesOf(info.instances, 'order-api')})` : api),
     row('API docs', `${api}/docs`),
     row('Products', `${api}/products`),
@@ -405,7 +435,12 @@ function printBanner(info: {
     row('Reports', info.reportsDir),
     row('Logs', info.logDir),
     ...(info.deployment ? clusterRows(info.deployment, info.instances, row) : []),
-    row('Health', info.instances.map(({ name, port }) => `:${port} ${name}`).join('  ')),
+    row(
+      'Health',
+      [...info.instances, { name: 'dashboard', port: SERVICE_PORTS.dashboard }]
+        .map(({ name, port }) => `:${port} ${name}`)
+        .join('  '),
+    ),
     '',
     '  Place an order:',
     `  curl -i -X POST ${api}/orders -H 'Content-Type: application/json' -d '${body}'`,

@@ -87,4 +87,6 @@ export const SERVICE_PORTS = {
   'notify-worker': 3001,
   'report-worker': 3002,
   'log-aggregator': 3003,
+  /** Reads the others; never read by them. */
+  dashboard: 3004,
 } as const;

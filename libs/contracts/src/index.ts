@@ -1,5 +1,6 @@
 export * from './names';
 export * from './topology';
+export * from './flash-sale';
 export * from './messages/envelope';
 export * from './messages/log-record/log-record.v1';
 export * from './messages/order-placed/order-placed.v1';

@@ -13,6 +13,8 @@ export interface SpikeOptions {
   requestTimeoutMs: number;
   /** Called after every answer, cheap: the caller throttles its own rendering. */
   onOutcome?: (outcome: RequestOutcome) => void;
+  /** Stop: no new order is sent once aborted; those in flight still get their answer. */
+  stopSignal?: AbortSignal;
 }
 
 export interface SpikeResult {
@@ -80,7 +82,7 @@ class Spike {
 
   /** The lane's next order, or the lane ends when every order has been sent. */
   sendNext(): void {
-    if (this.next >= this.options.requests) {
+    if (this.next >= this.options.requests || this.options.stopSignal?.aborted) {
       if (--this.lanesLeft === 0) this.resolve?.();
       return;
     }

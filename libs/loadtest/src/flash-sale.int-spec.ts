@@ -2,12 +2,13 @@ import { WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from './pipeline-probe';
 import {
   BrokerProbe,
-  createMailpitApiHandler,
   createTestPool,
   extractPdfText,
   freePort,
   resetDatabase,
-  SmtpSink,
+  startMailpitSink,
+  type MailpitSink,
+  type SmtpSink,
   startServiceProcess,
   testConfig,
   type ServiceProcess,
@@ -15,7 +16,6 @@ import {
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
@@ -33,7 +33,7 @@ const REPO_ROOT = join(__dirname, '../../..');
 describe('flash-sale load test (real services, broker, database, SMTP)', () => {
   let pool: Pool;
   let smtp: SmtpSink;
-  let mailApi: Server;
+  let mail: MailpitSink;
   let services: ServiceProcess[] = [];
   let reportsDir: string;
   let options: FlashSaleOptions;
@@ -45,14 +45,8 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     await broker.purge(...WorkQueues, ...DEAD_LETTER_QUEUES);
     await broker.close();
 
-    smtp = new SmtpSink();
-    await smtp.start();
-    const mailpit = createMailpitApiHandler(smtp);
-    mailApi = createServer((request, response) => {
-      if (!mailpit(request, response)) response.writeHead(404).end();
-    });
-    const mailApiPort = await freePort();
-    await new Promise<void>((resolve) => mailApi.listen(mailApiPort, '127.0.0.1', resolve));
+    mail = await startMailpitSink();
+    smtp = mail.smtp;
 
     reportsDir = await mkdtemp(join(tmpdir(), 'flash-sale-reports-'));
     const shared = {
@@ -83,7 +77,7 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       connections: 50,
       retryShare: 0.05,
       apiUrl: `http://127.0.0.1:${apiPort}`,
-      mailApiUrl: `http://127.0.0.1:${mailApiPort}`,
+      mailApiUrl: mail.apiUrl,
       amqpUrl: testConfig.rabbitmqUrl,
       requestTimeoutMs: 10_000,
       drainTimeoutMs: 60_000,
@@ -92,8 +86,7 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
 
   afterAll(async () => {
     await Promise.all(services.map((service) => service.stop()));
-    await new Promise((resolve) => mailApi?.close(resolve));
-    await smtp?.stop();
+    await mail?.stop();
     await pool?.end();
   });
 

@@ -111,6 +111,8 @@ export interface FlashSaleResults {
   serverSales: { orders: number; units: number };
   firing: {
     durationMs: number;
+    /** Stopped before every order was sent (Stop on the dashboard, Ctrl-C on the command line). */
+    stoppedEarly: boolean;
     /** Every HTTP exchange, re-sends included. */
     requestsSent: number;
     resendsSent: number;

@@ -1,3 +1,4 @@
+import type { DrainProgress, FiringProgress, FlashSalePhase } from '@shop/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { fireSpike } from './fire-spike';
@@ -18,27 +19,9 @@ import {
   withSlash,
   type ProductSales,
 } from './pipeline-probe';
-import { histogram, summarise } from './stats';
+import { histogram, percentile, summarise } from './stats';
 
-/** Live counters while firing, for a progress bar. */
-export interface FiringProgress {
-  done: number;
-  total: number;
-  accepted: number;
-  soldOut: number;
-  errors: number;
-  /** Answers per second over the last tick. */
-  currentRate: number;
-}
-
-/** Live figures while the pipeline drains. */
-export interface DrainProgress {
-  accepted: number;
-  emails: number;
-  pdfs: number;
-  queueDepths: Record<string, number>;
-  elapsedMs: number;
-}
+export type { DrainProgress, FiringProgress, FlashSalePhase } from '@shop/contracts';
 
 export interface FlashSaleHooks {
   onFiring?: (progress: FiringProgress) => void;
@@ -50,9 +33,9 @@ export interface FlashSaleHooks {
    * spike, waiting for the pipeline to drain, checking the invariants.
    */
   onPhase?: (phase: FlashSalePhase) => void;
+  /** Stops firing early when aborted; the orders accepted until then are drained and checked as usual. */
+  stopSignal?: AbortSignal;
 }
-
-export type FlashSalePhase = 'firing' | 'draining' | 'verifying';
 
 const TICK_MS = 250;
 const TIMELINE_SLICE_MS = 250;
@@ -101,13 +84,25 @@ export async function runFlashSale(
     // ---- fire ----
     hooks.onStep?.(`firing ${options.requests} orders from ${options.connections} connections at once`);
     const live = { done: 0, accepted: 0, soldOut: 0, errors: 0 };
-    let lastTick = { at: performance.now(), done: 0 };
-    const firingTicker = setInterval(() => {
+    let lastTick = { at: performance.now(), done: 0, accepted: 0 };
+    let tickLatencies: number[] = [];
+    const progressNow = (): FiringProgress => {
       const now = performance.now();
-      const currentRate = ((live.done - lastTick.done) * 1000) / Math.max(1, now - lastTick.at);
-      lastTick = { at: now, done: live.done };
-      hooks.onFiring?.({ ...live, total: options.requests, currentRate });
-    }, TICK_MS);
+      const perSecond = (count: number) => (count * 1000) / Math.max(1, now - lastTick.at);
+      const sorted = tickLatencies.sort((a, b) => a - b);
+      const progress = {
+        ...live,
+        total: options.requests,
+        currentRate: perSecond(live.done - lastTick.done),
+        acceptedRate: perSecond(live.accepted - lastTick.accepted),
+        latencyP50Ms: percentile(sorted, 50),
+        latencyP99Ms: percentile(sorted, 99),
+      };
+      lastTick = { at: now, done: live.done, accepted: live.accepted };
+      tickLatencies = [];
+      return progress;
+    };
+    const firingTicker = setInterval(() => hooks.onFiring?.(progressNow()), TICK_MS);
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
@@ -125,14 +120,16 @@ export async function runFlashSale(
       connections: options.connections,
       retryShare: options.retryShare,
       requestTimeoutMs: options.requestTimeoutMs,
+      stopSignal: hooks.stopSignal,
       onOutcome: (outcome) => {
+        tickLatencies.push(outcome.latencyMs);
         if (!outcome.resend) live.done++;
         if (outcome.status === 201) live.accepted++;
         else if (outcome.status === 409) live.soldOut++;
         else if (outcome.status !== 200) live.errors++;
       },
     }).finally(() => clearInterval(firingTicker));
-    hooks.onFiring?.({ ...live, total: options.requests, currentRate: 0 });
+    hooks.onFiring?.({ ...progressNow(), currentRate: 0, acceptedRate: 0 });
     sampling = false;
     await sampler;
 
@@ -209,7 +206,10 @@ export async function runFlashSale(
       options: { ...options, amqpUrl: redact(options.amqpUrl) },
       product,
       serverSales,
-      firing: firingFigures(spike.outcomes, spike.durationMs),
+      firing: {
+        ...firingFigures(spike.outcomes, spike.durationMs),
+        stoppedEarly: hooks.stopSignal?.aborted ?? false,
+      },
       drain: {
         durationMs: drained ? drainDurationMs(acceptedOrders) : drainWaitedMs,
         completed: drained,
@@ -272,7 +272,10 @@ async function describeAcceptedOrder(
   };
 }
 
-function firingFigures(outcomes: readonly RequestOutcome[], durationMs: number): FlashSaleResults['firing'] {
+function firingFigures(
+  outcomes: readonly RequestOutcome[],
+  durationMs: number,
+): Omit<FlashSaleResults['firing'], 'stoppedEarly'> {
   const statusCounts: Record<string, number> = {};
   for (const { status, code } of outcomes) {
     const label = status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();

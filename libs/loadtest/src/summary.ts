@@ -11,8 +11,8 @@ const number = formatNumber;
 const latency = (s: LatencySummary, which: (keyof LatencySummary)[]) =>
   which.map((key) => `${key} ${number(s[key], 1)}`).join(' / ') + ' ms';
 
-/** The summary table printed after a run: figures first, then the verdict. */
-export function formatSummary(results: FlashSaleResults): string {
+/** The summary table's rows, label and value: printed by the CLI, shown by the dashboard. */
+export function summaryRows(results: FlashSaleResults): [string, string][] {
   const { firing, drain, endToEnd, product, serverSales } = results;
   const statuses = Object.entries(firing.statusCounts)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -37,6 +37,14 @@ export function formatSummary(results: FlashSaleResults): string {
     ['accepted → email', latency(endToEnd.email, ['p50', 'p99'])],
     ['accepted → PDF', latency(endToEnd.pdf, ['p50', 'p99'])],
   ];
+  return firing.stoppedEarly
+    ? [...rows.slice(0, 2), ['stopped', 'early, before every order was sent'], ...rows.slice(2)]
+    : rows;
+}
+
+/** The summary table printed after a run: figures first, then the verdict. */
+export function formatSummary(results: FlashSaleResults): string {
+  const rows = summaryRows(results);
   const width = Math.max(...rows.map(([label]) => label.length));
   const table = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
   const verdict =

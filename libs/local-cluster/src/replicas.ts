@@ -1,6 +1,7 @@
 import type { SERVICE_PORTS } from '@shop/config';
 
-export type ScaledService = keyof typeof SERVICE_PORTS;
+/** The services that run the system; the dashboard only watches them and runs once beside them. */
+export type ScaledService = Exclude<keyof typeof SERVICE_PORTS, 'dashboard'>;
 
 /**
  * How many of each service run on the cluster (`npm start -- --cluster`, the cluster drill and bench,

@@ -1,5 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { ServiceMetrics } from '@shop/service-kit';
 import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
@@ -30,10 +31,20 @@ export class ConfirmedPublisher implements OnModuleInit {
   /** Messages the broker returned as unroutable (see returnKey), until their publish reads them. */
   private readonly returned = new Set<string>();
 
+  private readonly published;
+
   constructor(
     private readonly amqp: AmqpConnection,
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingOptions,
-  ) {}
+    // Absent in an app without MetricsModule (some specs): then nothing is counted.
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    this.published = metrics?.counter(
+      'messages_published_total',
+      'Messages published with a confirm, by exchange, routing key and outcome (confirmed, returned, failed)',
+      ['exchange', 'routing_key', 'outcome'],
+    );
+  }
 
   onModuleInit(): void {
     // A setup runs on the current channel and again on each one after a reconnect. The broker sends
@@ -83,6 +94,7 @@ export class ConfirmedPublisher implements OnModuleInit {
 
   private async send(exchange: string, routingKey: string, body: Buffer, properties: Options.Publish) {
     const key = returnKey(exchange, routingKey, properties.messageId);
+    let outcome: 'confirmed' | 'returned' | 'failed' = 'failed';
     try {
       const confirmed = await this.amqp.publish(exchange, routingKey, body, {
         ...properties,
@@ -93,12 +105,16 @@ export class ConfirmedPublisher implements OnModuleInit {
       } as Parameters<AmqpConnection['publish']>[3]);
       if (confirmed === false) throw new Error(`publish of ${properties.messageId} was not confirmed`);
       if (this.returned.has(key)) {
+        outcome = 'returned';
         throw new Error(
           `unroutable: no queue is bound to exchange "${exchange}" for routing key "${routingKey}" (message ${properties.messageId} returned)`,
         );
       }
+      outcome = 'confirmed';
     } finally {
       this.returned.delete(key);
+      // The default exchange ('') is labelled by its AMQP name, so the series reads as a place.
+      this.published?.inc({ exchange: exchange || 'amq.default', routing_key: routingKey, outcome });
     }
   }
 }

@@ -6,3 +6,4 @@ export * from './health/health-check';
 export * from './health/health.module';
 export * from './metrics/metrics.module';
 export * from './metrics/service-metrics';
+export * from './metrics/prometheus-text';

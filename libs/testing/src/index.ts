@@ -13,4 +13,5 @@ export * from './tcp-proxy';
 export * from './test-config';
 export * from './test-database';
 export * from './wait-for';
-export * from './prometheus-text';
+export { parsePrometheusText, sampleValue, type PrometheusSample } from '@shop/service-kit';
+export * from './browser';

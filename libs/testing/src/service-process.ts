@@ -34,7 +34,7 @@ export interface ServiceProcessOptions {
  * /health answers 200.
  */
 export async function startServiceProcess(
-  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator',
+  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard',
   env: Record<string, string>,
   { port, healthTimeoutMs = 20_000, logFile }: ServiceProcessOptions,
 ): Promise<ServiceProcess> {

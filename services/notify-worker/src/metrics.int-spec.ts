@@ -63,5 +63,16 @@ describe("notify-worker's GET /metrics (real RabbitMQ, PostgreSQL and SMTP)", ()
     expect(processed('parked')).toBe(1);
     expect(processed('retrying')).toBeUndefined();
     expect(sampleValue(samples, 'message_processing_seconds_count', { queue: 'order_notify' })).toBe(3);
+    // All three settled: none is still in the worker's hands.
+    expect(sampleValue(samples, 'messages_in_progress', { queue: 'order_notify' })).toBe(0);
+    const published = (exchange: string, routingKey: string) =>
+      sampleValue(samples, 'messages_published_total', {
+        exchange,
+        routing_key: routingKey,
+        outcome: 'confirmed',
+      });
+    // Each email announced with an order.notified event; the poison message parked through order.dlx.
+    expect(published('order', 'order.notified')).toBe(2);
+    expect(published('order.dlx', 'order_notify')).toBe(1);
   });
 });

@@ -84,6 +84,33 @@ describe("order-api's GET /metrics (real PostgreSQL and RabbitMQ)", () => {
     expect(sampleValue(backlog, 'outbox_unpublished_messages')).toBe(2);
   });
 
+  it('counts the orders by status and the events the outbox relay had confirmed', async () => {
+    await pool.query(`UPDATE orders SET status = 'completed' WHERE id = (SELECT id FROM orders LIMIT 1)`);
+    const byStatus = await pool.query<{ status: string; n: number }>(
+      'SELECT status::text AS status, count(*)::int AS n FROM orders GROUP BY status',
+    );
+    expect(byStatus.rows.length).toBe(2);
+    // The gauge recounts at most every 5 s: poll until the scrape shows the update.
+    await waitFor('orders_by_status shows the completed order', async () => {
+      const samples = parsePrometheusText(String((await api.get('/metrics')).body));
+      return byStatus.rows.every(
+        ({ status, n }) => sampleValue(samples, 'orders_by_status', { service: 'order-api', status }) === n,
+      );
+    });
+
+    // Two orders, each one order.notify and one order.report event, confirmed by the broker.
+    const samples = parsePrometheusText(String((await api.get('/metrics')).body));
+    for (const routingKey of ['order.notify', 'order.report']) {
+      expect(
+        sampleValue(samples, 'messages_published_total', {
+          exchange: 'order',
+          routing_key: routingKey,
+          outcome: 'confirmed',
+        }),
+      ).toBe(2);
+    }
+  });
+
   it('counts report_rpc calls by outcome and times them', async () => {
     await broker.purge(Queues.reportRpc);
     const [order] = (await pool.query<{ id: string }>('SELECT id FROM orders LIMIT 1')).rows;

@@ -3,11 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FLASH_SALE_LIMITS as LIMITS, type FlashSaleProgressMessage } from '@shop/contracts';
 import type { FlashSaleOptions, FlashSaleResults } from '../flash-sale.results';
 import { ProgressLine } from '../progress';
 import { renderReportHtml } from '../report/report-html';
 import { runFlashSale, type FlashSalePhase } from '../run-flash-sale';
-import { formatSummary } from '../summary';
+import { formatSummary, summaryRows } from '../summary';
 import { costOf, formatCostTable, type CostColumn, type CostRow } from '../support/cpu-cost-table';
 import { CpuTimeline } from '../support/cpu-timeline';
 import { LOCAL_PROCESSES_FILE, readLocalProcesses } from '../support/local-processes';
@@ -24,16 +25,19 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --timeout MS        per-request timeout                        (default 10000)
   --drain-timeout MS  wait for emails and PDFs                   (default 120000)
   --out DIR           results.json and report.html               (default var/loadtest/<timestamp>)
+  --ipc               report progress to the parent process over Node's IPC channel (the dashboard
+                      forks the load test with it); a {"kind":"stop"} message from it stops firing
   --cpu               CPU per request and peak memory of each local process (order-api, workers,
                       log-aggregator, mail catcher, PostgreSQL, RabbitMQ, this load generator) from
                       /proc: needs \`npm start\` on this machine (it writes var/run/local-processes.json)
 
-Exits 0 when every invariant held, 1 on any violation, 2 on bad options or an unreachable system.`;
+Ctrl-C stops firing early: the orders accepted until then are still drained and checked; a second
+Ctrl-C ends it at once. Exits 0 when every invariant held, 1 on any violation, 2 on bad options or an unreachable system.`;
 
 /** Parses the command line; throws with a readable message on a bad value. */
 export function parseFlashSaleArgs(
   argv: string[],
-): { options: FlashSaleOptions; outDir?: string; cpu: boolean } | 'help' {
+): { options: FlashSaleOptions; outDir?: string; cpu: boolean; ipc: boolean } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -49,11 +53,15 @@ export function parseFlashSaleArgs(
       'drain-timeout': { type: 'string' },
       out: { type: 'string' },
       cpu: { type: 'boolean' },
+      ipc: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
-  const int = (name: keyof typeof values, fallback: number, min: number, max: number) => {
+  const int = (
+    name: keyof typeof values,
+    { min, max, default: fallback }: { min: number; max: number; default: number },
+  ) => {
     const raw = values[name];
     if (raw === undefined) return fallback;
     const value = Number(raw);
@@ -70,23 +78,25 @@ export function parseFlashSaleArgs(
       throw new Error(`--${name} must be a URL (got ${raw})`);
     }
   };
-  const retryShare = values['retry-share'] === undefined ? 0.05 : Number(values['retry-share']);
-  if (!(retryShare >= 0 && retryShare <= 1))
+  const retryShare =
+    values['retry-share'] === undefined ? LIMITS.retryShare.default : Number(values['retry-share']);
+  if (!(retryShare >= LIMITS.retryShare.min && retryShare <= LIMITS.retryShare.max))
     throw new Error(`--retry-share must be between 0 and 1 (got ${values['retry-share']})`);
   return {
     options: {
-      stock: int('stock', 500, 0, 1_000_000),
-      requests: int('requests', 20_000, 1, 10_000_000),
-      connections: int('connections', 200, 1, 10_000),
+      stock: int('stock', LIMITS.stock),
+      requests: int('requests', LIMITS.requests),
+      connections: int('connections', LIMITS.connections),
       retryShare,
       apiUrl: url('api', `http://localhost:${SERVICE_PORTS['order-api']}`),
       mailApiUrl: url('mail-api', 'http://localhost:8025'),
       amqpUrl: url('amqp', process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl),
-      requestTimeoutMs: int('timeout', 10_000, 100, 600_000),
-      drainTimeoutMs: int('drain-timeout', 120_000, 1_000, 3_600_000),
+      requestTimeoutMs: int('timeout', LIMITS.requestTimeoutMs),
+      drainTimeoutMs: int('drain-timeout', LIMITS.drainTimeoutMs),
     },
     outDir: values.out,
     cpu: values.cpu ?? false,
+    ipc: values.ipc ?? false,
   };
 }
 
@@ -109,25 +119,35 @@ async function main(): Promise<number> {
     return 2;
   }
   const progress = new ProgressLine();
+  const parent = parsed.ipc ? connectToParent() : undefined;
+  const stop = stopOnInterrupt(parent);
   let phase: 'firing' | 'draining' | undefined;
   const results = await runFlashSale(options, {
-    onPhase: (p) => meter?.mark(p),
+    stopSignal: stop.signal,
+    onPhase: (p) => {
+      meter?.mark(p);
+      parent?.send({ kind: 'phase', phase: p });
+    },
     onStep: (message) => {
       if (phase) progress.done();
       phase = undefined;
       console.error(`» ${message}`);
+      parent?.send({ kind: 'step', message });
     },
     onFiring: (p) => {
       phase = 'firing';
       progress.firing(p);
+      parent?.send({ kind: 'firing', progress: p });
     },
     onDraining: (p) => {
       phase = 'draining';
       progress.draining(p);
+      parent?.send({ kind: 'draining', progress: p });
     },
   }).catch((error: Error) => {
     progress.done();
     console.error(`flash sale could not run: ${error.message}`);
+    parent?.send({ kind: 'error', message: error.message });
     return undefined;
   });
   meter?.mark('done');
@@ -139,11 +159,53 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'report.html'), renderReportHtml(results));
+  parent?.send({
+    kind: 'finished',
+    outcome: {
+      outDir,
+      finishedAt: results.finishedAt,
+      violations: results.violations,
+      summary: summaryRows(results),
+    },
+  });
   console.log(
     `\n${formatSummary(results)}\n\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`,
   );
   if (meter) console.log(`\n${describeCost(meter, results)}`);
   return results.violations.length === 0 ? 0 : 1;
+}
+
+/** Progress for the process that forked this one with --ipc (the dashboard); see FlashSaleProgressMessage. */
+function connectToParent(): { send(message: FlashSaleProgressMessage): void } | undefined {
+  if (!process.send) {
+    console.error(
+      '--ipc: no IPC channel (start the load test with child_process.fork); progress not reported',
+    );
+    return undefined;
+  }
+  return { send: (message) => process.send?.(message) };
+}
+
+/** Ctrl-C, SIGTERM or a stop message from the parent stops firing; a second Ctrl-C exits at once. */
+function stopOnInterrupt(parent: unknown): AbortController {
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error(
+      '\n» stopping: no more orders are sent; those accepted are drained and checked (Ctrl-C again to quit)',
+    );
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (parent) {
+    process.on('message', (message: { kind?: string }) => {
+      if (message?.kind === 'stop' && !stop.signal.aborted) stop.abort();
+    });
+    // The parent went away: nobody is watching, stop sending orders.
+    process.on('disconnect', () => stop.abort());
+  }
+  return stop;
 }
 
 const LOAD_GENERATOR = 'load generator';

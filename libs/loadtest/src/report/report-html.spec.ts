@@ -47,6 +47,7 @@ function flashSaleResults(overrides: Partial<FlashSaleResults> = {}): FlashSaleR
     serverSales: { orders: 100, units: 100 },
     firing: {
       durationMs: 2000,
+      stoppedEarly: false,
       requestsSent: 550,
       resendsSent: 50,
       requestsPerSecond: 275,

@@ -18,6 +18,7 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly counters = new Map<string, Counter<string>>();
   private readonly histograms = new Map<string, Histogram<string>>();
+  private readonly gauges = new Map<string, Gauge<string>>();
 
   constructor(@Inject(METRICS_OPTIONS) options: MetricsOptions) {
     this.registry.setDefaultLabels({ service: options.service });
@@ -47,6 +48,39 @@ export class ServiceMetrics {
         this.set(await read().catch(() => NaN));
       },
     });
+  }
+
+  /**
+   * A labelled gauge read when scraped: `read` returns a value per label value (`{ placed: 3, … }`).
+   * When it fails the series keep no value rather than failing the scrape.
+   */
+  gaugesReadOnScrape(
+    name: string,
+    help: string,
+    labelName: string,
+    read: () => Promise<Record<string, number>>,
+  ): Gauge {
+    return new Gauge({
+      name,
+      help,
+      labelNames: [labelName],
+      registers: [this.registry],
+      async collect() {
+        const values = await read().catch(() => undefined);
+        this.reset();
+        for (const [label, value] of Object.entries(values ?? {})) this.set({ [labelName]: label }, value);
+      },
+    });
+  }
+
+  /** The gauge `name`, registered on first use (for values the code moves itself, such as work in progress). */
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge<string> {
+    let gauge = this.gauges.get(name);
+    if (!gauge) {
+      gauge = new Gauge({ name, help, labelNames, registers: [this.registry] });
+      this.gauges.set(name, gauge);
+    }
+    return gauge;
   }
 
   /** The histogram `name` (seconds), registered on first use. */

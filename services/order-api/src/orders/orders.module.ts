@@ -1,10 +1,11 @@
-import { OutboxBacklogMetric } from './outbox-backlog.metric';
 import { Module } from '@nestjs/common';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { OrderPlacementBatcher } from './order-placement.batcher';
 import { OrderRepository } from './order.repository';
 import { OrdersController } from './orders.controller';
+import { OrdersByStatusMetric } from './orders-by-status.metric';
 import { OrdersService } from './orders.service';
+import { OutboxBacklogMetric } from './outbox-backlog.metric';
 import { SoldOutMarkers } from './sold-out-markers';
 import { StockReplenishedListener } from './stock-replenished.listener';
 
@@ -12,6 +13,7 @@ import { StockReplenishedListener } from './stock-replenished.listener';
   controllers: [OrdersController],
   providers: [
     OutboxBacklogMetric,
+    OrdersByStatusMetric,
     OrdersService,
     OrderRepository,
     OrderPlacementBatcher,

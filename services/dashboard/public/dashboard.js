@@ -1,0 +1,650 @@
+// The dashboard page: draws the broker topology once, then renders every snapshot the server sends over
+// server-sent events (GET /events, one a second). EventSource reconnects by itself and sends the last
+// event id, so the server replays what the page missed. Charts are uPlot, served by the dashboard.
+'use strict';
+
+(() => {
+  const HISTORY_POINTS = 180; // three minutes of one-second snapshots per chart
+
+  const $ = (id) => document.getElementById(id);
+  const svgNS = 'http://www.w3.org/2000/svg';
+
+  /** `1,234`, `12.3`, or `–` for a figure the server could not read. */
+  const num = (value, digits = 0) =>
+    value === null || value === undefined || !Number.isFinite(value)
+      ? '–'
+      : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const rate = (value) => (value === null || value === undefined ? '–' : num(value, value < 10 ? 1 : 0));
+  const ms = (value) =>
+    value === null || value === undefined ? '–' : `${num(value, value < 10 ? 1 : 0)} ms`;
+
+  const text = (id, value) => {
+    const element = $(id);
+    if (element && element.textContent !== value) element.textContent = value;
+  };
+
+  const el = (tag, attributes = {}, children = []) => {
+    const element = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (name === 'text') element.textContent = value;
+      else element.setAttribute(name, value);
+    }
+    for (const child of children) element.append(child);
+    return element;
+  };
+
+  const svg = (tag, attributes = {}, content) => {
+    const element = document.createElementNS(svgNS, tag);
+    for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+    if (content !== undefined) element.textContent = content;
+    return element;
+  };
+
+  // ---------------------------------------------------------------- charts
+
+  /** A rolling uPlot line chart: `push(values)` adds one point per series at the snapshot's time. */
+  class RollingChart {
+    constructor(container, title, series) {
+      this.container = container;
+      this.data = [[], ...series.map(() => [])];
+      this.plot = new uPlot(
+        {
+          title,
+          width: Math.max(280, container.clientWidth || 360),
+          height: 150,
+          legend: { live: false },
+          scales: { x: { time: true } },
+          axes: [{}, { size: 50 }],
+          series: [
+            {},
+            ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.6, spanGaps: false })),
+          ],
+        },
+        this.data,
+        container,
+      );
+      new ResizeObserver(() => {
+        const width = container.clientWidth;
+        if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: 150 });
+      }).observe(container);
+    }
+
+    push(atSeconds, values) {
+      this.data[0].push(atSeconds);
+      values.forEach((value, i) => this.data[i + 1].push(value === undefined ? null : value));
+      if (this.data[0].length > HISTORY_POINTS) for (const series of this.data) series.shift();
+      this.plot.setData(this.data);
+    }
+
+    clear() {
+      for (const series of this.data) series.length = 0;
+      this.plot.setData(this.data);
+    }
+
+    /** Points drawn so far (a spec reads it through the container's data-points attribute). */
+    get points() {
+      return this.data[0].length;
+    }
+  }
+
+  const charts = {};
+
+  function makeCharts() {
+    charts.orders = new RollingChart($('orders-chart'), 'POST /orders per second', [
+      { label: 'accepted', colour: '#1f9d55' },
+      { label: 'refused', colour: '#d97706' },
+      { label: 'failed', colour: '#dc2626' },
+    ]);
+    charts.workers = new RollingChart($('workers-chart'), 'work done per second', [
+      { label: 'emails', colour: '#7c3aed' },
+      { label: 'PDFs', colour: '#2563eb' },
+      { label: 'retries', colour: '#d97706' },
+    ]);
+    charts.saleRate = new RollingChart($('sale-rate-chart'), 'sale: requests and accepted per second', [
+      { label: 'requests/s', colour: '#2563eb' },
+      { label: 'accepted/s', colour: '#1f9d55' },
+    ]);
+    charts.saleLatency = new RollingChart($('sale-latency-chart'), 'sale: latency (ms)', [
+      { label: 'p50', colour: '#2563eb' },
+      { label: 'p99', colour: '#dc2626' },
+    ]);
+    charts.saleQueues = new RollingChart($('sale-queues-chart'), 'sale: queue depths', [
+      { label: 'order_notify', colour: '#7c3aed' },
+      { label: 'order_report', colour: '#2563eb' },
+      { label: 'order_status', colour: '#1f9d55' },
+    ]);
+  }
+
+  // ---------------------------------------------------------------- topology diagram
+
+  const ROW = 44;
+  const COMPACT_ROW = 28;
+  const BOX = { exchange: { x: 10, w: 190 }, queue: { x: 330, w: 300 }, consumer: { x: 760, w: 150 } };
+  const queueNodes = new Map(); // queue name → { group, sub, rates, edges: [] }
+  const consumerNodes = new Map(); // service → group
+
+  /**
+   * Lays the topology out in three columns: exchanges, the queues their bindings route to, and the
+   * service consuming each queue. Queues are ordered by the exchange that feeds them.
+   */
+  function drawTopology(topology) {
+    const exchanges = [
+      ...topology.exchanges.map((e) => ({ name: e.name, type: e.type })),
+      { name: '(default)', type: 'direct' },
+    ];
+    const feeding = new Map(); // queue → bindings into it
+    for (const binding of topology.bindings) {
+      if (binding.destinationType !== 'queue') continue;
+      if (!feeding.has(binding.destination)) feeding.set(binding.destination, []);
+      feeding.get(binding.destination).push(binding);
+    }
+    // report_rpc is published to through the default exchange, which binds every queue by its name.
+    feeding.set('report_rpc', [{ source: '(default)', destination: 'report_rpc', routingKey: 'report_rpc' }]);
+
+    const queueOrder = [];
+    for (const exchange of exchanges) {
+      for (const queue of topology.queues) {
+        const first = (feeding.get(queue.name) || [])[0];
+        if (first && first.source === exchange.name && !queueOrder.includes(queue.name))
+          queueOrder.push(queue.name);
+      }
+    }
+    for (const queue of topology.queues) if (!queueOrder.includes(queue.name)) queueOrder.push(queue.name);
+
+    // Retry queues get a one-line box: nine of them would otherwise make the diagram twice as tall.
+    const compact = (name) => name.includes('.retry.');
+    const queueY = new Map();
+    let nextY = 20;
+    for (const name of queueOrder) {
+      queueY.set(name, nextY);
+      nextY += compact(name) ? COMPACT_ROW : ROW;
+    }
+    const exchangeY = new Map();
+    let lastY = -Infinity;
+    for (const exchange of exchanges) {
+      const ys = [...feeding.values()]
+        .flat()
+        .filter((b) => b.source === exchange.name)
+        .map((b) => queueY.get(b.destination));
+      const wanted = ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : lastY + ROW;
+      const y = Math.max(wanted, lastY + ROW);
+      exchangeY.set(exchange.name, y);
+      lastY = y;
+    }
+    // logs feeds logs.broadcast (an exchange-to-exchange binding): keep it just above.
+    if (exchangeY.has('logs') && exchangeY.has('logs.broadcast')) {
+      exchangeY.set('logs', Math.min(exchangeY.get('logs'), exchangeY.get('logs.broadcast') - ROW));
+    }
+    const services = [...new Set(Object.values(topology.consumers))];
+    const consumerY = new Map();
+    for (const service of services) {
+      const ys = Object.entries(topology.consumers)
+        .filter(([, s]) => s === service)
+        .map(([q]) => queueY.get(q));
+      consumerY.set(service, ys.reduce((a, b) => a + b, 0) / ys.length);
+    }
+    let previous = -Infinity;
+    for (const service of [...services].sort((a, b) => consumerY.get(a) - consumerY.get(b))) {
+      const y = Math.max(consumerY.get(service), previous + ROW);
+      consumerY.set(service, y);
+      previous = y;
+    }
+
+    const height = Math.max(...queueY.values(), ...exchangeY.values(), ...consumerY.values()) + ROW + 10;
+    const root = svg('svg', { viewBox: `0 0 930 ${height}`, role: 'img', 'aria-label': 'broker topology' });
+    const edges = svg('g');
+    const nodes = svg('g');
+    root.append(edges, nodes);
+
+    const curve = (x1, y1, x2, y2) =>
+      `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`;
+
+    for (const exchange of exchanges) {
+      const y = exchangeY.get(exchange.name);
+      const group = svg('g', {
+        class: 'exchange',
+        'data-exchange': exchange.name,
+        transform: `translate(${BOX.exchange.x},${y})`,
+      });
+      group.append(
+        svg('rect', { width: BOX.exchange.w, height: 32, rx: 4 }),
+        svg('text', { x: 8, y: 14, class: 'node-title' }, exchange.name),
+        svg(
+          'text',
+          { x: 8, y: 27, class: 'node-sub' },
+          exchange.name.endsWith('.retry')
+            ? `${exchange.type} · TTL, then back to ${exchange.name.slice(0, -'.retry'.length)}`
+            : `${exchange.type} exchange`,
+        ),
+      );
+      nodes.append(group);
+    }
+    for (const binding of topology.bindings.filter((b) => b.destinationType === 'exchange')) {
+      const y1 = exchangeY.get(binding.source) + 16;
+      const y2 = exchangeY.get(binding.destination) + 16;
+      edges.append(
+        svg('path', {
+          class: 'edge',
+          d: `M${BOX.exchange.x},${y1} C-20,${y1} -20,${y2} ${BOX.exchange.x},${y2}`,
+        }),
+        svg('text', { class: 'edge-label', x: 0, y: (y1 + y2) / 2 + 4 }, binding.routingKey),
+      );
+    }
+
+    for (const name of queueOrder) {
+      const y = queueY.get(name);
+      const small = compact(name);
+      const height = small ? 22 : 34;
+      const group = svg('g', {
+        class: 'queue',
+        'data-queue': name,
+        transform: `translate(${BOX.queue.x},${y})`,
+      });
+      const title = svg('text', { x: 8, y: small ? 15 : 14, class: small ? 'node-sub' : 'node-title' }, name);
+      const sub = svg(
+        'text',
+        { x: small ? 160 : 8, y: small ? 15 : 27, class: 'node-sub', 'data-field': 'figures' },
+        'ready – · unacked – · consumers –',
+      );
+      const rates = svg(
+        'text',
+        {
+          x: BOX.queue.w - 8,
+          y: small ? 15 : 14,
+          class: 'node-sub',
+          'text-anchor': 'end',
+          'data-field': 'rates',
+        },
+        '',
+      );
+      group.append(svg('rect', { width: BOX.queue.w, height, rx: 4 }), title, sub);
+      if (!small) group.append(rates);
+      nodes.append(group);
+      const node = { group, sub, rates, small, edges: [] };
+      (feeding.get(name) || []).forEach((binding, i, all) => {
+        const from = exchangeY.get(binding.source);
+        if (from === undefined) return;
+        // Several bindings into one queue (order_status) fan in at slightly different heights.
+        const into = y + height / 2 + (all.length > 1 ? (i - (all.length - 1) / 2) * 12 : 0);
+        const path = svg('path', {
+          class: 'edge',
+          d: curve(BOX.exchange.x + BOX.exchange.w, from + 16, BOX.queue.x, into),
+        });
+        edges.append(path);
+        if (binding.routingKey) {
+          edges.append(
+            svg(
+              'text',
+              { class: 'edge-label', x: BOX.queue.x - 8, y: into - 3, 'text-anchor': 'end' },
+              binding.routingKey,
+            ),
+          );
+        }
+        node.edges.push(path);
+      });
+      const consumer = topology.consumers[name];
+      if (consumer) {
+        const path = svg('path', {
+          class: 'edge',
+          d: curve(BOX.queue.x + BOX.queue.w, y + 17, BOX.consumer.x, consumerY.get(consumer) + 16),
+        });
+        edges.append(path);
+        node.out = path;
+      }
+      queueNodes.set(name, node);
+    }
+
+    for (const service of services) {
+      const y = consumerY.get(service);
+      const group = svg('g', {
+        class: 'consumer',
+        'data-consumer': service,
+        transform: `translate(${BOX.consumer.x},${y})`,
+      });
+      group.append(
+        svg('rect', { width: BOX.consumer.w, height: 32, rx: 4 }),
+        svg('text', { x: 8, y: 14, class: 'node-title' }, service),
+        svg('text', { x: 8, y: 27, class: 'node-sub', 'data-field': 'instances' }, ''),
+      );
+      nodes.append(group);
+      consumerNodes.set(service, group);
+    }
+    $('topology').replaceChildren(root);
+  }
+
+  function renderTopology(snapshot) {
+    for (const queue of snapshot.queues) {
+      const node = queueNodes.get(queue.name);
+      if (!node) continue;
+      node.sub.textContent = node.small
+        ? `ready ${num(queue.ready)}`
+        : `ready ${num(queue.ready)} · unacked ${num(queue.unacked)} · consumers ${num(queue.consumers)}`;
+      node.rates.textContent =
+        queue.publishRate === null && queue.deliverRate === null
+          ? ''
+          : `in ${rate(queue.publishRate)}/s · out ${rate(queue.deliverRate)}/s`;
+      node.group.dataset.ready = String(queue.ready);
+      node.group.dataset.consumers = String(queue.consumers);
+      const isParking = queue.name.endsWith('.dlq');
+      const isRetry = queue.name.includes('.retry.');
+      node.group.classList.toggle('parked', isParking && queue.ready > 0);
+      node.group.classList.toggle('backlog', !isParking && !isRetry && queue.ready > 100);
+      node.group.classList.toggle('no-consumer', !isParking && !isRetry && queue.consumers === 0);
+      for (const edge of node.edges)
+        edge.classList.toggle('flowing', (queue.publishRate || 0) > 0 || (isRetry && queue.ready > 0));
+      if (node.out) node.out.classList.toggle('flowing', (queue.deliverRate || 0) > 0);
+    }
+    for (const [service, group] of consumerNodes) {
+      const instances = snapshot.services.filter((s) => s.service === service);
+      const up = instances.filter((s) => s.health === 'up').length;
+      group.classList.toggle('down', instances.length > 0 && up === 0);
+      group.querySelector('[data-field="instances"]').textContent = `${up}/${instances.length} up`;
+    }
+  }
+
+  // ---------------------------------------------------------------- panels
+
+  function renderHealth(snapshot) {
+    const chip = (name, state, detail) =>
+      el('span', { class: 'chip', title: detail || state, 'data-state': state, 'data-name': name }, [
+        el('span', { class: `dot ${state}` }),
+        el('span', { text: name }),
+        ...(detail ? [el('span', { class: 'subtle', text: detail })] : []),
+      ]);
+    $('service-chips').replaceChildren(...snapshot.services.map((s) => chip(s.instance, s.health, s.detail)));
+    $('node-chips').replaceChildren(
+      ...snapshot.broker.nodes.map((n) =>
+        chip(`RabbitMQ ${n.name}`, n.up ? 'up' : 'down', n.up ? '' : n.detail),
+      ),
+    );
+    text(
+      'broker-source',
+      snapshot.broker.source === 'management'
+        ? 'queues: RabbitMQ management API'
+        : 'queues: AMQP + the services’ counters',
+    );
+  }
+
+  function renderOrders(snapshot) {
+    const o = snapshot.orders;
+    text('orders-accepted-total', num(o.acceptedTotal));
+    text('orders-accepted-rate', rate(o.acceptedPerSecond));
+    text('orders-refused-rate', rate(o.refusedPerSecond));
+    text('orders-failed-rate', rate(o.failedPerSecond));
+    text('orders-latency', `${ms(o.latencyP50Ms)} / ${ms(o.latencyP99Ms)}`);
+    text('outbox-backlog', num(o.outboxBacklog));
+    $('orders-by-status').replaceChildren(
+      ...Object.entries(o.byStatus).map(([status, count]) =>
+        el('span', { 'data-status': status, text: `${status} ${num(count)}` }),
+      ),
+    );
+    const w = snapshot.workers;
+    text('emails-rate', rate(w.emailsPerSecond));
+    text('pdfs-rate', rate(w.pdfsPerSecond));
+    text('retries-rate', rate(w.retriesPerSecond));
+    text('emails-total', num(w.emailsTotal));
+    text('pdfs-total', num(w.pdfsTotal));
+    const r = snapshot.rpc;
+    text('rpc-rate', rate(r.callsPerSecond));
+    text('rpc-p99', ms(r.p99Ms));
+    text('rpc-timeouts', num(r.timeoutsTotal));
+    text('rpc-late', num(r.lateRepliesTotal));
+    $('rpc-outcomes').replaceChildren(
+      ...Object.entries(r.byOutcome).map(([outcome, count]) =>
+        el('span', { text: `${outcome} ${num(count)}` }),
+      ),
+    );
+    const at = Date.parse(snapshot.at) / 1000;
+    charts.orders.push(at, [o.acceptedPerSecond, o.refusedPerSecond, o.failedPerSecond]);
+    charts.workers.push(at, [w.emailsPerSecond, w.pdfsPerSecond, w.retriesPerSecond]);
+  }
+
+  function renderDeadLetters(snapshot) {
+    $('dead-letters').replaceChildren(
+      ...snapshot.workers.deadLetters.map((dlq) =>
+        el('div', { class: 'dlq', 'data-dlq': dlq.queue, 'data-depth': String(dlq.depth) }, [
+          el('h3', { text: `${dlq.queue}: ${num(dlq.depth)} parked` }),
+          ...(dlq.reasons.length
+            ? [
+                el(
+                  'ul',
+                  {},
+                  dlq.reasons.map((r) =>
+                    el('li', { class: 'reason', 'data-reason': r.reason, text: `${r.reason} ×${r.count}` }),
+                  ),
+                ),
+                el(
+                  'ul',
+                  { class: 'subtle' },
+                  dlq.messages.map((m) =>
+                    el('li', {
+                      'data-message-id': m.messageId,
+                      text: `${m.messageId}: ${m.reason}${m.lastError ? ` (${m.lastError})` : ''}`,
+                    }),
+                  ),
+                ),
+              ]
+            : []),
+        ]),
+      ),
+    );
+  }
+
+  function renderErrors(snapshot) {
+    const list = $('recent-errors');
+    if (snapshot.errors.length === 0) {
+      list.replaceChildren(el('li', { class: 'subtle', text: 'no errors logged recently' }));
+      return;
+    }
+    list.replaceChildren(
+      ...snapshot.errors.map((e) =>
+        el('li', {}, [
+          el('span', { class: 'when', text: `${e.at.slice(11, 19)} ${e.service} ${e.level}: ` }),
+          el('span', { text: e.message }),
+        ]),
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------- flash sale
+
+  let shownSaleId;
+  let drawnUntilMs = -1;
+  const RUNNING = ['starting', 'firing', 'draining', 'verifying'];
+
+  function renderSale(sale, at) {
+    const running = sale && RUNNING.includes(sale.state);
+    $('sale-start').disabled = Boolean(running);
+    $('sale-stop').disabled = !running || sale.stopRequested;
+    if (!sale) return;
+    if (sale.id !== shownSaleId) {
+      shownSaleId = sale.id;
+      drawnUntilMs = -1;
+      for (const chart of [charts.saleRate, charts.saleLatency, charts.saleQueues]) chart.clear();
+      // The form shows the options of the sale on screen (after a reload, those it was started with).
+      const form = $('sale-form');
+      for (const [name, value] of Object.entries(sale.options))
+        if (form.elements[name]) form.elements[name].value = String(value);
+    }
+    // The load test's own ticks (four a second), each drawn once: a reloaded page gets them all.
+    const startedAt = Date.parse(sale.startedAt);
+    for (const tick of sale.timeline || []) {
+      if (tick.atMs <= drawnUntilMs) continue;
+      drawnUntilMs = tick.atMs;
+      const x = (startedAt + tick.atMs) / 1000;
+      charts.saleRate.push(x, [tick.requestsPerSecond, tick.acceptedPerSecond]);
+      charts.saleLatency.push(x, [tick.latencyP50Ms, tick.latencyP99Ms]);
+    }
+    const state = $('sale-state');
+    state.textContent = `${sale.id}: ${sale.state}${sale.stopRequested && running ? ' (stopping)' : ''}`;
+    state.className = `badge badge-${sale.state}`;
+    state.dataset.state = sale.state;
+    text('sale-step', sale.error || sale.step || '');
+    const f = sale.firing;
+    if (f) {
+      $('sale-progress').style.width = `${Math.round((100 * f.done) / Math.max(1, f.total))}%`;
+      text('sale-done', `${num(f.done)} / ${num(f.total)}`);
+      text('sale-accepted', num(f.accepted));
+      text('sale-sold-out', num(f.soldOut));
+      text('sale-errors', num(f.errors));
+      text('sale-rps', rate(f.requestsPerSecond));
+      text('sale-latency', `${ms(f.latencyP50Ms)} / ${ms(f.latencyP99Ms)}`);
+    }
+    const d = sale.draining;
+    if (d) text('sale-drain', `${num(d.emails)} / ${num(d.pdfs)} of ${num(d.accepted)}`);
+    if (running && at) {
+      const depth = (name) => (latestQueues.get(name) || {}).ready;
+      charts.saleQueues.push(at, [depth('order_notify'), depth('order_report'), depth('order_status')]);
+    }
+    for (const [id, chart] of [
+      ['sale-rate-chart', charts.saleRate],
+      ['sale-latency-chart', charts.saleLatency],
+      ['sale-queues-chart', charts.saleQueues],
+    ]) {
+      $(id).dataset.points = String(chart.points);
+    }
+    renderVerdict(sale);
+  }
+
+  function renderVerdict(sale) {
+    const box = $('sale-verdict');
+    if (!sale.verdict) {
+      box.hidden = true;
+      return;
+    }
+    if (box.dataset.saleId === sale.id) return;
+    box.dataset.saleId = sale.id;
+    box.dataset.passed = String(sale.verdict.passed);
+    const v = sale.verdict;
+    box.replaceChildren(
+      el('p', {
+        class: v.passed ? 'pass' : 'fail',
+        'data-testid': 'sale-verdict-line',
+        text: v.passed
+          ? 'PASS: nothing oversold, lost or duplicated'
+          : `FAIL: ${v.violations.length} violation(s)`,
+      }),
+      ...(v.violations.length
+        ? [
+            el(
+              'ul',
+              {},
+              v.violations.map((x) => el('li', { text: `${x.code}: ${x.message}` })),
+            ),
+          ]
+        : []),
+      el('table', {}, [
+        el(
+          'tbody',
+          {},
+          v.summary.map((row) =>
+            el('tr', {}, [el('td', { text: row.label }), el('td', { text: row.value })]),
+          ),
+        ),
+      ]),
+      el('a', {
+        href: v.reportUrl,
+        target: '_blank',
+        'data-testid': 'sale-report-link',
+        text: 'the full report (report.html)',
+      }),
+    );
+    box.hidden = false;
+  }
+
+  function readForm() {
+    const form = $('sale-form');
+    const body = {};
+    for (const name of ['stock', 'requests', 'connections', 'retryShare']) {
+      const raw = form.elements[name].value.trim();
+      // Sent as typed: the server checks it and says what is wrong with each field.
+      body[name] = raw === '' || Number.isNaN(Number(raw)) ? raw : Number(raw);
+    }
+    return body;
+  }
+
+  function showFieldErrors(errors) {
+    const form = $('sale-form');
+    for (const small of form.querySelectorAll('[data-error-for]')) {
+      const error = errors.find((e) => e.field === small.dataset.errorFor);
+      small.textContent = error ? error.message : '';
+      small.dataset.code = error ? error.code : '';
+      const input = form.elements[small.dataset.errorFor];
+      if (input) input.classList.toggle('invalid', Boolean(error));
+    }
+  }
+
+  async function startSale(event) {
+    event.preventDefault();
+    text('sale-message', '');
+    const response = await fetch('/sales', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(readForm()),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 202) {
+      showFieldErrors([]);
+      renderSale(body);
+      return;
+    }
+    showFieldErrors(body.errors || []);
+    text('sale-message', `${body.code || response.status}: ${body.message || 'the sale could not start'}`);
+    $('sale-message').dataset.code = body.code || '';
+  }
+
+  async function stopSale() {
+    const response = await fetch('/sales/current/stop', { method: 'POST' });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 202) renderSale(body);
+    else text('sale-message', `${body.code}: ${body.message}`);
+  }
+
+  // ---------------------------------------------------------------- stream
+
+  let latestQueues = new Map();
+
+  function render(snapshot) {
+    latestQueues = new Map(snapshot.queues.map((q) => [q.name, q]));
+    text('snapshot-at', new Date(snapshot.at).toLocaleTimeString());
+    renderHealth(snapshot);
+    renderTopology(snapshot);
+    renderOrders(snapshot);
+    renderDeadLetters(snapshot);
+    renderErrors(snapshot);
+    renderSale(snapshot.sale, Date.parse(snapshot.at) / 1000);
+    document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
+  }
+
+  function connect() {
+    const source = new EventSource('/events');
+    const state = $('stream-state');
+    source.addEventListener('open', () => {
+      state.textContent = 'live';
+      state.className = 'badge badge-up';
+    });
+    source.addEventListener('error', () => {
+      state.textContent = 'reconnecting…';
+      state.className = 'badge badge-wait';
+    });
+    source.addEventListener('snapshot', (event) => {
+      state.textContent = 'live';
+      state.className = 'badge badge-up';
+      render(JSON.parse(event.data));
+    });
+  }
+
+  async function start() {
+    makeCharts();
+    $('sale-form').addEventListener('submit', (event) => void startSale(event));
+    $('sale-stop').addEventListener('click', () => void stopSale());
+    const topology = await fetch('/api/topology').then((r) => r.json());
+    drawTopology(topology);
+    // A reload mid-sale shows the running sale at once, before the first snapshot arrives.
+    const current = await fetch('/sales/current');
+    if (current.status === 200) renderSale(await current.json());
+    connect();
+  }
+
+  void start();
+})();

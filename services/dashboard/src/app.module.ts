@@ -1,0 +1,88 @@
+import { DynamicModule, Injectable, Module } from '@nestjs/common';
+import { TOPOLOGY } from '@shop/contracts';
+import { HealthModule, MetricsModule, type HealthCheck } from '@shop/service-kit';
+import { DASHBOARD_CONFIG, type DashboardConfig } from './config/dashboard.config';
+import { PageController } from './page/page.controller';
+import { FlashSaleRunner } from './sales/flash-sale.runner';
+import { SalesController } from './sales/sales.controller';
+import { SnapshotCollector } from './snapshot/snapshot.collector';
+import { SnapshotBuilder } from './snapshot/snapshot-builder';
+import { AmqpBrokerReader, BROKER_READER } from './sources/broker-reader';
+import { ManagementBrokerReader } from './sources/management-reader';
+import { EventsController } from './stream/events.controller';
+import { SseHub } from './stream/sse-hub';
+
+export const SERVICE_NAME = 'dashboard';
+
+/** Healthy once a snapshot has been taken: the page then has something to show. */
+@Injectable()
+class SnapshotHealthCheck implements HealthCheck {
+  readonly name = 'snapshots';
+
+  constructor(
+    private readonly collector: SnapshotCollector,
+    private readonly hub: SseHub,
+  ) {}
+
+  async check(): Promise<void> {
+    if (!this.collector.latest) throw new Error('no snapshot taken yet');
+  }
+
+  details() {
+    return { takenAt: this.collector.latest?.at, pagesConnected: this.hub.clientCount };
+  }
+}
+
+/** The dashboard's sources, snapshot loop, event stream and sale runner; global so /health can check them. */
+@Module({})
+class DashboardCoreModule {
+  static forRoot(config: DashboardConfig): DynamicModule {
+    return {
+      module: DashboardCoreModule,
+      global: true,
+      exports: [SnapshotHealthCheck],
+      controllers: [PageController, EventsController, SalesController],
+      providers: [
+        { provide: DASHBOARD_CONFIG, useValue: config },
+        {
+          provide: BROKER_READER,
+          useFactory: () => {
+            const amqp = new AmqpBrokerReader(config.RABBITMQ_URL, TOPOLOGY);
+            if (!config.RABBITMQ_MANAGEMENT_URL) return amqp;
+            return new ManagementBrokerReader(
+              config.RABBITMQ_MANAGEMENT_URL,
+              vhostOf(config.RABBITMQ_URL),
+              TOPOLOGY,
+              amqp,
+            );
+          },
+        },
+        { provide: SnapshotBuilder, useValue: new SnapshotBuilder({ topology: TOPOLOGY }) },
+        { provide: SseHub, useValue: new SseHub() },
+        FlashSaleRunner,
+        SnapshotCollector,
+        SnapshotHealthCheck,
+      ],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: DashboardConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
+        DashboardCoreModule.forRoot(config),
+        HealthModule.register([SnapshotHealthCheck]),
+      ],
+    };
+  }
+}
+
+/** The vhost of the first node's URL ("/" without a path): the management API lists its queues. */
+function vhostOf(rabbitmqUrl: string): string {
+  const path = new URL(rabbitmqUrl.split(',')[0].trim()).pathname;
+  return path && path !== '/' ? decodeURIComponent(path.slice(1)) : '/';
+}

@@ -1,0 +1,102 @@
+import {
+  directoryVariable,
+  LOCAL_DEFAULTS,
+  loadConfig,
+  portVariable,
+  positiveIntVariable,
+  rabbitmqUrlVariable,
+  SERVICE_PORTS,
+} from '@shop/config';
+import { z } from 'zod';
+
+/** One service instance the dashboard watches: its /health and /metrics are read every second. */
+export interface ScrapeTarget {
+  /** `order-api`, or `order-api-2` for a replica. */
+  instance: string;
+  service: string;
+  url: string;
+}
+
+const WATCHED_SERVICES = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const;
+
+const DEFAULT_TARGETS = WATCHED_SERVICES.map(
+  (service) => `${service}=http://127.0.0.1:${SERVICE_PORTS[service]}`,
+).join(',');
+
+/**
+ * `DASHBOARD_TARGETS`: `instance=url` pairs separated by commas. An instance is named after its
+ * service, with `-<n>` for a replica (`order-api-2=http://127.0.0.1:3200`).
+ */
+export const scrapeTargetsVariable = () =>
+  z
+    .string()
+    .default(DEFAULT_TARGETS)
+    .transform((value, context): ScrapeTarget[] => {
+      const targets: ScrapeTarget[] = [];
+      for (const pair of value
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [instance, url] = pair.split(/=(.*)/s);
+        const service = WATCHED_SERVICES.find((name) => instance === name || instance.startsWith(`${name}-`));
+        if (!service || !isHttpUrl(url)) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${pair}" must be <instance>=<http url>, the instance named after one of ${WATCHED_SERVICES.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+        targets.push({ instance, service, url: url.replace(/\/$/, '') });
+      }
+      if (targets.length === 0) context.addIssue({ code: 'custom', message: 'names no target' });
+      return targets;
+    });
+
+function isHttpUrl(value: string | undefined): value is string {
+  try {
+    return value !== undefined && ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const httpUrlVariable = (defaultUrl: string) =>
+  z
+    .string()
+    .refine(isHttpUrl, 'must be an http:// or https:// URL')
+    .transform((url) => url.replace(/\/$/, ''))
+    .default(defaultUrl);
+
+export const dashboardConfigShape = {
+  PORT: portVariable(SERVICE_PORTS.dashboard),
+  /** The broker's nodes: queue depths and consumers by passive declares, each node's reachability. */
+  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
+  /** RabbitMQ's management API (`http://user:pass@host:15672`): queue rates and nodes from the broker itself. */
+  RABBITMQ_MANAGEMENT_URL: z
+    .string()
+    .refine(isHttpUrl, 'must be an http:// or https:// URL')
+    .transform((url) => url.replace(/\/$/, ''))
+    .optional(),
+  DASHBOARD_TARGETS: scrapeTargetsVariable(),
+  /** How often a snapshot is taken and sent to the pages. */
+  DASHBOARD_INTERVAL_MS: positiveIntVariable(1_000, 60_000),
+  /** Where a flash sale started from the page sends its orders (HAProxy's port on a cluster). */
+  ORDER_API_URL: httpUrlVariable(`http://127.0.0.1:${SERVICE_PORTS['order-api']}`),
+  /** The Mailpit-compatible API the flash sale counts emails with (Mailpit, or npm start's mail catcher). */
+  MAIL_API_URL: httpUrlVariable('http://127.0.0.1:8025'),
+  /** Each flash sale's results.json and report.html, in a folder per sale. */
+  SALES_DIR: directoryVariable('./var/loadtest'),
+  /**
+   * The load test's built command line (`npm run build`), which a sale runs in its own process: the
+   * dashboard talks to it over IPC (@shop/contracts' flash-sale messages) and imports none of its code.
+   */
+  LOADTEST_CLI: z.string().min(1).default('./libs/loadtest/dist/cli/flash-sale.cli.js'),
+};
+
+export type DashboardConfig = ReturnType<typeof loadDashboardConfig>;
+
+export function loadDashboardConfig(env?: Record<string, string | undefined>) {
+  return loadConfig(dashboardConfigShape, env);
+}
+
+export const DASHBOARD_CONFIG = Symbol('DASHBOARD_CONFIG');

@@ -1,0 +1,198 @@
+import { TOPOLOGY } from '@shop/contracts';
+import {
+  insertProduct,
+  launchChromium,
+  publishOrderPlaced,
+  recordRequests,
+  saveScreenshot,
+  waitFor,
+} from '@shop/testing';
+import type { Browser, Page } from 'playwright-core';
+import { DashboardSystem } from './testing/dashboard-system.harness';
+
+/**
+ * The dashboard page in a real Chromium (Debian's, through playwright-core) against the whole system
+ * running as processes: what the page shows must follow what happens. Each spec saves a screenshot
+ * under var/screenshots/.
+ */
+describe('dashboard page (Chromium, real services, broker, database and SMTP)', () => {
+  let system: DashboardSystem;
+  let browser: Browser;
+  let page: Page;
+  let requested: string[];
+  let ordersPlaced = 0;
+
+  const queue = (name: string) => page.locator(`[data-queue="${name}"]`);
+  const textOf = async (selector: string) => (await page.locator(selector).textContent())?.trim() ?? '';
+  const numberOf = async (selector: string) => Number((await textOf(selector)).replace(/,/g, ''));
+  const placeOrders = async (count: number) => {
+    for (let i = 0; i < count; i++) expect(await system.placeOrder('PAGE-TEA', ordersPlaced++)).toBe(201);
+  };
+
+  beforeAll(async () => {
+    system = await DashboardSystem.start();
+    await insertProduct(system.pool, { sku: 'PAGE-TEA', name: '페이지 tea', priceCents: 700, stock: 10_000 });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    requested = recordRequests(page);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
+
+  it('loads with every request to localhost only, and draws every queue of the topology', async () => {
+    await page.goto(system.url('dashboard'));
+    await waitFor(
+      'two snapshots rendered',
+      async () => Number(await page.locator('body').getAttribute('data-snapshots')) >= 2,
+    );
+
+    expect(await page.locator('[data-queue]').count()).toBe(TOPOLOGY.queues.length);
+    expect(await page.locator('[data-exchange]').count()).toBe(TOPOLOGY.exchanges.length + 1); // + the default exchange
+    expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(4);
+    expect(await textOf('#stream-state')).toBe('live');
+    const hosts = new Set(requested.map((url) => new URL(url).hostname));
+    expect([...hosts]).toEqual(['127.0.0.1']);
+    for (const asset of ['dashboard.js', 'dashboard.css', 'uPlot.iife.min.js', 'uPlot.min.css']) {
+      expect(requested.some((url) => url.endsWith(`/assets/${asset}`))).toBe(true);
+    }
+    await saveScreenshot(page, 'dashboard-loaded');
+  });
+
+  it('placing orders moves the accepted counter and the queues’ rates', async () => {
+    const acceptedBefore = await numberOf('#orders-accepted-total');
+    await placeOrders(30);
+
+    await waitFor(
+      'the accepted counter shows the 30 orders',
+      async () => (await numberOf('#orders-accepted-total')) === acceptedBefore + 30,
+    );
+    // Rates are over the last few seconds: order_notify's publishes and deliveries show while they last.
+    const rates = await waitFor('order_notify shows messages flowing in and out', async () => {
+      const text = await queue('order_notify').locator('[data-field="rates"]').textContent();
+      const [, into, out] = /in ([\d.]+)\/s · out ([\d.]+)\/s/.exec(text ?? '') ?? [];
+      return Number(into) > 0 && Number(out) > 0 ? text : undefined;
+    });
+    expect(rates).toMatch(/^in [\d.]+\/s · out [\d.]+\/s$/);
+    expect(await page.locator('path.edge.flowing').count()).toBeGreaterThan(0);
+    await waitFor('the emails counted', async () => (await numberOf('#emails-total')) >= 30);
+    await saveScreenshot(page, 'dashboard-orders-flowing');
+  });
+
+  it('with notify-worker stopped, order_notify has 0 consumers and a growing backlog; a restart drains it', async () => {
+    await system.stopService('notify-worker');
+    await waitFor(
+      'order_notify without consumers',
+      async () => (await queue('order_notify').getAttribute('data-consumers')) === '0',
+    );
+    expect(await page.locator('#service-chips [data-name="notify-worker"]').getAttribute('data-state')).toBe(
+      'down',
+    );
+
+    await placeOrders(5);
+    const backlog = await waitFor('five waiting', async () => {
+      const ready = Number(await queue('order_notify').getAttribute('data-ready'));
+      return ready >= 5 ? ready : undefined;
+    });
+    await placeOrders(5);
+    await waitFor(
+      'the backlog grows',
+      async () => Number(await queue('order_notify').getAttribute('data-ready')) >= backlog + 5,
+    );
+    expect(await queue('order_notify').getAttribute('class')).toContain('no-consumer');
+    await saveScreenshot(page, 'dashboard-notify-worker-stopped');
+
+    const emailsBefore = system.mail.smtp.messages.length;
+    await system.startService('notify-worker');
+    await waitFor(
+      'order_notify drained by the restarted worker',
+      async () =>
+        (await queue('order_notify').getAttribute('data-ready')) === '0' &&
+        (await queue('order_notify').getAttribute('data-consumers')) === '1',
+      { timeoutMs: 20_000 },
+    );
+    await waitFor('the backlog’s emails sent', () => system.mail.smtp.messages.length >= emailsBefore + 10);
+    await saveScreenshot(page, 'dashboard-notify-worker-back');
+  });
+
+  it('a poison message shows in the dead-letter panel with its reason', async () => {
+    await publishOrderPlaced(
+      system.broker,
+      'order.notify',
+      {},
+      { body: Buffer.from('{"not": "an order"'), messageId: 'poison-on-the-page' },
+    );
+
+    const dlq = page.locator('[data-dlq="order_notify.dlq"]');
+    await waitFor(
+      'order_notify.dlq lists the poison message',
+      async () => (await dlq.locator('[data-message-id="poison-on-the-page"]').count()) === 1,
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    expect(await dlq.getAttribute('data-depth')).toBe('1');
+    expect(await dlq.locator('[data-reason="invalid-message"]').textContent()).toBe('invalid-message ×1');
+    expect(await queue('order_notify.dlq').getAttribute('class')).toContain('parked');
+    await saveScreenshot(page, 'dashboard-dead-letter');
+    // The sale below counts dead letters: this one was the point of this spec, not a failure of the sale.
+    await system.broker.purge('order_notify.dlq');
+  });
+
+  it('a flash sale started from the page: field errors, a reload mid-sale shows it, then PASS with its charts', async () => {
+    const field = (name: string) => page.locator(`#sale-form input[name="${name}"]`);
+    await field('requests').fill('0');
+    await page.click('#sale-start');
+    await waitFor(
+      'the field error',
+      async () =>
+        (await page.locator('[data-error-for="requests"]').getAttribute('data-code')) === 'OUT_OF_RANGE',
+    );
+    expect(await textOf('#sale-message')).toMatch(/^VALIDATION_FAILED: /);
+
+    await field('stock').fill('50');
+    await field('requests').fill('8000');
+    await field('connections').fill('20');
+    await field('retryShare').fill('0.05');
+    await page.click('#sale-start');
+    const saleId = await waitFor('the sale running', async () => {
+      const state = await page.locator('#sale-state').getAttribute('data-state');
+      return state && state !== 'error' ? (await textOf('#sale-state')).split(':')[0] : undefined;
+    });
+    expect(saleId).toMatch(/^sale-/);
+    expect(await page.locator('#sale-start').isDisabled()).toBe(true);
+
+    await page.reload();
+    await waitFor('the reloaded page shows the same sale', async () =>
+      (await textOf('#sale-state')).startsWith(`${saleId}:`),
+    );
+
+    await waitFor(
+      'the verdict',
+      async () =>
+        ['passed', 'failed', 'error'].includes(
+          (await page.locator('#sale-state').getAttribute('data-state')) ?? '',
+        ),
+      {
+        timeoutMs: 90_000,
+      },
+    );
+    expect(await textOf('[data-testid="sale-verdict-line"]')).toBe(
+      'PASS: nothing oversold, lost or duplicated',
+    );
+    expect(await page.locator('#sale-state').getAttribute('data-state')).toBe('passed');
+    for (const chart of ['sale-rate-chart', 'sale-latency-chart', 'sale-queues-chart']) {
+      expect(Number(await page.locator(`#${chart}`).getAttribute('data-points'))).toBeGreaterThan(0);
+      expect(await page.locator(`#${chart} canvas`).count()).toBe(1);
+    }
+    const href = await page.locator('[data-testid="sale-report-link"]').getAttribute('href');
+    expect(href).toBe(`/sales/${saleId}/report.html`);
+    const report = await page.request.get(`${system.url('dashboard')}${href}`);
+    expect(report.status()).toBe(200);
+    expect(await page.locator('#sale-start').isDisabled()).toBe(false);
+    await saveScreenshot(page, 'dashboard-flash-sale');
+
+    expect([...new Set(requested.map((url) => new URL(url).hostname))]).toEqual(['127.0.0.1']);
+  });
+});

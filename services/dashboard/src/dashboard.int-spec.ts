@@ -1,0 +1,188 @@
+import { insertProduct, parsePrometheusText, sampleValue, waitFor } from '@shop/testing';
+import type { DashboardSnapshot, SaleStatus } from './snapshot/snapshot';
+import { DashboardSystem } from './testing/dashboard-system.harness';
+
+interface ServerSentEvent {
+  id: string;
+  event: string;
+  data: string;
+}
+
+/** Reads `count` events from GET /events (sending `lastEventId` as a reconnecting browser does), then hangs up. */
+async function readEvents(baseUrl: string, count: number, lastEventId?: string): Promise<ServerSentEvent[]> {
+  const controller = new AbortController();
+  const response = await fetch(`${baseUrl}/events`, {
+    headers: lastEventId ? { 'last-event-id': lastEventId } : {},
+    signal: controller.signal,
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: ServerSentEvent[] = [];
+  let buffered = '';
+  try {
+    while (events.length < count) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the stream ended');
+      buffered += value;
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) !== -1) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(block)?.[1];
+        const id = field('id');
+        if (id) events.push({ id, event: field('event') ?? 'message', data: field('data') ?? '' });
+      }
+    }
+  } finally {
+    controller.abort();
+  }
+  return events.slice(0, count);
+}
+
+describe('dashboard (real services, broker, database and SMTP)', () => {
+  let system: DashboardSystem;
+  let dashboard: string;
+  const snapshot = async (): Promise<DashboardSnapshot> =>
+    (await (await fetch(`${dashboard}/api/snapshot`)).json()) as DashboardSnapshot;
+  const postSale = (body: unknown) =>
+    fetch(`${dashboard}/sales`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  const currentSale = async () => (await (await fetch(`${dashboard}/sales/current`)).json()) as SaleStatus;
+  /** The current sale once it has a verdict (or could not run). */
+  const verdict = () =>
+    waitFor(
+      'the sale’s verdict',
+      async () => {
+        const sale = await currentSale();
+        return sale.verdict || sale.state === 'error' ? sale : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+
+  beforeAll(async () => {
+    system = await DashboardSystem.start();
+    dashboard = system.url('dashboard');
+  });
+  afterAll(() => system?.stop());
+
+  it('streams a snapshot a second with event ids, and a reconnecting client resumes after its Last-Event-ID', async () => {
+    const first = await readEvents(dashboard, 3);
+    expect(first.map((e) => e.event)).toEqual(['snapshot', 'snapshot', 'snapshot']);
+    const times = first.map((e) => Date.parse((JSON.parse(e.data) as DashboardSnapshot).at));
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(900);
+    expect(times[2] - times[1]).toBeLessThan(3_000);
+
+    // Reconnect from the first event: the next one it gets is the second, replayed, then the third.
+    const resumed = await readEvents(dashboard, 2, first[0].id);
+    expect(resumed.map((e) => e.id)).toEqual([first[1].id, first[2].id]);
+    expect(resumed[0].data).toBe(first[1].data);
+
+    // Without an id: the newest snapshot at once, not the history.
+    const [fresh] = await readEvents(dashboard, 1);
+    expect(Number(fresh.id.split('-')[1])).toBeGreaterThanOrEqual(Number(first[2].id.split('-')[1]));
+  });
+
+  it('shows what happened: orders accepted, events published, emails and PDFs, orders by status', async () => {
+    await insertProduct(system.pool, { sku: 'DASH-TEA', name: '대시보드 tea', priceCents: 700, stock: 100 });
+    for (let i = 0; i < 5; i++) expect(await system.placeOrder('DASH-TEA', i)).toBe(201);
+
+    const seen = await waitFor('the snapshot shows the five orders done', async () => {
+      const s = await snapshot();
+      return s.orders.acceptedTotal === 5 && s.workers.emailsTotal === 5 && s.workers.pdfsTotal === 5
+        ? s
+        : undefined;
+    });
+    expect(seen.services.map((s) => [s.instance, s.health, s.metrics])).toEqual([
+      ['order-api', 'up', true],
+      ['notify-worker', 'up', true],
+      ['report-worker', 'up', true],
+      ['log-aggregator', 'up', true],
+    ]);
+    expect(seen.broker).toMatchObject({ source: 'amqp', nodes: [{ up: true }] });
+    const orderNotify = seen.queues.find((q) => q.name === 'order_notify')!;
+    expect(orderNotify).toMatchObject({ consumers: 1 });
+    const { rows } = await system.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders`);
+    expect(rows[0].n).toBe(5);
+
+    // The status feed completes each order; orders_by_status is recounted every few seconds.
+    await waitFor('all five completed', async () => (await snapshot()).orders.byStatus.completed === 5, {
+      timeoutMs: 20_000,
+    });
+  });
+
+  it('serves Prometheus text at /metrics whose counters match what it answered', async () => {
+    expect((await postSale({ stock: -1 })).status).toBe(400);
+    expect((await postSale({ requests: 'many' })).status).toBe(400);
+    const samples = parsePrometheusText(await (await fetch(`${dashboard}/metrics`)).text());
+    expect(
+      sampleValue(samples, 'http_requests_total', {
+        service: 'dashboard',
+        route: '/sales',
+        method: 'POST',
+        status: '400',
+      }),
+    ).toBe(2);
+    expect(sampleValue(samples, 'dashboard_snapshot_seconds_count')).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'dashboard_sse_clients')).toBe(0);
+  });
+
+  it('runs a flash sale: a code per bad field, 409 SALE_RUNNING while it runs, then PASS with its report', async () => {
+    const invalid = await postSale({ stock: 10, requests: 0, connections: 5.5, retryShare: 2 });
+    expect(invalid.status).toBe(400);
+    const problems = (await invalid.json()) as { code: string; errors: { field: string; code: string }[] };
+    expect(problems.code).toBe('VALIDATION_FAILED');
+    expect(problems.errors.map((e) => [e.field, e.code])).toEqual([
+      ['requests', 'OUT_OF_RANGE'],
+      ['connections', 'NOT_A_WHOLE_NUMBER'],
+      ['retryShare', 'OUT_OF_RANGE'],
+    ]);
+
+    const started = await postSale({ stock: 40, requests: 600, connections: 20, retryShare: 0.05 });
+    expect(started.status).toBe(202);
+    const sale = (await started.json()) as SaleStatus;
+    const second = await postSale({ stock: 1, requests: 1, connections: 1 });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { code: string }).code).toBe('SALE_RUNNING');
+    expect((await currentSale()).id).toBe(sale.id);
+
+    const finished = await verdict();
+    expect(finished.error).toBeUndefined();
+    expect(finished.state).toBe('passed');
+    expect(finished.verdict).toMatchObject({
+      passed: true,
+      violations: [],
+      reportUrl: `/sales/${sale.id}/report.html`,
+    });
+    expect(finished.verdict!.summary.find((row) => row.label === 'sold (database)')?.value).toMatch(
+      /40 units$/,
+    );
+    expect(finished.firing).toMatchObject({ done: 600, total: 600 });
+
+    const report = await fetch(`${dashboard}${finished.verdict!.reportUrl}`);
+    expect(report.status).toBe(200);
+    expect(await report.text()).toContain('PASS');
+    expect((await fetch(`${dashboard}/sales/sale-20200101T000000000Z/report.html`)).status).toBe(404);
+  });
+
+  it('Stop ends the firing early; the orders accepted until then are drained and checked', async () => {
+    const started = await postSale({ stock: 20, requests: 1_000_000, connections: 10, retryShare: 0 });
+    expect(started.status).toBe(202);
+    await waitFor('firing under way', async () => ((await currentSale()).firing?.done ?? 0) > 50);
+    const stop = await fetch(`${dashboard}/sales/current/stop`, { method: 'POST' });
+    expect(stop.status).toBe(202);
+    expect(((await stop.json()) as SaleStatus).stopRequested).toBe(true);
+
+    const finished = await verdict();
+    expect(finished.state).toBe('passed');
+    expect(finished.firing!.done).toBeLessThan(1_000_000);
+    expect(finished.verdict!.summary.find((row) => row.label === 'stopped')).toBeDefined();
+    const again = await fetch(`${dashboard}/sales/current/stop`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { code: string }).code).toBe('NO_SALE_RUNNING');
+  });
+});
