@@ -1,6 +1,6 @@
 // `npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER]`: gives the local broker what the Docker
-// one gets from definitions.json and init-users.sh (topology, one user per service, their permissions),
-// in one vhost, through `rabbitmqctl import_definitions`. Additive only: the broker is shared, so no
+// one gets from definitions.json and init-users.sh (topology, one user per service, their permissions and
+// tags), in one vhost, through `rabbitmqctl import_definitions`. Additive only: the broker is shared, so no
 // other vhost is touched and no user is deleted; the admin user (guest) only gains `.*` on the vhost.
 // Relative imports: the builder is deliberately not exported from @shop/contracts' index.
 import { loadConfig } from '@shop/config';
@@ -44,6 +44,8 @@ export interface AppliedServiceUser {
   configure: string;
   write: string;
   read: string;
+  /** RabbitMQ user tags (the dashboard's `monitoring`); the import sets exactly these. */
+  tags: readonly string[];
 }
 
 export interface AppliedDefinitions {
@@ -97,13 +99,14 @@ export async function applyLocalDefinitions(
     exchanges: definitions.exchanges.length,
     queues: definitions.queues.length,
     bindings: definitions.bindings.length,
-    users: SERVICE_USERS.map(({ name, passwordVariable, configure, write, read }) => ({
+    users: SERVICE_USERS.map(({ name, passwordVariable, configure, write, read, tags }) => ({
       name,
       password: passwords[passwordVariable],
       passwordSource: env[passwordVariable]?.trim() ? passwordVariable : '.env.example',
       configure,
       write,
       read,
+      tags,
     })),
   };
 }
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
   );
   for (const user of applied.users) {
     console.log(
-      `  user ${user.name.padEnd(14)} password from ${user.passwordSource.padEnd(32)} configure ${user.configure}  write ${user.write}  read ${user.read}`,
+      `  user ${user.name.padEnd(14)} password from ${user.passwordSource.padEnd(32)} configure ${user.configure}  write ${user.write}  read ${user.read}${user.tags.length > 0 ? `  tags ${user.tags.join(',')}` : ''}`,
     );
   }
   console.log(

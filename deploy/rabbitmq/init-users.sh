@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entrypoint of the rabbitmq container: starts the broker, then creates the admin user and one user per
-# service with passwords from the environment and the permissions listed in service-users.txt.
+# service with passwords from the environment and the permissions and user tags listed in service-users.txt.
 # Users cannot come from definitions.json: it would need password hashes committed to git, and it is
 # re-imported on every boot. Safe to rerun: existing users get their password reset to the environment's.
 # On a cluster (compose profile `cluster`) every node runs it: users are cluster-wide, so each node sets the
@@ -44,23 +44,27 @@ upsert_user() {
 provision() {
   local admin=${RABBITMQ_ADMIN_USER:?set RABBITMQ_ADMIN_USER}
   local admin_password=${RABBITMQ_ADMIN_PASSWORD:?set RABBITMQ_ADMIN_PASSWORD}
-  local vhost user variable configure write read password
+  local vhost user variable configure write read tags password
+  local -a tag_list
 
   upsert_user "$admin" "$admin_password" administrator
   for vhost in $(awk '!/^#/ && NF { print $1 }' "$users_file" | sort -u); do
     ctl -q set_permissions -p "$vhost" "$admin" '.*' '.*' '.*'
   done
 
-  while read -r vhost user variable configure write read; do
+  while read -r vhost user variable configure write read tags; do
     case "$vhost" in '#'* | '') continue ;; esac
     password=${!variable:-}
     if [ -z "$password" ]; then
       log "$variable is empty: it is the RabbitMQ password of $user"
       return 1
     fi
-    upsert_user "$user" "$password"
+    # Comma-separated, `-` for none (set_user_tags with no tag clears them).
+    tag_list=()
+    case "$tags" in '' | -) ;; *) IFS=, read -r -a tag_list <<<"$tags" ;; esac
+    upsert_user "$user" "$password" ${tag_list[@]+"${tag_list[@]}"}
     ctl -q set_permissions -p "$vhost" "$user" "$configure" "$write" "$read"
-    log "user $user ready on vhost $vhost"
+    log "user $user ready on vhost $vhost${tag_list[*]+ (tags: ${tag_list[*]})}"
   done <"$users_file"
 
   if [ "$admin" != guest ] && user_exists guest; then

@@ -131,6 +131,24 @@ describe('SERVICE_USERS', () => {
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
   });
 
+  it('lets the dashboard publish logs and read the three dead-letter queues only', () => {
+    const { write, read } = user('dashboard');
+    // basic.get on the parked messages; closing the channel unacked puts them back.
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
+      Queues.orderNotifyDeadLetter,
+      Queues.orderReportDeadLetter,
+      Queues.orderStatusDeadLetter,
+    ]);
+    expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
+    expect(allows(write, DEFAULT_EXCHANGE)).toBe(false);
+  });
+
+  it('tags only the dashboard, with monitoring (management API reads), and never as an administrator', () => {
+    expect(SERVICE_USERS.filter((u) => u.tags.length > 0).map(({ name, tags }) => [name, tags])).toEqual([
+      ['dashboard', ['monitoring']],
+    ]);
+  });
+
   it('anchors every pattern, so `logs` does not also grant `logs.broadcast`', () => {
     for (const { configure, write, read } of SERVICE_USERS) {
       for (const pattern of [configure, write, read]) expect(pattern).toMatch(/^\^.*\$$/);
@@ -145,6 +163,7 @@ describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` im
     'notify-worker': 'hash-of-notify-worker',
     'report-worker': 'hash-of-report-worker',
     'log-aggregator': 'hash-of-log-aggregator',
+    dashboard: 'hash-of-dashboard',
   };
   const access = buildRabbitmqAccessDefinitions({ vhost: 'elsewhere', adminUser: 'guest', passwordHashes });
 
@@ -153,16 +172,18 @@ describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` im
     expect(topology).toEqual(buildRabbitmqDefinitions(TOPOLOGY, 'elsewhere'));
   });
 
-  it('creates the service users with their hashes and no tags, and never the admin user', () => {
+  it('creates the service users with their hashes and tags, and never the admin user', () => {
     expect(access.users).toEqual(
-      SERVICE_USERS.map(({ name }) => ({
+      SERVICE_USERS.map(({ name, tags }) => ({
         name,
         password_hash: passwordHashes[name],
         hashing_algorithm: 'rabbit_password_hashing_sha256',
-        tags: [],
+        tags: [...tags],
         limits: {},
       })),
     );
+    expect(access.users.map((u) => u.name)).not.toContain('guest');
+    expect(access.users.find((u) => u.name === 'dashboard')?.tags).toEqual(['monitoring']);
   });
 
   it('gives the admin user everything and each service user its own permissions, in that vhost only', () => {

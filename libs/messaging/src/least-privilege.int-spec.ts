@@ -300,6 +300,44 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
     });
   });
 
+  describe('dashboard', () => {
+    it('may read every queue’s depth and consumers with passive declares', async () => {
+      expect(
+        await brokerErrorOf('dashboard', async (channel) => {
+          for (const { name } of TOPOLOGY.queues) await channel.checkQueue(name);
+        }),
+      ).toBeUndefined();
+    });
+
+    it('may take a parked message from a dead-letter queue and put it back, and publish its logs', async () => {
+      await admin.publishConfirmed(Exchanges.orderDeadLetter, Queues.orderNotify, Buffer.from('{}'), {
+        persistent: true,
+        messageId: 'parked-for-the-dashboard',
+      });
+      expect(
+        await brokerErrorOf('dashboard', async (channel) => {
+          const message = await channel.get(Queues.orderNotifyDeadLetter, { noAck: false });
+          expect(message && message.properties.messageId).toBe('parked-for-the-dashboard');
+          if (message) channel.nack(message, false, true);
+        }),
+      ).toBeUndefined();
+      expect((await admin.channel.checkQueue(Queues.orderNotifyDeadLetter)).messageCount).toBe(1);
+      expect(
+        await brokerErrorOf('dashboard', publishConfirmed(Exchanges.logs, 'dashboard.info')),
+      ).toBeUndefined();
+      await admin.purge(Queues.orderNotifyDeadLetter);
+    });
+
+    it('may not consume a work queue, nor publish order events', async () => {
+      expect(await brokerErrorOf('dashboard', consume(Queues.orderNotify))).toEqual(
+        refusal('dashboard', 'queue', Queues.orderNotify),
+      );
+      expect(
+        await brokerErrorOf('dashboard', publishConfirmed(Exchanges.order, RoutingKeys.orderNotify)),
+      ).toEqual(refusal('dashboard', 'exchange', Exchanges.order));
+    });
+  });
+
   describe('the services, run as these users with RABBITMQ_DECLARE_TOPOLOGY=false', () => {
     let pool: Pool;
     let sink: SmtpSink;
