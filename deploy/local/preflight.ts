@@ -43,7 +43,7 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The commands DESIGN.md gives for starting the local services on this machine. */
+/** How to start the local services on a Debian machine like the development one (README, "Troubleshooting"). */
 export const START_HINTS = {
   rabbitmq: [
     'rabbitmq-server -detached',

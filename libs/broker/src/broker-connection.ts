@@ -27,7 +27,7 @@ export function brokerConnectionOptions(
     reconnectTimeInSeconds: tuning.reconnectTimeInSeconds ?? 1,
     connectionOptions: {
       // A message goes out as several frames; with Nagle on, the last one waits for the ACK of the
-      // first, which delayed ACK holds back ~40 ms (every RPC round trip took 44 ms without this).
+      // first, which delayed ACK holds back for tens of milliseconds (README, "Measured": RPC round trip).
       noDelay: true,
       // A node that accepts TCP but never answers (paused, partitioned) fails this attempt in 5 s.
       timeout: 5_000,

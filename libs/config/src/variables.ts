@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Reusable validators for the variables listed in DESIGN.md. */
+/** Reusable validators for the variables every service reads (the README's "Configuration and ports"). */
 
 export const portVariable = (defaultPort: number) =>
   z.coerce
@@ -71,7 +71,7 @@ export const directoryVariable = (defaultDir: string) => z.string().min(1).defau
 export const emailVariable = (defaultEmail: string) =>
   z.email('must be an email address').default(defaultEmail);
 
-/** The defaults that serve `npm start` on a developer machine (DESIGN.md, Configuration). */
+/** The defaults that serve `npm start` on a developer machine (local RabbitMQ and PostgreSQL, trust auth). */
 export const LOCAL_DEFAULTS = {
   /** The admin role, for tools (migrations, seed, load-test audit); each service logs in as its own role. */
   databaseUrl: 'postgresql://postgres@127.0.0.1:5432/orders',

@@ -34,10 +34,6 @@ export class PgChannelListener {
     this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
-  get listening(): boolean {
-    return this.isListening;
-  }
-
   start(): void {
     this.stopped = false;
     void this.connect();

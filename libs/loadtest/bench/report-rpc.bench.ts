@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const reportsDir = await mkdtemp(join(tmpdir(), 'rpc-bench-'));
   const processes = new ServiceLauncher();
-  // noDelay, as the services connect: without it Nagle adds ~40 ms to a lone round trip.
+  // noDelay, as the services connect: without it Nagle and delayed ACK hold a lone round trip back.
   const connection = await connect(rabbitmqUrl, { noDelay: true });
   try {
     const worker = await processes.start('report-worker', {

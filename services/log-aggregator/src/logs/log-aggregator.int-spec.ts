@@ -24,6 +24,15 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
   const file = (date: string, name: string) => join(logDir, date, name);
   const linesOf = async (date: string, name: string, keep: (line: any) => boolean) =>
     (await readJsonLines(file(date, name))).filter(keep);
+  /** Both log queues empty and no delivery in the aggregator's hands: nothing more can be written. */
+  const settled = () =>
+    waitFor('the log queues and the aggregator settled', async () => {
+      const depths = await Promise.all(
+        [Queues.logArchive, Queues.logAlerts].map((q) => broker.messageCount(q)),
+      );
+      const { inHand } = (await aggregator.get('/logs/stats')).body as { inHand: number };
+      return depths.every((depth) => depth === 0) && inHand === 0;
+    });
 
   beforeAll(async () => {
     broker = await BrokerProbe.connect();
@@ -193,9 +202,8 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
     expect(byId[ids.otherType].reason).toMatch(/unsupported message type "log.record.v2"/);
     expect(Date.parse(byId[ids.notJson].receivedAt)).not.toBeNaN();
 
-    // Acked, not requeued: nothing left, and nothing written twice after a while.
-    await waitFor('log_archive settled', async () => (await broker.messageCount(Queues.logArchive)) === 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Acked, not requeued: nothing left in the queue nor in the aggregator's hands, so nothing more can be written.
+    await settled();
     expect(await rejected()).toHaveLength(3);
     expect((await aggregator.get('/logs/stats')).body.rejected[Queues.logArchive]).toBeGreaterThanOrEqual(3);
   });
@@ -254,8 +262,7 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
       async () => (await linesOf(date, 'all.jsonl', (line) => line.service === service)).length >= 3,
       { timeoutMs: 15_000 },
     );
-    await waitFor('log_archive settled', async () => (await broker.messageCount(Queues.logArchive)) === 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await settled();
     const archived = await linesOf(date, 'all.jsonl', (line) => line.service === service);
     expect(archived.map((line) => line.message).sort()).toEqual(['record 1', 'record 2', 'record 3']);
     expect((await aggregator.get(`/logs?service=${service}`)).body.count).toBe(3);

@@ -37,6 +37,11 @@ class ChannelSettler {
 
   constructor(readonly channel: Channel) {}
 
+  /** Deliveries received on this channel and not yet acked or nacked. */
+  get unsettled(): number {
+    return this.deliveries.length - this.head;
+  }
+
   track(message: ConsumeMessage): Delivery {
     const delivery: Delivery = { message, outcome: undefined };
     this.deliveries.push(delivery);
@@ -138,9 +143,16 @@ export class LogQueueSubscriber implements BeforeApplicationShutdown {
       .catch((error: Error) => logger.error(`could not consume ${queue}: ${error.message}`));
   }
 
-  /** Per queue, since start: deliveries refused as not being a log.record.v1, and duplicates skipped. */
-  counts(): { rejected: Record<string, number>; duplicates: Record<string, number> } {
-    return { rejected: { ...this.rejected }, duplicates: { ...this.duplicates } };
+  /**
+   * Per queue, since start: deliveries refused as not being a log.record.v1, and duplicates skipped;
+   * and the deliveries in hand now (received, not yet acked or nacked: a batch being written).
+   */
+  counts(): { rejected: Record<string, number>; duplicates: Record<string, number>; inHand: number } {
+    return {
+      rejected: { ...this.rejected },
+      duplicates: { ...this.duplicates },
+      inHand: this.settler?.unsettled ?? 0,
+    };
   }
 
   /** Stops consuming, writes what it holds and acks it, before the connection closes. */

@@ -5,8 +5,6 @@ import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
 import { renderOrderEmail } from './order-email';
 
-export const NOTIFY_MAIL_DOMAIN = Symbol('NOTIFY_MAIL_DOMAIN');
-
 /**
  * notify-worker's only subscription: `order_notify` (order.placed.v1 on routing key order.notify).
  * The message is acked after `sendConfirmation` resolves, i.e. after the SMTP server accepted the email,
