@@ -9,14 +9,19 @@ const depConstraints = [
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'scope:contracts', notDependOnLibsWithTags: ['type:lib', 'type:service'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+  {
+    sourceTag: 'scope:testing',
+    onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:mail-sink'],
+  },
+  // The SMTP sink with Mailpit's API: npm start's mail catcher, the specs and the benches; no service.
+  { sourceTag: 'scope:mail-sink', onlyDependOnLibsWithTags: [] },
   {
     sourceTag: 'scope:loadtest',
-    onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:tooling'],
+    onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:tooling', 'scope:mail-sink'],
   },
   // Local RabbitMQ cluster and load balancer: for tools, drills and benches, never for a service.
   { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-  { sourceTag: 'type:service', notDependOnLibsWithTags: ['scope:tooling'] },
+  { sourceTag: 'type:service', notDependOnLibsWithTags: ['scope:tooling', 'scope:mail-sink'] },
 ];
 
 /** `allow` lists imports the rule skips: specs and test harnesses may use @shop/testing anywhere. */

@@ -1,7 +1,12 @@
 import { SERVICE_PORTS } from '@shop/config';
 import { CLUSTER_TOPOLOGY } from '@shop/contracts';
-import { CLUSTER_REPLICAS, LocalCluster, replicaName, type ScaledService } from '@shop/local-cluster';
-import { applyLocalDefinitions } from '../rabbitmq/apply-local-definitions';
+import {
+  applyLocalDefinitions,
+  CLUSTER_REPLICAS,
+  LocalCluster,
+  replicaName,
+  type ScaledService,
+} from '@shop/local-cluster';
 
 export type ServiceName = ScaledService;
 

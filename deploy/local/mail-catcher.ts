@@ -4,8 +4,7 @@
  * work against either. `npm start` runs it when SMTP_URL is unset; `npm run mail:catcher` runs it alone.
  */
 import { createServer, type Server } from 'node:http';
-import { createMailpitApiHandler } from '../../libs/testing/src/mailpit-api';
-import { SmtpSink } from '../../libs/testing/src/smtp-sink';
+import { createMailpitApiHandler, SmtpSink } from '@shop/mail-sink';
 import { MAIL_CATCHER_PAGE } from './mail-catcher.page';
 
 export const MAIL_CATCHER_PORTS = { smtp: 1025, http: 8025 } as const;

@@ -1,13 +1,12 @@
 // Writes the broker provisioning files of the Docker deployment from the contract's topology.
-// Relative import: the builder is deliberately not exported from @shop/contracts' index.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CLUSTER_TOPOLOGY } from '@shop/contracts';
 import {
   buildRabbitmqDefinitions,
+  CLUSTER_TOPOLOGY,
   renderRabbitmqDefinitions,
   renderServiceUsers,
-} from '../../libs/contracts/src/rabbitmq-definitions';
+} from '@shop/contracts';
 
 const files = {
   'definitions.json': renderRabbitmqDefinitions(),

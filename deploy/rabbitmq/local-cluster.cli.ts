@@ -4,8 +4,8 @@
 // three nodes) with the service users into the vhost `shop`; `down` stops them and deletes var/rabbitmq-cluster.
 import { CLUSTER_TOPOLOGY } from '@shop/contracts';
 import { LocalCluster } from '@shop/local-cluster';
-import { RABBITMQ_VHOST } from '../../libs/contracts/src/rabbitmq-definitions';
-import { applyLocalDefinitions } from './apply-local-definitions';
+import { RABBITMQ_VHOST } from '@shop/contracts';
+import { applyLocalDefinitions } from '@shop/local-cluster';
 
 const USAGE = 'usage: npm run rabbitmq:cluster -- up|down|status';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { REPORT_FONT_INSTALL_HINT, WELL_KNOWN_REPORT_FONTS, type ReportFontLocation } from '@shop/config';
 import * as fontkit from 'fontkit';
 import { CffSubsetSource } from './report-font.subset';
 
@@ -15,38 +15,7 @@ export interface ResolvedReportFont extends ReportFontFace {
   bold: ReportFontFace;
 }
 
-/** Where to look for a font: the regular file and its bold sibling. */
-export interface ReportFontLocation {
-  regular: string;
-  bold?: string;
-}
-
-const home = homedir();
-const notoCjk = (dir: string): ReportFontLocation => ({
-  regular: join(dir, 'NotoSansCJK-Regular.ttc'),
-  bold: join(dir, 'NotoSansCJK-Bold.ttc'),
-});
-
-/** Where Noto Sans CJK / Source Han Sans (both cover Latin, Chinese and Hangul) land, by platform. */
-export const WELL_KNOWN_REPORT_FONTS: readonly ReportFontLocation[] = [
-  notoCjk('/usr/share/fonts/opentype/noto'), // Debian, Ubuntu: fonts-noto-cjk
-  notoCjk('/usr/share/fonts/google-noto-sans-cjk-fonts'), // Fedora 36+: google-noto-sans-cjk-fonts
-  notoCjk('/usr/share/fonts/google-noto-cjk'), // Fedora 35 and older: google-noto-sans-cjk-ttc-fonts
-  notoCjk('/usr/share/fonts/noto'), // Alpine: font-noto-cjk
-  notoCjk('/usr/share/fonts/noto-cjk'), // Arch: noto-fonts-cjk
-  notoCjk(join(home, 'Library/Fonts')), // macOS, per user
-  notoCjk('/Library/Fonts'), // macOS, all users
-  {
-    regular: join(home, 'Library/Fonts/SourceHanSans-Regular.ttc'),
-    bold: join(home, 'Library/Fonts/SourceHanSans-Bold.ttc'),
-  },
-  { regular: '/Library/Fonts/SourceHanSans-Regular.ttc', bold: '/Library/Fonts/SourceHanSans-Bold.ttc' },
-];
-
-export const REPORT_FONT_INSTALL_HINT =
-  'Install Noto Sans CJK (Debian/Ubuntu: `apt-get install fonts-noto-cjk`; Fedora: `dnf install ' +
-  'google-noto-sans-cjk-fonts`; Alpine: `apk add font-noto-cjk`), or set REPORT_FONT_PATH to a ' +
-  'TTF/OTF/TTC font that covers Latin, Chinese and Hangul.';
+export { REPORT_FONT_INSTALL_HINT, WELL_KNOWN_REPORT_FONTS, type ReportFontLocation };
 
 // A face must draw these: customer and product names are Latin, Chinese or Korean.
 const REQUIRED_CODE_POINTS = ['A', '王', '김'].map((c) => c.codePointAt(0) as number);

@@ -20,12 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'pg';
-// deploy/ belongs to no Nx project; the spec must run exactly what `npm run rabbitmq:apply-local` runs.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import {
-  applyLocalDefinitions,
-  type AppliedDefinitions,
-} from '../../../deploy/rabbitmq/apply-local-definitions';
+// Exactly what `npm run rabbitmq:apply-local` and `npm start -- --cluster` run.
+import { applyLocalDefinitions, type AppliedDefinitions } from './local-definitions';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '../../..');
