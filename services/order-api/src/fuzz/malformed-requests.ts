@@ -1,11 +1,13 @@
 /**
  * Malformed requests for order-api's fuzz spec. Every request is wrong by construction (bad JSON, wrong
  * types, missing or extra fields, out-of-range numbers, bad ids, wrong content types, oversized bodies),
- * so the API must refuse each one and write nothing. The same seed always yields the same requests,
- * so a failure can be replayed.
+ * so the API must refuse each one and write nothing. The random choices come from fast-check, so the
+ * same seed yields the same requests and a failing one shrinks to the smallest that still fails.
  *
  * Kept free of workspace imports: it is plain test input, built with the service but never run by it.
  */
+
+import fc from 'fast-check';
 
 /** One request the API must refuse with a 4xx and a code. */
 export interface MalformedRequest {
@@ -49,28 +51,30 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 const HEADER_LIMIT_BYTES = 16 * 1024;
 
 // ---------------------------------------------------------------------------------------------------
-// Seeded randomness
+// Choices, drawn from fast-check
 
-/** mulberry32: a tiny PRNG, plenty for picking test input, and reproducible from one 32-bit seed. */
-export class Prng {
-  private state: number;
+/**
+ * Every random choice a generator below makes, drawn from fast-check (`fc.gen()`): a run is seeded and
+ * replayable from the seed fast-check prints, and when a request is not refused fast-check shrinks it,
+ * drawing each choice again nearer its simplest value (the first item of a list, the smallest number),
+ * until it has the smallest request that still fails.
+ */
+const uniformInteger = (min: number, max: number) => fc.noBias(fc.integer({ min, max }));
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
+export class Choices {
+  constructor(private readonly draw: fc.GeneratorValue) {}
 
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    return this.int(0, 0xffff_ffff) / 0x1_0000_0000;
   }
 
-  /** An integer in [min, max]. */
+  /**
+   * An integer in [min, max], uniformly: fast-check's bias towards small and extreme values would make
+   * every weighted pick below take its first choice most of the time. Shrinking still goes towards `min`.
+   */
   int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
+    return this.draw(uniformInteger, min, max);
   }
 
   pick<T>(items: readonly T[]): T {
@@ -90,13 +94,11 @@ export class Prng {
     }
     return choices[choices.length - 1][1]();
   }
-}
 
-/** Each endpoint gets its own stream from the one seed, so adding requests to one leaves the others alone. */
-function streamFor(endpoint: string, seed: number): Prng {
-  let hash = 0x811c9dc5; // FNV-1a
-  for (const char of endpoint) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
-  return new Prng((seed ^ hash) >>> 0);
+  /** `length` random bytes, drawn at once. */
+  bytes(length: number): Buffer {
+    return Buffer.from(this.draw(fc.uint8Array, { minLength: length, maxLength: length }));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -134,7 +136,7 @@ const UNSTORABLE_TEXT = [
 ];
 
 /** At least `minLength` UTF-16 units of odd text. */
-function longText(rng: Prng, minLength: number): string {
+function longText(rng: Choices, minLength: number): string {
   let text = '';
   while (text.length < minLength) text += rng.pick(ODD_TEXT) + ' ';
   return text;
@@ -153,12 +155,12 @@ interface BadValue {
 const NOT_A_STRING: Json[] = [null, 0, 42, -1, 1.5, true, false, [], ['x'], {}, { value: 'x' }];
 const NOT_A_NUMBER: Json[] = [null, '1', '', ' 7 ', 'one', '1e3', '0x10', true, false, [], [1], {}, { n: 1 }];
 
-const wrongType = (rng: Prng, values: Json[]): BadValue => {
+const wrongType = (rng: Choices, values: Json[]): BadValue => {
   const value = rng.pick(values);
   return { value, why: `wrong type ${JSON.stringify(value)}` };
 };
 
-function badText(rng: Prng, maxLength: number): BadValue {
+function badText(rng: Choices, maxLength: number): BadValue {
   return rng.weighted<BadValue>([
     [3, () => wrongType(rng, NOT_A_STRING)],
     [1, () => ({ value: '', why: 'empty' })],
@@ -187,7 +189,7 @@ const BAD_EMAILS = [
   'mailto:wang@example.cn',
 ];
 
-function badEmail(rng: Prng): BadValue {
+function badEmail(rng: Choices): BadValue {
   return rng.weighted<BadValue>([
     [2, () => wrongType(rng, NOT_A_STRING)],
     [1, () => ({ value: '', why: 'empty' })],
@@ -218,7 +220,7 @@ const BAD_SKUS = [
   '*',
 ];
 
-function badSku(rng: Prng): BadValue {
+function badSku(rng: Choices): BadValue {
   return rng.weighted<BadValue>([
     [2, () => wrongType(rng, NOT_A_STRING)],
     [1, () => ({ value: '', why: 'empty' })],
@@ -229,7 +231,7 @@ function badSku(rng: Prng): BadValue {
 }
 
 /** Numbers no integer field in range [min, max] may take. */
-function badInteger(rng: Prng, min: number, max: number): BadValue {
+function badInteger(rng: Choices, min: number, max: number): BadValue {
   return rng.weighted<BadValue>([
     [3, () => wrongType(rng, NOT_A_NUMBER)],
     [
@@ -256,13 +258,13 @@ function badInteger(rng: Prng, min: number, max: number): BadValue {
   ]);
 }
 
-function badQuantity(rng: Prng, max: number): BadValue {
+function badQuantity(rng: Choices, max: number): BadValue {
   // Zero is its own case: the smallest quantity is 1.
   return rng.chance(0.15) ? { value: 0, why: 'zero' } : badInteger(rng, 1, max);
 }
 
 /** What each field of a body must not be, by field name. */
-type BadValues = Record<string, (rng: Prng) => BadValue>;
+type BadValues = Record<string, (rng: Choices) => BadValue>;
 
 // ---------------------------------------------------------------------------------------------------
 // Structural mutations of a valid JSON body; each one alone makes the body invalid
@@ -308,7 +310,7 @@ const UNKNOWN_KEYS = [
 
 interface Mutation {
   /** Returns the mutated body, or undefined when the body has nothing this mutation applies to. */
-  (rng: Prng, body: Json): { body: Json; why: string } | undefined;
+  (rng: Choices, body: Json): { body: Json; why: string } | undefined;
 }
 
 const badLeaf =
@@ -377,7 +379,7 @@ const schemaMutations = (badValues: BadValues, fields: readonly string[]): Weigh
   [1, wrongContainer],
 ];
 
-function mutate(rng: Prng, valid: Json, mutations: WeightedMutations): { body: Json; defect: string } {
+function mutate(rng: Choices, valid: Json, mutations: WeightedMutations): { body: Json; defect: string } {
   let body = structuredClone(valid);
   const defects: string[] = [];
   // One to three mutations; each leaves the body invalid, and none can make it valid again.
@@ -399,7 +401,7 @@ function mutate(rng: Prng, valid: Json, mutations: WeightedMutations): { body: J
 
 const JSON_TYPE = 'application/json';
 
-function brokenJson(rng: Prng, valid: Json): { body: string | Buffer; defect: string } {
+function brokenJson(rng: Choices, valid: Json): { body: string | Buffer; defect: string } {
   const text = JSON.stringify(valid);
   const firstKey = Object.keys(valid as JsonObject)[0];
   const numberAt = [...text.matchAll(/:(\d+)/g)];
@@ -499,7 +501,7 @@ function brokenJson(rng: Prng, valid: Json): { body: string | Buffer; defect: st
         };
       },
     ],
-    [1, () => ({ body: randomBytes(rng, rng.int(1, 2_000)), defect: 'random bytes' })],
+    [1, () => ({ body: rng.bytes(rng.int(1, 2_000)), defect: 'random bytes' })],
     [
       1,
       () => ({
@@ -529,17 +531,11 @@ function brokenJson(rng: Prng, valid: Json): { body: string | Buffer; defect: st
   ]);
 }
 
-function randomBytes(rng: Prng, length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) bytes[i] = rng.int(0, 255);
-  return bytes;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Wrong content types, oversized bodies
 
 function wrongContentType(
-  rng: Prng,
+  rng: Choices,
   valid: Json,
 ): { headers: Record<string, string>; body: string | Buffer; defect: string } {
   const text = JSON.stringify(valid);
@@ -610,7 +606,7 @@ function formEncode(value: Json, prefix = ''): string {
 }
 
 /** A JSON object over the 64 KB body limit: padded, a huge array, chunked without a length, or several MB. */
-function oversized(rng: Prng, valid: Json): { body: string | Buffer; chunked: boolean; defect: string } {
+function oversized(rng: Choices, valid: Json): { body: string | Buffer; chunked: boolean; defect: string } {
   const head = JSON.stringify(valid).slice(0, -1);
   return rng.weighted<{ body: string | Buffer; chunked: boolean; defect: string }>([
     [
@@ -687,7 +683,7 @@ const BAD_ORDER_IDS = [
 ];
 
 /** A segment that is neither a valid sku nor a valid order id (each refused by format, never looked up). */
-function badSegment(rng: Prng, extra: readonly string[]): { segment: string; why: string } {
+function badSegment(rng: Choices, extra: readonly string[]): { segment: string; why: string } {
   return rng.weighted([
     [4, () => ({ segment: encodeURIComponent(rng.pick(extra)), why: 'malformed' })],
     [3, () => ({ segment: encodeURIComponent(rng.pick(ODD_TEXT)), why: 'odd unicode, percent-encoded' })],
@@ -719,7 +715,7 @@ function badSegment(rng: Prng, extra: readonly string[]): { segment: string; why
   ]);
 }
 
-function randomUuid(rng: Prng): string {
+function randomUuid(rng: Choices): string {
   const hex = (n: number) => Array.from({ length: n }, () => rng.int(0, 15).toString(16)).join('');
   return `${hex(8)}-${hex(4)}-4${hex(3)}-${rng.pick(['8', '9', 'a', 'b'])}${hex(3)}-${hex(12)}`;
 }
@@ -727,12 +723,12 @@ function randomUuid(rng: Prng): string {
 const SEEDED_SKUS = Object.values(SEED_PRODUCTS).map((product) => product.sku);
 
 /** A well-formed sku no product has (case matters: tea-001 is not TEA-001). */
-function unknownSku(rng: Prng): string {
+function unknownSku(rng: Choices): string {
   return rng.chance(0.3) ? rng.pick(SEEDED_SKUS).toLowerCase() : `NOPE-${rng.int(0, 999_999)}`;
 }
 
 /** Query strings and headers that are noise, not a defect: the request must still be refused for its defect. */
-function noise(rng: Prng): { query: string; headers: Record<string, string> } {
+function noise(rng: Choices): { query: string; headers: Record<string, string> } {
   const query = rng.chance(0.1)
     ? rng.pick(['?', '?a=1', '?sku[]=x&sku[]=y', '?%zz', '?id=..%2F', '?&&=='])
     : '';
@@ -745,7 +741,7 @@ function noise(rng: Prng): { query: string; headers: Record<string, string> } {
 // ---------------------------------------------------------------------------------------------------
 // Per endpoint
 
-function getRequest(rng: Prng, endpoint: FuzzedEndpoint): MalformedRequest {
+function getRequest(rng: Choices, endpoint: FuzzedEndpoint): MalformedRequest {
   const isOrder = endpoint.startsWith('GET /orders');
   const suffix = endpoint.endsWith('/report') ? '/report' : endpoint.endsWith('/sales') ? '/sales' : '';
   const prefix = isOrder ? '/orders/' : '/products/';
@@ -775,7 +771,7 @@ const ORDER_BAD_VALUES: BadValues = {
 };
 
 /** An order of 1-3 lines of the small-stock products, with valid (sometimes odd) customer names. */
-function validOrder(rng: Prng): Json {
+function validOrder(rng: Choices): Json {
   const lines = rng.int(1, 3);
   return {
     customer: {
@@ -831,14 +827,14 @@ const orderRefusals: WeightedMutations = [
   [1, lineCountOutOfBounds],
 ];
 
-function itemLine(rng: Prng, body: Json): number | undefined {
+function itemLine(rng: Choices, body: Json): number | undefined {
   if (!isObject(body) || !Array.isArray(body.items) || body.items.length === 0) return undefined;
   return rng.int(0, body.items.length - 1);
 }
 
 const BAD_IDEMPOTENCY_KEYS = ['has space', 'tab\there', 'caf\u00e9', '\u00ff\u00fe'];
 
-function badIdempotencyKey(rng: Prng): { value: string; why: string } {
+function badIdempotencyKey(rng: Choices): { value: string; why: string } {
   return rng.weighted([
     [3, () => ({ value: rng.pick(BAD_IDEMPOTENCY_KEYS), why: 'not visible ASCII' })],
     [1, () => ({ value: '', why: 'empty' })],
@@ -853,7 +849,7 @@ function badIdempotencyKey(rng: Prng): { value: string; why: string } {
   ]);
 }
 
-function postOrder(rng: Prng): MalformedRequest {
+function postOrder(rng: Choices): MalformedRequest {
   const valid = validOrder(rng);
   const { headers: noiseHeaders } = noise(rng);
   const validKey: Record<string, string> = rng.chance(0.3)
@@ -925,7 +921,7 @@ const RESTOCK_BAD_VALUES: BadValues = { quantity: (rng) => badQuantity(rng, 1_00
 
 /** PUT /products/:sku and POST /products/:sku/restock: a bad body, or a valid body at a bad sku. */
 function productWrite(
-  rng: Prng,
+  rng: Choices,
   endpoint: 'PUT /products/:sku' | 'POST /products/:sku/restock',
 ): MalformedRequest {
   const isPut = endpoint.startsWith('PUT');
@@ -1020,10 +1016,10 @@ function productWrite(
   ]);
 }
 
-/** `count` malformed requests for `endpoint`, the same ones for the same seed. */
-export function malformedRequests(endpoint: FuzzedEndpoint, seed: number, count: number): MalformedRequest[] {
-  const rng = streamFor(endpoint, seed);
-  const make = (): MalformedRequest => {
+/** Malformed requests for `endpoint`, as a fast-check arbitrary (seeded by the property that uses it). */
+export function malformedRequest(endpoint: FuzzedEndpoint): fc.Arbitrary<MalformedRequest> {
+  return fc.gen().map((draw): MalformedRequest => {
+    const rng = new Choices(draw);
     switch (endpoint) {
       case 'POST /orders':
         return postOrder(rng);
@@ -1033,9 +1029,87 @@ export function malformedRequests(endpoint: FuzzedEndpoint, seed: number, count:
       default:
         return getRequest(rng, endpoint);
     }
-  };
-  return Array.from({ length: count }, make);
+  });
 }
+
+/**
+ * Requests that found real bugs once, sent first on every run whatever the seed: text PostgreSQL cannot
+ * store (a NUL, an unpaired surrogate), totals and stock past PostgreSQL's integer range, and bodies that
+ * are not UTF-8.
+ */
+export const KNOWN_DEFECTS: Readonly<Partial<Record<FuzzedEndpoint, readonly MalformedRequest[]>>> = (() => {
+  const json = { 'content-type': JSON_TYPE };
+  const order = (name: string, sku: string, quantity: number) =>
+    JSON.stringify({ customer: { email: 'wang@example.cn', name }, items: [{ sku, quantity }] });
+  const tea = SEED_PRODUCTS.tea.sku;
+  const notUtf8 = Buffer.concat([
+    Buffer.from('{"customer":{"email":"wang@example.cn","name":"'),
+    Buffer.from([0xc3, 0x28, 0xff]),
+    Buffer.from(`"},"items":[{"sku":"${tea}","quantity":1}]}`),
+  ]);
+  return {
+    'POST /orders': [
+      {
+        defect: 'customer.name: a NUL character',
+        method: 'POST',
+        path: '/orders',
+        headers: json,
+        body: order('王\u0000小明', tea, 1),
+      },
+      {
+        defect: 'customer.name: an unpaired surrogate',
+        method: 'POST',
+        path: '/orders',
+        headers: json,
+        body: order('lone \uD800 high', tea, 1),
+      },
+      {
+        defect: 'total over the integer range (22 gold bars)',
+        method: 'POST',
+        path: '/orders',
+        headers: json,
+        body: order('王小明', SEED_PRODUCTS.goldBar.sku, 22),
+      },
+      { defect: 'the body is not UTF-8', method: 'POST', path: '/orders', headers: json, body: notUtf8 },
+      {
+        defect: 'the body is not UTF-8, chunked',
+        method: 'POST',
+        path: '/orders',
+        headers: json,
+        body: notUtf8,
+        chunked: true,
+      },
+    ],
+    'PUT /products/:sku': [
+      {
+        defect: 'name: a NUL character',
+        method: 'PUT',
+        path: '/products/FUZZ-NEW-1',
+        headers: json,
+        body: '{"name":"nul\u0000inside","priceCents":100,"stock":1}',
+      },
+      {
+        defect: 'stock: over the integer range',
+        method: 'PUT',
+        path: '/products/FUZZ-NEW-2',
+        headers: json,
+        body: `{"name":"x","priceCents":100,"stock":${INT4_MAX + 1}}`,
+      },
+    ],
+    'POST /products/:sku/restock': [
+      {
+        defect: 'stock would pass the integer range',
+        method: 'POST',
+        path: `/products/${SEED_PRODUCTS.sand.sku}/restock`,
+        headers: json,
+        body: '{"quantity":150000000}',
+      },
+    ],
+    'GET /orders/:id': [
+      { defect: 'id: a percent-encoded surrogate', method: 'GET', path: '/orders/%ED%A0%80', headers: {} },
+    ],
+  };
+})();
 
 /** The request in a few lines, long values shortened, invisible characters escaped. */
 export function describeRequest(request: MalformedRequest, maxLength = 300): string {
