@@ -5,6 +5,7 @@ import {
   createTestPool,
   extractPdfText,
   freePort,
+  purgeQueues,
   resetDatabase,
   startMailpitSink,
   type MailpitSink,
@@ -14,6 +15,7 @@ import {
   type ServiceProcess,
 } from '@shop/testing';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,14 +88,27 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
 
   afterAll(async () => {
     await Promise.all(services.map((service) => service.stop()));
+    await purgeQueues(testConfig.rabbitmqUrl, DEAD_LETTER_QUEUES);
     await mail?.stop();
     await pool?.end();
   });
 
   it('sells exactly the stock, refuses the rest cleanly and sends one email and one PDF per order', async () => {
+    // Parked before this sale, for an order of another run: shown, but not this sale's failure.
+    const broker = await BrokerProbe.connect();
+    await broker.publishConfirmed(
+      'order.dlx',
+      'order_notify',
+      Buffer.from(JSON.stringify({ type: 'order.placed', version: 1, data: { orderId: randomUUID() } })),
+      { persistent: true, messageId: 'parked-last-week' },
+    );
+    await broker.close();
+
     const results = await runFlashSale(options);
 
     expect(results.violations).toEqual([]);
+    expect(results.drain.deadLettered['order_notify.dlq']).toBe(0);
+    expect(results.drain.otherDeadLetters['order_notify.dlq']).toBe(1);
     const units = results.acceptedOrders.reduce((sum, order) => sum + order.quantity, 0);
     expect(units).toBe(100);
     expect(results.product.finalStock).toBe(0);

@@ -133,8 +133,10 @@ export interface FlashSaleResults {
     completed: boolean;
     emails: number;
     pdfs: number;
-    /** Messages left in dead-letter queues, by queue name. */
+    /** This run's messages in the dead-letter queues (their order is one of this run's), by queue name. */
     deadLettered: Record<string, number>;
+    /** Other messages parked there (earlier runs, poison messages): shown, not this sale's failure. */
+    otherDeadLetters: Record<string, number>;
     samples: PipelineSample[];
   };
   endToEnd: {

@@ -1,5 +1,5 @@
 import type { AcceptedOrder, RequestOutcome } from './flash-sale.results';
-import { checkFlashSaleInvariants, type InvariantInput } from './invariants';
+import { checkFlashSaleInvariants, deadLettersOfRun, type InvariantInput } from './invariants';
 
 const outcome = (overrides: Partial<RequestOutcome>): RequestOutcome => ({
   idempotencyKey: `key-${Math.random()}`,
@@ -128,5 +128,21 @@ describe('checkFlashSaleInvariants', () => {
 
     sale.deadLettered = undefined;
     expect(codesOf(sale)).toEqual(['MISSING_PDF', 'DEAD_LETTERS_UNKNOWN']);
+  });
+});
+
+describe('deadLettersOfRun', () => {
+  it('counts only the parked messages whose order is one of this run’s', () => {
+    const run = new Set(['order-a', 'order-b']);
+    const { ofThisRun, others } = deadLettersOfRun(
+      {
+        'order_notify.dlq': ['old-order', undefined, 'order-a'],
+        'order_report.dlq': ['old-order'],
+        'order_status.dlq': [],
+      },
+      run,
+    );
+    expect(ofThisRun).toEqual({ 'order_notify.dlq': 1, 'order_report.dlq': 0, 'order_status.dlq': 0 });
+    expect(others).toEqual({ 'order_notify.dlq': 2, 'order_report.dlq': 1, 'order_status.dlq': 0 });
   });
 });

@@ -186,3 +186,20 @@ function describe(outcomes: readonly RequestOutcome[]): string {
   }
   return [...counts].map(([label, count]) => `${label} ×${count}`).join(', ');
 }
+
+/**
+ * Splits parked messages into this run's (their order id is one of the run's orders) and the others
+ * (parked before, by another run or a poison message): only this run's are the sale's failures.
+ */
+export function deadLettersOfRun(
+  parked: Readonly<Record<string, readonly (string | undefined)[]>>,
+  runOrderIds: ReadonlySet<string>,
+): { ofThisRun: Record<string, number>; others: Record<string, number> } {
+  const ofThisRun: Record<string, number> = {};
+  const others: Record<string, number> = {};
+  for (const [queue, ids] of Object.entries(parked)) {
+    ofThisRun[queue] = ids.filter((id) => id !== undefined && runOrderIds.has(id)).length;
+    others[queue] = ids.length - ofThisRun[queue];
+  }
+  return { ofThisRun, others };
+}

@@ -45,6 +45,37 @@ export class QueueDepthReader {
     return depths;
   }
 
+  /**
+   * The order id of every message parked in each of `queues` (undefined for a body without one), read
+   * without removing anything: taken unacked on a channel of their own, which closing hands back. A
+   * queue that cannot be read is left out.
+   */
+  async parkedOrderIds(
+    queues: readonly string[],
+    limit = 100_000,
+  ): Promise<Record<string, (string | undefined)[]>> {
+    const parked: Record<string, (string | undefined)[]> = {};
+    for (const queue of queues) {
+      const channel = await this.connection.createChannel().catch(() => undefined);
+      if (!channel) continue;
+      channel.on('error', () => undefined);
+      try {
+        const ids: (string | undefined)[] = [];
+        while (ids.length < limit) {
+          const message = await channel.get(queue, { noAck: false });
+          if (message === false) break;
+          ids.push(orderIdOf(message.content));
+        }
+        parked[queue] = ids;
+      } catch {
+        // A missing queue closed the channel: it is left out, and the checker says so.
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    }
+    return parked;
+  }
+
   async close(): Promise<void> {
     await this.connection.close().catch(() => undefined);
   }
@@ -56,6 +87,16 @@ export class QueueDepthReader {
       if (this.channel === channel) this.channel = undefined;
     });
     return channel;
+  }
+}
+
+/** `data.orderId` of an order message's JSON body (order.placed.v1, status events), if it has one. */
+function orderIdOf(body: Buffer): string | undefined {
+  try {
+    const orderId = (JSON.parse(body.toString('utf8')) as { data?: { orderId?: unknown } })?.data?.orderId;
+    return typeof orderId === 'string' ? orderId : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -10,7 +10,7 @@ import type {
   PipelineSample,
   RequestOutcome,
 } from './flash-sale.results';
-import { checkFlashSaleInvariants } from './invariants';
+import { checkFlashSaleInvariants, deadLettersOfRun } from './invariants';
 import { countEmailsByOrder, readMailboxResends } from './mail-catcher.client';
 import {
   DEAD_LETTER_QUEUES,
@@ -178,9 +178,13 @@ export async function runFlashSale(
     const acceptedOrders = await mapConcurrently([...acceptedByOrder.values()], 16, async (order) =>
       describeAcceptedOrder(checks, new URL(api).pathname, order, emailsByOrder.get(order.orderId) ?? 0),
     ).finally(() => checks.close());
-    const deadLettered = queues ? await queues.depths(DEAD_LETTER_QUEUES) : undefined;
+    // Only this run's messages count: one parked last week is not this sale's failure.
+    const parked = queues ? await queues.parkedOrderIds(DEAD_LETTER_QUEUES) : undefined;
+    const deadLetters = parked && deadLettersOfRun(parked, new Set(acceptedByOrder.keys()));
     const deadLetteredComplete =
-      deadLettered && DEAD_LETTER_QUEUES.every((queue) => queue in deadLettered) ? deadLettered : undefined;
+      deadLetters && DEAD_LETTER_QUEUES.every((queue) => queue in deadLetters.ofThisRun)
+        ? deadLetters.ofThisRun
+        : undefined;
 
     const product = { sku, initialStock: options.stock, finalStock: finalSales.stock, priceCents };
     const serverSales = { orders: finalSales.orders, units: finalSales.unitsSold };
@@ -215,7 +219,8 @@ export async function runFlashSale(
         completed: drained,
         emails: acceptedOrders.filter((o) => o.emailCount > 0).length,
         pdfs: acceptedOrders.filter((o) => o.pdfCount > 0).length,
-        deadLettered: deadLettered ?? {},
+        deadLettered: deadLetters?.ofThisRun ?? {},
+        otherDeadLetters: deadLetters?.others ?? {},
         samples,
       },
       endToEnd: {

@@ -73,6 +73,7 @@ function flashSaleResults(overrides: Partial<FlashSaleResults> = {}): FlashSaleR
       emails: 100,
       pdfs: 100,
       deadLettered: { 'order.placed.notify.dlq': 0, 'order.placed.report.dlq': 0 },
+      otherDeadLetters: { 'order.placed.notify.dlq': 0, 'order.placed.report.dlq': 0 },
       samples,
     },
     endToEnd: {

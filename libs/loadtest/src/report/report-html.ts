@@ -138,7 +138,10 @@ function summaryTables(results: FlashSaleResults): string {
     .map(([status, count]): Row => [status, num(count, 0)]);
   const deadLetterRows = Object.entries(drain.deadLettered).map(([queue, count]): Row => [
     `Dead-lettered: ${queue}`,
-    num(count, 0),
+    // Older messages parked there are shown, but are not this sale's (results.json from before lacks them).
+    (drain.otherDeadLetters?.[queue] ?? 0) > 0
+      ? `${num(count, 0)} (+${num(drain.otherDeadLetters[queue], 0)} from before)`
+      : num(count, 0),
   ]);
   const groups: Array<[caption: string, rows: Row[]]> = [
     [
