@@ -1,4 +1,4 @@
-import { Exchanges, logRoutingKeyOf, MessageTypes } from '@shop/contracts';
+import { Exchanges, jsonMessageProperties, logRoutingKeyOf, MessageTypes } from '@shop/contracts';
 import { connectToBroker } from '@shop/broker';
 import type { ChannelWrapper, AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
@@ -254,16 +254,13 @@ export class LogPublisher implements LogSink {
   }
 
   private propertiesOf({ record, messageId }: QueuedRecord): Options.Publish {
-    return {
-      persistent: true,
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      type: MessageTypes.logRecordV1,
-      appId: this.options.service,
+    return jsonMessageProperties({
       messageId,
-      timestamp: Math.floor(Date.parse(record.time) / 1000),
-      ...(record.correlationId && { correlationId: record.correlationId }),
-    };
+      correlationId: record.correlationId,
+      type: MessageTypes.logRecordV1,
+      occurredAt: new Date(record.time),
+      appId: this.options.service,
+    });
   }
 
   /** Runs outside any request's correlation context, so timers and sockets made here never carry one. */

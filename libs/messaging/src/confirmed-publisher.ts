@@ -1,5 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
@@ -57,16 +58,12 @@ export class ConfirmedPublisher implements OnModuleInit {
   }
 
   async publish(message: OutgoingMessage): Promise<void> {
-    await this.send(message.exchange, message.routingKey, message.body, {
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      messageId: message.messageId,
-      correlationId: message.correlationId,
-      type: message.type,
-      timestamp: Math.floor(message.occurredAt.getTime() / 1000),
-      appId: this.options.appId,
-      headers: message.headers,
-    });
+    await this.send(
+      message.exchange,
+      message.routingKey,
+      message.body,
+      jsonMessageProperties({ ...message, appId: this.options.appId }),
+    );
   }
 
   /**
@@ -80,16 +77,12 @@ export class ConfirmedPublisher implements OnModuleInit {
     headers: Record<string, string | number>,
   ): Promise<void> {
     const { properties } = original;
-    await this.send(exchange, routingKey, original.content, {
-      contentType: properties.contentType,
-      contentEncoding: properties.contentEncoding,
-      messageId: properties.messageId,
-      correlationId: properties.correlationId,
-      type: properties.type,
-      timestamp: properties.timestamp,
-      appId: properties.appId,
-      headers: { ...(properties.headers ?? {}), ...headers },
-    });
+    await this.send(
+      exchange,
+      routingKey,
+      original.content,
+      copiedMessageProperties(properties, { ...(properties.headers ?? {}), ...headers }),
+    );
   }
 
   private async send(exchange: string, routingKey: string, body: Buffer, properties: Options.Publish) {
@@ -98,7 +91,6 @@ export class ConfirmedPublisher implements OnModuleInit {
     try {
       const confirmed = await this.amqp.publish(exchange, routingKey, body, {
         ...properties,
-        persistent: true,
         mandatory: true,
         // amqp-connection-manager's per-message deadline (not part of AMQP).
         timeout: this.options.publishTimeoutMs ?? 5_000,

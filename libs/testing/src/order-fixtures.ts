@@ -1,5 +1,5 @@
 import type { GetMessage } from 'amqplib';
-import { MessageTypes, type OrderPlacedV1 } from '@shop/contracts';
+import { jsonMessageProperties, MessageTypes, type OrderPlacedV1 } from '@shop/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { BrokerProbe } from './broker-probe';
@@ -73,15 +73,18 @@ export async function publishOrderPlaced(
   const publish = overrides.waitForBinding
     ? broker.publishWhenRoutable.bind(broker)
     : broker.publishConfirmed.bind(broker);
-  await publish('order', routingKey, overrides.body ?? Buffer.from(JSON.stringify(event)), {
-    persistent: true,
-    contentType: 'application/json',
-    messageId,
-    correlationId: String((event as { correlationId?: string }).correlationId ?? 'spec'),
-    type: overrides.type ?? MessageTypes.orderPlacedV1,
-    timestamp: Math.floor(Date.now() / 1000),
-    appId: 'spec',
-  });
+  await publish(
+    'order',
+    routingKey,
+    overrides.body ?? Buffer.from(JSON.stringify(event)),
+    jsonMessageProperties({
+      messageId,
+      correlationId: String((event as { correlationId?: string }).correlationId ?? 'spec'),
+      type: overrides.type ?? MessageTypes.orderPlacedV1,
+      occurredAt: new Date(),
+      appId: 'spec',
+    }),
+  );
 }
 
 /**

@@ -1,4 +1,11 @@
-import { Exchanges, MessageTypes, Queues, TOPOLOGY, type OrderPlacedV1 } from '@shop/contracts';
+import {
+  Exchanges,
+  jsonMessageProperties,
+  MessageTypes,
+  Queues,
+  TOPOLOGY,
+  type OrderPlacedV1,
+} from '@shop/contracts';
 import { declareTopology } from '@shop/testing';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -159,15 +166,13 @@ export class BenchBroker {
         Exchanges.order,
         routingKey,
         Buffer.from(JSON.stringify(event)),
-        {
-          persistent: true,
-          contentType: 'application/json',
+        jsonMessageProperties({
           messageId: event.messageId,
           correlationId: event.correlationId,
           type: MessageTypes.orderPlacedV1,
-          timestamp: Math.floor(Date.now() / 1000),
+          occurredAt: new Date(),
           appId: 'workers-bench',
-        },
+        }),
       );
       if (!accepted) await new Promise((resolve) => this.confirmChannel.once('drain', resolve));
     }

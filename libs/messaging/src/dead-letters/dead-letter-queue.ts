@@ -1,4 +1,10 @@
-import { deadLetterQueueOf, FailureHeaders, WorkQueues, type WorkQueueName } from '@shop/contracts';
+import {
+  copiedMessageProperties,
+  deadLetterQueueOf,
+  FailureHeaders,
+  WorkQueues,
+  type WorkQueueName,
+} from '@shop/contracts';
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
 
 /** One parked message, as `npm run dlq -- list` shows it. */
@@ -100,17 +106,7 @@ export async function replayParked(
       headers['x-replay-count'] = Number(properties.headers?.['x-replay-count'] ?? 0) + 1;
       headers['x-replayed-at'] = new Date().toISOString();
       // The default exchange routes by queue name: straight back into the work queue.
-      channel.publish('', workQueue, message.content, {
-        persistent: true,
-        contentType: properties.contentType,
-        contentEncoding: properties.contentEncoding,
-        messageId: properties.messageId,
-        correlationId: properties.correlationId,
-        type: properties.type,
-        timestamp: properties.timestamp,
-        appId: properties.appId,
-        headers,
-      });
+      channel.publish('', workQueue, message.content, copiedMessageProperties(properties, headers));
       await channel.waitForConfirms();
       channel.ack(message);
       replayed.push(String(properties.messageId ?? '(none)'));

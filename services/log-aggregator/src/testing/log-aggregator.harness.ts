@@ -1,4 +1,11 @@
-import { Exchanges, MessageTypes, TOPOLOGY, logRoutingKeyOf, type LogRecordV1 } from '@shop/contracts';
+import {
+  Exchanges,
+  jsonMessageProperties,
+  MessageTypes,
+  TOPOLOGY,
+  logRoutingKeyOf,
+  type LogRecordV1,
+} from '@shop/contracts';
 import {
   BrokerProbe,
   declareTopology,
@@ -60,13 +67,13 @@ export async function publishLogRecord(
     overrides.routingKey ?? logRoutingKeyOf(record.service, record.level),
     overrides.body ?? Buffer.from(JSON.stringify(record)),
     {
-      persistent: true,
-      contentType: 'application/json',
-      messageId: randomUUID(),
-      type: MessageTypes.logRecordV1,
-      timestamp: Math.floor(Date.parse(record.time) / 1000),
-      appId: record.service,
-      ...(record.correlationId && { correlationId: record.correlationId }),
+      ...jsonMessageProperties({
+        messageId: randomUUID(),
+        correlationId: record.correlationId,
+        type: MessageTypes.logRecordV1,
+        occurredAt: new Date(record.time),
+        appId: record.service,
+      }),
       ...overrides.properties,
     },
   );
