@@ -55,11 +55,15 @@ export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
 export const retryQueueOf = (queue: WorkQueueName, label: string) => `${queue}.retry.${label}`;
 export const deadLetterQueueOf = (queue: WorkQueueName) => `${queue}.dlq`;
 
+/** A work queue's retry queues, shortest delay first. */
+export const retryQueuesOf = (queue: WorkQueueName): string[] =>
+  RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label));
+
 /** Every queue a work queue's messages can be in: the work queue, its dead-letter queue, its retry queues. */
 export const queuesOf = (queue: WorkQueueName): string[] => [
   queue,
   deadLetterQueueOf(queue),
-  ...RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label)),
+  ...retryQueuesOf(queue),
 ];
 
 /**

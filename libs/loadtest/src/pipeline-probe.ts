@@ -1,4 +1,4 @@
-import { deadLetterQueueOf, RETRY_DELAYS, retryQueueOf, WorkQueues } from '@shop/contracts';
+import { deadLetterQueueOf, retryQueuesOf, WorkQueues } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
 import type { Channel, ChannelModel } from 'amqplib';
 
@@ -7,7 +7,7 @@ export const DEAD_LETTER_QUEUES = WorkQueues.map(deadLetterQueueOf);
 /** The queues the load test watches: work queues, their retry queues and dead-letter queues. */
 export const WATCHED_QUEUES = [
   ...WorkQueues,
-  ...WorkQueues.flatMap((queue) => RETRY_DELAYS.map(({ label }) => retryQueueOf(queue, label))),
+  ...WorkQueues.flatMap(retryQueuesOf),
   ...DEAD_LETTER_QUEUES,
 ];
 

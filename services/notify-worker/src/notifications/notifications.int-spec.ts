@@ -1,4 +1,4 @@
-import { FailureHeaders, Queues } from '@shop/contracts';
+import { FailureHeaders, Queues, retryQueuesOf } from '@shop/contracts';
 import {
   BrokerProbe,
   createOrderFixture,
@@ -12,7 +12,7 @@ import {
 import type { Pool } from 'pg';
 import { startNotifyWorker, type NotifyWorkerHarness } from '../testing/notify-worker.harness';
 
-const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
+const retryQueues = retryQueuesOf(Queues.orderNotify);
 
 describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
   let pool: Pool;

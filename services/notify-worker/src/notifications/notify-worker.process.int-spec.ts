@@ -1,4 +1,4 @@
-import { Queues, queuesOf } from '@shop/contracts';
+import { Queues, queuesOf, retryQueuesOf } from '@shop/contracts';
 import {
   BrokerProbe,
   closeBrokerConnections,
@@ -19,7 +19,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import type { Pool } from 'pg';
 
-const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
+const retryQueues = retryQueuesOf(Queues.orderNotify);
 
 /** notify-worker as real processes (built dist/): several consumers, dropped connections, signals. */
 describe('notify-worker processes', () => {

@@ -1,4 +1,4 @@
-import { Queues } from '@shop/contracts';
+import { Queues, retryQueuesOf } from '@shop/contracts';
 import {
   BrokerProbe,
   TcpProxy,
@@ -12,7 +12,7 @@ import {
 import type { Pool } from 'pg';
 import { startNotifyWorker, type NotifyWorkerHarness } from '../testing/notify-worker.harness';
 
-const retryQueues = ['order_notify.retry.1s', 'order_notify.retry.5s', 'order_notify.retry.30s'];
+const retryQueues = retryQueuesOf(Queues.orderNotify);
 
 /**
  * The one moment where a lost database could make the worker send an email twice: the SMTP server has
