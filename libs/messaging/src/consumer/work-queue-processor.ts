@@ -123,7 +123,7 @@ export class WorkQueueProcessor {
           [FailureHeaders.lastError]: truncate(reason),
         });
         this.logger.warn(
-          `${queue}: message ${delivery.messageId} failed on attempt ${delivery.attempt} (${reason}); retrying in ${delay.label}`,
+          `${queue}: message ${delivery.messageId} failed on attempt ${delivery.attempt} (${truncate(reason)}); retrying in ${delay.label}`,
         );
         return 'retrying';
       }
