@@ -14,3 +14,5 @@ export * from './test-database';
 export * from './wait-for';
 export { parsePrometheusText, sampleValue, type PrometheusSample } from '@shop/service-kit';
 export * from './browser';
+export * from './compose-environment';
+export * from './compose-environment.spec-helper';
