@@ -10,3 +10,4 @@ export * from './messages/order-status/order-status.v1';
 export * from './messages/report-rpc/report-rpc.v1';
 export * from './messages/validate-message';
 export * from './money';
+export * from './http/product-sales';

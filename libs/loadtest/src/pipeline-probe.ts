@@ -1,15 +1,11 @@
-import { deadLetterQueueOf, retryQueuesOf, WorkQueues } from '@shop/contracts';
+import { deadLetterQueueOf, retryQueuesOf, WorkQueues, type ProductSales } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
 import type { Channel, ChannelModel } from 'amqplib';
 
 /** Every work queue's dead-letter queue: the workers' and order-api's status feed's. */
 export const DEAD_LETTER_QUEUES = WorkQueues.map(deadLetterQueueOf);
 /** The queues the load test watches: work queues, their retry queues and dead-letter queues. */
-export const WATCHED_QUEUES = [
-  ...WorkQueues,
-  ...WorkQueues.flatMap(retryQueuesOf),
-  ...DEAD_LETTER_QUEUES,
-];
+export const WATCHED_QUEUES = [...WorkQueues, ...WorkQueues.flatMap(retryQueuesOf), ...DEAD_LETTER_QUEUES];
 
 /**
  * Reads queue depths with passive declares (they need no permissions and create nothing). A queue that
@@ -100,14 +96,7 @@ function orderIdOf(body: Buffer): string | undefined {
   }
 }
 
-export interface ProductSales {
-  sku: string;
-  stock: number;
-  orders: number;
-  unitsSold: number;
-  notified: number;
-  reported: number;
-}
+export type { ProductSales };
 
 /** GET /products/:sku/sales: the database's count of the product's orders and how far they got. */
 export async function readSales(apiUrl: string, sku: string): Promise<ProductSales> {

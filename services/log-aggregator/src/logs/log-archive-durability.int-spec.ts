@@ -34,6 +34,24 @@ describe('log-aggregator across restarts and connection loss (real RabbitMQ, tem
       (line: LogRecordV1) => line.service === service,
     );
 
+  /**
+   * Publishes `count` records tagged `<label> <uuid>`, running `fault` halfway once some are archived;
+   * returns the reader of the archived messages of this stream.
+   */
+  const streamWithFaultHalfway = async (label: string, count: number, fault: () => Promise<unknown>) => {
+    const prefix = `${label} ${randomUUID()}`;
+    const archived = async () =>
+      (await mine('all.jsonl')).filter((line) => line.message.startsWith(prefix)).map((line) => line.message);
+    for (let n = 0; n < count; n++) {
+      await publishLogRecord(broker, logRecord({ service, level: 'info', message: `${prefix} ${n}` }));
+      if (n === count / 2) {
+        await waitFor('some records archived', async () => (await archived()).length > 0);
+        await fault();
+      }
+    }
+    return archived;
+  };
+
   beforeAll(async () => {
     broker = await BrokerProbe.connect();
     await declareLogTopology(broker.channel);
@@ -120,17 +138,9 @@ describe('log-aggregator across restarts and connection loss (real RabbitMQ, tem
     const env = { RABBITMQ_URL: testConfig.rabbitmqUrl, LOG_DIR: logDir };
     const killed = await startServiceProcess('log-aggregator', env, { port: await freePort() });
     const count = 2_000;
-    const prefix = `killed ${randomUUID()}`;
-    const archived = async () =>
-      (await mine('all.jsonl')).filter((line) => line.message.startsWith(prefix)).map((line) => line.message);
+    let archived: () => Promise<string[]> = async () => [];
     try {
-      for (let n = 0; n < count; n++) {
-        await publishLogRecord(broker, logRecord({ service, level: 'info', message: `${prefix} ${n}` }));
-        if (n === count / 2) {
-          await waitFor('some records archived', async () => (await archived()).length > 0);
-          await killed.stop('SIGKILL');
-        }
-      }
+      archived = await streamWithFaultHalfway('killed', count, () => killed.stop('SIGKILL'));
     } finally {
       await killed.stop('SIGKILL');
     }
@@ -148,17 +158,10 @@ describe('log-aggregator across restarts and connection loss (real RabbitMQ, tem
     const env = { RABBITMQ_URL: testConfig.rabbitmqUrl, LOG_DIR: logDir };
     const process = await startServiceProcess('log-aggregator', env, { port: await freePort() });
     const count = 2_000;
-    const prefix = `dropped ${randomUUID()}`;
-    const archived = async () =>
-      (await mine('all.jsonl')).filter((line) => line.message.startsWith(prefix)).map((line) => line.message);
     try {
-      for (let n = 0; n < count; n++) {
-        await publishLogRecord(broker, logRecord({ service, level: 'info', message: `${prefix} ${n}` }));
-        if (n === count / 2) {
-          await waitFor('some records archived', async () => (await archived()).length > 0);
-          expect(await closeConnectionsNamed(SERVICE_NAME)).toBeGreaterThan(0);
-        }
-      }
+      const archived = await streamWithFaultHalfway('dropped', count, async () => {
+        expect(await closeConnectionsNamed(SERVICE_NAME)).toBeGreaterThan(0);
+      });
       await waitFor(`all ${count} records archived`, async () => new Set(await archived()).size === count, {
         timeoutMs: 30_000,
       });

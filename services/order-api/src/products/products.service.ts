@@ -1,3 +1,4 @@
+import type { ProductSales } from '@shop/contracts';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError } from '@shop/service-kit';
 import { validationFailed } from '../common/zod-validation';
@@ -11,17 +12,7 @@ export interface ProductView {
   stock: number;
 }
 
-/** Orders that include a product, and how far they got through the pipeline. */
-export interface ProductSales {
-  sku: string;
-  stock: number;
-  orders: number;
-  unitsSold: number;
-  /** Orders whose confirmation email was sent. */
-  notified: number;
-  /** Orders whose PDF report was written. */
-  reported: number;
-}
+export type { ProductSales };
 
 @Injectable()
 export class ProductsService {
