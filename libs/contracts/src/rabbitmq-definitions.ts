@@ -108,7 +108,7 @@ export interface ServiceUser {
 
 const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const named = (name: string) => escapeRegex(name);
-/** A work queue's retry path: exchanges and queues named `<queue>.<suffix>` (DESIGN.md, Broker topology). */
+/** A work queue's retry path: exchanges and queues named `<queue>.<suffix>` (the README's "Broker topology"). */
 const derivedFrom = (name: string) => `${escapeRegex(name)}\\..+`;
 
 function anyOf(...patterns: string[]): string {
