@@ -11,6 +11,7 @@ import {
   type MailpitSink,
   type SmtpSink,
   startServiceProcess,
+  startWorkerProcesses,
   testConfig,
   type ServiceProcess,
 } from '@shop/testing';
@@ -51,28 +52,15 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     smtp = mail.smtp;
 
     reportsDir = await mkdtemp(join(tmpdir(), 'flash-sale-reports-'));
-    const shared = {
-      RABBITMQ_URL: testConfig.rabbitmqUrl,
-      REPORTS_DIR: reportsDir,
-    };
     const apiPort = await freePort();
-    services = await Promise.all([
-      startServiceProcess(
+    services = [
+      await startServiceProcess(
         'order-api',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('order-api') },
+        { RABBITMQ_URL: testConfig.rabbitmqUrl, DATABASE_URL: testConfig.databaseUrlOf('order-api') },
         { port: apiPort },
       ),
-      startServiceProcess(
-        'notify-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
-        { port: await freePort() },
-      ),
-      startServiceProcess(
-        'report-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker') },
-        { port: await freePort() },
-      ),
-    ]);
+      ...(await startWorkerProcesses({ smtpUrl: smtp.url, reportsDir })),
+    ];
     options = {
       stock: 100,
       requests: 2_000,

@@ -2,6 +2,8 @@ import { SERVICE_NODE_FLAGS } from '@shop/config';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from './free-port';
+import { testConfig } from './test-config';
 import { waitFor } from './wait-for';
 
 const ROOT = join(__dirname, '../../..');
@@ -94,4 +96,33 @@ export async function startServiceProcess(
     throw error;
   }
   return service;
+}
+
+/**
+ * notify-worker and report-worker as their own processes on the test database and vhost, each logging
+ * in as its database role: what most end-to-end specs need besides order-api. `env` goes to both.
+ */
+export async function startWorkerProcesses({
+  smtpUrl,
+  reportsDir,
+  env = {},
+}: {
+  smtpUrl: string;
+  reportsDir: string;
+  env?: Record<string, string>;
+}): Promise<[notifyWorker: ServiceProcess, reportWorker: ServiceProcess]> {
+  const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl, ...env };
+  const [notify, report] = await Promise.all([
+    startServiceProcess(
+      'notify-worker',
+      { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtpUrl },
+      { port: await freePort() },
+    ),
+    startServiceProcess(
+      'report-worker',
+      { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
+      { port: await freePort() },
+    ),
+  ]);
+  return [notify, report];
 }

@@ -3,10 +3,9 @@ import { attachLogPublisher, JsonLogger } from '@shop/logging';
 import {
   BrokerProbe,
   createTestPool,
-  freePort,
   insertProduct,
   SmtpSink,
-  startServiceProcess,
+  startWorkerProcesses,
   testConfig,
   waitFor,
   type ServiceProcess,
@@ -106,20 +105,8 @@ describe('order logs on the logs exchange, by correlation id (real PostgreSQL an
   it('follows one order through order-api, notify-worker and report-worker', async () => {
     smtp = new SmtpSink();
     await smtp.start();
-    const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl };
     const reportsDir = await mkdtemp(join(tmpdir(), 'order-logging-reports-'));
-    workers = [
-      await startServiceProcess(
-        'notify-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
-        { port: await freePort() },
-      ),
-      await startServiceProcess(
-        'report-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
-        { port: await freePort() },
-      ),
-    ];
+    workers = await startWorkerProcesses({ smtpUrl: smtp.url, reportsDir });
     const correlationId = `trace-${randomBytes(6).toString('hex')}`;
     const response = await placeOrder(correlationId, 1);
     expect(response.status).toBe(201);

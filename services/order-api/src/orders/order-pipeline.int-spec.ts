@@ -3,12 +3,10 @@ import {
   BrokerProbe,
   createTestPool,
   extractPdfText,
-  freePort,
   insertProduct,
   resetDatabase,
   SmtpSink,
-  startServiceProcess,
-  testConfig,
+  startWorkerProcesses,
   waitFor,
   type ServiceProcess,
 } from '@shop/testing';
@@ -43,19 +41,7 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     smtp = new SmtpSink();
     await smtp.start();
     reportsDir = await mkdtemp(join(tmpdir(), 'pipeline-reports-'));
-    const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl };
-    workers = [
-      await startServiceProcess(
-        'notify-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtp.url },
-        { port: await freePort() },
-      ),
-      await startServiceProcess(
-        'report-worker',
-        { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
-        { port: await freePort() },
-      ),
-    ];
+    workers = await startWorkerProcesses({ smtpUrl: smtp.url, reportsDir });
     api = await startOrderApi();
   });
   afterAll(async () => {
