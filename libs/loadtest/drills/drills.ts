@@ -1,4 +1,4 @@
-import { FailureHeaders, Queues } from '@shop/contracts';
+import { FailureHeaders, jsonMessageProperties, Queues } from '@shop/contracts';
 import { closeBrokerConnections, startBrokerApp, stopBrokerApp } from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
 import { DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
@@ -152,12 +152,17 @@ export const DRILLS: Drill[] = [
         ];
         for (const queue of [Queues.orderNotify, Queues.orderReport]) {
           for (const { body, type, why } of poison) {
-            channel.sendToQueue(queue, body, {
-              persistent: true,
-              contentType: 'application/json',
-              type,
-              messageId: `poison-${why.replace(/ /g, '-')}`,
-            });
+            // Well-formed properties: the poison is in the body (and the type), as a buggy publisher's would be.
+            channel.sendToQueue(
+              queue,
+              body,
+              jsonMessageProperties({
+                messageId: `poison-${why.replace(/ /g, '-')}`,
+                type,
+                occurredAt: new Date(),
+                appId: 'drill',
+              }),
+            );
           }
         }
         await channel.waitForConfirms();

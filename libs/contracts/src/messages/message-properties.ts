@@ -4,7 +4,8 @@
  * test fixture, so none can forget one. Plain data: amqplib's `Options.Publish` accepts it as it is.
  */
 export interface MessageProperties {
-  persistent: true;
+  /** false only for RPC requests and replies, which die with their caller's deadline anyway. */
+  persistent: boolean;
   contentType: string;
   contentEncoding?: string;
   messageId: string;
@@ -26,14 +27,19 @@ export interface OutgoingMessageDescription {
   /** The publishing service (`order-api`), or the tool or spec. */
   appId: string;
   headers?: Record<string, unknown>;
+  /** Default `application/json` (UTF-8); a report RPC reply is `application/pdf`. */
+  contentType?: string;
+  /** Default true: the message outlives a broker restart. */
+  persistent?: boolean;
 }
 
-/** The properties of a new JSON message. */
+/** The properties of a new message: JSON and persistent unless said otherwise. */
 export function jsonMessageProperties(message: OutgoingMessageDescription): MessageProperties {
+  const contentType = message.contentType ?? 'application/json';
   return {
-    persistent: true,
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
+    persistent: message.persistent ?? true,
+    contentType,
+    ...(contentType === 'application/json' ? { contentEncoding: 'utf-8' } : {}),
     messageId: message.messageId,
     ...(message.correlationId ? { correlationId: message.correlationId } : {}),
     type: message.type,
@@ -62,7 +68,7 @@ export interface ConsumedProperties {
 export function copiedMessageProperties(
   original: ConsumedProperties,
   headers: Record<string, unknown>,
-): Partial<MessageProperties> & { persistent: true; headers: Record<string, unknown> } {
+): Partial<MessageProperties> & { persistent: boolean; headers: Record<string, unknown> } {
   return {
     persistent: true,
     contentType: original.contentType,

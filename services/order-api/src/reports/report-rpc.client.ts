@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
+  jsonMessageProperties,
   MessageTypes,
   Queues,
   REPORT_DEADLINE_HEADER,
@@ -135,15 +136,18 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
     if (!channel) return this.fail(correlationId, 'the RPC channel is not open');
     channel
       .publish('', Queues.reportRpc, Buffer.from(JSON.stringify({ orderId: order.orderId, order })), {
+        ...jsonMessageProperties({
+          messageId: randomUUID(),
+          correlationId,
+          type: MessageTypes.reportRequestV1,
+          occurredAt: new Date(),
+          appId: this.appId,
+          headers: { [REPORT_DEADLINE_HEADER]: deadlineAt },
+          // Worthless after its deadline: no disk write for it.
+          persistent: false,
+        }),
         replyTo: DIRECT_REPLY_TO,
-        correlationId,
-        messageId: randomUUID(),
-        type: MessageTypes.reportRequestV1,
-        contentType: 'application/json',
         expiration: String(timeoutMs),
-        timestamp: Math.floor(Date.now() / 1000),
-        appId: this.appId,
-        headers: { [REPORT_DEADLINE_HEADER]: deadlineAt },
       })
       .catch(
         (error: Error) => void this.fail(correlationId, `the request was not published: ${error.message}`),

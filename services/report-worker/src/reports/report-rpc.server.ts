@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
+  jsonMessageProperties,
   MessageTypes,
   Queues,
   REPORT_DEADLINE_HEADER,
@@ -173,14 +174,16 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
           '',
           String(replyTo),
           reply.body,
-          {
-            correlationId: String(correlationId),
-            contentType: reply.contentType,
-            type: reply.type,
+          jsonMessageProperties({
             messageId: randomUUID(),
-            timestamp: Math.floor(Date.now() / 1000),
+            correlationId: String(correlationId),
+            type: reply.type,
+            contentType: reply.contentType,
+            occurredAt: new Date(),
             appId: this.options.appId,
-          },
+            // A reply lives as long as its caller waits: no disk write for it.
+            persistent: false,
+          }),
           (error) => (error ? reject(error) : resolve()),
         ),
       );
