@@ -33,6 +33,12 @@ export function rabbitmqNodesOf(rabbitmqUrl: string): string[] {
     .filter((node) => node.length > 0);
 }
 
+/** The vhost of a RABBITMQ_URL (its first node's; "/" when the URL has no path). */
+export function vhostOf(rabbitmqUrl: string): string {
+  const path = new URL(rabbitmqNodesOf(rabbitmqUrl)[0]).pathname;
+  return path && path !== '/' ? decodeURIComponent(path.slice(1)) : '/';
+}
+
 const isAmqpUrl = (value: string) => {
   try {
     return ['amqp:', 'amqps:'].includes(new URL(value).protocol);

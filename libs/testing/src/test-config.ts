@@ -30,8 +30,4 @@ export function assertTestDatabase(databaseUrl: string): void {
   }
 }
 
-/** The vhost of an amqp URL ("/" when the URL has no path). */
-export function vhostOf(amqpUrl: string): string {
-  const path = new URL(amqpUrl).pathname;
-  return path && path !== '/' ? decodeURIComponent(path.slice(1)) : '/';
-}
+export { vhostOf } from '@shop/config';

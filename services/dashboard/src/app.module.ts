@@ -1,4 +1,5 @@
 import { DynamicModule, Injectable, Module } from '@nestjs/common';
+import { vhostOf } from '@shop/config';
 import { TOPOLOGY } from '@shop/contracts';
 import { HealthModule, MetricsModule, type HealthCheck } from '@shop/service-kit';
 import { DASHBOARD_CONFIG, type DashboardConfig } from './config/dashboard.config';
@@ -79,10 +80,4 @@ export class AppModule {
       ],
     };
   }
-}
-
-/** The vhost of the first node's URL ("/" without a path): the management API lists its queues. */
-function vhostOf(rabbitmqUrl: string): string {
-  const path = new URL(rabbitmqUrl.split(',')[0].trim()).pathname;
-  return path && path !== '/' ? decodeURIComponent(path.slice(1)) : '/';
 }
