@@ -44,7 +44,8 @@ export class QueueDepthReader {
   /**
    * The order id of every message parked in each of `queues` (undefined for a body without one), read
    * without removing anything: taken unacked on a channel of their own, which closing hands back. A
-   * queue that cannot be read is left out.
+   * queue that cannot be read is left out. (@shop/messaging's listParked does the same, but loading
+   * that lib, Nest included, would add a third of a second to every start of this command line.)
    */
   async parkedOrderIds(
     queues: readonly string[],

@@ -1,9 +1,9 @@
 import { connectToBroker } from '@shop/broker';
 import { rabbitmqNodesOf } from '@shop/config';
-import { WorkQueues, deadLetterQueueOf, type Topology } from '@shop/contracts';
-import { describeParked } from '@shop/messaging';
+import { WorkQueues, deadLetterQueueOf, type Topology, type WorkQueueName } from '@shop/contracts';
+import { listParked, type ParkedMessage } from '@shop/messaging';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
-import type { Channel, ChannelModel, GetMessage } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import type { ParkedReading, QueueReading, RawTick } from '../snapshot/snapshot-builder';
 
 /** Parked messages are listed (taken and put back) this often at most, not every second. */
@@ -57,7 +57,7 @@ export class AmqpBrokerReader implements BrokerReader {
       const figures = await this.check(connection, name);
       if (figures) queues.push(figures);
     }
-    return { source: 'amqp', nodes, queues, parked: await this.listParked(connection, queues) };
+    return { source: 'amqp', nodes, queues, parked: await this.readParked(connection, queues) };
   }
 
   async close(): Promise<void> {
@@ -90,7 +90,7 @@ export class AmqpBrokerReader implements BrokerReader {
   }
 
   /** Lists a dead-letter queue's messages again when its depth changed, or every few seconds. */
-  private async listParked(
+  private async readParked(
     connection: ChannelModel,
     queues: QueueReading[],
   ): Promise<Record<string, ParkedReading[]>> {
@@ -101,34 +101,25 @@ export class AmqpBrokerReader implements BrokerReader {
     const byQueue: Record<string, ParkedReading[]> = {};
     for (const { workQueue, queue } of dlqs) {
       if ((queues.find((q) => q.name === queue)?.ready ?? 0) === 0) continue;
-      byQueue[queue] = await this.peek(connection, queue).then(
-        (messages) => messages.map((message) => summarise(describeParked(message, workQueue))),
-        () => [],
-      );
+      byQueue[queue] = await this.listOn(connection, workQueue).catch(() => []);
     }
     this.parked = { at: Date.now(), byQueue, depths };
     return byQueue;
   }
 
-  /** Takes up to PARKED_LISTED messages unacked on a channel of its own, then closes it: they all go back. */
-  private async peek(connection: ChannelModel, queue: string): Promise<GetMessage[]> {
+  /** `npm run dlq -- list` on a channel of its own, closed after: every message taken goes back. */
+  private async listOn(connection: ChannelModel, workQueue: WorkQueueName): Promise<ParkedReading[]> {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
-    const taken: GetMessage[] = [];
     try {
-      while (taken.length < PARKED_LISTED) {
-        const message = await channel.get(queue, { noAck: false });
-        if (message === false) break;
-        taken.push(message);
-      }
-      return taken;
+      return (await listParked(channel, workQueue, PARKED_LISTED)).map(summarise);
     } finally {
       await channel.close().catch(() => undefined);
     }
   }
 }
 
-function summarise(parked: ReturnType<typeof describeParked>): ParkedReading {
+function summarise(parked: ParkedMessage): ParkedReading {
   return {
     messageId: parked.messageId,
     reason: parked.reason,
