@@ -18,11 +18,16 @@ import {
   serviceDatabaseEnv,
 } from '@shop/config';
 import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
-import { applyMigrations, databaseNameOf, redactDatabaseUrl } from '@shop/db';
+import {
+  applyMigrations,
+  CATALOGUE,
+  databaseNameOf,
+  describeSeed,
+  redactDatabaseUrl,
+  seedCatalogue,
+} from '@shop/db';
 import { Client } from 'pg';
 import { recordLocalProcesses } from '@shop/loadtest';
-import { CATALOGUE } from '../../prisma/catalogue';
-import { describeSeed, seedCatalogue } from '../../prisma/seed';
 import {
   type ClusterDeployment,
   prepareCluster,

@@ -20,3 +20,5 @@ export type {
 } from './generated/prisma/client';
 export { OrderStatus } from './generated/prisma/enums';
 export * from './migrations/service-role-passwords';
+export * from './seed/catalogue';
+export * from './seed/seed-catalogue';

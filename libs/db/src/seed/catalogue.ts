@@ -1,5 +1,5 @@
 /**
- * The demo catalogue: what `npm run db:seed` (and `npm start`) loads into an empty products table.
+ * The demo catalogue: what `npm run db:seed`, `npm start` and compose's `seed` load into an empty products table.
  * Prices are integer cents (EUR). Tools such as load tests import it to pick skus.
  */
 export interface CatalogueProduct {

@@ -1,11 +1,10 @@
 /**
- * `npm run db:seed`: loads the demo catalogue (prisma/catalogue.ts) when the products table is empty.
- * `npm run db:seed -- --force` upserts every catalogue product anyway (resetting its name, price and stock).
- * Reads DATABASE_URL (default: the local `orders` database); run `npm run db:migrate` first.
+ * Loads the demo catalogue (catalogue.ts) into an empty products table: `npm run db:seed`, `npm start`
+ * and compose's one-shot `seed` (cli/seed.cli.ts). With `force`, upserts every catalogue product anyway.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
-import { ConfigError, databaseUrlVariable, LOCAL_DEFAULTS, loadConfig } from '@shop/config';
-import { databaseNameOf, Prisma, PrismaClient, redactDatabaseUrl } from '@shop/db';
+import { databaseNameOf, redactDatabaseUrl } from '../database-url';
+import { Prisma, PrismaClient } from '../generated/prisma/client';
 import { CATALOGUE } from './catalogue';
 
 export interface SeedResult {
@@ -75,19 +74,4 @@ export function describeSeed(result: SeedResult, databaseName: string): string {
     case 'upserted':
       return `upserted ${CATALOGUE.length} catalogue products into "${databaseName}" (${result.created} created, ${result.updated} reset)`;
   }
-}
-
-async function main(): Promise<void> {
-  const unknown = process.argv.slice(2).filter((arg) => arg !== '--force');
-  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')} (only --force is accepted)`);
-  const { DATABASE_URL } = loadConfig({ DATABASE_URL: databaseUrlVariable(LOCAL_DEFAULTS.databaseUrl) });
-  const result = await seedCatalogue(DATABASE_URL, { force: process.argv.includes('--force') });
-  console.log(`[seed] ${describeSeed(result, databaseNameOf(DATABASE_URL))}`);
-}
-
-if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(`[seed] ${error instanceof ConfigError ? error.message : `failed: ${error.message}`}`);
-    process.exit(1);
-  });
 }
