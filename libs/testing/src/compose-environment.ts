@@ -35,6 +35,22 @@ export function composeServices(file = COMPOSE_FILE): ComposeService[] {
   }));
 }
 
+/** One `ports:` entry of a compose service, as written (before compose substitutes variables). */
+export interface PublishedPort {
+  service: string;
+  entry: string;
+}
+
+/** Every host port docker-compose.yml publishes, profiles included. */
+export function composePublishedPorts(file = COMPOSE_FILE): PublishedPort[] {
+  const document = parse(readFileSync(file, 'utf8'), { merge: true }) as {
+    services: Record<string, { ports?: string[] }>;
+  };
+  return Object.entries(document.services).flatMap(([service, { ports }]) =>
+    (ports ?? []).map((entry) => ({ service, entry: String(entry) })),
+  );
+}
+
 /** `${NAME:-default}` → default, `${NAME}` → '' (unset): the values with no .env file. */
 function withDefaults(value: string): string {
   return value.replace(
