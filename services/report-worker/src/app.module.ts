@@ -32,7 +32,7 @@ export class AppModule {
         ReportsModule.forRoot(
           {
             reportsDir: resolve(config.REPORTS_DIR),
-            // Resolved at start: a missing CJK font stops the worker with a message saying how to install one.
+            // Resolved at start: REPORT_FONT_PATH, else a system Noto Sans CJK, else the npm fonts.
             font: resolveReportFont(config.REPORT_FONT_PATH),
           },
           {

@@ -24,7 +24,7 @@ export const reportWorkerConfigShape = {
   PREFETCH: positiveIntVariable(10, 1_000),
   /** report_rpc requests this worker works on at once (each renders or reads one PDF). */
   REPORT_RPC_PREFETCH: positiveIntVariable(4, 1_000),
-  /** A TTF/OTF/TTC font covering Latin, Chinese and Korean; unset: Noto Sans CJK from the usual places. */
+  /** A TTF/OTF/TTC font covering Latin, Chinese and Korean; unset: a system Noto Sans CJK, else npm's SC + KR. */
   REPORT_FONT_PATH: z.string().min(1).optional(),
 };
 

@@ -1,15 +1,15 @@
 import { formatMoney } from '@shop/contracts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { renderOrderReport, type OrderReportInput } from './order-report.pdf';
 import { extractPdfPages } from '@shop/testing';
 import { resolveReportFont, type ResolvedReportFont } from './report-font';
 
-// The font must be installed (CI: apt-get install fonts-noto-cjk); if not, this fails with the install hint.
+// report-worker's own choice: a system Noto Sans CJK where installed (CI installs one), else the npm fonts.
 let font: ResolvedReportFont;
+// Noto Sans SC and KR from npm, even where a system font is installed.
+let npmFont: ResolvedReportFont;
 beforeAll(() => {
   font = resolveReportFont();
+  npmFont = resolveReportFont(undefined, []);
 });
 
 const ORDER: OrderReportInput = {
@@ -44,6 +44,12 @@ function longOrder(itemCount: number): OrderReportInput {
 
 /** Text with all whitespace removed: pdf.js may split or join words of a wrapped cell at line ends. */
 const squeeze = (text: string) => text.replace(/\s+/g, '');
+
+/** The embedded font programs: CFF subsets (FontFile3) of a CJK collection, TrueType ones (FontFile2) of the npm fonts. */
+const fontPrograms = (pdf: Buffer) => pdf.toString('latin1').match(/\/FontFile[23] /g) ?? [];
+/** The fonts a PDF names, without their subset tags: `NotoSansKR-Regular`. */
+const fontNames = (pdf: Buffer) =>
+  [...pdf.toString('latin1').matchAll(/\/FontName \/[A-Z]{6}\+([\w-]+)/g)].map(([, name]) => name).sort();
 
 describe('renderOrderReport', () => {
   it('shows the order, the customer and every item with real Chinese and Korean characters', async () => {
@@ -123,8 +129,8 @@ describe('renderOrderReport', () => {
       [first, ORDER],
       [second, korean],
     ] as const) {
-      // The fonts travel as CFF subsets (FontFile3), not as the 20 MB collection.
-      expect(pdf.toString('latin1').match(/\/Subtype \/CIDFontType0C/g)).toHaveLength(2);
+      // Subsets, not the 20 MB collection or the 10 MB files: regular and bold, and the npm fonts' Korean face.
+      expect(fontPrograms(pdf)).toHaveLength(font.source === 'npm' ? 3 : 2);
       const text = (await extractPdfPages(pdf)).join('\n');
       expect(text).toContain(order.customer.name);
       expect(text).toContain('Rabbit Shop — Order report');
@@ -139,39 +145,57 @@ describe('renderOrderReport', () => {
   });
 });
 
-describe('resolveReportFont', () => {
-  it('finds Noto Sans CJK and names the Simplified Chinese faces of the collections', () => {
-    expect(font.path).toMatch(/\.(ttc|otf|ttf)$/);
-    if (font.path.endsWith('NotoSansCJK-Regular.ttc')) {
-      expect(font.family).toBe('NotoSansCJKsc-Regular');
-      expect(font.bold.family).toMatch(/^NotoSansCJKsc-(Bold|Regular)$/);
-    }
-  });
+describe('renderOrderReport with Noto Sans SC and KR from npm', () => {
+  const zhang: OrderReportInput = {
+    ...ORDER,
+    customer: { email: 'zhang.wei@example.cn', name: '张伟' },
+    items: [{ sku: 'KIMCHI-500G', name: '배추김치', quantity: 1, unitPriceCents: 790 }],
+    totalCents: 790,
+  };
+  const kim: OrderReportInput = {
+    ...ORDER,
+    customer: { email: 'minjun.kim@example.kr', name: '김민준' },
+    items: [{ sku: 'TEA-LONGJING-100G', name: '龙井茶', quantity: 2, unitPriceCents: 1890 }],
+    totalCents: 3780,
+  };
 
-  it('uses REPORT_FONT_PATH when given', () => {
-    expect(resolveReportFont(font.path)).toEqual(font);
-  });
+  it.each([
+    ['张伟, a Korean item', zhang],
+    ['김민준, a Chinese item', kim],
+  ])('shows %s, each in the face that draws it', async (_, order) => {
+    const pdf = await renderOrderReport(order, npmFont);
+    const lines = (await extractPdfPages(pdf))[0].split('\n');
 
-  it('names REPORT_FONT_PATH when that file is missing', () => {
-    expect(() => resolveReportFont('/nonexistent/font.ttc')).toThrow(
-      /^REPORT_FONT_PATH=\/nonexistent\/font\.ttc: no such file\. .*apt-get install fonts-noto-cjk/,
+    expect(lines).toContain(`Customer ${order.customer.name}`);
+    expect(lines).toContain(
+      `${order.items[0].sku} ${order.items[0].name} ${order.items[0].quantity} ${formatMoney(order.items[0].unitPriceCents, 'EUR')} ${formatMoney(order.totalCents, 'EUR')}`,
     );
+    expect(lines).toContain('Rabbit Shop — Order report');
+    expect(fontNames(pdf)).toEqual(['NotoSansKR-Regular', 'NotoSansSC-Bold', 'NotoSansSC-Regular']);
+    expect(fontPrograms(pdf)).toHaveLength(3);
   });
 
-  it('says how to install a font when none is found', () => {
-    expect(() => resolveReportFont(undefined, [{ regular: '/nonexistent/NotoSansCJK-Regular.ttc' }])).toThrow(
-      /No font for PDF reports found .*apt-get install fonts-noto-cjk.*set REPORT_FONT_PATH to a TTF\/OTF\/TTC font/,
-    );
+  it('wraps a name of Chinese, Korean and Latin runs inside its column, in order', async () => {
+    const name = `龙井茶 배추김치 ${'hand-made 한국 김 '.repeat(6)}END`;
+    const order = { ...ORDER, items: [{ ...ORDER.items[0], name }] };
+    const lines = (await extractPdfPages(await renderOrderReport(order, npmFont)))[0].split('\n');
+
+    const nameLines = lines.filter((line) => /龙井茶|hand-made|한국|END/.test(line));
+    expect(nameLines.length).toBeGreaterThan(2);
+    // The sku fits its column: it comes out on the name's first line.
+    expect(squeeze(nameLines.join(''))).toBe(squeeze(`${ORDER.items[0].sku} ${name}`));
+    expect(lines).toContain('2 €18.90 €37.80');
   });
 
-  it('refuses a file that is not a font covering Chinese and Hangul', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'report-font-'));
-    try {
-      const notAFont = join(dir, 'font.ttf');
-      writeFileSync(notAFont, 'not a font');
-      expect(() => resolveReportFont(notAFont)).toThrow(/^REPORT_FONT_PATH: .* is not a readable font/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('continues a long order over pages and renders the same bytes for the same order', async () => {
+    const order = longOrder(60);
+    const pdf = await renderOrderReport(order, npmFont);
+    const pages = await extractPdfPages(pdf);
+
+    expect(pages.length).toBeGreaterThan(1);
+    pages.forEach((page, i) => expect(page).toContain(`Page ${i + 1} of ${pages.length}`));
+    const all = squeeze(pages.join('\n'));
+    for (const item of order.items) expect(all).toContain(squeeze(item.name));
+    expect((await renderOrderReport(order, npmFont)).equals(pdf)).toBe(true);
   });
 });

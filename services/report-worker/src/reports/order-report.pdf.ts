@@ -1,6 +1,7 @@
 import { formatMoney, orderNumberOf, type OrderPlacedV1Data } from '@shop/contracts';
 import PDFDocument from 'pdfkit';
 import { loadReportFont, type ResolvedReportFont } from './report-font';
+import { ReportText, type FontWeight } from './report-text';
 
 /** What the report shows: the `order.report` message's data (OrderPlacedV1). */
 export type OrderReportInput = Pick<
@@ -44,7 +45,6 @@ const COLUMNS: readonly Column[] = [
 export async function renderOrderReport(order: OrderReportInput, font: ResolvedReportFont): Promise<Buffer> {
   const placedAt = new Date(order.placedAt);
   if (Number.isNaN(placedAt.getTime())) throw new Error(`placedAt is not a date: ${order.placedAt}`);
-  const faces = loadReportFont(font);
   const number = orderNumberOf(order.orderId);
 
   const doc = new PDFDocument({
@@ -64,12 +64,11 @@ export async function renderOrderReport(order: OrderReportInput, font: ResolvedR
     },
   });
   const done = collect(doc);
-  doc.registerFont('regular', faces.regular);
-  doc.registerFont('bold', faces.bold);
+  const text = new ReportText(doc, loadReportFont(font));
 
-  drawHeader(doc, order, number, placedAt);
-  drawItems(doc, order, number);
-  drawFooters(doc, order.orderId);
+  drawHeader(text, order, number, placedAt);
+  drawItems(text, order, number);
+  drawFooters(text, order.orderId);
   embedFontsUncompressed(doc);
   doc.end();
   return done;
@@ -117,11 +116,13 @@ function formatUtc(date: Date): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-function drawHeader(doc: PDFKit.PDFDocument, order: OrderReportInput, number: string, placedAt: Date): void {
-  doc.font('bold').fontSize(18).fillColor('black');
-  textBlock(doc, REPORT_TITLE, MARGIN, MARGIN, CONTENT_WIDTH);
-  doc.moveDown(0.2).font('regular').fontSize(11).fillColor(GREY);
-  textBlock(doc, `Order ${number}`, MARGIN, doc.y, CONTENT_WIDTH);
+function drawHeader(text: ReportText, order: OrderReportInput, number: string, placedAt: Date): void {
+  const { doc } = text;
+  text.use('bold').fontSize(18).fillColor('black');
+  textBlock(text, REPORT_TITLE, MARGIN, MARGIN, CONTENT_WIDTH);
+  doc.moveDown(0.2);
+  text.use('regular').fontSize(11).fillColor(GREY);
+  textBlock(text, `Order ${number}`, MARGIN, doc.y, CONTENT_WIDTH);
   doc.moveDown(0.8);
 
   const labelWidth = 70;
@@ -134,39 +135,41 @@ function drawHeader(doc: PDFKit.PDFDocument, order: OrderReportInput, number: st
   doc.fontSize(10);
   for (const [label, value] of fields) {
     const y = doc.y;
-    doc.font('bold').fillColor(GREY).text(label, MARGIN, y, { width: labelWidth, lineBreak: false });
-    doc.font('regular').fillColor('black');
-    textBlock(doc, value, MARGIN + labelWidth, y, CONTENT_WIDTH - labelWidth);
+    text.use('bold').fillColor(GREY).text(label, MARGIN, y, { width: labelWidth, lineBreak: false });
+    text.use('regular').fillColor('black');
+    textBlock(text, value, MARGIN + labelWidth, y, CONTENT_WIDTH - labelWidth);
     doc.moveDown(0.25);
   }
   doc.moveDown(1);
 }
 
-/** Writes `text` from (x, y) wrapped to `width` and moves below it; one line skips pdfkit's line wrapper. */
-function textBlock(doc: PDFKit.PDFDocument, text: string, x: number, y: number, width: number): void {
-  if (doc.widthOfString(text) > width) {
-    doc.text(text, x, y, { width });
+/** Writes `value` from (x, y) wrapped to `width` and moves below it; one line skips pdfkit's line wrapper. */
+function textBlock(text: ReportText, value: string, x: number, y: number, width: number): void {
+  if (text.widthOf(value) > width) {
+    text.block(value, x, y, { width });
     return;
   }
-  doc.text(text, x, y, { lineBreak: false });
+  const { doc } = text;
+  text.line(value, x, y);
   doc.x = x;
   doc.y = y + doc.currentLineHeight(true);
 }
 
-function drawItems(doc: PDFKit.PDFDocument, order: OrderReportInput, number: string): void {
+function drawItems(text: ReportText, order: OrderReportInput, number: string): void {
+  const { doc } = text;
   const money = (cents: number) => formatMoney(cents, order.currency);
   const bottom = FOOTER_Y - 16;
   const header = layoutRow(
-    doc,
+    text,
     COLUMNS.map((c) => c.label),
     'bold',
   );
-  const total = layoutRow(doc, ['', 'Total', '', '', money(order.totalCents)], 'bold');
-  let y = drawRow(doc, doc.y, header, 'header');
+  const total = layoutRow(text, ['', 'Total', '', '', money(order.totalCents)], 'bold');
+  let y = drawRow(text, doc.y, header, 'header');
 
   order.items.forEach((item, index) => {
     const row = layoutRow(
-      doc,
+      text,
       [
         clean(item.sku),
         clean(item.name),
@@ -178,8 +181,8 @@ function drawItems(doc: PDFKit.PDFDocument, order: OrderReportInput, number: str
     );
     // The last item keeps the total company on its page.
     const needed = row.height + (index === order.items.length - 1 ? total.height + 2 : 0);
-    if (y + needed > bottom) y = drawRow(doc, continuationPage(doc, number), header, 'header');
-    y = drawRow(doc, y, row, index % 2 === 1 ? 'stripe' : 'plain');
+    if (y + needed > bottom) y = drawRow(text, continuationPage(text, number), header, 'header');
+    y = drawRow(text, y, row, index % 2 === 1 ? 'stripe' : 'plain');
   });
 
   doc
@@ -188,63 +191,64 @@ function drawItems(doc: PDFKit.PDFDocument, order: OrderReportInput, number: str
     .lineWidth(0.8)
     .strokeColor(RULE)
     .stroke();
-  drawRow(doc, y + 2, total, 'total');
+  drawRow(text, y + 2, total, 'total');
 }
 
 /** Starts a new page under a one-line heading and returns the y below it. */
-function continuationPage(doc: PDFKit.PDFDocument, number: string): number {
-  doc.addPage();
-  doc.font('regular').fontSize(TABLE_FONT_SIZE).fillColor(GREY);
-  textBlock(doc, `${REPORT_TITLE} · Order ${number} (continued)`, MARGIN, MARGIN, CONTENT_WIDTH);
-  return doc.y + 6;
+function continuationPage(text: ReportText, number: string): number {
+  text.doc.addPage();
+  text.use('regular').fontSize(TABLE_FONT_SIZE).fillColor(GREY);
+  textBlock(text, `${REPORT_TITLE} · Order ${number} (continued)`, MARGIN, MARGIN, CONTENT_WIDTH);
+  return text.doc.y + 6;
 }
 
-type FontName = 'regular' | 'bold';
 type RowStyle = 'header' | 'plain' | 'stripe' | 'total';
 
 interface RowLayout {
-  font: FontName;
+  font: FontWeight;
   cells: Array<{ text: string; width: number; wraps: boolean }>;
   height: number;
 }
 
 /** Measures a row once: each cell's width, whether it wraps in its column, and the row's height. */
-function layoutRow(doc: PDFKit.PDFDocument, texts: readonly string[], font: FontName): RowLayout {
-  doc.font(font).fontSize(TABLE_FONT_SIZE);
+function layoutRow(text: ReportText, values: readonly string[], font: FontWeight): RowLayout {
+  const doc = text.use(font).fontSize(TABLE_FONT_SIZE);
   let height = doc.currentLineHeight(true);
-  const cells = texts.map((text, i) => {
+  const cells = values.map((value, i) => {
     const inner = COLUMNS[i].width - 2 * CELL_PADDING_X;
-    const width = text ? doc.widthOfString(text) : 0;
+    const width = text.widthOf(value);
     const wraps = width > inner;
-    if (wraps) height = Math.max(height, doc.heightOfString(text, { width: inner }));
-    return { text, width, wraps };
+    if (wraps) height = Math.max(height, text.heightOf(value, inner));
+    return { text: value, width, wraps };
   });
   return { font, cells, height: height + 2 * CELL_PADDING_Y };
 }
 
 /** Draws a row at `y` and returns the y below it. */
-function drawRow(doc: PDFKit.PDFDocument, y: number, row: RowLayout, style: RowStyle): number {
+function drawRow(text: ReportText, y: number, row: RowLayout, style: RowStyle): number {
+  const { doc } = text;
   if (style === 'header' || style === 'stripe') {
     doc.rect(MARGIN, y, CONTENT_WIDTH, row.height).fill(style === 'header' ? HEADER_FILL : STRIPE_FILL);
   }
-  doc.font(row.font).fontSize(TABLE_FONT_SIZE).fillColor('black');
+  text.use(row.font).fontSize(TABLE_FONT_SIZE).fillColor('black');
   let x = MARGIN;
-  row.cells.forEach(({ text, width, wraps }, i) => {
+  row.cells.forEach(({ text: value, width, wraps }, i) => {
     const column = COLUMNS[i];
     const inner = column.width - 2 * CELL_PADDING_X;
     if (wraps) {
-      doc.text(text, x + CELL_PADDING_X, y + CELL_PADDING_Y, { width: inner, align: column.align });
-    } else if (text) {
+      text.block(value, x + CELL_PADDING_X, y + CELL_PADDING_Y, { width: inner, align: column.align });
+    } else if (value) {
       // One line: placed directly, without pdfkit's line wrapper (most of a row's drawing cost).
       const left = column.align === 'right' ? x + CELL_PADDING_X + inner - width : x + CELL_PADDING_X;
-      doc.text(text, left, y + CELL_PADDING_Y, { lineBreak: false });
+      text.line(value, left, y + CELL_PADDING_Y);
     }
     x += column.width;
   });
   return y + row.height;
 }
 
-function drawFooters(doc: PDFKit.PDFDocument, orderId: string): void {
+function drawFooters(text: ReportText, orderId: string): void {
+  const { doc } = text;
   const { start, count } = doc.bufferedPageRange();
   for (let i = start; i < start + count; i++) {
     doc.switchToPage(i);
@@ -257,7 +261,7 @@ function drawFooters(doc: PDFKit.PDFDocument, orderId: string): void {
       .lineWidth(0.5)
       .strokeColor(RULE)
       .stroke();
-    doc.font('regular').fontSize(8).fillColor(GREY);
+    text.use('regular').fontSize(8).fillColor(GREY);
     doc.text(`Order ${orderId}`, MARGIN, FOOTER_Y, { width: CONTENT_WIDTH / 2, lineBreak: false });
     doc.text(`Page ${i - start + 1} of ${count}`, MARGIN + CONTENT_WIDTH / 2, FOOTER_Y, {
       width: CONTENT_WIDTH / 2,

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { REPORT_FONT_INSTALL_HINT, WELL_KNOWN_REPORT_FONTS, type ReportFontLocation } from '@shop/config';
 import * as fontkit from 'fontkit';
+import {
+  PACKAGE_REPORT_FONTS,
+  packageFontPath,
+  WELL_KNOWN_REPORT_FONTS,
+  type PackageFontFile,
+  type ReportFontLocation,
+} from './report-font.locations';
+import { RunSplitter, type TextRun } from './report-font.runs';
 import { CffSubsetSource } from './report-font.subset';
 
 /** One font face as pdfkit needs it: a file and, for a collection (.ttc), the PostScript name inside it. */
@@ -10,12 +17,23 @@ export interface ReportFontFace {
   family?: string;
 }
 
-/** The faces the PDF report uses; `bold` is the regular face again when no bold file is installed. */
-export interface ResolvedReportFont extends ReportFontFace {
-  bold: ReportFontFace;
+/** One weight: `main` draws what it covers; `hangul`, when the font is a pair of per-script files, Korean. */
+export interface ReportFontWeight {
+  main: ReportFontFace;
+  hangul?: ReportFontFace;
 }
 
-export { REPORT_FONT_INSTALL_HINT, WELL_KNOWN_REPORT_FONTS, type ReportFontLocation };
+/** The faces the PDF report uses; `bold` is the regular faces again when no bold file is installed. */
+export interface ResolvedReportFont {
+  /** REPORT_FONT_PATH, a system Noto Sans CJK / Source Han Sans, or Noto Sans SC and KR from npm. */
+  source: 'REPORT_FONT_PATH' | 'system' | 'npm';
+  regular: ReportFontWeight;
+  bold: ReportFontWeight;
+}
+
+const FONT_HINT =
+  'Point REPORT_FONT_PATH at a TTF/OTF/TTC font that covers Latin, Chinese and Hangul, or unset it: ' +
+  'report-worker then uses Noto Sans CJK where installed, else Noto Sans SC and KR from npm.';
 
 // A face must draw these: customer and product names are Latin, Chinese or Korean.
 const REQUIRED_CODE_POINTS = ['A', '王', '김'].map((c) => c.codePointAt(0) as number);
@@ -25,7 +43,7 @@ const MONOSPACED_FACE = /Mono/;
 
 /**
  * Finds the font for PDF reports: `configuredPath` (REPORT_FONT_PATH) when given, else the first installed
- * Noto Sans CJK / Source Han Sans from `locations`. Throws an Error that says how to install one.
+ * Noto Sans CJK / Source Han Sans from `locations`, else Noto Sans SC and KR from their npm packages.
  */
 export function resolveReportFont(
   configuredPath?: string,
@@ -33,19 +51,36 @@ export function resolveReportFont(
 ): ResolvedReportFont {
   if (configuredPath) {
     if (!existsSync(configuredPath)) {
-      throw new Error(`REPORT_FONT_PATH=${configuredPath}: no such file. ${REPORT_FONT_INSTALL_HINT}`);
+      throw new Error(`REPORT_FONT_PATH=${configuredPath}: no such file. ${FONT_HINT}`);
     }
     const regular = describeFace(configuredPath, 'REPORT_FONT_PATH');
     const boldPath = join(dirname(configuredPath), basename(configuredPath).replace('Regular', 'Bold'));
-    return { ...regular, bold: boldPath !== configuredPath ? optionalFace(boldPath, regular) : regular };
+    const bold = boldPath !== configuredPath ? optionalFace(boldPath, regular) : regular;
+    return { source: 'REPORT_FONT_PATH', regular: { main: regular }, bold: { main: bold } };
   }
   const found = locations.find((location) => existsSync(location.regular));
-  if (!found) {
-    const looked = locations.map((location) => location.regular).join(', ');
-    throw new Error(`No font for PDF reports found (looked for ${looked}). ${REPORT_FONT_INSTALL_HINT}`);
+  if (found) {
+    const regular = describeFace(found.regular, found.regular);
+    const bold = found.bold ? optionalFace(found.bold, regular) : regular;
+    return { source: 'system', regular: { main: regular }, bold: { main: bold } };
   }
-  const regular = describeFace(found.regular, found.regular);
-  return { ...regular, bold: found.bold ? optionalFace(found.bold, regular) : regular };
+  const weight = (files: { main: PackageFontFile; hangul: PackageFontFile }): ReportFontWeight => ({
+    main: { path: packageFontPath(files.main) },
+    hangul: { path: packageFontPath(files.hangul) },
+  });
+  return {
+    source: 'npm',
+    regular: weight(PACKAGE_REPORT_FONTS.regular),
+    bold: weight(PACKAGE_REPORT_FONTS.bold),
+  };
+}
+
+/** One line for the start-up log: where the font came from and its regular files. */
+export function describeReportFont(font: ResolvedReportFont): string {
+  const faces = [font.regular.main, font.regular.hangul].filter((face) => face !== undefined);
+  const files = faces.map((face) => (face.family ? `${face.path} (${face.family})` : face.path));
+  const source = { REPORT_FONT_PATH: 'REPORT_FONT_PATH', system: 'system font', npm: 'npm packages' };
+  return `${source[font.source]}: ${files.join(' + ')}`;
 }
 
 function optionalFace(path: string, fallback: ReportFontFace): ReportFontFace {
@@ -68,7 +103,7 @@ function describeFace(path: string, label: string): ReportFontFace {
     covering.find((f) => !MONOSPACED_FACE.test(f.postscriptName)) ??
     covering[0];
   if (!face) {
-    throw new Error(`${label}: ${path} has no glyphs for Chinese and Hangul. ${REPORT_FONT_INSTALL_HINT}`);
+    throw new Error(`${label}: ${path} has no glyphs for Chinese and Hangul. ${FONT_HINT}`);
   }
   return isCollection ? { path, family: face.postscriptName } : { path };
 }
@@ -78,41 +113,80 @@ function openFontFile(path: string, label: string): fontkit.Font | fontkit.FontC
     return fontkit.openSync(path);
   } catch (error) {
     const reason = (error as Error).message;
-    throw new Error(`${label}: ${path} is not a readable font (${reason}). ${REPORT_FONT_INSTALL_HINT}`);
+    throw new Error(`${label}: ${path} is not a readable font (${reason}). ${FONT_HINT}`);
   }
 }
 
-/** The faces in the form `doc.registerFont(name, src)` takes; see `loadReportFont`. */
+/** One weight's faces in the form `doc.registerFont(name, src)` takes, and how text splits between them. */
+export interface LoadedReportWeight {
+  main: PDFKit.Mixins.PDFFontSource;
+  hangul?: PDFKit.Mixins.PDFFontSource;
+  /** The runs of `text` and the face each takes: one run of the main face when there is no Hangul face. */
+  runs(text: string): TextRun[];
+}
+
+/** See `loadReportFont`. */
 export interface LoadedReportFont {
-  regular: PDFKit.Mixins.PDFFontSource;
-  bold: PDFKit.Mixins.PDFFontSource;
+  regular: LoadedReportWeight;
+  bold: LoadedReportWeight;
 }
 
 const loadedFonts = new Map<string, LoadedReportFont>();
 
 /**
- * Reads and parses the font files once per process (a CJK collection is ~20 MB) and returns faces prepared
- * for fast rendering; later calls with the same font return the cached faces.
+ * Reads and parses the font files once per process (a CJK collection is ~20 MB, Noto Sans SC ~10 MB) and
+ * returns faces prepared for fast rendering; later calls with the same font return the cached faces.
  */
 export function loadReportFont(font: ResolvedReportFont): LoadedReportFont {
-  const key = JSON.stringify([font.path, font.family, font.bold.path, font.bold.family]);
+  const key = JSON.stringify([font.regular, font.bold]);
   let loaded = loadedFonts.get(key);
   if (!loaded) {
-    const regular = openFace(font);
-    const sameFace = font.bold.path === font.path && font.bold.family === font.family;
-    loaded = { regular, bold: sameFace ? regular : openFace(font.bold) };
+    const faces = new Map<string, fontkit.Font>();
+    const regular = loadWeight(font.regular, faces);
+    const sameWeight = JSON.stringify(font.bold) === JSON.stringify(font.regular);
+    loaded = { regular, bold: sameWeight ? regular : loadWeight(font.bold, faces) };
     loadedFonts.set(key, loaded);
   }
   return loaded;
 }
 
-function openFace({ path, family }: ReportFontFace): PDFKit.Mixins.PDFFontSource {
+/** Opens a weight's faces (each file once, through `faces`) and checks that together they draw every script. */
+function loadWeight(weight: ReportFontWeight, faces: Map<string, fontkit.Font>): LoadedReportWeight {
+  const open = (face: ReportFontFace): fontkit.Font => {
+    const key = JSON.stringify(face);
+    let opened = faces.get(key);
+    if (!opened) {
+      opened = openFace(face);
+      faces.set(key, opened);
+    }
+    return opened;
+  };
+  const main = open(weight.main);
+  const hangul = weight.hangul && open(weight.hangul);
+  const missing = REQUIRED_CODE_POINTS.filter(
+    (cp) => !main.hasGlyphForCodePoint(cp) && !hangul?.hasGlyphForCodePoint(cp),
+  );
+  if (missing.length > 0) {
+    const files = [weight.main, weight.hangul].flatMap((face) => (face ? [face.path] : [])).join(' + ');
+    throw new Error(`${files}: no glyph for ${String.fromCodePoint(...missing)}. ${FONT_HINT}`);
+  }
+  if (!hangul) {
+    return { main: asFontSource(main), runs: (text) => (text ? [{ text, face: 0 }] : []) };
+  }
+  const splitter = new RunSplitter(main, hangul);
+  return { main: asFontSource(main), hangul: asFontSource(hangul), runs: (text) => splitter.split(text) };
+}
+
+/** pdfkit's types do not list the parsed fontkit font it accepts (see `prepareFace`). */
+const asFontSource = (face: fontkit.Font) => face as unknown as PDFKit.Mixins.PDFFontSource;
+
+function openFace({ path, family }: ReportFontFace): fontkit.Font {
   const opened = fontkit.create(readFileSync(path), family);
   if ('fonts' in opened) {
     const names = opened.fonts.map((f) => f.postscriptName).join(', ');
     throw new Error(`${path} is a font collection: name one of its fonts (${names})`);
   }
-  return prepareFace(opened) as unknown as PDFKit.Mixins.PDFFontSource;
+  return prepareFace(opened);
 }
 
 /*

@@ -1,8 +1,8 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Inject, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
 import { OrderPlacedReportHandler } from './order-placed.handler';
-import { loadReportFont } from './report-font';
+import { describeReportFont, loadReportFont } from './report-font';
 import { ServiceMetrics } from '@shop/service-kit';
 import { ReportRpcServer, type ReportRpcOptions } from './report-rpc.server';
 import { ReportWriter, type ReportOptions } from './report-writer';
@@ -12,11 +12,14 @@ const REPORT_OPTIONS = Symbol('REPORT_OPTIONS');
 
 @Module({})
 export class ReportsModule implements OnModuleInit {
+  private readonly logger = new Logger(ReportsModule.name);
+
   constructor(@Inject(REPORT_OPTIONS) private readonly options: ReportOptions) {}
 
-  /** Parses the CJK font (about 20 MB) at start, so the first message does not pay for it. */
+  /** Parses the font files (20-35 MB) at start, so the first message does not pay for it. */
   onModuleInit(): void {
     loadReportFont(this.options.font);
+    this.logger.log(`PDF font: ${describeReportFont(this.options.font)}`);
   }
 
   static forRoot(options: ReportOptions, rpc: ReportRpcOptions): DynamicModule {
