@@ -6,7 +6,6 @@ import {
   rabbitmqUrlVariable,
   smtpUrlVariable,
 } from '@shop/config';
-import { z } from 'zod';
 
 /** What `npm start` reads itself; every service still reads and validates its own variables. */
 export const localConfigShape = {
@@ -16,8 +15,6 @@ export const localConfigShape = {
   SMTP_URL: smtpUrlVariable().optional(),
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
   LOG_DIR: directoryVariable(LOCAL_DEFAULTS.logDir),
-  /** report-worker's font, when not in a well-known place (checked before anything starts). */
-  REPORT_FONT_PATH: z.string().optional(),
 };
 
 export type LocalConfig = ReturnType<typeof loadLocalConfig>;

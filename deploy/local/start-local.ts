@@ -9,14 +9,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  ConfigError,
-  installedReportFont,
-  REPORT_FONT_INSTALL_HINT,
-  reportFontInstallCommand,
-  SERVICE_PORTS,
-  serviceDatabaseEnv,
-} from '@shop/config';
+import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
 import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
 import {
   applyMigrations,
@@ -77,7 +70,6 @@ async function main(): Promise<void> {
 
   // The cluster is started below; the machine's broker only matters on the single-node path.
   await checkDependencies(config, { machineBroker: !options.cluster });
-  checkReportFont(config.REPORT_FONT_PATH);
   if (options.cluster) await checkHaproxyInstalled();
   // Before the cluster, which takes a while: the ports a clash would make us give up on.
   await checkServicePortsFree(plannedPorts(options.cluster), config.SMTP_URL === undefined);
@@ -279,22 +271,6 @@ async function checkDependencies(
     );
   });
   ok(`RabbitMQ ${rabbit.host}:${rabbit.port} and PostgreSQL ${postgres.host}:${postgres.port} are reachable`);
-}
-
-/** report-worker refuses to start without a font that draws Chinese and Korean names: say so now. */
-function checkReportFont(configuredPath: string | undefined): void {
-  const font = installedReportFont(configuredPath);
-  if (font) return ok(`PDF font: ${font}`);
-  const install = reportFontInstallCommand();
-  throw new StartError(
-    configuredPath
-      ? `REPORT_FONT_PATH=${configuredPath}: no such file (report-worker's PDFs need a font covering Chinese and Korean)`
-      : 'no font for the PDF reports: report-worker needs Noto Sans CJK (or Source Han Sans) for Chinese and Korean names',
-    [
-      install ? `install it: ${install}` : REPORT_FONT_INSTALL_HINT,
-      'or point REPORT_FONT_PATH at a TTF/OTF/TTC font covering Latin, Chinese and Hangul; then run `npm start` again.',
-    ],
-  );
 }
 
 /** Before the cluster and the services start: HAProxy is what --cluster puts in front of order-api. */

@@ -2,4 +2,3 @@ export * from './load-config';
 export * from './variables';
 export * from './node-flags';
 export * from './database-roles';
-export * from './report-fonts';
