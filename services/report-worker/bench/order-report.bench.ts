@@ -1,14 +1,18 @@
 /**
  * PDF rendering benchmark: renders/s of renderOrderReport for a 3-item and a 60-item order, one process.
  *
- *   npx tsx services/report-worker/bench/order-report.bench.ts [seconds per case, default 5] [--sample FILE]
+ *   npx tsx services/report-worker/bench/order-report.bench.ts [seconds per case, default 5] [--npm-fonts]
+ *     [--sample FILE [items, default 3]]
+ *
+ * The font is report-worker's (REPORT_FONT_PATH, else a system Noto Sans CJK, else Noto Sans SC and KR from
+ * npm); --npm-fonts takes the npm ones even where a system font is installed.
  *
  * Each render gets a different order id, customer and prices (from a small catalogue with Chinese and
  * Korean names), so per-document work is not flattered by identical input.
  */
 import { writeFileSync } from 'node:fs';
 import { renderOrderReport, type OrderReportInput } from '../src/reports/order-report.pdf';
-import { resolveReportFont } from '../src/reports/report-font';
+import { describeReportFont, resolveReportFont } from '../src/reports/report-font';
 
 const CATALOGUE = [
   { sku: 'TEA-LONGJING-100G', name: '龙井茶 Longjing green tea, 100 g' },
@@ -49,7 +53,9 @@ export function sampleOrder(seq: number, itemCount: number): OrderReportInput {
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5) || 5;
-  const font = resolveReportFont(process.env.REPORT_FONT_PATH);
+  const font = process.argv.includes('--npm-fonts')
+    ? resolveReportFont(undefined, [])
+    : resolveReportFont(process.env.REPORT_FONT_PATH);
   const sampleIndex = process.argv.indexOf('--sample');
   if (sampleIndex > 0) {
     const pdf = await renderOrderReport(sampleOrder(3, Number(process.argv[sampleIndex + 2] ?? 3)), font);
@@ -57,6 +63,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${process.argv[sampleIndex + 1]} (${pdf.length} bytes)`);
     return;
   }
+  console.log(`font: ${describeReportFont(font)}`);
   let t = process.hrtime.bigint();
   await renderOrderReport(sampleOrder(0, 3), font);
   console.log(`first render (loads the font): ${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(0)} ms`);
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
         `${(bytes / renders / 1024).toFixed(1)} KiB avg, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
     );
   }
+  // getrusage's maxrss: the process's peak RSS so far (VmHWM in /proc/<pid>/status).
+  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }
 
 if (require.main === module)
