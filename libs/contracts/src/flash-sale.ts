@@ -17,6 +17,23 @@ export const FLASH_SALE_LIMITS = {
   drainTimeoutMs: { min: 1_000, max: 3_600_000, default: 120_000 },
 } as const;
 
+/** notify-worker sends one confirmation email per order (and the load test checks exactly one). */
+export const EMAILS_PER_ORDER = 1;
+
+/**
+ * The most emails a sale can cause: an order takes at least one unit of stock and one request (a
+ * re-send carries its order's key and adds none), so there are at most min(stock, requests) orders.
+ */
+export function mostEmailsOfSale(sale: { stock: number; requests: number }): number {
+  return Math.min(sale.stock, sale.requests) * EMAILS_PER_ORDER;
+}
+
+/** The most emails any sale within FLASH_SALE_LIMITS can cause: what a mailbox must keep for every sale. */
+export const FLASH_SALE_MOST_EMAILS = mostEmailsOfSale({
+  stock: FLASH_SALE_LIMITS.stock.max,
+  requests: FLASH_SALE_LIMITS.requests.max,
+});
+
 export type FlashSalePhase = 'firing' | 'draining' | 'verifying';
 
 /** Live counters while firing (a progress bar, the dashboard's charts). */
