@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SmtpSink, type MailAddress, type ReceivedMail } from './smtp-sink';
+import { SmtpSink, type MailAddress, type ReceivedMail, type SmtpSinkOptions } from './smtp-sink';
 
 /**
  * The part of Mailpit's HTTP API (v1) that tests and tools use, served from an SmtpSink, so the same
@@ -12,7 +12,7 @@ import { SmtpSink, type MailAddress, type ReceivedMail } from './smtp-sink';
  *   GET    /api/v1/search?query=to:x subject:y  same shape, filtered (to:, from:, subject:, or free text)
  *   GET    /api/v1/message/{ID|latest}          one message with Text and HTML
  *   DELETE /api/v1/messages                    all, or only {"IDs": [...]}
- *   GET    /api/v1/info                        { Messages, RuntimeStats: { SMTPAccepted, SMTPIgnored, ... } }
+ *   GET    /api/v1/info                        { Messages, MaxMessages, RuntimeStats: { SMTPAccepted, SMTPIgnored, ... } }
  *   GET    /livez, /readyz                     200
  */
 export interface MailpitAddress {
@@ -92,19 +92,25 @@ export function createMailpitApiHandler(
   const list = async (messages: readonly ReceivedMail[], url: URL): Promise<MailpitMessagesResponse> => {
     const start = nonNegativeInt(url.searchParams.get('start'), 0);
     const limit = nonNegativeInt(url.searchParams.get('limit'), DEFAULT_LIMIT) || DEFAULT_LIMIT;
-    const newestFirst = [...messages].reverse();
-    const page = newestFirst.slice(start, start + limit);
-    await loaded(page);
-    const unreadTotal = sink.messages.filter((mail) => !read.has(mail)).length;
+    // Newest first, by index: a copy of a mailbox of a million per page would cost more than the page.
+    const page: ReceivedMail[] = [];
+    for (let i = messages.length - 1 - start; i >= 0 && page.length < limit; i--) page.push(messages[i]);
+    const summaries: MailpitMessageSummary[] = [];
+    for (const mail of page) {
+      await mail.load();
+      summaries.push(toSummary(mail, read.has(mail)));
+    }
+    const unreadOf = (list: readonly ReceivedMail[]) => list.filter((mail) => !read.has(mail)).length;
+    const unread = unreadOf(sink.messages);
     return {
       total: sink.messages.length,
-      unread: unreadTotal,
+      unread,
       count: page.length,
       messages_count: messages.length,
-      messages_unread: messages.filter((mail) => !read.has(mail)).length,
+      messages_unread: messages === sink.messages ? unread : unreadOf(messages),
       start,
       tags: [],
-      messages: page.map((mail) => toSummary(mail, read.has(mail))),
+      messages: summaries,
     };
   };
 
@@ -142,10 +148,9 @@ export function createMailpitApiHandler(
       sendJson(response, 200, info(sink, read));
     } else if (path === '/api/v1/search' && method === 'GET') {
       const matches = matcherFor(url.searchParams.get('query') ?? '');
-      const messages = [...sink.messages];
       answer(
         response,
-        loaded(messages).then(() => list(messages.filter(matches), url)),
+        matching([...sink.messages], matches).then((found) => list(found, url)),
       );
     } else if (path.startsWith('/api/v1/message/') && method === 'GET') {
       const id = decodeURIComponent(path.slice('/api/v1/message/'.length));
@@ -166,20 +171,34 @@ export function createMailpitApiHandler(
   };
 }
 
-/** Parses the messages without blocking the event loop for long, before their fields are read. */
-async function loaded(messages: readonly ReceivedMail[]): Promise<void> {
-  for (const mail of messages) await mail.load();
+/**
+ * The messages that match, each parsed without blocking the event loop for long and tested at once:
+ * the sink keeps the parsed fields of recently read messages only.
+ */
+async function matching(
+  messages: readonly ReceivedMail[],
+  matches: (mail: ReceivedMail) => boolean,
+): Promise<ReceivedMail[]> {
+  const found: ReceivedMail[] = [];
+  for (const mail of messages) {
+    await mail.load();
+    if (matches(mail)) found.push(mail);
+  }
+  return found;
 }
 
 /**
  * Mailpit's /api/v1/info. SMTPIgnored counts re-sent messages dropped by Message-ID (Mailpit with
  * MP_IGNORE_DUPLICATE_IDS, the sink with ignoreDuplicateMessageIds): how often a sender sent twice.
+ * MaxMessages is this sink's own: how many messages it keeps before dropping the oldest (0: no bound,
+ * as with Mailpit's MP_MAX_MESSAGES), which Mailpit does not report.
  */
 function info(sink: SmtpSink, read: WeakSet<ReceivedMail>) {
   const stored = sink.messages;
   return {
     Version: 'shop-mail-catcher',
     Messages: stored.length,
+    MaxMessages: Number.isFinite(sink.maxMessages) ? sink.maxMessages : 0,
     Unread: stored.filter((mail) => !read.has(mail)).length,
     RuntimeStats: {
       SMTPAccepted: sink.receivedCount - sink.ignoredDuplicates,
@@ -315,8 +334,8 @@ export interface MailpitSink {
   stop(): Promise<void>;
 }
 
-export async function startMailpitSink(): Promise<MailpitSink> {
-  const smtp = new SmtpSink();
+export async function startMailpitSink(options: SmtpSinkOptions = {}): Promise<MailpitSink> {
+  const smtp = new SmtpSink(options);
   await smtp.start();
   const handle = createMailpitApiHandler(smtp);
   const server = createServer((request, response) => {

@@ -70,6 +70,72 @@ describe('SmtpSink', () => {
     }
   });
 
+  it('keeps N+1 messages when configured for more than N, then drops exactly the oldest', async () => {
+    // 5,000 was the catcher's old bound, too small for a 6,000-order sale: configured above it, all stay.
+    const roomy = new SmtpSink({ maxMessages: 5_001, ignoreDuplicateMessageIds: true });
+    await roomy.start();
+    const sender = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: roomy.port,
+      pool: true,
+      maxConnections: 4,
+    });
+    const rawOf = (n: number) =>
+      Buffer.from(
+        `From: orders@shop.local\r\nTo: buyer-${n}@example.com\r\nSubject: order ${n}\r\n` +
+          `Message-ID: <order-${n}@shop.local>\r\n\r\nthank you for order ${n}, 王芳 님\r\n`,
+      );
+    const send = (n: number) =>
+      sender.sendMail({
+        envelope: { from: 'orders@shop.local', to: [`buyer-${n}@example.com`] },
+        raw: rawOf(n),
+      });
+    try {
+      for (let first = 0; first < 5_001; first += 250) {
+        await Promise.all(Array.from({ length: Math.min(250, 5_001 - first) }, (_, i) => send(first + i)));
+      }
+      expect(roomy.messages).toHaveLength(5_001);
+      expect(new Set(roomy.messages.map((mail) => mail.messageId)).size).toBe(5_001);
+      const oldest = roomy.messages[0];
+      const n = Number(/order-(\d+)@/.exec(oldest.messageId!)![1]);
+      // Kept deflated and handed back byte for byte; parsed again once many others were read since.
+      expect(oldest.raw).toEqual(rawOf(n));
+      expect(oldest.subject).toBe(`order ${n}`);
+      for (const mail of roomy.messages.slice(-1_001)) await mail.load();
+      expect(oldest.subject).toBe(`order ${n}`);
+      expect(roomy.find(oldest.id)).toBe(oldest);
+
+      await send(5_001);
+      expect(roomy.messages).toHaveLength(5_001);
+      expect(roomy.messages[0]).not.toBe(oldest);
+      expect(roomy.messages.some((mail) => mail.messageId === oldest.messageId)).toBe(false);
+      expect(roomy.find(oldest.id)).toBeUndefined();
+      expect(roomy.messages[roomy.messages.length - 1].raw).toEqual(rawOf(5_001));
+      expect(roomy.receivedCount).toBe(5_002);
+      // A dropped Message-ID may come again: it is a new message to the mailbox.
+      await send(n);
+      expect(roomy.messages[roomy.messages.length - 1].messageId).toBe(oldest.messageId);
+      expect(roomy.ignoredDuplicates).toBe(0);
+    } finally {
+      sender.close();
+      await roomy.stop();
+    }
+  });
+
+  it('hands back a message too big to deflate byte for byte', async () => {
+    const noise = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919 + (i >> 8)) % 256));
+    const body = noise.toString('base64').replace(/.{76}/g, '$&\r\n');
+    const raw = Buffer.from(
+      'Subject: big\r\nContent-Type: application/octet-stream; name="noise.bin"\r\n' +
+        `Content-Transfer-Encoding: base64\r\n\r\n${body}\r\n`,
+    );
+    await mailer.sendMail({ envelope: { from: 'a@shop.local', to: ['b@example.com'] }, raw });
+    const [big] = sink.messages;
+    expect(big.size).toBe(raw.length);
+    expect(big.raw).toEqual(raw);
+    expect(big.subject).toBe('big');
+  });
+
   it('runs a fault hook after storing a message and before the 250 the sender waits for', async () => {
     const order: string[] = [];
     sink.setBehaviour({
@@ -269,6 +335,7 @@ describe('createMailpitApiHandler', () => {
     const info = (await (await fetch(`${base}/api/v1/info`)).json()) as Record<string, unknown>;
     expect(info).toMatchObject({
       Messages: 2,
+      MaxMessages: 5_000,
       Unread: 2,
       RuntimeStats: { SMTPAccepted: 2, SMTPIgnored: 0, SMTPRejected: 0 },
     });

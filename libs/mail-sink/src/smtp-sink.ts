@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { constants as zlib, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { type AddressObject, type EmailAddress, type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -19,8 +20,9 @@ export interface MailAttachment {
 }
 
 /**
- * One received email. On arrival the sink keeps only the raw source, the Message-ID and the envelope;
- * the other fields are parsed from `raw` the first time one is read, once, and then kept.
+ * One received email. On arrival the sink keeps only the raw source (deflated), the Message-ID and the
+ * envelope; the other fields are parsed from `raw` when one is read, and kept for the most recently
+ * read messages only (parsed, an email takes several times its raw size).
  */
 export interface ReceivedMail {
   /** Assigned by the sink on arrival: unique, stable, used as the Mailpit-style `ID`. */
@@ -52,7 +54,7 @@ export interface ReceivedMail {
 }
 
 export interface SmtpSinkOptions {
-  /** Oldest messages are dropped beyond this many (default 5,000). */
+  /** Oldest messages are dropped beyond this many (default 5,000; Infinity keeps every one). */
   maxMessages?: number;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
@@ -85,27 +87,35 @@ interface Waiter {
 
 /**
  * An in-process SMTP server that accepts every message (any or no AUTH, no TLS) and keeps it in
- * memory, parsed on first read. Specs point a mailer at `port` and wait for messages; `npm start`'s
+ * memory, parsed on read. Specs point a mailer at `port` and wait for messages; `npm start`'s
  * mail catcher serves the same store over HTTP. A message is stored before the sender gets its 250,
  * so once `sendMail` resolves the email is already in `messages`.
  */
 export class SmtpSink {
-  private readonly maxMessages: number;
+  /** Oldest messages are dropped beyond this many (Infinity: none is). */
+  readonly maxMessages: number;
   private readonly host: string;
   private readonly maxMessageBytes: number;
   private readonly onError: (error: Error) => void;
   private readonly ignoreDuplicateMessageIds: boolean;
   private readonly storedMessageIds = new Set<string>();
+  private readonly packer = new RawPacker();
+  /** Ids are this prefix and a sequence number: unique across sinks, and `find` can bisect. */
+  private readonly idPrefix = `${randomBytes(4).toString('hex')}-`;
+  private sequence = 0;
   private ignored = 0;
   private server: SMTPServer | undefined;
   private listeningPort: number | undefined;
-  private stored: StoredMail[] = [];
+  /** Oldest first from `head`; slots before it are dropped messages not yet compacted away. */
+  private stored: (StoredMail | undefined)[] = [];
+  private head = 0;
   private waiters: Waiter[] = [];
   private received = 0;
   private behaviour: SmtpSinkBehaviour = {};
 
   constructor(options: SmtpSinkOptions = {}) {
     this.maxMessages = options.maxMessages ?? 5_000;
+    if (!(this.maxMessages >= 1)) throw new Error(`maxMessages must be at least 1 (got ${this.maxMessages})`);
     this.host = options.host ?? '127.0.0.1';
     this.maxMessageBytes = options.maxMessageBytes ?? 25 * 1024 * 1024;
     this.onError = options.onError ?? (() => undefined);
@@ -180,7 +190,8 @@ export class SmtpSink {
 
   /** Stored messages, oldest first (at most `maxMessages`). */
   get messages(): readonly ReceivedMail[] {
-    return this.stored;
+    this.compact();
+    return this.stored as StoredMail[];
   }
 
   /** Messages received since start or the last `clear()`, including any dropped by the bound. */
@@ -194,12 +205,26 @@ export class SmtpSink {
   }
 
   find(id: string): ReceivedMail | undefined {
-    return this.stored.find((mail) => mail.id === id);
+    if (!id.startsWith(this.idPrefix)) return undefined;
+    const sequence = id.slice(this.idPrefix.length);
+    if (!/^[0-9a-z]+$/.test(sequence)) return undefined;
+    const wanted = parseInt(sequence, 36);
+    const messages = this.messages as StoredMail[];
+    let low = 0;
+    let high = messages.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = messages[middle].sequence;
+      if (found === wanted) return messages[middle];
+      if (found < wanted) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
   }
 
   /** Resolves with the stored messages once there are at least `count`; rejects after `timeoutMs` saying what arrived. */
   waitForMessages(count: number, timeoutMs = 10_000): Promise<ReceivedMail[]> {
-    if (this.stored.length >= count) return Promise.resolve([...this.stored]);
+    if (this.storedCount >= count) return Promise.resolve([...this.messages]);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         count,
@@ -210,11 +235,11 @@ export class SmtpSink {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        const subjects = this.stored.slice(-5).map((mail) => JSON.stringify(mail.subject));
+        const subjects = this.messages.slice(-5).map((mail) => JSON.stringify(mail.subject));
         reject(
           new Error(
             `Timed out after ${timeoutMs} ms waiting for ${count} email(s) on port ${this.listeningPort}; ` +
-              `${this.stored.length} arrived${subjects.length ? ` (latest: ${subjects.join(', ')})` : ''}`,
+              `${this.storedCount} arrived${subjects.length ? ` (latest: ${subjects.join(', ')})` : ''}`,
           ),
         );
       }, timeoutMs);
@@ -226,14 +251,18 @@ export class SmtpSink {
   clear(ids?: readonly string[]): void {
     if (ids) {
       const doomed = new Set(ids);
-      this.stored = this.stored.filter((mail) => !doomed.has(mail.id));
+      this.stored = this.messages.filter((mail) => !doomed.has(mail.id)) as StoredMail[];
     } else {
       this.stored = [];
       this.received = 0;
       this.ignored = 0;
     }
+    this.head = 0;
     this.storedMessageIds.clear();
-    for (const mail of this.stored) if (mail.messageId) this.storedMessageIds.add(mail.messageId);
+    if (!this.ignoreDuplicateMessageIds) return;
+    for (const mail of this.stored as StoredMail[]) {
+      if (mail.messageId) this.storedMessageIds.add(mail.messageId);
+    }
   }
 
   /** Stops listening; open client connections are closed after at most 2 s. */
@@ -264,11 +293,22 @@ export class SmtpSink {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
         };
-        const mail = new StoredMail(raw, messageIdOf(raw), envelope);
+        const mail = new StoredMail(
+          this.idPrefix,
+          this.sequence++,
+          this.packer.pack(raw),
+          raw.length,
+          messageIdOf(raw),
+          envelope,
+        );
         this.add(mail);
         resolve(mail);
       });
     });
+  }
+
+  private get storedCount(): number {
+    return this.stored.length - this.head;
   }
 
   private add(mail: StoredMail): void {
@@ -278,17 +318,91 @@ export class SmtpSink {
       return;
     }
     this.stored.push(mail);
-    if (mail.messageId) this.storedMessageIds.add(mail.messageId);
-    if (this.stored.length > this.maxMessages) {
-      for (const dropped of this.stored.splice(0, this.stored.length - this.maxMessages)) {
-        if (dropped.messageId) this.storedMessageIds.delete(dropped.messageId);
-      }
+    if (this.ignoreDuplicateMessageIds && mail.messageId) this.storedMessageIds.add(mail.messageId);
+    while (this.storedCount > this.maxMessages) {
+      const dropped = this.stored[this.head];
+      this.stored[this.head++] = undefined;
+      if (dropped?.messageId) this.storedMessageIds.delete(dropped.messageId);
     }
-    const ready = this.waiters.filter((waiter) => this.stored.length >= waiter.count);
+    if (this.head >= 1_024 && this.head >= this.storedCount) this.compact();
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((waiter) => this.storedCount >= waiter.count);
     if (ready.length === 0) return;
     this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
-    for (const waiter of ready) waiter.resolve([...this.stored]);
+    for (const waiter of ready) waiter.resolve([...this.messages]);
   }
+
+  /**
+   * Drops the slots of dropped messages. Dropping one only moves `head` (removing the first of a
+   * million array elements costs milliseconds); this runs when the slots outnumber the messages or
+   * before `messages` is read, so it costs each message once.
+   */
+  private compact(): void {
+    if (this.head === 0) return;
+    this.stored.splice(0, this.head);
+    this.head = 0;
+  }
+}
+
+/** Messages up to this size are kept deflated (and may serve as dictionary: deflate's window is 32 KB). */
+const PACKED_MAX_BYTES = 32 * 1024;
+/** A new dictionary every so many messages, so that a change of template soon compresses well again. */
+const MESSAGES_PER_DICTIONARY = 1_000;
+const SLAB_BYTES = 256 * 1024;
+
+/** A raw message as kept: deflated against `dictionary`, or as it came when `dictionary` is undefined. */
+interface PackedRaw {
+  bytes: Buffer;
+  dictionary: Buffer | undefined;
+}
+
+/**
+ * Keeps raw messages small: each is deflated with a recent message as preset dictionary, since the
+ * emails of one template repeat most of each other's bytes (figures in the README's "Measured").
+ * The results are copied into slabs of their own, filled in order and so freed in order as the oldest
+ * messages are dropped: in Node's shared 8 KB pool, each would pin a slab full of short-lived buffers.
+ */
+class RawPacker {
+  private dictionary: Buffer | undefined;
+  private sinceDictionary = 0;
+  private slab = Buffer.allocUnsafeSlow(0);
+  private slabUsed = 0;
+
+  pack(raw: Buffer): PackedRaw {
+    if (raw.length > PACKED_MAX_BYTES) return { bytes: this.keep(raw), dictionary: undefined };
+    if (!this.dictionary || ++this.sinceDictionary >= MESSAGES_PER_DICTIONARY) {
+      this.dictionary = this.keep(raw);
+      this.sinceDictionary = 0;
+    }
+    const deflated = deflateRawSync(raw, { dictionary: this.dictionary, level: zlib.Z_BEST_SPEED });
+    return deflated.length < raw.length
+      ? { bytes: this.keep(deflated), dictionary: this.dictionary }
+      : { bytes: this.keep(raw), dictionary: undefined };
+  }
+
+  private keep(bytes: Buffer): Buffer {
+    // A message this big came in memory of its own (Buffer.concat pools only buffers under 4 KB).
+    if (bytes.length > SLAB_BYTES / 8) return bytes;
+    if (this.slabUsed + bytes.length > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const kept = this.slab.subarray(this.slabUsed, this.slabUsed + bytes.length);
+    bytes.copy(kept);
+    this.slabUsed += bytes.length;
+    return kept;
+  }
+}
+
+/** Parsed fields are kept for this many of the most recently parsed messages (of every sink). */
+const PARSED_KEPT = 1_000;
+const parsedContents = new Map<StoredMail, MailContent>();
+
+function keepParsed(mail: StoredMail, content: MailContent): MailContent {
+  parsedContents.delete(mail);
+  parsedContents.set(mail, content);
+  if (parsedContents.size > PARSED_KEPT) parsedContents.delete(parsedContents.keys().next().value!);
+  return content;
 }
 
 type MailContent = Pick<
@@ -309,19 +423,33 @@ type ParsedFields = Pick<
 
 const PARSE_OPTIONS = { skipTextToHtml: true, skipImageLinks: true };
 
+/** A message as the sink keeps it: lean, since a mailbox may hold a million (see the README's "Measured"). */
 class StoredMail implements ReceivedMail {
-  readonly id = randomUUID();
-  readonly receivedAt = new Date();
-  readonly size: number;
-  private content: MailContent | undefined;
+  private readonly receivedAtMs = Date.now();
+  private readonly packed: Buffer;
+  private readonly dictionary: Buffer | undefined;
   private loading: Promise<void> | undefined;
 
   constructor(
-    readonly raw: Buffer,
+    private readonly idPrefix: string,
+    readonly sequence: number,
+    packed: PackedRaw,
+    readonly size: number,
     readonly messageId: string | undefined,
     readonly envelope: ReceivedMail['envelope'],
   ) {
-    this.size = raw.length;
+    this.packed = packed.bytes;
+    this.dictionary = packed.dictionary;
+  }
+
+  get id(): string {
+    return `${this.idPrefix}${this.sequence.toString(36)}`;
+  }
+  get receivedAt(): Date {
+    return new Date(this.receivedAtMs);
+  }
+  get raw(): Buffer {
+    return this.dictionary ? inflateRawSync(this.packed, { dictionary: this.dictionary }) : this.packed;
   }
 
   get from() {
@@ -353,15 +481,15 @@ class StoredMail implements ReceivedMail {
   }
 
   load(): Promise<void> {
-    if (this.content) return Promise.resolve();
-    this.loading ??= simpleParser(this.raw, PARSE_OPTIONS).then(
-      (parsed) => {
-        this.content ??= contentOf(parsed);
-      },
-      (error: Error) => {
-        this.content ??= this.unparseable(error.message);
-      },
-    );
+    if (parsedContents.has(this)) return Promise.resolve();
+    this.loading ??= simpleParser(this.raw, PARSE_OPTIONS)
+      .then(
+        (parsed) => keepParsed(this, contentOf(parsed)),
+        (error: Error) => keepParsed(this, this.unparseable(error.message)),
+      )
+      .then(() => {
+        this.loading = undefined;
+      });
     return this.loading;
   }
 
@@ -372,11 +500,10 @@ class StoredMail implements ReceivedMail {
   }
 
   private parsed(): MailContent {
-    if (!this.content) {
-      const reply = syncParser.parse(this.raw);
-      this.content = 'error' in reply ? this.unparseable(reply.error) : contentOf(reply);
-    }
-    return this.content;
+    const kept = parsedContents.get(this);
+    if (kept) return kept;
+    const reply = syncParser.parse(this.raw);
+    return keepParsed(this, 'error' in reply ? this.unparseable(reply.error) : contentOf(reply));
   }
 
   /** Keeps what cannot be parsed, visibly, rather than pretend it never came. */
@@ -427,7 +554,9 @@ function messageIdOf(raw: Buffer): string | undefined {
   const header = /^message-id[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/im.exec(head);
   const value = header?.[1].replace(/\r?\n/g, '').trim();
   if (!value) return undefined;
-  return `${value.startsWith('<') ? '' : '<'}${value}${value.endsWith('>') ? '' : '>'}`;
+  const messageId = `${value.startsWith('<') ? '' : '<'}${value}${value.endsWith('>') ? '' : '>'}`;
+  // A copy: a slice of `head` would keep the whole header block alive as long as the message.
+  return Buffer.from(messageId).toString();
 }
 
 /**
