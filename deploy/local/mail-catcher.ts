@@ -1,10 +1,12 @@
 /**
- * A local stand-in for Mailpit: an SMTP server that keeps every message in memory, a web page listing
- * them, and the Mailpit-shaped JSON API (libs/testing/src/mailpit-api.ts), so tools that count emails
- * work against either. `npm start` runs it when SMTP_URL is unset; `npm run mail:catcher` runs it alone.
+ * A local stand-in for Mailpit: an SMTP server that keeps the newest MAIL_CATCHER_MAX_MESSAGES messages
+ * in memory, a web page listing them, and the Mailpit-shaped JSON API (@shop/mail-sink), so tools that
+ * count emails work against either. `npm start` runs it when SMTP_URL is unset; `npm run mail:catcher`
+ * runs it alone.
  */
 import { createServer, type Server } from 'node:http';
 import { createMailpitApiHandler, SmtpSink } from '@shop/mail-sink';
+import { loadMailCatcherConfig } from './local.config';
 import { MAIL_CATCHER_PAGE } from './mail-catcher.page';
 
 export const MAIL_CATCHER_PORTS = { smtp: 1025, http: 8025 } as const;
@@ -14,8 +16,8 @@ export interface MailCatcherOptions {
   httpPort: number;
   /** Interface for both ports (default 127.0.0.1: nothing outside this machine can read the mail). */
   host?: string;
-  /** Messages kept in memory, oldest dropped first (default 5,000). */
-  maxMessages?: number;
+  /** Messages kept in memory, oldest dropped first (MAIL_CATCHER_MAX_MESSAGES), reported at /api/v1/info. */
+  maxMessages: number;
 }
 
 export interface MailCatcher {
@@ -44,7 +46,7 @@ export async function startMailCatcher(options: MailCatcherOptions): Promise<Mai
   // Like Mailpit in compose (MP_IGNORE_DUPLICATE_IDS): one copy per Message-ID, re-sends counted.
   const sink = new SmtpSink({
     host,
-    maxMessages: options.maxMessages ?? 5_000,
+    maxMessages: options.maxMessages,
     ignoreDuplicateMessageIds: true,
   });
   try {
@@ -107,12 +109,15 @@ function portError(error: unknown, port: number, role: 'SMTP' | 'web UI'): Error
 }
 
 async function main(): Promise<void> {
+  const config = loadMailCatcherConfig();
   const catcher = await startMailCatcher({
     smtpPort: MAIL_CATCHER_PORTS.smtp,
     httpPort: MAIL_CATCHER_PORTS.http,
+    maxMessages: config.MAIL_CATCHER_MAX_MESSAGES,
   });
   console.log(
-    `[mail-catcher] SMTP on ${catcher.smtpUrl}, web UI and API on ${catcher.uiUrl} (Ctrl-C stops it)`,
+    `[mail-catcher] SMTP on ${catcher.smtpUrl}, web UI and API on ${catcher.uiUrl}, keeps the newest ` +
+      `${config.MAIL_CATCHER_MAX_MESSAGES.toLocaleString('en-US')} messages (Ctrl-C stops it)`,
   );
   const stop = () => {
     void catcher.stop().then(() => process.exit(0));

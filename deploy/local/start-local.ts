@@ -106,9 +106,13 @@ async function main(): Promise<void> {
     catcher = await startMailCatcher({
       smtpPort: MAIL_CATCHER_PORTS.smtp,
       httpPort: MAIL_CATCHER_PORTS.http,
+      maxMessages: config.MAIL_CATCHER_MAX_MESSAGES,
     });
     smtpUrl = catcher.smtpUrl;
-    ok(`mail catcher: SMTP ${catcher.smtpUrl}, web UI ${catcher.uiUrl}`);
+    ok(
+      `mail catcher: SMTP ${catcher.smtpUrl}, web UI ${catcher.uiUrl}, keeps the newest ` +
+        `${config.MAIL_CATCHER_MAX_MESSAGES.toLocaleString('en-US')} messages (MAIL_CATCHER_MAX_MESSAGES)`,
+    );
   } else {
     ok(`mail goes to SMTP_URL ${redactUrl(smtpUrl)} (no local mail catcher)`);
   }
