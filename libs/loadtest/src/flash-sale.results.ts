@@ -16,6 +16,12 @@ export interface FlashSaleOptions {
   apiUrl: string;
   /** Mailpit-compatible API base URL (Mailpit under compose, the mail catcher under `npm start`). */
   mailApiUrl: string;
+  /**
+   * Messages the mailbox keeps (0: no bound), for one that does not report it at /api/v1/info: Mailpit
+   * (its MP_MAX_MESSAGES). Unset there, Mailpit's default 500 is assumed. A sale that may send more
+   * emails than the mailbox keeps is refused before anything is sent.
+   */
+  mailboxCapacity?: number;
   /** AMQP URL used only to read queue depths (passive declares). */
   amqpUrl: string;
   /** Per-request timeout. */

@@ -34,17 +34,49 @@ export async function countEmailsByOrder(mailApiUrl: string, since: Date): Promi
   }
 }
 
-/**
- * How many emails the mailbox received again with a Message-ID it already held (Mailpit's
- * RuntimeStats.SMTPIgnored with MP_IGNORE_DUPLICATE_IDS; `npm start`'s catcher counts the same). Such a
- * mailbox shows one copy, so this is the only way to see a worker that sent twice. Undefined when the
- * API does not report it (an older Mailpit, another catcher).
- */
-export async function readMailboxResends(mailApiUrl: string): Promise<number | undefined> {
+/** What a Mailpit-compatible mailbox says about itself at GET /api/v1/info. */
+export interface MailboxInfo {
+  /** Messages stored now. */
+  messages: number;
+  /**
+   * How many it keeps before dropping the oldest, 0 for no bound: `npm start`'s catcher reports its
+   * MAIL_CATCHER_MAX_MESSAGES; Mailpit does not report its MP_MAX_MESSAGES (undefined).
+   */
+  maxMessages: number | undefined;
+  /**
+   * How many emails it received again with a Message-ID it already held (Mailpit's
+   * RuntimeStats.SMTPIgnored with MP_IGNORE_DUPLICATE_IDS; `npm start`'s catcher counts the same). Such
+   * a mailbox shows one copy, so this is the only way to see a worker that sent twice. Undefined when
+   * not reported (an older Mailpit, another catcher).
+   */
+  resends: number | undefined;
+}
+
+/** Reads GET /api/v1/info; throws, naming the URL, when the mailbox does not answer it. */
+export async function readMailboxInfo(mailApiUrl: string): Promise<MailboxInfo> {
   const url = new URL('api/v1/info', withSlash(mailApiUrl));
-  const response = await fetch(url, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
-  if (!response?.ok) return undefined;
-  const info = (await response.json().catch(() => ({}))) as { RuntimeStats?: { SMTPIgnored?: unknown } };
-  const ignored = info.RuntimeStats?.SMTPIgnored;
-  return typeof ignored === 'number' ? ignored : undefined;
+  const response = await fetch(url, { signal: AbortSignal.timeout(15_000) }).catch((error: Error) => {
+    throw new Error(`the mail API at ${url.origin} does not answer (${error.message})`);
+  });
+  if (!response.ok) throw new Error(`GET ${url.pathname} at the mail API answered ${response.status}`);
+  const info = (await response.json().catch(() => ({}))) as {
+    Messages?: unknown;
+    MaxMessages?: unknown;
+    RuntimeStats?: { SMTPIgnored?: unknown };
+  };
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+  return {
+    messages: count(info.Messages) ?? 0,
+    maxMessages: count(info.MaxMessages),
+    resends: count(info.RuntimeStats?.SMTPIgnored),
+  };
+}
+
+/** The mailbox's re-sends (`MailboxInfo.resends`), undefined also when it does not answer. */
+export async function readMailboxResends(mailApiUrl: string): Promise<number | undefined> {
+  return readMailboxInfo(mailApiUrl).then(
+    (info) => info.resends,
+    () => undefined,
+  );
 }

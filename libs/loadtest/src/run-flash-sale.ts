@@ -11,7 +11,8 @@ import type {
   RequestOutcome,
 } from './flash-sale.results';
 import { checkFlashSaleInvariants, deadLettersOfRun } from './invariants';
-import { countEmailsByOrder, readMailboxResends } from './mail-catcher.client';
+import { countEmailsByOrder, readMailboxInfo, readMailboxResends } from './mail-catcher.client';
+import { describeMailbox, mailboxCapacityOf, mailboxRefusal } from './mailbox-capacity';
 import {
   DEAD_LETTER_QUEUES,
   QueueDepthReader,
@@ -41,8 +42,10 @@ const TICK_MS = 250;
 const TIMELINE_SLICE_MS = 250;
 
 /**
- * The whole flash-sale scenario: create a fresh product, fire the spike, wait for every email and PDF,
- * then check the business invariants. Returns everything measured; `violations` empty means it held.
+ * The whole flash-sale scenario: make sure the mailbox can keep every email the sale may send, create
+ * a fresh product, fire the spike, wait for every email and PDF, then check the business invariants.
+ * Returns everything measured; `violations` empty means it held. Throws before sending anything when
+ * the system cannot run the sale (an error with `code` MAILBOX_TOO_SMALL when the mailbox is too small).
  */
 export async function runFlashSale(
   options: FlashSaleOptions,
@@ -52,6 +55,12 @@ export async function runFlashSale(
   const runId = `fs${startedAt.getTime().toString(36)}`;
   const sku = `FLASH-${runId.toUpperCase()}`;
   const api = withSlash(options.apiUrl);
+
+  const mailbox = await readMailboxInfo(options.mailApiUrl);
+  const capacity = mailboxCapacityOf(mailbox, options.mailboxCapacity);
+  const refusal = mailboxRefusal(capacity, options);
+  if (refusal) throw Object.assign(new Error(refusal), { code: 'MAILBOX_TOO_SMALL' });
+  hooks.onStep?.(describeMailbox(capacity, options));
 
   hooks.onStep?.(`creating product ${sku} with ${options.stock} units`);
   const priceCents = 4_900;
@@ -63,7 +72,7 @@ export async function runFlashSale(
   if (created.status !== 201)
     throw new Error(`PUT /products/${sku} answered ${created.status}: ${await created.text()}`);
 
-  const resendsBefore = await readMailboxResends(options.mailApiUrl);
+  const resendsBefore = mailbox.resends;
   const queues = await QueueDepthReader.open(options.amqpUrl);
   if (!queues) hooks.onStep?.(`cannot read queues at ${redact(options.amqpUrl)}: depths not shown`);
   const samples: PipelineSample[] = [];

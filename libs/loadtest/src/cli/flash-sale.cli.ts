@@ -21,6 +21,8 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --retry-share F     share of orders re-sent with the same key  (default 0.05)
   --api URL           order-api                                  (default http://localhost:${SERVICE_PORTS['order-api']})
   --mail-api URL      Mailpit-compatible API                     (default http://localhost:8025)
+  --mailbox-capacity N  messages the mailbox keeps, for one that does not report it: Mailpit's
+                      MP_MAX_MESSAGES (0 = no bound)             (default 500, Mailpit's own default)
   --amqp URL          broker, only to read queue depths          (default $RABBITMQ_URL or ${LOCAL_DEFAULTS.rabbitmqUrl})
   --timeout MS        per-request timeout                        (default 10000)
   --drain-timeout MS  wait for emails and PDFs                   (default 120000)
@@ -31,8 +33,13 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
                       log-aggregator, mail catcher, PostgreSQL, RabbitMQ, this load generator) from
                       /proc: needs \`npm start\` on this machine (it writes var/run/local-processes.json)
 
+Before anything is sent it asks the mailbox (GET /api/v1/info) how many messages it keeps (npm start's
+catcher reports its MAIL_CATCHER_MAX_MESSAGES; Mailpit reports nothing, hence --mailbox-capacity) and
+refuses a sale that may send more emails than that: one per order, at most min(stock, requests).
+
 Ctrl-C stops firing early: the orders accepted until then are still drained and checked; a second
-Ctrl-C ends it at once. Exits 0 when every invariant held, 1 on any violation, 2 on bad options or an unreachable system.`;
+Ctrl-C ends it at once. Exits 0 when every invariant held, 1 on any violation, 2 on bad options, an
+unreachable system or a mailbox too small for the sale.`;
 
 /** Parses the command line; throws with a readable message on a bad value. */
 export function parseFlashSaleArgs(
@@ -48,6 +55,7 @@ export function parseFlashSaleArgs(
       'retry-share': { type: 'string' },
       api: { type: 'string' },
       'mail-api': { type: 'string' },
+      'mailbox-capacity': { type: 'string' },
       amqp: { type: 'string' },
       timeout: { type: 'string' },
       'drain-timeout': { type: 'string' },
@@ -90,6 +98,10 @@ export function parseFlashSaleArgs(
       retryShare,
       apiUrl: url('api', `http://localhost:${SERVICE_PORTS['order-api']}`),
       mailApiUrl: url('mail-api', 'http://localhost:8025'),
+      mailboxCapacity:
+        values['mailbox-capacity'] === undefined
+          ? undefined
+          : int('mailbox-capacity', { min: 0, max: 1_000_000_000, default: 0 }),
       amqpUrl: url('amqp', process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl),
       requestTimeoutMs: int('timeout', LIMITS.requestTimeoutMs),
       drainTimeoutMs: int('drain-timeout', LIMITS.drainTimeoutMs),
