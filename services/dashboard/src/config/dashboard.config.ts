@@ -84,6 +84,16 @@ export const dashboardConfigShape = {
   ORDER_API_URL: httpUrlVariable(`http://127.0.0.1:${SERVICE_PORTS['order-api']}`),
   /** The Mailpit-compatible API the flash sale counts emails with (Mailpit, or npm start's mail catcher). */
   MAIL_API_URL: httpUrlVariable('http://127.0.0.1:8025'),
+  /**
+   * Messages that mailbox keeps, when it does not report it itself: Mailpit's MP_MAX_MESSAGES (0: no
+   * bound). Unset: what the mailbox reports (npm start's catcher), else Mailpit's default 500. A sale
+   * that may send more emails is refused before it sends anything (the load test's --mailbox-capacity).
+   */
+  MAILBOX_CAPACITY: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no bound) or more')
+    .optional(),
   /** Each flash sale's results.json and report.html, in a folder per sale. */
   SALES_DIR: directoryVariable('./var/loadtest'),
   /**

@@ -77,6 +77,9 @@ export class FlashSaleRunner implements OnApplicationShutdown {
       ...['--stock', String(form.stock), '--requests', String(form.requests)],
       ...['--connections', String(form.connections), '--retry-share', String(form.retryShare)],
       ...['--api', this.config.ORDER_API_URL, '--mail-api', this.config.MAIL_API_URL],
+      ...(this.config.MAILBOX_CAPACITY === undefined
+        ? []
+        : ['--mailbox-capacity', String(this.config.MAILBOX_CAPACITY)]),
       ...['--amqp', this.config.RABBITMQ_URL, '--out', outDir],
     ];
     const child = fork(cli, args, { stdio: ['ignore', log, log, 'ipc'], execArgv: [] });
