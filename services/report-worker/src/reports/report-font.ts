@@ -9,6 +9,7 @@ import {
   type ReportFontLocation,
 } from './report-font.locations';
 import { RunSplitter, type TextRun } from './report-font.runs';
+import { GlyfSubsetSource } from './report-font.glyf-subset';
 import { CffSubsetSource } from './report-font.subset';
 
 /** One font face as pdfkit needs it: a file and, for a collection (.ttc), the PostScript name inside it. */
@@ -181,12 +182,13 @@ function loadWeight(weight: ReportFontWeight, faces: Map<string, fontkit.Font>):
 const asFontSource = (face: fontkit.Font) => face as unknown as PDFKit.Mixins.PDFFontSource;
 
 function openFace({ path, family }: ReportFontFace): fontkit.Font {
-  const opened = fontkit.create(readFileSync(path), family);
+  const bytes = readFileSync(path);
+  const opened = fontkit.create(bytes, family);
   if ('fonts' in opened) {
     const names = opened.fonts.map((f) => f.postscriptName).join(', ');
     throw new Error(`${path} is a font collection: name one of its fonts (${names})`);
   }
-  return prepareFace(opened);
+  return prepareFace(opened, bytes);
 }
 
 /*
@@ -195,13 +197,15 @@ function openFace({ path, family }: ReportFontFace): fontkit.Font {
  *  - layout maps characters to glyphs through the cmap with their advance widths and skips OpenType shaping
  *    (kerning, ligatures): Noto Sans CJK's large GSUB/GPOS tables made shaping most of the render time.
  *  - the subset is written by CffSubsetSource, which prepares the font-wide parts once and keeps each used
- *    glyph desubroutinized, instead of fontkit re-encoding the font and its subroutines for every document.
+ *    glyph desubroutinized, instead of fontkit re-encoding the font and its subroutines for every document;
+ *    for a TrueType face (`bytes`: its file) by GlyfSubsetSource, which copies each used glyph's bytes
+ *    instead of fontkit decoding every outline again for every document.
  */
-function prepareFace(face: fontkit.Font): fontkit.Font {
+function prepareFace(face: fontkit.Font, bytes: Uint8Array): fontkit.Font {
   const prepared: fontkit.Font = Object.create(face);
   const glyphs = new Map<number, fontkit.Glyph>();
   prepared.layout = ((text: string) => new PlainGlyphRun(glyphsFor(face, text, glyphs))) as never;
-  const subsets = CffSubsetSource.from(face);
+  const subsets = CffSubsetSource.from(face) ?? GlyfSubsetSource.from(face, bytes);
   if (subsets) prepared.createSubset = (() => subsets.createSubset()) as never;
   return prepared;
 }
