@@ -16,7 +16,7 @@ export class ReportsModule implements OnModuleInit {
 
   constructor(@Inject(REPORT_OPTIONS) private readonly options: ReportOptions) {}
 
-  /** Parses the font files (20-35 MB) at start, so the first message does not pay for it. */
+  /** Parses the font files (33-40 MB) at start, so the first message does not pay for it. */
   onModuleInit(): void {
     loadReportFont(this.options.font);
     this.logger.log(`PDF font: ${describeReportFont(this.options.font)}`);
