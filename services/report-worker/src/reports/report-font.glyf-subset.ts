@@ -20,6 +20,8 @@ interface TableRange {
 
 /** What every subset of one face shares: the source bytes and where its tables and glyphs are. */
 export class GlyfSubsetSource {
+  private readonly view: DataView;
+
   private constructor(
     readonly face: fontkit.Font,
     private readonly bytes: Uint8Array,
@@ -29,7 +31,9 @@ export class GlyfSubsetSource {
     /** Where each glyph's bytes start inside glyf; one entry more than there are glyphs. */
     private readonly glyphOffsets: Uint32Array,
     private readonly horizontalMetrics: number,
-  ) {}
+  ) {
+    this.view = dataView(bytes);
+  }
 
   /**
    * `bytes` is the file `face` was parsed from. Returns null for a file this writer does not handle (a
@@ -96,7 +100,7 @@ export class GlyfSubsetSource {
 
   /** Advance width and left side bearing, as the hmtx table stores them for a glyph. */
   metrics(glyphId: number): [number, number] {
-    const view = dataView(this.bytes);
+    const { view } = this;
     const { offset } = this.tables.hmtx;
     const long = Math.min(glyphId, this.horizontalMetrics - 1);
     const advance = view.getUint16(offset + 4 * long);
