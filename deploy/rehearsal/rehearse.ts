@@ -35,7 +35,7 @@ import {
   type OrderExample,
   placeOrder,
   type PlacedOrder,
-  quorumMembers,
+  quorumQueuesOnEveryNode,
   readmeOrderExample,
   reportFileWritten,
   reportIsPdf,
@@ -327,9 +327,9 @@ async function rehearseCluster({ compose, config, example }: Context): Promise<v
     password: variableOf(node1, 'RABBITMQ_ADMIN_PASSWORD') ?? '',
   };
   const management = url('RABBITMQ_CLUSTER_MANAGEMENT_HOST_PORT');
-  await steps.run('three nodes joined', async () => {
+  await steps.run('three nodes joined, every quorum queue on each', async () => {
     const joined = await clusterNodesRunning(management, admin, nodes);
-    return `${joined}; ${await quorumMembers(management, admin, RABBITMQ_VHOST)}`;
+    return `${joined}; ${await quorumQueuesOnEveryNode(management, admin, RABBITMQ_VHOST, nodes)}`;
   });
   const haproxy = url('ORDER_API_HOST_PORT');
   const throughHaproxy = async () => {

@@ -248,33 +248,41 @@ export async function clusterNodesRunning(
 }
 
 /**
- * How many members each quorum queue of `vhost` has, from the management API: a queue declared before
- * the other nodes joined has fewer unless the broker adds them (RabbitMQ 3.13+ does, when configured).
+ * Every quorum queue of `vhost` has a member on each of `nodes` (management API): a queue declared before
+ * the other nodes joined gets them only from the broker's membership reconciliation (cluster.conf).
  */
-export async function quorumMembers(
+export async function quorumQueuesOnEveryNode(
   managementUrl: string,
   credentials: { user: string; password: string },
   vhost: string,
+  nodes: string[],
 ): Promise<string> {
   const authorization = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`).toString('base64')}`;
-  const response = await fetch(`${managementUrl}/api/queues/${encodeURIComponent(vhost)}`, {
-    headers: { authorization },
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  if (!response.ok) throw new Error(`GET /api/queues answered ${response.status}`);
-  const queues = (await response.json()) as { name: string; type: string; members?: string[] }[];
-  const counts = new Map<number, string[]>();
-  for (const queue of queues.filter((q) => q.type === 'quorum')) {
-    const size = queue.members?.length ?? 0;
-    counts.set(size, [...(counts.get(size) ?? []), queue.name]);
+  let short: string[] = [];
+  let total = 0;
+  try {
+    await waitFor(
+      `every quorum queue on ${nodes.length} nodes`,
+      async () => {
+        const response = await fetch(`${managementUrl}/api/queues/${encodeURIComponent(vhost)}`, {
+          headers: { authorization },
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        if (!response.ok) throw new Error(`GET /api/queues answered ${response.status}`);
+        const queues = (await response.json()) as { name: string; type: string; members?: string[] }[];
+        const quorum = queues.filter((queue) => queue.type === 'quorum');
+        total = quorum.length;
+        short = quorum
+          .filter((queue) => !nodes.every((node) => queue.members?.includes(node)))
+          .map((queue) => `${queue.name} (${(queue.members ?? []).join(', ')})`);
+        return total > 0 && short.length === 0;
+      },
+      { timeoutMs: 2 * 60_000, intervalMs: 2_000 },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; ${short.length} of ${total} short: ${short.join('; ')}`);
   }
-  return [...counts]
-    .sort(([a], [b]) => b - a)
-    .map(
-      ([size, names]) =>
-        `${names.length} quorum queue(s) on ${size} node(s)${size < 3 ? `: ${names.join(', ')}` : ''}`,
-    )
-    .join('; ');
+  return `all ${total} quorum queues have a member on each node`;
 }
 
 /** Polls `url` until it answers 2xx (a service or HAProxy in front of it is ready). */

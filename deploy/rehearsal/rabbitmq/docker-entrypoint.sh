@@ -19,15 +19,21 @@ log() { echo "rabbitmq look-alike: $*" >&2; }
 # (target_group_size is not looked at: compose's cluster has exactly its 3 nodes).
 reconcile_in_background() {
   (
-    # A CLI started before the cookie is in place would write one of its own (init-users.sh installs it).
-    until [ -s "$HOME/.erlang.cookie" ]; do sleep 1; done
-    rabbitmqctl -q await_startup --timeout 600 >/dev/null 2>&1 || exit 0
-    node=$(rabbitmqctl -q eval 'node().' 2>/dev/null | tr -d "'")
+    # A CLI started before the cookie is in place would write one of its own (init-users.sh installs it),
+    # and await_startup fails at once while the node's VM is not up yet: both are waited for, a CLI call
+    # (a second of CPU) every 5 s at most while the node boots.
+    for _ in $(seq 1 120); do
+      sleep 5
+      if [ -s "$HOME/.erlang.cookie" ] && rabbitmqctl -q await_startup >/dev/null 2>&1; then break; fi
+    done
+    node=$(rabbitmqctl -q eval 'node().' 2>/dev/null | tr -d "'") || exit 0
     # Again later: the definitions import or a peer's join may come after this node's start.
     for delay in 5 30 120; do
       sleep "$delay"
-      if rabbitmq-queues -q grow "$node" all --vhost-pattern '.*' --queue-pattern '.*' >/dev/null 2>&1; then
+      if output=$(rabbitmq-queues -q grow "$node" all --vhost-pattern '.*' --queue-pattern '.*' 2>&1); then
         log "reconciliation: every quorum queue has a replica on $node"
+      else
+        log "reconciliation on $node failed: $(echo "$output" | tail -n 1)"
       fi
     done
   ) &
