@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import { lastLines, mustRun, runCommand } from './run-command';
 
-export type ImageOutcome = 'present' | 'pulled' | 'look-alike built' | 'no look-alike';
+export type ImageOutcome = 'present' | 'pulled' | 'look-alike' | 'no look-alike';
 
 export interface ImageResult {
   image: string;
@@ -95,7 +95,7 @@ export class ImageProvider {
     if (!lookAlike) return done('no look-alike', 'not here, cannot be pulled, and deploy/rehearsal has none');
     await this.provideBase(lookAlike.from);
     await this.buildLookAlike(image, lookAlike);
-    return done('look-alike built', `from deploy/rehearsal/${lookAlike.dir}`);
+    return done('look-alike', `from deploy/rehearsal/${lookAlike.dir}`);
   }
 
   private async provideBase(from: string): Promise<void> {
@@ -117,7 +117,7 @@ export class ImageProvider {
     const started = Date.now();
     if ((await imageLabel(DEBOOTSTRAP_IMAGE)) === null) await this.debootstrap();
     await this.dockerBuild(BASE_IMAGE, join(this.paths.rehearsalDir, 'base'), 'base');
-    return { image: BASE_IMAGE, outcome: 'look-alike built', seconds: (Date.now() - started) / 1000 };
+    return { image: BASE_IMAGE, outcome: 'look-alike', seconds: (Date.now() - started) / 1000 };
   }
 
   private async debootstrap(): Promise<void> {
@@ -128,11 +128,13 @@ export class ImageProvider {
           'debootstrap is missing: apt-get install -y --no-install-recommends debootstrap (as root)',
         );
       }
-      await mustRun('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], {
+      const apt = {
         timeoutMs: 5 * 60_000,
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
         logFile,
-      });
+      };
+      await mustRun('apt-get', ['update', '-qq'], apt);
+      await mustRun('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], apt);
     }
     const rootfs = join(this.paths.varDir, 'build/debootstrap-rootfs');
     rmSync(rootfs, { recursive: true, force: true });
