@@ -8,7 +8,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '@shop/config';
 import { build as esbuild } from 'esbuild';
+import { z } from 'zod';
 import { lastLines, mustRun, runCommand } from './run-command';
 
 export type ImageOutcome = 'present' | 'pulled' | 'look-alike' | 'no look-alike';
@@ -222,7 +224,8 @@ async function nodeContext({ varDir }: Paths): Promise<string> {
     join(context, 'node.tgz'),
   );
   copyFileSync(await npmPack('npm@11', /^npm-11\.[\d.]+\.tgz$/, cache), join(context, 'npm.tgz'));
-  const bundle = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
+  const { NODE_EXTRA_CA_CERTS } = loadConfig({ NODE_EXTRA_CA_CERTS: z.string().optional() });
+  const bundle = [NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find(
     (file) => file && existsSync(file),
   );
   const target = join(context, 'host-ca-certificates.crt');

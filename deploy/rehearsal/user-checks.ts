@@ -77,7 +77,7 @@ export async function placeOrder(
   };
 }
 
-export async function readOrder(orderApiUrl: string, id: string): Promise<OrderState> {
+async function readOrder(orderApiUrl: string, id: string): Promise<OrderState> {
   const response = await fetch(`${orderApiUrl}/orders/${id}`, {
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
