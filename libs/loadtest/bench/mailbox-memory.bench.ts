@@ -16,7 +16,6 @@ import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import nodemailer from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { customerFor } from '../src/customers';
 import { formatNumber, formatTable } from '../src/summary';
 
@@ -56,6 +55,7 @@ async function templates(): Promise<string[]> {
   }
   const product = '秒杀 Flash-sale sneaker fsbench';
   const placed = `${new Date().toISOString().slice(0, 10)} 10:00 UTC`;
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true });
   return Promise.all(
     [...names.values()].map(async ({ name, email }) => {
       const text = [
@@ -82,7 +82,8 @@ async function templates(): Promise<string[]> {
 <p><small>Order id: ${ORDER_ID}</small></p>
 <p>Rabbit Shop</p>
 </body></html>`;
-      const message = new MailComposer({
+      // nodemailer's stream transport hands back the composed message instead of sending it.
+      const { message } = await composer.sendMail({
         from: { name: 'Rabbit Shop', address: 'orders@shop.local' },
         to: { name, address: email },
         subject: `Your order ${ORDER_NUMBER} is confirmed`,
@@ -90,10 +91,7 @@ async function templates(): Promise<string[]> {
         html,
         messageId: `<order-${ORDER_ID}@shop.local>`,
       });
-      const raw = await new Promise<Buffer>((resolve, reject) =>
-        message.compile().build((error, built) => (error ? reject(error) : resolve(built))),
-      );
-      return raw.toString('utf8');
+      return (message as Buffer).toString('utf8');
     }),
   );
 }
