@@ -36,6 +36,7 @@ interface Memory {
 async function settledMemory(): Promise<Memory> {
   for (let i = 0; i < 3; i++) {
     collectGarbage();
+    // Not a wait for a condition: a pause lets released buffers' finalizers run before the next collection.
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const { heapUsed, external, rss } = process.memoryUsage();
