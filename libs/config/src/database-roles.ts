@@ -7,6 +7,7 @@ export const SERVICE_DATABASE_ROLES = {
   'order-api': 'order_api',
   'notify-worker': 'notify_worker',
   'report-worker': 'report_worker',
+  identity: 'identity',
 } as const;
 
 export type DatabaseService = keyof typeof SERVICE_DATABASE_ROLES;

@@ -2,3 +2,4 @@ export * from './load-config';
 export * from './variables';
 export * from './node-flags';
 export * from './database-roles';
+export * from './local-secrets';

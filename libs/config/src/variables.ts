@@ -95,4 +95,29 @@ export const SERVICE_PORTS = {
   'log-aggregator': 3003,
   /** Reads the others; never read by them. */
   dashboard: 3004,
+  /** Customers' passwordless sign-in; signs the JWTs order-api verifies through its JWKS. */
+  identity: 3005,
 } as const;
+
+/**
+ * The interface a service listens on: `127.0.0.1` under `npm start` (nothing outside the machine can
+ * reach it), `0.0.0.0` inside a container, where the port mapping decides who reaches it.
+ */
+export const hostVariable = (defaultHost = '127.0.0.1') =>
+  z
+    .string()
+    .regex(/^[0-9A-Za-z.:-]{1,253}$/, 'must be an IP address or a host name')
+    .default(defaultHost);
+
+/**
+ * A shared secret (OPS_TOKEN, ORDER_TOKEN_SECRET): required, at least 32 characters, printable ASCII,
+ * so a typo or a placeholder like "changeme" stops the service instead of guarding it weakly.
+ */
+export const secretVariable = () =>
+  z
+    .string({ message: 'is required (npm run secrets writes one into .env)' })
+    .regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces')
+    .min(32, 'must be at least 32 characters (npm run secrets writes a random one)');
+
+/** How many days personal data (reports, archived logs, notification rows, parked messages) is kept. */
+export const retentionDaysVariable = (defaultDays = 30) => positiveIntVariable(defaultDays, 3650);

@@ -8,6 +8,8 @@ export * from './messages/log-record/log-record.v1';
 export * from './messages/order-placed/order-placed.v1';
 export * from './messages/order-status/order-status.v1';
 export * from './messages/report-rpc/report-rpc.v1';
+export * from './messages/customer-sign-in-code/customer-sign-in-code.v1';
 export * from './messages/validate-message';
 export * from './money';
 export * from './http/product-sales';
+export * from './http/customer-token';

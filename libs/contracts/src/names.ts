@@ -11,6 +11,8 @@ export const Exchanges = {
   logs: 'logs',
   /** Fanout exchange bound to `logs` with `#`: every subscriber gets every record. */
   logsBroadcast: 'logs.broadcast',
+  /** Direct exchange for customer events: identity's sign-in codes, mailed by notify-worker. */
+  customer: 'customer',
 } as const;
 
 export const RoutingKeys = {
@@ -20,6 +22,8 @@ export const RoutingKeys = {
   orderNotified: 'order.notified',
   /** report-worker's status event: the PDF was written. */
   orderReported: 'order.reported',
+  /** identity's sign-in code for a customer, to be mailed. */
+  customerSignInCode: 'customer.sign-in-code',
 } as const;
 
 export const Queues = {
@@ -30,6 +34,9 @@ export const Queues = {
   orderNotifyDeadLetter: 'order_notify.dlq',
   orderReportDeadLetter: 'order_report.dlq',
   orderStatusDeadLetter: 'order_status.dlq',
+  /** notify-worker's sign-in code emails (customer.sign-in-code). */
+  customerNotify: 'customer_notify',
+  customerNotifyDeadLetter: 'customer_notify.dlq',
   /** report-worker's RPC requests (the PDF of an order), published to through the default exchange. */
   reportRpc: 'report_rpc',
   logArchive: 'log_archive',
@@ -48,7 +55,12 @@ export const RETRY_DELAYS = [
   { label: '30s', ms: 30_000 },
 ] as const;
 
-export const WorkQueues = [Queues.orderNotify, Queues.orderReport, Queues.orderStatus] as const;
+export const WorkQueues = [
+  Queues.orderNotify,
+  Queues.orderReport,
+  Queues.orderStatus,
+  Queues.customerNotify,
+] as const;
 export type WorkQueueName = (typeof WorkQueues)[number];
 
 export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
@@ -100,6 +112,7 @@ export const MessageTypes = {
   reportPdfV1: 'report.pdf.v1',
   reportErrorV1: 'report.error.v1',
   logRecordV1: 'log.record.v1',
+  customerSignInCodeV1: 'customer.sign-in-code.v1',
 } as const;
 
 export type ExchangeName = (typeof Exchanges)[keyof typeof Exchanges];

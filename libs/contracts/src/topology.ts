@@ -95,6 +95,7 @@ export const TOPOLOGY: Topology = {
     { name: Exchanges.orderDeadLetter, type: 'direct', durable: true },
     { name: Exchanges.logs, type: 'topic', durable: true },
     { name: Exchanges.logsBroadcast, type: 'fanout', durable: true },
+    { name: Exchanges.customer, type: 'direct', durable: true },
     ...WorkQueues.map((queue) => ({
       name: retryExchangeOf(queue),
       type: 'direct' as const,
@@ -105,9 +106,11 @@ export const TOPOLOGY: Topology = {
     workQueue(Queues.orderNotify),
     workQueue(Queues.orderReport),
     workQueue(Queues.orderStatus),
+    workQueue(Queues.customerNotify),
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
     parkingQueue(Queues.orderStatusDeadLetter),
+    parkingQueue(Queues.customerNotifyDeadLetter),
     // Classic on one node: requests are transient and short-lived (they expire per message), and a
     // quorum queue's log would buy nothing without other nodes to replicate to. Quorum on a cluster.
     { name: Queues.reportRpc, durable: true, arguments: { 'x-queue-type': 'classic' } },
@@ -120,10 +123,12 @@ export const TOPOLOGY: Topology = {
     toQueue(Exchanges.order, Queues.orderReport, RoutingKeys.orderReport),
     toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderNotified),
     toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderReported),
+    toQueue(Exchanges.customer, Queues.customerNotify, RoutingKeys.customerSignInCode),
     // Dead-lettered messages keep their queue's name as routing key (x-dead-letter-routing-key).
     toQueue(Exchanges.orderDeadLetter, Queues.orderNotifyDeadLetter, Queues.orderNotify),
     toQueue(Exchanges.orderDeadLetter, Queues.orderReportDeadLetter, Queues.orderReport),
     toQueue(Exchanges.orderDeadLetter, Queues.orderStatusDeadLetter, Queues.orderStatus),
+    toQueue(Exchanges.orderDeadLetter, Queues.customerNotifyDeadLetter, Queues.customerNotify),
     {
       source: Exchanges.logs,
       destination: Exchanges.logsBroadcast,

@@ -7,3 +7,5 @@ export * from './health/health.module';
 export * from './metrics/metrics.module';
 export * from './metrics/service-metrics';
 export * from './metrics/prometheus-text';
+export * from './auth/bearer-token';
+export * from './auth/operator.guard';

@@ -31,3 +31,12 @@ export function assertTestDatabase(databaseUrl: string): void {
 }
 
 export { vhostOf } from '@shop/config';
+
+/**
+ * The secrets services require (OPS_TOKEN, ORDER_TOKEN_SECRET), fixed for specs so a spec can send
+ * the operator token the service under test was started with.
+ */
+export const testSecrets = {
+  OPS_TOKEN: 'test-ops-token-0123456789abcdefghijklmnopqrstuvwxyz',
+  ORDER_TOKEN_SECRET: 'test-order-token-secret-0123456789abcdefghijklmnop',
+} as const;
