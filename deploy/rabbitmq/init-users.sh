@@ -4,14 +4,16 @@
 # Users cannot come from definitions.json: it would need password hashes committed to git, and it is
 # re-imported on every boot. Safe to rerun: existing users get their password reset to the environment's.
 # On a cluster (compose profile `cluster`) every node runs it: users are cluster-wide, so each node sets the
-# same users, and RABBITMQ_COOKIE_FILE names the Erlang cookie the nodes share.
+# same users, and SHOP_ERLANG_COOKIE holds the Erlang cookie the nodes share (RABBITMQ_ERLANG_COOKIE in .env).
+# Not RABBITMQ_ERLANG_COOKIE inside the container: RabbitMQ 4's image ignores it and its tools deprecate it.
 set -euo pipefail
 
 users_file=${RABBITMQ_SERVICE_USERS_FILE:-/etc/rabbitmq/service-users.txt}
 # The healthcheck requires this file, so services start only once their users exist.
 ready_marker=${RABBITMQ_USERS_READY_MARKER:-/tmp/rabbitmq-users-ready}
-# Unset on a single node, which keeps the cookie the broker generates on its first boot.
-cookie_file=${RABBITMQ_COOKIE_FILE:-}
+# Unset on a single node, which keeps the random cookie the broker generates on its first boot.
+cookie=${SHOP_ERLANG_COOKIE:-}
+unset SHOP_ERLANG_COOKIE
 
 log() { echo "init-users: $*" >&2; }
 
@@ -75,15 +77,15 @@ provision() {
   fi
 }
 
-# install_cookie FILE: the Erlang cookie every node of a cluster and its CLI tools must share.
-# Erlang reads it from $HOME/.erlang.cookie only, and refuses a cookie others may read; a bind mount keeps
-# the host file's owner and mode, so the mounted file is copied into place as rabbitmq, mode 400.
+# install_cookie VALUE: the Erlang cookie every node of a cluster and its CLI tools must share.
+# Erlang reads it from $HOME/.erlang.cookie only, and refuses a cookie others may read: written as
+# rabbitmq, mode 400, on every start (a changed .env takes effect with the next start).
 install_cookie() {
-  local source=$1 target=$HOME/.erlang.cookie cookie
-  # Whitespace removed: a line ending from the host (CRLF on a Windows checkout) would change the cookie.
-  cookie=$(tr -d '[:space:]' <"$source") || cookie=
+  local target=$HOME/.erlang.cookie cookie
+  # Whitespace removed: a line ending from the host (CRLF in a Windows .env) would change the cookie.
+  cookie=$(printf '%s' "$1" | tr -d '[:space:]')
   if [ -z "$cookie" ]; then
-    log "RABBITMQ_COOKIE_FILE=$source is missing or empty"
+    log "SHOP_ERLANG_COOKIE is empty"
     return 1
   fi
   # A previous copy is read-only: replace it rather than write into it. The umask keeps the new file
@@ -92,12 +94,12 @@ install_cookie() {
   (umask 077 && printf '%s' "$cookie" >"$target")
   if [ "$(id -u)" = 0 ]; then chown rabbitmq:rabbitmq "$target"; fi
   chmod 400 "$target"
-  log "Erlang cookie installed from $source"
+  log "Erlang cookie installed from SHOP_ERLANG_COOKIE"
 }
 
 rm -f "$ready_marker"
 # Before the broker starts: it generates a cookie of its own when none is there.
-if [ -n "$cookie_file" ]; then install_cookie "$cookie_file"; fi
+if [ -n "$cookie" ]; then install_cookie "$cookie"; fi
 docker-entrypoint.sh rabbitmq-server &
 server_pid=$!
 trap 'kill -TERM "$server_pid" 2>/dev/null || true' TERM INT

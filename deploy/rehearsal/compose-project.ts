@@ -2,13 +2,16 @@
  * The real docker-compose.yml under a project name of its own, with every published host port moved
  * through compose's port variables to 13000-13099 (beside this machine's RabbitMQ, PostgreSQL and
  * `npm start`), the bind-mounted var/ directories moved through VAR_HOST_DIR into var/rehearsal (never
- * the work tree's var/, which `npm start` and the tests use), compose's defaults for everything else (a
- * local .env is not read), and each command's output appended to one log file.
+ * the work tree's var/, which `npm start` and the tests use), the secrets from a .env file of its own that
+ * `npm run secrets` writes (var/rehearsal/rehearsal.env; a local .env is not read), compose's defaults
+ * for everything else, and each command's output appended to one log file.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseEnvFile } from '@shop/config';
 import { parse } from 'yaml';
 import { portIsFree } from '../local/preflight';
+import { writeComposeSecrets } from '../local/secrets.cli';
 import { mustRun, runCommand, type RunResult } from './run-command';
 
 export const PROJECT_NAME = 'rabbit-shop-rehearsal';
@@ -51,6 +54,8 @@ export class ComposeProject {
 
   /** VAR_HOST_DIR: where the containers' /app/var/{reports,logs,loadtest} are on the host. */
   readonly hostVarDir: string;
+  /** The secrets the project runs with (OPS_TOKEN for the checks that need the operator). */
+  readonly secrets: ReadonlyMap<string, string>;
 
   constructor(
     private readonly cli: string[],
@@ -59,8 +64,10 @@ export class ComposeProject {
     readonly logFile: string,
   ) {
     this.hostVarDir = join(varDir, 'compose-var');
-    const emptyEnvFile = join(varDir, 'empty.env');
-    writeFileSync(emptyEnvFile, '# compose:rehearse uses compose defaults: a local .env is not read\n');
+    // Kept from run to run (each run ends with down -v, so no volume holds an older password).
+    const envFile = join(varDir, 'rehearsal.env');
+    writeComposeSecrets(envFile, join(repoRoot, 'docker-compose.yml'));
+    this.secrets = parseEnvFile(readFileSync(envFile, 'utf8'));
     const ports = Object.fromEntries(
       Object.entries(REHEARSAL_PORTS).map(([name, port]) => [name, String(port)]),
     );
@@ -75,7 +82,7 @@ export class ComposeProject {
       '--file',
       join(repoRoot, 'docker-compose.yml'),
       '--env-file',
-      emptyEnvFile,
+      envFile,
     ];
   }
 

@@ -3,3 +3,4 @@ export * from './variables';
 export * from './node-flags';
 export * from './database-roles';
 export * from './local-secrets';
+export * from './compose-secrets';

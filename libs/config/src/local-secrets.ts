@@ -31,14 +31,28 @@ export function ensureLocalSecrets(
   const created: LocalSecretName[] = [];
   const values = {} as Record<LocalSecretName, string>;
   for (const [name, file] of Object.entries(LOCAL_SECRET_FILES) as [LocalSecretName, string][]) {
-    const path = join(dir, file);
-    if (!existsSync(path)) {
-      // 'wx': never overwrite a secret another process wrote meanwhile.
-      writeFileSync(path, `${randomSecret()}\n`, { mode: 0o600, flag: 'wx' });
-      created.push(name);
-    }
-    chmodSync(path, 0o600);
-    values[name] = readFileSync(path, 'utf8').trim();
+    const secret = ensureLocalSecretFile(dir, file);
+    if (secret.created) created.push(name);
+    values[name] = secret.value;
   }
   return { ...values, created };
+}
+
+/** One secret file under `dir` (0700), created 0600 with a random value when missing. */
+export function ensureLocalSecretFile(dir: string, file: string): { value: string; created: boolean } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const path = join(dir, file);
+  let created = false;
+  if (!existsSync(path)) {
+    try {
+      // 'wx': never overwrite a secret another process wrote meanwhile.
+      writeFileSync(path, `${randomSecret()}\n`, { mode: 0o600, flag: 'wx' });
+      created = true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  chmodSync(path, 0o600);
+  return { value: readFileSync(path, 'utf8').trim(), created };
 }

@@ -115,7 +115,7 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
   beforeAll(async () => {
     // A vhost left behind by an interrupted run may hold stale messages: start from nothing.
     await deleteVhostIfPresent();
-    // env {}: the .env.example development passwords, whatever this shell exports.
+    // env {}: the generated passwords under var/secrets, whatever this shell exports.
     applied = await applyLocalDefinitions({ vhost: VHOST, adminUser, env: {} });
     admin = await BrokerProbe.connect(urlAs('admin', applied));
   });

@@ -3,7 +3,7 @@
 // Additive only: the broker is shared, so no other vhost is touched and no user is deleted; the admin user
 // (guest) only gains `.*` on the vhost. Used by `npm run rabbitmq:apply-local`, `npm start -- --cluster`
 // and the least-privilege spec.
-import { loadConfig } from '@shop/config';
+import { ensureLocalSecretFile, loadConfig } from '@shop/config';
 import {
   buildRabbitmqAccessDefinitions,
   RABBITMQ_VHOST,
@@ -18,8 +18,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-/** The repository's .env.example: the development passwords, the same defaults docker-compose.yml has. */
+/** The repository's .env.example: a password it gives (none by default) is the fallback. */
 const ENV_EXAMPLE = join(__dirname, '../../../.env.example');
+/** Else a random password kept under var/secrets (0600), the same on every run. */
+const LOCAL_SECRETS_DIR = join(__dirname, '../../../var/secrets');
+const localPasswordFile = (variable: string) => variable.toLowerCase().replace(/_/g, '-');
 /** The user `npm start` and the tests use on the local broker (LOCAL_DEFAULTS.rabbitmqUrl). */
 const DEFAULT_ADMIN_USER = 'guest';
 
@@ -104,7 +107,11 @@ export async function applyLocalDefinitions(
     users: SERVICE_USERS.map(({ name, passwordVariable, configure, write, read, tags }) => ({
       name,
       password: passwords[passwordVariable],
-      passwordSource: env[passwordVariable]?.trim() ? passwordVariable : '.env.example',
+      passwordSource: env[passwordVariable]?.trim()
+        ? passwordVariable
+        : readEnvExample()[passwordVariable]
+          ? '.env.example'
+          : `var/secrets/${localPasswordFile(passwordVariable)}`,
       configure,
       write,
       read,
@@ -119,14 +126,19 @@ export function hashPassword(password: string, salt: Buffer = randomBytes(4)): s
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
-/** Each service user's password from its variable (the ones docker-compose.yml reads), else .env.example's. */
+/** Each service user's password from its variable (the ones docker-compose.yml reads), else .env.example's, else var/secrets'. */
 function loadPasswords(env: Record<string, string | undefined>): Record<string, string> {
   const defaults = readEnvExample();
   const shape = Object.fromEntries(
     SERVICE_USERS.map(({ passwordVariable }) => {
-      const fallback = defaults[passwordVariable];
-      if (!fallback) throw new Error(`.env.example documents no ${passwordVariable}`);
-      return [passwordVariable, z.string().min(1).default(fallback)];
+      const fallback = env[passwordVariable]?.trim()
+        ? undefined
+        : defaults[passwordVariable] ||
+          ensureLocalSecretFile(LOCAL_SECRETS_DIR, localPasswordFile(passwordVariable)).value;
+      return [
+        passwordVariable,
+        fallback === undefined ? z.string().min(1) : z.string().min(1).default(fallback),
+      ];
     }),
   );
   return loadConfig(shape, env) as Record<string, string>;

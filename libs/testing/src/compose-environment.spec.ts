@@ -1,8 +1,8 @@
-import { booleanVariable, portVariable, smtpUrlVariable } from '@shop/config';
+import { booleanVariable, portVariable, secretVariable, smtpUrlVariable } from '@shop/config';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeEnvironmentProblems, composeServices } from './compose-environment';
+import { composeEnvironmentProblems, composeServices, secretStandIn } from './compose-environment';
 
 describe('composeEnvironmentProblems', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'compose-')), 'docker-compose.yml');
@@ -17,13 +17,19 @@ services:
       <<: *common
       SMTP_URL: \${SMTP_URL:-smtp://mailpit:1025}
       SMTP_URLL: smtp://typo:25
+      TOKEN: \${SHOP_TOKEN:?run npm run secrets}
   broken:
     build: { context: ., args: { SERVICE: notify-worker } }
     environment:
       PORT: 'seventy'
 `,
   );
-  const shape = { PORT: portVariable(3001), SMTP_URL: smtpUrlVariable(), DECLARE: booleanVariable(true) };
+  const shape = {
+    PORT: portVariable(3001),
+    SMTP_URL: smtpUrlVariable(),
+    DECLARE: booleanVariable(true),
+    TOKEN: secretVariable(),
+  };
 
   it('reads services with merged anchors and compose defaults', () => {
     expect(composeServices(file)).toEqual([
@@ -31,10 +37,19 @@ services:
         name: 'worker',
         app: 'notify-worker',
         command: undefined,
-        environment: { PORT: '3001', SMTP_URL: 'smtp://mailpit:1025', SMTP_URLL: 'smtp://typo:25' },
+        environment: {
+          PORT: '3001',
+          SMTP_URL: 'smtp://mailpit:1025',
+          SMTP_URLL: 'smtp://typo:25',
+          TOKEN: secretStandIn('SHOP_TOKEN'),
+        },
       },
       { name: 'broken', app: 'notify-worker', command: undefined, environment: { PORT: 'seventy' } },
     ]);
+  });
+
+  it('gives a required secret a stand-in as long as a generated one', () => {
+    expect(secretStandIn('SHOP_TOKEN')).toHaveLength(43);
   });
 
   it('names a variable the app does not read, a required one missing and a bad value', () => {
@@ -45,6 +60,7 @@ services:
     expect(composeEnvironmentProblems(broken, shape)).toEqual([
       expect.stringMatching(/^broken: PORT: .*\(got "seventy"\)$/),
       expect.stringMatching(/^broken: SMTP_URL: .*\(got unset\)$/),
+      expect.stringMatching(/^broken: TOKEN: .*\(got unset\)$/),
     ]);
   });
 });

@@ -51,13 +51,21 @@ export function composePublishedPorts(file = COMPOSE_FILE): PublishedPort[] {
   );
 }
 
-/** `${NAME:-default}` → default, `${NAME}` → '' (unset): the values with no .env file. */
+/**
+ * `${NAME:-default}` → default, `${NAME}` → '' (unset): the values with no .env file; a required secret
+ * `${NAME:?why}` → a stand-in of the shape `npm run secrets` writes (43 URL-safe characters).
+ */
 function withDefaults(value: string): string {
   return value.replace(
-    /\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g,
-    (_, _name: string, fallback?: string) => fallback ?? '',
+    /\$\{([A-Z0-9_]+)(?:(:?-|:\?)([^}]*))?\}/g,
+    (_, name: string, operator?: string, fallback?: string) =>
+      operator === ':?' ? secretStandIn(name) : (fallback ?? ''),
   );
 }
+
+/** What a required secret is in the specs: deterministic, and as long as a generated one. */
+export const secretStandIn = (name: string): string =>
+  `${name.toLowerCase().replace(/_/g, '-')}-stand-in-0123456789abcdefghijklmnopqrstuvwxyz`.slice(0, 43);
 
 /**
  * What is wrong with the environment compose gives `service` for a config `shape`: variables the app
