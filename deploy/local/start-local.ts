@@ -9,7 +9,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, SERVICE_PORTS, serviceDatabaseEnv } from '@shop/config';
+import {
+  ConfigError,
+  ensureLocalSecrets,
+  LOCAL_SECRET_FILES,
+  SERVICE_PORTS,
+  serviceDatabaseEnv,
+} from '@shop/config';
 import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
 import {
   applyMigrations,
@@ -41,6 +47,7 @@ const COLOURS: Record<ServiceName | 'dashboard', Colour> = {
   'notify-worker': 'magenta',
   'report-worker': 'blue',
   'log-aggregator': 'green',
+  identity: 'gray',
   dashboard: 'yellow',
 };
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
   const config = loadLocalConfig();
   const reportsDir = resolve(ROOT, config.REPORTS_DIR);
   const logDir = resolve(ROOT, config.LOG_DIR);
+  const secrets = prepareLocalSecrets();
 
   // The cluster is started below; the machine's broker only matters on the single-node path.
   await checkDependencies(config, { machineBroker: !options.cluster });
@@ -138,6 +146,8 @@ async function main(): Promise<void> {
         PORT: String(instance.port),
         ...(serviceName === 'dashboard' ? {} : serviceDatabaseEnv(serviceName, config.DATABASE_URL)),
         SMTP_URL: smtpUrl,
+        OPS_TOKEN: secrets.OPS_TOKEN,
+        ORDER_TOKEN_SECRET: secrets.ORDER_TOKEN_SECRET,
         REPORTS_DIR: reportsDir,
         LOG_DIR: logDir,
         ...instance.env,
@@ -203,7 +213,27 @@ async function main(): Promise<void> {
     sku: await orderableSku(config.DATABASE_URL),
     instances,
     deployment,
+    opsToken: secrets.OPS_TOKEN,
   });
+}
+
+const SECRETS_DIR = join(ROOT, 'var/secrets');
+
+/**
+ * The operator token and the order token secret every service gets, kept in var/secrets (0700, files
+ * 0600) so they stay the same from one run to the next: generated on the first run.
+ */
+function prepareLocalSecrets(): { OPS_TOKEN: string; ORDER_TOKEN_SECRET: string } {
+  const secrets = ensureLocalSecrets(SECRETS_DIR);
+  const files = Object.values(LOCAL_SECRET_FILES)
+    .map((file) => `var/secrets/${file}`)
+    .join(', ');
+  ok(
+    secrets.created.length > 0
+      ? `secrets: generated ${secrets.created.join(' and ')} on this first run (${files}, readable by you only)`
+      : `secrets: OPS_TOKEN and ORDER_TOKEN_SECRET from ${files}`,
+  );
+  return { OPS_TOKEN: secrets.OPS_TOKEN, ORDER_TOKEN_SECRET: secrets.ORDER_TOKEN_SECRET };
 }
 
 function parseArguments(args: string[]): { rawLogs: boolean; cluster: boolean } {
@@ -412,6 +442,7 @@ function printBanner(info: {
   sku: string | undefined;
   instances: ServiceInstance[];
   deployment: ClusterDeployment | undefined;
+  opsToken: string;
 }): void {
   const api = `http://localhost:${SERVICE_PORTS['order-api']}`;
   const line = paint('─'.repeat(78), 'gray');
@@ -437,6 +468,11 @@ function printBanner(info: {
     ),
     row('API', info.deployment ? `${api}   (HAProxy → ${instancesOf(info.instances, 'order-api')})` : api),
     row('API docs', `${api}/docs`),
+    row(
+      'Operator',
+      `${info.opsToken}   (OPS_TOKEN, kept in var/secrets/${LOCAL_SECRET_FILES.OPS_TOKEN}; the dashboard asks ` +
+        'for it, the API takes it as Authorization: Bearer <token>)',
+    ),
     row('Products', `${api}/products`),
     catcher
       ? row('Mail UI', `${catcher.uiUrl}   (SMTP ${catcher.smtpUrl}, API ${catcher.uiUrl}/api/v1/messages)`)
