@@ -14,8 +14,9 @@ const SCHEMAS_MIGRATION = '20261202000000_service_schemas';
 /** Each service's schema and the tables in it. */
 const OWNED_TABLES: Record<DatabaseService, string[]> = {
   'order-api': ['products', 'orders', 'order_items', 'outbox_messages'],
-  'notify-worker': ['order_notifications'],
+  'notify-worker': ['order_notifications', 'sign_in_code_emails'],
   'report-worker': ['order_reports'],
+  identity: ['customers', 'sign_in_codes', 'signing_keys'],
 };
 const SERVICES = Object.keys(OWNED_TABLES) as DatabaseService[];
 const schemaOf = (service: DatabaseService) => SERVICE_DATABASE_ROLES[service];
