@@ -178,6 +178,27 @@ describe('WorkQueueProcessor (its decisions, without a broker)', () => {
     expect(forwarded[0].routingKey).toBe('1s');
   });
 
+  it('masks email addresses in the last error, as the logs do, whether it retries or parks', async () => {
+    const smtpError = async () => {
+      throw new Error('550 5.1.1 <wang.fang@example.cn>: Recipient address rejected');
+    };
+    const lastErrors: unknown[] = [];
+    for (const retryCount of [0, 3]) {
+      const { publisher, forwarded } = recordingPublisher();
+      await new WorkQueueProcessor(publisher).process(
+        queue,
+        Greeting,
+        message({ name: 'x' }, retryCount),
+        smtpError,
+      );
+      lastErrors.push(forwarded[0].headers[FailureHeaders.lastError]);
+    }
+    expect(lastErrors).toEqual([
+      '550 5.1.1 <w***@example.cn>: Recipient address rejected',
+      '550 5.1.1 <w***@example.cn>: Recipient address rejected',
+    ]);
+  });
+
   it('propagates a failed forward: the original is then not acked, so the broker keeps it', async () => {
     const publisher = {
       forward: async () => {

@@ -9,7 +9,7 @@ import {
   type DeadLetterReason,
   type WorkQueueName,
 } from '@shop/contracts';
-import { runWithCorrelationId } from '@shop/logging';
+import { maskEmails, runWithCorrelationId } from '@shop/logging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
@@ -153,4 +153,11 @@ export class WorkQueueProcessor {
   }
 }
 
-const truncate = (text: string) => (text.length > 1000 ? `${text.slice(0, 997)}...` : text);
+/**
+ * x-last-error as it may travel and be shown (the dashboard's dead-letter view, `npm run dlq -- list`):
+ * email addresses masked as the logs mask them (an SMTP error names its recipient), at most 1,000 characters.
+ */
+const truncate = (text: string) => {
+  const masked = maskEmails(text);
+  return masked.length > 1000 ? `${masked.slice(0, 997)}...` : masked;
+};

@@ -5,6 +5,7 @@ import {
   WorkQueues,
   type WorkQueueName,
 } from '@shop/contracts';
+import { maskEmails } from '@shop/logging';
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
 
 /** One parked message, as `npm run dlq -- list` shows it. */
@@ -51,7 +52,8 @@ export function describeParked(message: GetMessage, workQueue: WorkQueueName): P
         : death?.count !== undefined
           ? Number(death.count)
           : undefined,
-    lastError: String(headers[FailureHeaders.lastError] ?? ''),
+    // Masked again on reading: a message parked before x-last-error was masked may still hold an address.
+    lastError: maskEmails(String(headers[FailureHeaders.lastError] ?? '')),
     failedAt: headers[FailureHeaders.failedAt] ? String(headers[FailureHeaders.failedAt]) : undefined,
     originalQueue: workQueue,
     body: message.content.toString('utf8'),
