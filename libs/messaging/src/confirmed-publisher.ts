@@ -16,6 +16,8 @@ export interface OutgoingMessage {
   /** When the event happened; published as the AMQP timestamp (whole seconds). */
   occurredAt: Date;
   headers?: Record<string, string>;
+  /** AMQP per-message TTL in milliseconds: the broker drops (or dead-letters) the message once it passes. */
+  expirationMs?: number;
 }
 
 /**
@@ -58,12 +60,12 @@ export class ConfirmedPublisher implements OnModuleInit {
   }
 
   async publish(message: OutgoingMessage): Promise<void> {
-    await this.send(
-      message.exchange,
-      message.routingKey,
-      message.body,
-      jsonMessageProperties({ ...message, appId: this.options.appId }),
-    );
+    await this.send(message.exchange, message.routingKey, message.body, {
+      ...jsonMessageProperties({ ...message, appId: this.options.appId }),
+      ...(message.expirationMs === undefined
+        ? {}
+        : { expiration: String(Math.max(0, Math.round(message.expirationMs))) }),
+    });
   }
 
   /**
