@@ -110,6 +110,26 @@ export const hostVariable = (defaultHost = '127.0.0.1') =>
     .default(defaultHost);
 
 /**
+ * ALLOWED_HOSTS: the host names (any port) a service answers to, separated by commas; `*` for any.
+ * Requests naming another host are refused, so a DNS-rebound web page cannot reach a local service.
+ */
+export const allowedHostsVariable = (defaultHosts = 'localhost,127.0.0.1,[::1]') =>
+  z
+    .string()
+    .default(defaultHosts)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine(
+      (hosts) =>
+        hosts.length > 0 && hosts.every((host) => /^(\*|\[[0-9a-f:.]+\]|[0-9a-z._-]{1,253})$/.test(host)),
+      'must be host names, IPv4 addresses or [IPv6] addresses separated by commas, or *',
+    );
+
+/**
  * A shared secret (OPS_TOKEN, ORDER_TOKEN_SECRET): required, at least 32 characters, printable ASCII,
  * so a typo or a placeholder like "changeme" stops the service instead of guarding it weakly.
  */

@@ -2,12 +2,12 @@ import { DynamicModule, HttpStatus, INestApplication, LoggerService, Module } fr
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonLogger } from '@shop/logging';
-import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, type ApiErrorBody } from './api-error';
 import { ApiExceptionFilter, type ErrorClassifier } from './api-exception.filter';
-import { useCorrelationContext } from './correlation-id';
+import { requestIdOf, useCorrelationContext } from './correlation-id';
+import { DEFAULT_ALLOWED_HOSTS, useAllowedHosts } from './http/allowed-hosts';
 
 export interface ServiceAppOptions {
   logger: LoggerService;
@@ -15,7 +15,28 @@ export interface ServiceAppOptions {
   bodyLimitBytes?: number;
   /** Extra error mappings (e.g. database unavailable → 503). */
   errorClassifiers?: ErrorClassifier[];
+  /** Host names (any port) requests may name; others get 421 HOST_NOT_ALLOWED. Default: loopback only. */
+  allowedHosts?: readonly string[];
+  /** Longest a request may take to arrive, headers and body; then 408 REQUEST_TIMEOUT and the connection closes. */
+  requestTimeoutMs?: number;
+  /** A connection with nothing sent either way this long is closed (a response is being written meanwhile). */
+  connectionTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs?: number;
 }
+
+/**
+ * The HTTP timeouts (Fastify's and Node's defaults leave the first two at 0: a slow body held a
+ * connection forever). Node's requestTimeout covers receiving the request only, so a long response such
+ * as the dashboard's event stream is not cut by it. The connection timeout is above the longest a
+ * handler may wait (a report over RPC, REPORT_RPC_TIMEOUT_MS at most 120 s); keep-alive is above
+ * HAProxy's 60 s, so the proxy, not the service, closes an idle connection first.
+ */
+export const HTTP_TIMEOUTS = {
+  requestTimeoutMs: 30_000,
+  connectionTimeoutMs: 150_000,
+  keepAliveTimeoutMs: 65_000,
+} as const;
 
 /**
  * A Nest application on Fastify (faster than Nest on Express: README, "Measured") that speaks JSON only:
@@ -27,16 +48,31 @@ export async function createServiceApp(
   module: unknown,
   options: ServiceAppOptions,
 ): Promise<NestFastifyApplication> {
+  const requestTimeout = options.requestTimeoutMs ?? HTTP_TIMEOUTS.requestTimeoutMs;
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
-    // Trust an incoming X-Request-Id so a caller's id follows the request; otherwise a fresh UUID.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's sane X-Request-Id or X-Correlation-Id follows the request; otherwise a fresh UUID.
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => requestIdOf(request.headers),
+    requestTimeout,
+    connectionTimeout: options.connectionTimeoutMs ?? HTTP_TIMEOUTS.connectionTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? HTTP_TIMEOUTS.keepAliveTimeoutMs,
+    http: {
+      // Node looks for requests over their time every 30 s by default: a slow body would get twice its time.
+      connectionsCheckingInterval: Math.min(1_000, requestTimeout),
+      headersTimeout: Math.min(60_000, requestTimeout),
+    },
     logger: false,
     clientErrorHandler: answerClientErrorWithCode,
     // Fastify's own "closing" 503 has no `code`; refuseWhileStopping answers those requests instead.
     return503OnClosing: false,
   });
+  // First of all hooks: a refused host gets nothing else, and every answer says nosniff.
+  adapter.getInstance().addHook('onRequest', (_request, reply, done) => {
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
+    done();
+  });
+  useAllowedHosts(adapter.getInstance(), options.allowedHosts ?? DEFAULT_ALLOWED_HOSTS);
   useJsonOnlyBodyParser(adapter);
   useCorrelationContext(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -153,7 +189,7 @@ function answerClientErrorWithCode(error: Error & { code?: string }, socket: Soc
   const body = JSON.stringify({ code, message } satisfies ApiErrorBody);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }

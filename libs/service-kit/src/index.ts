@@ -9,3 +9,5 @@ export * from './metrics/service-metrics';
 export * from './metrics/prometheus-text';
 export * from './auth/bearer-token';
 export * from './auth/operator.guard';
+export * from './http/allowed-hosts';
+export * from './retention/retention.job';

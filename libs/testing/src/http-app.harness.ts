@@ -12,7 +12,7 @@ export interface HttpResponse {
 export interface HttpAppHarness {
   app: NestFastifyApplication;
   baseUrl: string;
-  get(path: string): Promise<HttpResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<HttpResponse>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpResponse>;
   close(): Promise<void>;
 }
@@ -57,7 +57,7 @@ export async function startHttpApp(
   return {
     app,
     baseUrl,
-    get: (path) => send('GET', path),
+    get: (path, headers) => send('GET', path, undefined, headers),
     post: (path, body, headers) => send('POST', path, body, headers),
     close: () => app.close(),
   };

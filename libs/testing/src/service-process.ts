@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './free-port';
-import { testConfig } from './test-config';
+import { testConfig, testSecrets } from './test-config';
 import { waitFor } from './wait-for';
 
 const ROOT = join(__dirname, '../../..');
@@ -53,7 +53,8 @@ export async function startServiceProcess(
     [...nodeArgs, join(ROOT, 'services', name, 'dist', 'main.js')],
     {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+      // The test secrets unless the caller gives its own: services refuse to start without OPS_TOKEN.
+      env: { PATH: process.env.PATH ?? '', ...testSecrets, ...env, PORT: String(port) },
       stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
     },
   );

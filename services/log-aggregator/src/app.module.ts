@@ -28,6 +28,7 @@ export class AppModule {
           batchSize: config.LOG_BATCH_SIZE,
           batchWaitMs: config.LOG_BATCH_WAIT_MS,
           recentRecords: config.LOG_RECENT_RECORDS,
+          opsToken: config.OPS_TOKEN,
           writeRetryDelayMs: 1_000,
           declareQueues: config.RABBITMQ_DECLARE_TOPOLOGY,
         }),

@@ -9,8 +9,11 @@ async function bootstrap(): Promise<void> {
   const config = loadNotifyWorkerConfig();
   // Every record also goes to the logs exchange; createServiceApp flushes it on shutdown.
   attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
-  const app = await createServiceApp(AppModule.forRoot(config), { logger });
-  await app.listen(config.PORT, '0.0.0.0');
+  const app = await createServiceApp(AppModule.forRoot(config), {
+    logger,
+    allowedHosts: config.ALLOWED_HOSTS,
+  });
+  await app.listen(config.PORT, config.HOST);
   logger.log(`health on http://localhost:${config.PORT}/health`, 'Bootstrap');
 }
 

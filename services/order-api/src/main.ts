@@ -13,10 +13,11 @@ async function bootstrap(): Promise<void> {
   attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
   const app = await createServiceApp(AppModule.forRoot(config), {
     logger,
+    allowedHosts: config.ALLOWED_HOSTS,
     errorClassifiers: [databaseUnavailableClassifier],
   });
   setUpApiDocs(app);
-  await app.listen(config.PORT, '0.0.0.0');
+  await app.listen(config.PORT, config.HOST);
   logger.log(`listening on http://localhost:${config.PORT} (docs at /docs)`, 'Bootstrap');
 }
 

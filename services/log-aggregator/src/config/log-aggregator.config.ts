@@ -1,16 +1,23 @@
 import {
+  allowedHostsVariable,
   booleanVariable,
   directoryVariable,
   LOCAL_DEFAULTS,
   loadConfig,
+  hostVariable,
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  secretVariable,
   SERVICE_PORTS,
 } from '@shop/config';
 
 export const logAggregatorConfigShape = {
   PORT: portVariable(SERVICE_PORTS['log-aggregator']),
+  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
+  HOST: hostVariable(),
+  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
+  ALLOWED_HOSTS: allowedHostsVariable(),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
@@ -19,6 +26,8 @@ export const logAggregatorConfigShape = {
   LOG_BATCH_SIZE: positiveIntVariable(200, 5_000),
   /** How long the first record of a batch waits for more before the batch is written. */
   LOG_BATCH_WAIT_MS: positiveIntVariable(50, 10_000),
+  /** The operators' token: GET /logs and /logs/stats need it (they name orders); /health and /metrics do not. */
+  OPS_TOKEN: secretVariable(),
   /** Recent records kept in memory for GET /logs. */
   LOG_RECENT_RECORDS: positiveIntVariable(50_000, 1_000_000),
 };

@@ -1,4 +1,4 @@
-import { describeServiceStartUp, startHttpApp } from '@shop/testing';
+import { describeServiceStartUp, startHttpApp, testSecrets } from '@shop/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,16 @@ const logDir = mkdtempSync(join(tmpdir(), 'log-aggregator-health-'));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 
 describeServiceStartUp(SERVICE_NAME, ['broker', 'archive'], (rabbitmqUrl) =>
-  startHttpApp(AppModule.forRoot(loadLogAggregatorConfig({ RABBITMQ_URL: rabbitmqUrl, LOG_DIR: logDir })), {
-    service: SERVICE_NAME,
-  }),
+  startHttpApp(
+    AppModule.forRoot(
+      loadLogAggregatorConfig({
+        RABBITMQ_URL: rabbitmqUrl,
+        LOG_DIR: logDir,
+        OPS_TOKEN: testSecrets.OPS_TOKEN,
+      }),
+    ),
+    {
+      service: SERVICE_NAME,
+    },
+  ),
 );

@@ -1,5 +1,5 @@
 import { Exchanges, Queues, type LogRecordV1 } from '@shop/contracts';
-import { BrokerProbe, waitFor, type HttpAppHarness } from '@shop/testing';
+import { BrokerProbe, testSecrets, waitFor, type HttpAppHarness } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -267,5 +267,45 @@ describe('log-aggregator (real RabbitMQ, temporary LOG_DIR)', () => {
     expect(archived.map((line) => line.message).sort()).toEqual(['record 1', 'record 2', 'record 3']);
     expect((await aggregator.get(`/logs?service=${service}`)).body.count).toBe(3);
     expect((await aggregator.get('/health')).status).toBe(200);
+  });
+
+  // GET /logs and /logs/stats name orders: operators only. /health and /metrics stay open.
+  const getAs = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${aggregator.baseUrl}${path}`, { headers });
+
+  it.each(['/logs', '/logs?level=error', '/logs/stats'])(
+    '%s: 401 without a token, 403 with another, 200 with OPS_TOKEN',
+    async (path) => {
+      const none = await getAs(path);
+      expect(none.status).toBe(401);
+      expect(await none.json()).toMatchObject({ code: 'AUTHENTICATION_REQUIRED' });
+
+      for (const authorization of [
+        `Bearer ${testSecrets.OPS_TOKEN}x`,
+        'Bearer short',
+        `Basic ${testSecrets.OPS_TOKEN}`,
+      ]) {
+        const wrong = await getAs(path, { authorization });
+        expect([401, 403]).toContain(wrong.status);
+        expect(((await wrong.json()) as { code: string }).code).toMatch(
+          /^(AUTHENTICATION_REQUIRED|FORBIDDEN)$/,
+        );
+      }
+      const other = await getAs(path, { authorization: `Bearer ${'x'.repeat(43)}` });
+      expect(other.status).toBe(403);
+      expect(await other.json()).toMatchObject({ code: 'FORBIDDEN' });
+
+      const operator = await getAs(path, { authorization: `Bearer ${testSecrets.OPS_TOKEN}` });
+      expect(operator.status).toBe(200);
+      await operator.body?.cancel();
+    },
+  );
+
+  it('leaves /health and /metrics open', async () => {
+    for (const path of ['/health', '/metrics']) {
+      const response = await getAs(path);
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+    }
   });
 });

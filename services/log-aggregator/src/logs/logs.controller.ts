@@ -1,12 +1,15 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import type { LogRecordV1 } from '@shop/contracts';
+import { OperatorGuard } from '@shop/service-kit';
 import { BatchedFileAppender } from './batched-file.appender';
 import { ErrorCountersStore } from './error-counters.store';
 import { LogQueueSubscriber } from './log-queue.subscriber';
 import { parseLogsQuery } from './logs.query';
 import { RecentLogsStore } from './recent-logs.store';
 
+/** Records name orders and customers' correlation ids: operators only (Authorization: Bearer <OPS_TOKEN>). */
 @Controller('logs')
+@UseGuards(OperatorGuard)
 export class LogsController {
   constructor(
     private readonly recent: RecentLogsStore,

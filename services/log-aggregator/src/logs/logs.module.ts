@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { OPS_TOKEN, OperatorGuard } from '@shop/service-kit';
 import { ArchiveHealthCheck } from './archive.health';
 import { BatchedFileAppender } from './batched-file.appender';
 import { ErrorCountersStore } from './error-counters.store';
@@ -22,6 +23,8 @@ export class LogsModule {
       controllers: [LogsController],
       providers: [
         { provide: LOGS_OPTIONS, useValue: options },
+        { provide: OPS_TOKEN, useValue: options.opsToken },
+        OperatorGuard,
         // One appender for both queues: every file is written by one writer, one batch at a time.
         {
           provide: BatchedFileAppender,

@@ -5,6 +5,8 @@ export interface LogsOptions {
   batchSize: number;
   /** ...and how long the first line of a batch waits for others. */
   batchWaitMs: number;
+  /** The operator token GET /logs and /logs/stats check (OperatorGuard). */
+  opsToken: string;
   /** How many recent records GET /logs searches. */
   recentRecords: number;
   /** Pause before a record whose write failed goes back to its queue (so a full disk is not a busy loop). */

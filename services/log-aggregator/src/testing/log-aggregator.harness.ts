@@ -11,6 +11,7 @@ import {
   declareTopology,
   startHttpApp,
   testConfig,
+  testSecrets,
   vhostOf,
   type HttpAppHarness,
 } from '@shop/testing';
@@ -23,13 +24,23 @@ import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadLogAggregatorConfig } from '../config/log-aggregator.config';
 
 /** The real log-aggregator in this process, on the test vhost, archiving into `logDir`. */
-export function startLogAggregator(
+export async function startLogAggregator(
   logDir: string,
   env: Record<string, string> = {},
 ): Promise<HttpAppHarness> {
-  const config = loadLogAggregatorConfig({ RABBITMQ_URL: testConfig.rabbitmqUrl, LOG_DIR: logDir, ...env });
-  return startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+  const config = loadLogAggregatorConfig({
+    RABBITMQ_URL: testConfig.rabbitmqUrl,
+    LOG_DIR: logDir,
+    OPS_TOKEN: testSecrets.OPS_TOKEN,
+    ...env,
+  });
+  const harness = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
+  // GET /logs needs the operator token: the specs read it as an operator unless they say otherwise.
+  return { ...harness, get: (path, headers) => harness.get(path, { ...operatorHeaders, ...headers }) };
 }
+
+/** `Authorization: Bearer <OPS_TOKEN>` of the test configuration. */
+export const operatorHeaders = { authorization: `Bearer ${testSecrets.OPS_TOKEN}` };
 
 const LOG_NAMES = new Set<string>([
   Exchanges.logs,

@@ -1,8 +1,10 @@
 import {
+  allowedHostsVariable,
   booleanVariable,
   databaseUrlVariable,
   LOCAL_DEFAULTS,
   loadConfig,
+  hostVariable,
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
@@ -12,6 +14,10 @@ import {
 
 export const orderApiConfigShape = {
   PORT: portVariable(SERVICE_PORTS['order-api']),
+  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
+  HOST: hostVariable(),
+  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
+  ALLOWED_HOSTS: allowedHostsVariable(),
   // Its own role: rights on its own schema only.
   DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'order-api')),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),

@@ -1,9 +1,11 @@
 import {
+  allowedHostsVariable,
   booleanVariable,
   databaseUrlVariable,
   directoryVariable,
   LOCAL_DEFAULTS,
   loadConfig,
+  hostVariable,
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
@@ -14,6 +16,10 @@ import { z } from 'zod';
 
 export const reportWorkerConfigShape = {
   PORT: portVariable(SERVICE_PORTS['report-worker']),
+  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
+  HOST: hostVariable(),
+  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
+  ALLOWED_HOSTS: allowedHostsVariable(),
   // Its own role: rights on its own schema only.
   DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'report-worker')),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
