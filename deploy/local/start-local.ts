@@ -16,6 +16,7 @@ import {
   SERVICE_PORTS,
   serviceDatabaseEnv,
 } from '@shop/config';
+import { CUSTOMER_TOKEN } from '@shop/contracts';
 import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
 import {
   applyMigrations,
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
 
   mkdirSync(reportsDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
+  const identityPort = instances.find((instance) => instance.service === 'identity')?.port;
   const startInstance = (instance: {
     name: string;
     service: ServiceName | 'dashboard';
@@ -148,6 +150,8 @@ async function main(): Promise<void> {
         SMTP_URL: smtpUrl,
         OPS_TOKEN: secrets.OPS_TOKEN,
         ORDER_TOKEN_SECRET: secrets.ORDER_TOKEN_SECRET,
+        // identity's port differs on a cluster (a replica's): order-api checks customer tokens with its keys.
+        IDENTITY_JWKS_URL: `http://127.0.0.1:${identityPort}${CUSTOMER_TOKEN.jwksPath}`,
         REPORTS_DIR: reportsDir,
         LOG_DIR: logDir,
         ...instance.env,
@@ -474,6 +478,11 @@ function printBanner(info: {
         'for it, the API takes it as Authorization: Bearer <token>)',
     ),
     row('Products', `${api}/products`),
+    row(
+      'Sign-in',
+      `http://localhost:${info.instances.find((instance) => instance.service === 'identity')?.port}` +
+        '/customers/sign-in   (customers: a code by email, exchanged at POST /customers/token for a JWT)',
+    ),
     catcher
       ? row('Mail UI', `${catcher.uiUrl}   (SMTP ${catcher.smtpUrl}, API ${catcher.uiUrl}/api/v1/messages)`)
       : row('Mail', `sent to ${redactUrl(info.smtpUrl)}`),

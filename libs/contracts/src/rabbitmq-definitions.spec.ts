@@ -164,6 +164,7 @@ describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` im
     'report-worker': 'hash-of-report-worker',
     'log-aggregator': 'hash-of-log-aggregator',
     dashboard: 'hash-of-dashboard',
+    identity: 'hash-of-identity',
   };
   const access = buildRabbitmqAccessDefinitions({ vhost: 'elsewhere', adminUser: 'guest', passwordHashes });
 

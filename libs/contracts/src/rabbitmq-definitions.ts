@@ -1,4 +1,4 @@
-import { Exchanges, Queues } from './names';
+import { Exchanges, Queues, retryExchangeOf } from './names';
 import { TOPOLOGY, type Topology } from './topology';
 
 /**
@@ -81,7 +81,7 @@ export function buildRabbitmqDefinitions(
 }
 
 export type ServiceUserName =
-  'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard';
+  'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity';
 
 /**
  * RabbitMQ user tags (https://www.rabbitmq.com/docs/management#permissions) a service user may carry: they
@@ -157,7 +157,18 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     read: anyOf(named(Queues.orderStatus)),
     tags: [],
   },
-  workQueueConsumer('notify-worker', 'RABBITMQ_NOTIFY_WORKER_PASSWORD', Queues.orderNotify),
+  {
+    // Also mails identity's sign-in codes: consumes customer_notify, retries through its retry exchange.
+    ...workQueueConsumer('notify-worker', 'RABBITMQ_NOTIFY_WORKER_PASSWORD', Queues.orderNotify),
+    write: anyOf(
+      named(Exchanges.order),
+      named(Exchanges.orderDeadLetter),
+      named(Exchanges.logs),
+      derivedFrom(Queues.orderNotify),
+      named(retryExchangeOf(Queues.customerNotify)),
+    ),
+    read: anyOf(named(Queues.orderNotify), named(Queues.customerNotify)),
+  },
   {
     // Also serves report_rpc: consumes the requests, replies through the default exchange.
     ...workQueueConsumer('report-worker', 'RABBITMQ_REPORT_WORKER_PASSWORD', Queues.orderReport),
@@ -193,6 +204,15 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
       named(Queues.orderStatusDeadLetter),
     ),
     tags: ['monitoring'],
+  },
+  {
+    // Publishes sign-in codes to `customer` and its own log records; reads nothing, never the default exchange.
+    name: 'identity',
+    passwordVariable: 'RABBITMQ_IDENTITY_PASSWORD',
+    configure: anyOf(),
+    write: anyOf(named(Exchanges.customer), named(Exchanges.logs)),
+    read: anyOf(),
+    tags: [],
   },
 ];
 

@@ -36,7 +36,7 @@ export interface ServiceProcessOptions {
  * /health answers 200.
  */
 export async function startServiceProcess(
-  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard',
+  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity',
   env: Record<string, string>,
   { port, healthTimeoutMs = 20_000, logFile }: ServiceProcessOptions,
 ): Promise<ServiceProcess> {

@@ -26,7 +26,7 @@ export class AppModule {
         }),
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
-        // Subscriptions: order_notify → OrderPlacedNotifyHandler.
+        // Subscriptions: order_notify → OrderPlacedNotifyHandler, customer_notify → SignInCodeNotifyHandler.
         NotificationsModule.forRoot({
           smtpUrl: config.SMTP_URL,
           from: config.MAIL_FROM,

@@ -17,7 +17,13 @@ export interface ScrapeTarget {
   url: string;
 }
 
-const WATCHED_SERVICES = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const;
+const WATCHED_SERVICES = [
+  'order-api',
+  'notify-worker',
+  'report-worker',
+  'log-aggregator',
+  'identity',
+] as const;
 
 const DEFAULT_TARGETS = WATCHED_SERVICES.map(
   (service) => `${service}=http://127.0.0.1:${SERVICE_PORTS[service]}`,

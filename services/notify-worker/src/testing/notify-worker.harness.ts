@@ -14,20 +14,23 @@ import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 export interface NotifyWorkerHarness {
   worker: HttpAppHarness;
   smtp: SmtpSink;
-  /** Deliveries of order_notify the worker is handling right now (for BrokerProbe.settle). */
+  /** Deliveries the worker is handling right now, of either queue (for BrokerProbe.settle). */
   messagesInHand(): number;
   close(): Promise<void>;
 }
 
 /**
  * The real notify-worker in this process, against the test database and vhost and an in-process SMTP
- * sink, starting from empty order_notify queues; returns once it consumes order_notify (on a fresh
- * vhost it declares the queue first).
+ * sink, starting from empty order_notify and customer_notify queues; returns once it consumes both (on
+ * a fresh vhost it declares the queues first).
  */
 export async function startNotifyWorker(env: Record<string, string> = {}): Promise<NotifyWorkerHarness> {
   // What an earlier spec file left in order_notify would otherwise be the new worker's first email.
   // (Missing queues are skipped: on a new vhost the worker declares them.)
-  await purgeQueues(testConfig.rabbitmqUrl, queuesOf(Queues.orderNotify));
+  await purgeQueues(testConfig.rabbitmqUrl, [
+    ...queuesOf(Queues.orderNotify),
+    ...queuesOf(Queues.customerNotify),
+  ]);
   const smtp = new SmtpSink();
   await smtp.start();
   const config = loadNotifyWorkerConfig({
@@ -38,6 +41,7 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
   });
   const worker = await startHttpApp(AppModule.forRoot(config), { service: SERVICE_NAME });
   await waitForConsumer(Queues.orderNotify);
+  await waitForConsumer(Queues.customerNotify);
   const subscriber = worker.app.get(WorkQueueSubscriber, { strict: false });
   return {
     worker,

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { attachLogPublisher, JsonLogger } from '@shop/logging';
+import { createServiceApp } from '@shop/service-kit';
+import { AppModule, SERVICE_NAME } from './app.module';
+import { loadIdentityConfig } from './config/identity.config';
+
+async function bootstrap(): Promise<void> {
+  const logger = new JsonLogger(SERVICE_NAME);
+  const config = loadIdentityConfig();
+  // Every record also goes to the logs exchange; createServiceApp flushes it on shutdown.
+  attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: config.RABBITMQ_DECLARE_TOPOLOGY });
+  const app = await createServiceApp(AppModule.forRoot(config), {
+    logger,
+    allowedHosts: config.ALLOWED_HOSTS,
+  });
+  await app.listen(config.PORT, config.HOST);
+  logger.log(
+    `listening on http://${config.HOST}:${config.PORT} (JWKS at /.well-known/jwks.json)`,
+    'Bootstrap',
+  );
+}
+
+bootstrap().catch((error: Error) => {
+  console.error(`[${SERVICE_NAME}] failed to start: ${error.message}`);
+  process.exit(1);
+});

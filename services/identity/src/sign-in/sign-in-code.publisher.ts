@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import {
+  CustomerSignInCodeV1,
+  Exchanges,
+  MessageTypes,
+  RoutingKeys,
+  type CustomerSignInCodeV1Data,
+} from '@shop/contracts';
+import { currentCorrelationId } from '@shop/logging';
+import { ConfirmedPublisher } from '@shop/messaging';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Sends a code to notify-worker: customer.sign-in-code.v1 on exchange `customer`, persistent, with a
+ * publisher confirm, and an AMQP expiration equal to what is left of the code's validity, so a message
+ * the worker could not take in time dies with its code instead of mailing a dead one.
+ */
+@Injectable()
+export class SignInCodePublisher {
+  constructor(private readonly publisher: ConfirmedPublisher) {}
+
+  async publish(data: CustomerSignInCodeV1Data): Promise<void> {
+    const messageId = randomUUID();
+    const occurredAt = new Date();
+    const correlationId = currentCorrelationId() ?? messageId;
+    // Checked against the contract before it leaves, as a consumer will check it.
+    const envelope = CustomerSignInCodeV1.parse({
+      messageId,
+      occurredAt: occurredAt.toISOString(),
+      correlationId,
+      type: MessageTypes.customerSignInCodeV1,
+      version: 1,
+      data,
+    });
+    await this.publisher.publish({
+      exchange: Exchanges.customer,
+      routingKey: RoutingKeys.customerSignInCode,
+      body: Buffer.from(JSON.stringify(envelope)),
+      messageId,
+      correlationId,
+      type: MessageTypes.customerSignInCodeV1,
+      occurredAt,
+      expirationMs: Date.parse(data.expiresAt) - occurredAt.getTime(),
+    });
+  }
+}
