@@ -97,6 +97,19 @@ export async function connectToolToBroker(
   };
 }
 
+/**
+ * The RabbitMQ user `rabbitmqUrl` logs in as (amqplib's `guest` when the URL names none): what every
+ * message published on that connection must carry as `user_id`, which the broker checks.
+ */
+export function brokerUserOf(rabbitmqUrl: string): string {
+  const [first] = rabbitmqNodesOf(rabbitmqUrl);
+  try {
+    return decodeURIComponent(new URL(first).username) || 'guest';
+  } catch {
+    return 'guest';
+  }
+}
+
 /** The nodes without their passwords, for messages. */
 export function redactedNodes(rabbitmqUrl: string): string {
   return rabbitmqNodesOf(rabbitmqUrl)

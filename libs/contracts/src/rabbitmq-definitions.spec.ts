@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Exchanges, Queues, RETRY_DELAYS } from './names';
+import { Exchanges, MessageTypes, Queues, RETRY_DELAYS } from './names';
 import {
+  buildQueuePolicies,
   buildRabbitmqAccessDefinitions,
+  EVENT_PUBLISHERS,
+  forbiddenPublisher,
   DEFAULT_EXCHANGE,
   buildRabbitmqDefinitions,
   type RabbitmqDefinitions,
@@ -208,14 +211,57 @@ describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` im
 });
 
 describe('service user passwords', () => {
-  // apply-local-definitions.ts falls back to .env.example's values, Compose to its own `:-` defaults.
-  it('have one development default, documented in .env.example and used by docker-compose.yml', () => {
-    const envExample = readFileSync(join(root, '.env.example'), 'utf8');
+  // Compose requires each (npm run secrets writes them into .env); npm start keeps its own in var/secrets.
+  it('are variables docker-compose.yml passes to the broker', () => {
     const compose = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
     for (const { passwordVariable } of SERVICE_USERS) {
-      const documented = new RegExp(`^${passwordVariable}=(.+)$`, 'm').exec(envExample)?.[1];
-      expect([passwordVariable, documented]).toEqual([passwordVariable, expect.any(String)]);
-      expect(compose).toContain(`\${${passwordVariable}:-${documented}}`);
+      expect([passwordVariable, compose]).toEqual([
+        passwordVariable,
+        expect.stringMatching(new RegExp(`\\$\\{${passwordVariable}:[?-]`)),
+      ]);
     }
+  });
+});
+
+describe('QUEUE_LIMIT_POLICIES', () => {
+  const policies = buildQueuePolicies('elsewhere');
+  const matching = (queue: string) => policies.filter((p) => new RegExp(p.pattern).test(queue));
+
+  it('bounds every queue of the topology, each by exactly one policy (RabbitMQ applies only one)', () => {
+    for (const { name } of [...TOPOLOGY.queues, ...CLUSTER_TOPOLOGY.queues]) {
+      expect([name, matching(name).length]).toEqual([name, 1]);
+    }
+  });
+
+  it('rejects the publish that would overflow, with keys RabbitMQ 3.10 and 4.x both know', () => {
+    for (const policy of policies) {
+      expect(policy).toMatchObject({ vhost: 'elsewhere', 'apply-to': 'queues', priority: 0 });
+      expect(policy.definition.overflow).toBe('reject-publish');
+      expect(
+        Object.keys(policy.definition).every((key) =>
+          ['max-length', 'max-length-bytes', 'overflow'].includes(key),
+        ),
+      ).toBe(true);
+      expect(policy.definition['max-length']).toBeGreaterThan(0);
+    }
+    expect(matching(Queues.reportRpc)[0].definition['max-length']).toBe(1_000);
+  });
+
+  it('are in definitions.json and in what apply-local imports', () => {
+    expect(buildRabbitmqDefinitions().policies).toEqual(buildQueuePolicies(RABBITMQ_VHOST));
+  });
+});
+
+describe('EVENT_PUBLISHERS', () => {
+  it('names a service user for each status event, and only that user passes', () => {
+    const names = SERVICE_USERS.map((u) => u.name as string);
+    for (const publisher of Object.values(EVENT_PUBLISHERS)) expect(names).toContain(publisher);
+    expect(forbiddenPublisher([MessageTypes.orderReportedV1], 'report-worker')).toBeUndefined();
+    expect(forbiddenPublisher([MessageTypes.orderReportedV1], 'notify-worker')).toMatch(
+      /order.reported.v1 is accepted from report-worker only, not from notify-worker/,
+    );
+    expect(forbiddenPublisher([MessageTypes.orderNotifiedV1], undefined)).toMatch(/without user_id/);
+    // Types nobody is named for are anyone's (order.placed.v1 comes through the outbox).
+    expect(forbiddenPublisher([MessageTypes.orderPlacedV1], 'guest')).toBeUndefined();
   });
 });

@@ -1,4 +1,13 @@
-import { Exchanges, Queues, retryExchangeOf } from './names';
+import { FLASH_SALE_LIMITS } from './flash-sale';
+import {
+  MessageTypes,
+  Queues,
+  RETRY_DELAYS,
+  retryExchangeOf,
+  WorkQueues,
+  Exchanges,
+  type MessageType,
+} from './names';
 import { TOPOLOGY, type Topology } from './topology';
 
 /**
@@ -40,6 +49,96 @@ export interface RabbitmqDefinitions {
     routing_key: string;
     arguments: Record<string, string | number>;
   }[];
+  policies: RabbitmqPolicyDefinition[];
+}
+
+/** A policy as RabbitMQ's definitions format has it. */
+export interface RabbitmqPolicyDefinition {
+  vhost: string;
+  name: string;
+  pattern: string;
+  'apply-to': 'queues';
+  definition: QueueLimit;
+  priority: number;
+}
+
+/**
+ * How long a queue may grow. Keys valid on RabbitMQ 3.10 and 4.x alike, for classic and quorum queues;
+ * `reject-publish` nacks the publish that would overflow, so the publisher knows (README, "Limits").
+ */
+export interface QueueLimit {
+  'max-length': number;
+  'max-length-bytes'?: number;
+  overflow: 'reject-publish';
+}
+
+export interface QueueLimitPolicy {
+  /** `shop-limit-<what>`. */
+  name: string;
+  /** The queues it applies to, by name. */
+  queues: readonly string[];
+  limit: QueueLimit;
+}
+
+const MiB = 1024 * 1024;
+/** Every parking and retry queue, by the work queue it belongs to. */
+const parkingQueues = WorkQueues.map((queue) => `${queue}.dlq`);
+const retryQueues = WorkQueues.flatMap((queue) => RETRY_DELAYS.map(({ label }) => `${queue}.retry.${label}`));
+
+/**
+ * The queue limits, as policies rather than queue arguments: arguments cannot change on a queue that
+ * exists (a redeclare fails with PRECONDITION_FAILED on every deployed broker), a policy applies to
+ * existing queues at once. Applied with the topology: definitions.json (compose), applyLocalDefinitions
+ * (npm start, the cluster, the test vhosts). One policy per queue (RabbitMQ applies only one): the
+ * patterns never overlap.
+ */
+export const QUEUE_LIMIT_POLICIES: readonly QueueLimitPolicy[] = [
+  {
+    // The outbox feeds them and stops when refused (the rows wait for the sweep): room for the biggest
+    // flash sale, twice over (order_status gets two events per order).
+    name: 'shop-limit-work',
+    queues: [Queues.orderNotify, Queues.orderReport, Queues.orderStatus],
+    limit: { 'max-length': 2 * FLASH_SALE_LIMITS.stock.max, overflow: 'reject-publish' },
+  },
+  {
+    // Sign-in codes: identity answers 503 when refused; thousands waiting means the mail is down.
+    name: 'shop-limit-customer',
+    queues: [Queues.customerNotify],
+    limit: { 'max-length': 10_000, overflow: 'reject-publish' },
+  },
+  {
+    // People waiting for a PDF: more than this and they time out anyway; order-api answers 503.
+    name: 'shop-limit-rpc',
+    queues: [Queues.reportRpc],
+    limit: { 'max-length': 1_000, 'max-length-bytes': 64 * MiB, overflow: 'reject-publish' },
+  },
+  {
+    // The log publishers drop (and count) what is refused.
+    name: 'shop-limit-logs',
+    queues: [Queues.logArchive, Queues.logAlerts],
+    limit: { 'max-length': 500_000, 'max-length-bytes': 256 * MiB, overflow: 'reject-publish' },
+  },
+  {
+    // Failures only; a bound for the disk, not for normal operation.
+    name: 'shop-limit-parked',
+    queues: [...parkingQueues, ...retryQueues],
+    limit: { 'max-length': 1_000_000, 'max-length-bytes': 1024 * MiB, overflow: 'reject-publish' },
+  },
+];
+
+/** The policies of QUEUE_LIMIT_POLICIES in `vhost`, as RabbitMQ's definitions (and set_policy) take them. */
+export function buildQueuePolicies(
+  vhost = RABBITMQ_VHOST,
+  policies: readonly QueueLimitPolicy[] = QUEUE_LIMIT_POLICIES,
+): RabbitmqPolicyDefinition[] {
+  return policies.map(({ name, queues, limit }) => ({
+    vhost,
+    name,
+    pattern: anyOf(...queues.map(named)),
+    'apply-to': 'queues',
+    definition: { ...limit },
+    priority: 0,
+  }));
 }
 
 /**
@@ -77,6 +176,7 @@ export function buildRabbitmqDefinitions(
       routing_key: routingKey,
       arguments: {},
     })),
+    policies: buildQueuePolicies(vhost),
   };
 }
 
@@ -116,7 +216,14 @@ function anyOf(...patterns: string[]): string {
   return patterns.length === 1 ? `^${patterns[0]}$` : `^(${patterns.join('|')})$`;
 }
 
-/** The default exchange as permissions name it: RPC requests and replies go through it (publish to ''). */
+/**
+ * The default exchange as permissions name it. It routes to any queue by name, so only the two ends of
+ * report_rpc may write to it, and only because they must: order-api's requests go to `report_rpc` through
+ * it, and report-worker's replies too, even to direct reply-to (`amq.rabbitmq.reply-to.*`), which
+ * RabbitMQ checks as a publish to amq.default (least-privilege.int-spec.ts proves both, and that a worker
+ * without it is refused). What they could reach with it is covered elsewhere: every consumer checks
+ * `user_id` against EVENT_PUBLISHERS, and report-worker answers only a direct reply-to or exclusive queue.
+ */
 export const DEFAULT_EXCHANGE = 'amq.default';
 
 /**
@@ -215,6 +322,44 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     tags: [],
   },
 ];
+
+/**
+ * Which service user may publish which event: its consumers accept the event only from that user
+ * (`user_id`, which the broker checks against the connection's login) and park anything else with
+ * FORBIDDEN_PUBLISHER. RabbitMQ's permissions cannot tell the keys of the direct exchange `order`
+ * apart, so this check, not a permission, is what keeps notify-worker from announcing a PDF.
+ */
+export const EVENT_PUBLISHERS: Readonly<Partial<Record<MessageType, ServiceUserName>>> = {
+  [MessageTypes.orderNotifiedV1]: 'notify-worker',
+  [MessageTypes.orderReportedV1]: 'report-worker',
+};
+
+/** The parking code of an event from a user EVENT_PUBLISHERS does not name for it. */
+export const FORBIDDEN_PUBLISHER = 'FORBIDDEN_PUBLISHER';
+
+/**
+ * Why `publisher` may not have published a message of these types (its envelope's and its AMQP `type`),
+ * or undefined when it may: a type EVENT_PUBLISHERS lists must come from that user.
+ */
+export function forbiddenPublisher(
+  types: readonly (string | undefined)[],
+  publisher: string | undefined,
+): string | undefined {
+  for (const type of new Set(types)) {
+    const expected = type === undefined ? undefined : EVENT_PUBLISHERS[type as MessageType];
+    if (expected !== undefined && publisher !== expected) {
+      return `${type} is accepted from ${expected} only, not from ${publisher === undefined ? 'a message without user_id' : publisher}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The file under var/secrets holding a service user's password on this machine's brokers when its
+ * variable is unset (`rabbitmq-order-api-password` for RABBITMQ_ORDER_API_PASSWORD).
+ */
+export const localPasswordFile = (passwordVariable: string): string =>
+  passwordVariable.toLowerCase().replace(/_/g, '-');
 
 /** The whitespace-separated table init-users.sh reads (regexes and tags never contain whitespace). */
 export function renderServiceUsers(

@@ -49,6 +49,7 @@ describe('TOPOLOGY', () => {
       'order.report',
       'order.notified',
       'order.reported',
+      'customer.sign-in-code',
     ]);
   });
 

@@ -1,5 +1,12 @@
-import { Exchanges, jsonMessageProperties, logRoutingKeyOf, MessageTypes } from '@shop/contracts';
-import { connectToBroker } from '@shop/broker';
+import {
+  boundedLogRecord,
+  Exchanges,
+  jsonMessageProperties,
+  logRoutingKeyOf,
+  MAX_MESSAGE_BYTES,
+  MessageTypes,
+} from '@shop/contracts';
+import { brokerUserOf, connectToBroker } from '@shop/broker';
 import type { ChannelWrapper, AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +36,9 @@ export interface LogPublisherOptions {
   notify?: (message: string) => void;
 }
 
+/** At most one warning about refused records per this long: the warning is a record too. */
+const REFUSAL_REPORT_INTERVAL_MS = 10_000;
+
 interface QueuedRecord {
   record: LogRecord;
   json: string;
@@ -44,7 +54,10 @@ interface QueuedRecord {
  * The connection is @shop/broker's, as everything else's: it fails over between a cluster's nodes and
  * reconnects by itself; a record whose confirm a lost connection swallowed goes again on the next.
  * Once back, it sends what waited, then one warning with the number of records dropped meanwhile.
- * Delivery is at least once.
+ * Delivery is at least once. Every record carries the connection's user as `user_id`; its free text is
+ * cut to LOG_RECORD_LIMITS first, so it is always a valid log.record.v1. A record the broker refuses (a
+ * log queue at its length limit nacks it) or one still above MAX_MESSAGE_BYTES is dropped and counted
+ * (`stats.refused`), and reported at most every 10 s.
  */
 export class LogPublisher implements LogSink {
   private readonly buffer: LogBuffer<QueuedRecord>;
@@ -60,8 +73,13 @@ export class LogPublisher implements LogSink {
   private stopped = false;
   private closing: Promise<void> | undefined;
   private publishedCount = 0;
+  private refusedCount = 0;
+  private refusedSinceReport = 0;
+  private lastRefusalReport = 0;
+  private readonly userId: string;
 
   constructor(private readonly options: LogPublisherOptions) {
+    this.userId = brokerUserOf(options.url);
     this.buffer = new LogBuffer(options.bufferSize ?? 10_000);
     this.batchSize = options.batchSize ?? 500;
     this.outsideAnyRequest(() => this.connect());
@@ -113,15 +131,28 @@ export class LogPublisher implements LogSink {
   /** Queues one record; returns at once. `json` is the body (the logger's stdout line). */
   publish(record: LogRecord, json: string = JSON.stringify(record)): void {
     if (this.stopped) return;
-    if (this.buffer.push({ record, json, messageId: randomUUID() })) this.schedulePump();
+    const bounded = boundedLogRecord(record);
+    const body = bounded === record ? json : JSON.stringify(bounded);
+    if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
+      this.refuse(1);
+      return;
+    }
+    if (this.buffer.push({ record: bounded, json: body, messageId: randomUUID() })) this.schedulePump();
+  }
+
+  /** Records dropped for good: refused by the broker, or too large to send. */
+  private refuse(count: number): void {
+    this.refusedCount += count;
+    this.refusedSinceReport += count;
   }
 
   /** For health pages and tests. */
-  get stats(): { connected: boolean; waiting: number; dropped: number; published: number } {
+  get stats(): { connected: boolean; waiting: number; dropped: number; refused: number; published: number } {
     return {
       connected: this.ready,
       waiting: this.buffer.size,
       dropped: this.buffer.dropped,
+      refused: this.refusedCount,
       published: this.publishedCount,
     };
   }
@@ -214,21 +245,28 @@ export class LogPublisher implements LogSink {
         }
         const batch = this.buffer.take(this.batchSize);
         const connection = this.manager.connection;
-        const failed = await this.send(batch, connection && socketOf(connection));
-        // A nacked record goes back to the head of the buffer and out again in the next batch.
-        this.buffer.settle(batch.length, failed);
-        this.publishedCount += batch.length - failed.length;
-        if (failed.length > 0) {
-          // The broker refused them (nack): start over on a fresh connection, as after a loss; the
-          // channel's 'connect' resumes the pump, failed records first.
-          this.ready = false;
-          this.manager.reconnect();
-          return;
-        }
+        const refused = await this.send(batch, connection && socketOf(connection));
+        // The broker refused them (nack: a log queue is full): sending them again would only be refused
+        // again and hold up newer records, so they are dropped and counted.
+        this.buffer.settle(batch.length);
+        this.publishedCount += batch.length - refused.length;
+        this.refuse(refused.length);
+        this.reportRefusals();
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  private reportRefusals(): void {
+    const now = Date.now();
+    if (this.refusedSinceReport === 0 || now - this.lastRefusalReport < REFUSAL_REPORT_INTERVAL_MS) return;
+    const count = this.refusedSinceReport;
+    this.refusedSinceReport = 0;
+    this.lastRefusalReport = now;
+    this.notify(
+      `${count} log record(s) dropped: refused by the broker (a log queue at its length limit) or larger than ${MAX_MESSAGE_BYTES} bytes`,
+    );
   }
 
   /**
@@ -260,6 +298,7 @@ export class LogPublisher implements LogSink {
       type: MessageTypes.logRecordV1,
       occurredAt: new Date(record.time),
       appId: this.options.service,
+      userId: this.userId,
     });
   }
 

@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
+import { brokerUserOf } from '@shop/broker';
+import { assertMessageSize, copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
@@ -25,6 +26,10 @@ export interface OutgoingMessage {
  * the broker has confirmed the message, and rejects after `publishTimeoutMs` (the message is then
  * dropped from the client's buffer, so a caller such as the outbox relay can retry it safely later).
  *
+ * Every message carries this connection's user as `user_id` (the broker refuses any other, and consumers
+ * check it against EVENT_PUBLISHERS) and at most MAX_MESSAGE_BYTES: a bigger one rejects before it is sent.
+ * A publish the broker refuses (a queue at its length limit: `reject-publish`) rejects too.
+ *
  * Every message is `mandatory`: the broker confirms a message that no queue is bound for and then
  * drops it, so without it a missing binding (a definitions file without it, a deleted queue) would lose
  * every order event while the outbox marked them published. A returned message rejects instead.
@@ -35,6 +40,8 @@ export class ConfirmedPublisher implements OnModuleInit {
   private readonly returned = new Set<string>();
 
   private readonly published;
+  /** This connection's RabbitMQ user: the `user_id` of everything published here. */
+  readonly userId: string;
 
   constructor(
     private readonly amqp: AmqpConnection,
@@ -42,6 +49,7 @@ export class ConfirmedPublisher implements OnModuleInit {
     // Absent in an app without MetricsModule (some specs): then nothing is counted.
     @Optional() metrics?: ServiceMetrics,
   ) {
+    this.userId = brokerUserOf(options.url);
     this.published = metrics?.counter(
       'messages_published_total',
       'Messages published with a confirm, by exchange, routing key and outcome (confirmed, returned, failed)',
@@ -61,7 +69,7 @@ export class ConfirmedPublisher implements OnModuleInit {
 
   async publish(message: OutgoingMessage): Promise<void> {
     await this.send(message.exchange, message.routingKey, message.body, {
-      ...jsonMessageProperties({ ...message, appId: this.options.appId }),
+      ...jsonMessageProperties({ ...message, appId: this.options.appId, userId: this.userId }),
       ...(message.expirationMs === undefined
         ? {}
         : { expiration: String(Math.max(0, Math.round(message.expirationMs))) }),
@@ -70,7 +78,8 @@ export class ConfirmedPublisher implements OnModuleInit {
 
   /**
    * Publishes a consumed message elsewhere (a retry queue, a dead-letter queue) unchanged: same body,
-   * same messageId, correlationId, type, timestamp and appId, with `headers` added to its own.
+   * same messageId, correlationId, type, timestamp and appId, with `headers` added to its own. Its
+   * `user_id` becomes this connection's; the first publisher stays in `x-original-user-id`.
    */
   async forward(
     exchange: string,
@@ -83,7 +92,7 @@ export class ConfirmedPublisher implements OnModuleInit {
       exchange,
       routingKey,
       original.content,
-      copiedMessageProperties(properties, { ...(properties.headers ?? {}), ...headers }),
+      copiedMessageProperties(properties, { ...(properties.headers ?? {}), ...headers }, this.userId),
     );
   }
 
@@ -91,6 +100,7 @@ export class ConfirmedPublisher implements OnModuleInit {
     const key = returnKey(exchange, routingKey, properties.messageId);
     let outcome: 'confirmed' | 'returned' | 'failed' = 'failed';
     try {
+      assertMessageSize(body, `message ${String(properties.messageId)} to "${exchange}" "${routingKey}"`);
       const confirmed = await this.amqp.publish(exchange, routingKey, body, {
         ...properties,
         mandatory: true,

@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
+import { brokerUserOf } from '@shop/broker';
 import { HealthModule, MetricsModule } from '@shop/service-kit';
 import { resolve } from 'node:path';
 import type { ReportWorkerConfig } from './config/report-worker.config';
 import { ReportsModule } from './reports/reports.module';
+import { RetentionModule } from './retention/retention.module';
 import { resolveReportFont } from './reports/report-font';
 
 export const SERVICE_NAME = 'report-worker';
@@ -39,8 +41,13 @@ export class AppModule {
             prefetch: config.REPORT_RPC_PREFETCH,
             declareQueue: config.RABBITMQ_DECLARE_TOPOLOGY,
             appId: SERVICE_NAME,
+            userId: brokerUserOf(config.RABBITMQ_URL),
           },
         ),
+        RetentionModule.forRoot({
+          reportsDir: resolve(config.REPORTS_DIR),
+          retentionDays: config.RETENTION_DAYS,
+        }),
       ],
     };
   }

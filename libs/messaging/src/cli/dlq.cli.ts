@@ -4,7 +4,7 @@
  * <queue> is a work queue (order_notify, order_report) or its dead-letter queue (order_notify.dlq ...).
  * Reads RABBITMQ_URL (default: the local broker).
  */
-import { connectToolToBroker } from '@shop/broker';
+import { brokerUserOf, connectToolToBroker } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
 import { deadLetterQueueOf } from '@shop/contracts';
 import { parseArgs } from 'node:util';
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       const result = await replayParked(await connection.createConfirmChannel(), workQueue, {
         limit,
         messageId: values['message-id'],
+        userId: brokerUserOf(RABBITMQ_URL),
       });
       console.log(
         `replayed ${result.replayed.length} message(s) from ${deadLetterQueueOf(workQueue)} to ${workQueue}`,

@@ -1,5 +1,5 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
-import { FailureHeaders, Queues } from '@shop/contracts';
+import { FailureHeaders, MessageTypes, PublisherHeaders, Queues } from '@shop/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { z } from 'zod';
 import type { ConfirmedPublisher } from '../confirmed-publisher';
@@ -18,6 +18,7 @@ interface Forwarded {
 function recordingPublisher(): { publisher: ConfirmedPublisher; forwarded: Forwarded[] } {
   const forwarded: Forwarded[] = [];
   const publisher = {
+    userId: 'order-api',
     forward: async (
       exchange: string,
       routingKey: string,
@@ -208,5 +209,65 @@ describe('WorkQueueProcessor (its decisions, without a broker)', () => {
     await expect(
       new WorkQueueProcessor(publisher).process(queue, Greeting, message('{oops'), async () => undefined),
     ).rejects.toThrow('not confirmed');
+  });
+
+  describe('status events: accepted only from the user EVENT_PUBLISHERS names', () => {
+    const Event = z.object({ type: z.string(), orderId: z.string() });
+    const event = (type: string, properties: Record<string, unknown>): ConsumeMessage =>
+      ({
+        content: Buffer.from(JSON.stringify({ type, orderId: 'o-1' })),
+        fields: { redelivered: false, deliveryTag: 1, exchange: 'order', routingKey: 'x', consumerTag: 'c' },
+        properties: { messageId: 'message-1', headers: {}, ...properties },
+      }) as unknown as ConsumeMessage;
+    const run = async (message: ConsumeMessage) => {
+      const { publisher, forwarded } = recordingPublisher();
+      const handled: unknown[] = [];
+      const outcome = await new WorkQueueProcessor(publisher).process(
+        Queues.orderStatus,
+        Event,
+        message,
+        async (body) => void handled.push(body),
+      );
+      return { outcome, forwarded, handled };
+    };
+
+    it('handles order.reported.v1 from report-worker, also when order-api retried it', async () => {
+      expect((await run(event(MessageTypes.orderReportedV1, { userId: 'report-worker' }))).outcome).toBe(
+        'handled',
+      );
+      const retried = event(MessageTypes.orderReportedV1, {
+        userId: 'order-api',
+        headers: { [PublisherHeaders.originalUserId]: 'report-worker', [FailureHeaders.retryCount]: 1 },
+      });
+      expect((await run(retried)).outcome).toBe('handled');
+    });
+
+    it.each([
+      ['notify-worker forging order.reported', MessageTypes.orderReportedV1, { userId: 'notify-worker' }],
+      ['no user_id at all', MessageTypes.orderNotifiedV1, {}],
+      [
+        'a header claiming report-worker from another user',
+        MessageTypes.orderReportedV1,
+        { userId: 'notify-worker', headers: { [PublisherHeaders.originalUserId]: 'report-worker' } },
+      ],
+      [
+        'an AMQP type that is a status event the user may not send',
+        'anything',
+        { userId: 'report-worker', type: MessageTypes.orderNotifiedV1 },
+      ],
+    ])('parks %s with FORBIDDEN_PUBLISHER, unhandled', async (_, type, properties) => {
+      const { outcome, forwarded, handled } = await run(event(type, properties));
+      expect(outcome).toBe('parked');
+      expect(handled).toEqual([]);
+      expect(forwarded).toEqual([
+        expect.objectContaining({
+          exchange: 'order.dlx',
+          headers: expect.objectContaining({
+            [FailureHeaders.deadLetterReason]: 'permanent-failure',
+            [FailureHeaders.lastError]: expect.stringMatching(/^FORBIDDEN_PUBLISHER: /),
+          }),
+        }),
+      ]);
+    });
   });
 });

@@ -3,6 +3,9 @@ import {
   deadLetterQueueOf,
   Exchanges,
   FailureHeaders,
+  FORBIDDEN_PUBLISHER,
+  forbiddenPublisher,
+  publisherOf,
   RETRY_DELAYS,
   retryExchangeOf,
   validateMessage,
@@ -29,7 +32,9 @@ export type ProcessOutcome = 'handled' | 'retrying' | 'parked';
 /**
  * The life of one work-queue message, the same for every worker:
  *
- * 1. Validate against the contract. Invalid → parked in `<queue>.dlq` at once, with the reason.
+ * 1. Validate against the contract. Invalid → parked in `<queue>.dlq` at once, with the reason. An
+ *    event from a user EVENT_PUBLISHERS does not name for it (its `user_id`) → parked at once,
+ *    FORBIDDEN_PUBLISHER, the handler never sees it.
  * 2. Run the handler. It must be idempotent: a message can arrive more than once.
  * 3. A PermanentFailure → parked at once. Any other error is taken as transient → published to
  *    `<queue>.retry` with the next delay (1 s, 5 s, 30 s), whose TTL sends it back to the queue; once
@@ -106,6 +111,20 @@ export class WorkQueueProcessor {
       await this.park(queue, message, 'invalid-message', validation.reason, delivery.attempt);
       return 'parked';
     }
+    const forbidden = forbiddenPublisher(
+      [typeOf(validation.message), message.properties.type as string | undefined],
+      publisherOf(message.properties, this.publisher.userId),
+    );
+    if (forbidden) {
+      await this.park(
+        queue,
+        message,
+        'permanent-failure',
+        `${FORBIDDEN_PUBLISHER}: ${forbidden}`,
+        delivery.attempt,
+      );
+      return 'parked';
+    }
 
     try {
       await handle(validation.message, delivery);
@@ -152,6 +171,12 @@ export class WorkQueueProcessor {
     );
   }
 }
+
+/** The envelope's `type`, when the message has one. */
+const typeOf = (body: unknown): string | undefined =>
+  typeof body === 'object' && body !== null && typeof (body as { type?: unknown }).type === 'string'
+    ? (body as { type: string }).type
+    : undefined;
 
 /**
  * x-last-error as it may travel and be shown (the dashboard's dead-letter view, `npm run dlq -- list`):

@@ -1,4 +1,5 @@
 import { FailureHeaders, Queues } from '@shop/contracts';
+import { brokerUserOf } from '@shop/broker';
 import { BrokerProbe } from '@shop/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { testConfig } from '@shop/testing';
@@ -52,6 +53,7 @@ describe('dead-letter queue tools (npm run dlq)', () => {
 
     const result = await replayParked(await connection.createConfirmChannel(), 'order_notify', {
       messageId: 'm-2',
+      userId: brokerUserOf(testConfig.rabbitmqUrl),
     });
     expect(result).toEqual({ replayed: ['m-2'], skipped: 1 });
 
@@ -61,6 +63,8 @@ describe('dead-letter queue tools (npm run dlq)', () => {
     expect(replayed.properties.headers?.[FailureHeaders.retryCount]).toBeUndefined();
     expect(replayed.properties.headers?.[FailureHeaders.deadLetterReason]).toBeUndefined();
     expect(replayed.properties.headers?.['x-replay-count']).toBe(1);
+    // The broker took the replaying connection's own user_id, as it must.
+    expect(replayed.properties.userId).toBe(brokerUserOf(testConfig.rabbitmqUrl));
     expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(1);
   });
 

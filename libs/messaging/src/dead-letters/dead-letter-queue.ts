@@ -85,11 +85,17 @@ export async function listParked(
 /**
  * Sends parked messages back to their work queue for another try, with their retry history cleared and
  * a replay count added. Each is acked from the dead-letter queue only after the broker confirmed the copy.
+ * `userId` is the channel's RabbitMQ user (brokerUserOf its URL): the replayed copy's `user_id`. A status
+ * event replayed by anyone but its consumer's own user is therefore parked again as FORBIDDEN_PUBLISHER.
  */
 export async function replayParked(
   channel: ConfirmChannel,
   workQueue: WorkQueueName,
-  { limit = Number.POSITIVE_INFINITY, messageId }: { limit?: number; messageId?: string } = {},
+  {
+    limit = Number.POSITIVE_INFINITY,
+    messageId,
+    userId,
+  }: { limit?: number; messageId?: string; userId: string },
 ): Promise<{ replayed: string[]; skipped: number }> {
   const replayed: string[] = [];
   const skipped: GetMessage[] = [];
@@ -108,7 +114,7 @@ export async function replayParked(
       headers['x-replay-count'] = Number(properties.headers?.['x-replay-count'] ?? 0) + 1;
       headers['x-replayed-at'] = new Date().toISOString();
       // The default exchange routes by queue name: straight back into the work queue.
-      channel.publish('', workQueue, message.content, copiedMessageProperties(properties, headers));
+      channel.publish('', workQueue, message.content, copiedMessageProperties(properties, headers, userId));
       await channel.waitForConfirms();
       channel.ack(message);
       replayed.push(String(properties.messageId ?? '(none)'));

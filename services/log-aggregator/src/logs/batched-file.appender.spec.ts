@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchedFileAppender } from './batched-file.appender';
@@ -19,6 +19,18 @@ describe('BatchedFileAppender', () => {
     await Promise.all(['a', 'b', 'c'].map((line) => appender.append(path, `${line}\n`)));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await read(path)).toBe('a\nb\nc\n');
+  });
+
+  it('keeps archived records readable by their owner only: files 0600, day folders 0700', async () => {
+    const appender = new BatchedFileAppender({ maxLines: 1, maxWaitMs: 10 });
+    const older = join(dir, '2026-11-22', 'all.jsonl');
+    await mkdir(join(dir, '2026-11-22'));
+    await writeFile(older, 'from before\n', { mode: 0o644 });
+    const path = join(dir, '2026-11-23', 'all.jsonl');
+    await Promise.all([appender.append(path, 'a\n'), appender.append(older, 'b\n')]);
+    expect((await stat(join(dir, '2026-11-23'))).mode & 0o777).toBe(0o700);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(older)).mode & 0o777).toBe(0o600);
   });
 
   it('writes a partial batch when its first line has waited maxWaitMs', async () => {

@@ -106,14 +106,17 @@ export class BatchedFileAppender {
 
   private async appendDurably(path: string, data: string): Promise<void> {
     const directory = dirname(path);
-    if (!this.knownFiles.has(path)) await mkdir(directory, { recursive: true });
-    const file = await open(path, 'a+');
+    // Records name orders and people (masked, but still personal data): the owner only reads them.
+    if (!this.knownFiles.has(path)) await mkdir(directory, { recursive: true, mode: 0o700 });
+    const file = await open(path, 'a+', 0o600);
     try {
       const { size } = await file.stat();
       let text = data;
       if (!this.knownFiles.has(path)) {
         // A crash (not ours: we roll back) may have left a last line without its newline; end it first.
         if (size > 0 && !(await endsWithNewline(file, size))) text = `\n${data}`;
+        // A file made before files were private keeps its old mode until this.
+        await file.chmod(0o600);
         // A new file (and a new day's folder) survives a crash only once its directory entry is synced.
         await syncDirectory(directory);
         await syncDirectory(dirname(directory));

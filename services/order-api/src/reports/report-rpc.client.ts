@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import {
+  assertMessageSize,
   jsonMessageProperties,
   MessageTypes,
   Queues,
@@ -55,7 +56,8 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
 
   constructor(
     private readonly amqp: AmqpConnection,
-    private readonly appId: string,
+    /** appId and `user_id` (the connection's RabbitMQ user) of every request. */
+    private readonly publisher: { appId: string; userId: string },
     metrics?: ServiceMetrics,
   ) {
     this.metrics = metrics && {
@@ -134,14 +136,21 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
     });
     const channel = this.channel;
     if (!channel) return this.fail(correlationId, 'the RPC channel is not open');
+    const body = Buffer.from(JSON.stringify({ orderId: order.orderId, order }));
+    try {
+      assertMessageSize(body, 'the report request');
+    } catch (error) {
+      return this.fail(correlationId, (error as Error).message);
+    }
     channel
-      .publish('', Queues.reportRpc, Buffer.from(JSON.stringify({ orderId: order.orderId, order })), {
+      .publish('', Queues.reportRpc, body, {
         ...jsonMessageProperties({
           messageId: randomUUID(),
           correlationId,
           type: MessageTypes.reportRequestV1,
           occurredAt: new Date(),
-          appId: this.appId,
+          appId: this.publisher.appId,
+          userId: this.publisher.userId,
           headers: { [REPORT_DEADLINE_HEADER]: deadlineAt },
           // Worthless after its deadline: no disk write for it.
           persistent: false,
@@ -149,6 +158,7 @@ export class ReportRpcClient implements OnModuleInit, OnApplicationShutdown, Hea
         replyTo: DIRECT_REPLY_TO,
         expiration: String(timeoutMs),
       })
+      // A nack is report_rpc at its length limit (shop-limit-rpc): the caller answers 502 REPORT_FAILED.
       .catch(
         (error: Error) => void this.fail(correlationId, `the request was not published: ${error.message}`),
       );

@@ -1,5 +1,6 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Global, Module } from '@nestjs/common';
+import { brokerUserOf } from '@shop/broker';
 import { MESSAGING_OPTIONS, type MessagingOptions } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import { ReportRpcClient } from './report-rpc.client';
@@ -11,7 +12,7 @@ import { ReportRpcClient } from './report-rpc.client';
     {
       provide: ReportRpcClient,
       useFactory: (amqp: AmqpConnection, options: MessagingOptions, metrics?: ServiceMetrics) =>
-        new ReportRpcClient(amqp, options.appId, metrics),
+        new ReportRpcClient(amqp, { appId: options.appId, userId: brokerUserOf(options.url) }, metrics),
       inject: [AmqpConnection, MESSAGING_OPTIONS, { token: ServiceMetrics, optional: true }],
     },
   ],

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportFileName, writeFileAtomically } from './report-file';
@@ -22,6 +22,13 @@ describe('writeFileAtomically', () => {
 
     expect((await readdir(directory)).sort()).toEqual([...names].sort());
     for (const name of names) expect(await readFile(join(directory, name), 'utf8')).toBe(`%PDF ${name}`);
+  });
+
+  it('writes each PDF readable by its owner only (0600), in a folder only its owner may enter (0700)', async () => {
+    const directory = join(await mkdtemp(join(tmpdir(), 'reports-')), 'nested');
+    await writeFileAtomically(directory, 'a.pdf', Buffer.from('%PDF names a customer'));
+    expect((await stat(directory)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(directory, 'a.pdf'))).mode & 0o777).toBe(0o600);
   });
 
   it('makes the folder again when it was removed after the first write', async () => {

@@ -30,15 +30,16 @@ class ReportFolder {
 
   async write(fileName: string, content: Buffer): Promise<void> {
     if (!this.created) {
-      await mkdir(this.directory, { recursive: true });
+      // A PDF names its customer: only the worker's own user may read the folder and the files.
+      await mkdir(this.directory, { recursive: true, mode: 0o700 });
       this.created = true;
     }
     const temporary = join(this.directory, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
-    const file = await open(temporary, 'w').catch(async (error: NodeJS.ErrnoException) => {
+    const file = await open(temporary, 'w', 0o600).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
       // The folder was removed since it was created: make it again, once.
-      await mkdir(this.directory, { recursive: true });
-      return open(temporary, 'w');
+      await mkdir(this.directory, { recursive: true, mode: 0o700 });
+      return open(temporary, 'w', 0o600);
     });
     try {
       await file.writeFile(content);

@@ -1,6 +1,7 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
+  assertMessageSize,
   jsonMessageProperties,
   MessageTypes,
   Queues,
@@ -23,7 +24,14 @@ export interface ReportRpcOptions {
   /** Declare report_rpc before consuming (a service that declares the topology does). */
   declareQueue: boolean;
   appId: string;
+  /** The connection's RabbitMQ user: the `user_id` of every reply. */
+  userId: string;
 }
+
+/** RabbitMQ's direct reply-to: a reply to `amq.rabbitmq.reply-to.<token>` reaches the asking channel only. */
+const DIRECT_REPLY_TO_PREFIX = 'amq.rabbitmq.reply-to.';
+/** The broker's answer to a passive declare of an exclusive queue another connection owns. */
+const RESOURCE_LOCKED = 405;
 
 type ChannelWrapper = ReturnType<AmqpConnection['managedConnection']['createChannel']>;
 
@@ -42,6 +50,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The RPC server of `report_rpc`, the seeds' RPC pattern: a request names its `reply_to` queue and
  * `correlation_id`; the reply goes to that queue through the default exchange with the correlation id
  * copied, so any AMQP client (its own exclusive reply queue, or direct reply-to) can call it.
+ *
+ * - It replies only to direct reply-to or to an exclusive queue (its caller's own). The default
+ *   exchange reaches any queue, so a `reply_to` naming a work queue would otherwise make this worker
+ *   post PDFs into it; such a request is dropped, logged and counted (`refused`).
  *
  * - The stored PDF is returned as it is on disk; an order without one is rendered on demand from the
  *   request's `order` data and recorded exactly like the work queue does (ReportWriter), so a later
@@ -66,8 +78,8 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   private stopping = false;
   private resubscribing: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  /** Requests answered / dropped (deadline passed, nowhere to reply) since start. */
-  readonly counts = { answered: 0, dropped: 0 };
+  /** Requests answered / dropped (deadline passed, nowhere to reply) / refused (reply_to not the caller's own) since start. */
+  readonly counts = { answered: 0, dropped: 0, refused: 0 };
 
   private readonly requests;
 
@@ -79,7 +91,7 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
   ) {
     this.requests = metrics?.counter(
       'report_rpc_requests_total',
-      'report_rpc requests settled: answered, or dropped (deadline passed, nowhere to reply)',
+      'report_rpc requests settled: answered, dropped (deadline passed, nowhere to reply) or refused (reply_to is not direct reply-to nor an exclusive queue)',
       ['outcome'],
     );
   }
@@ -163,12 +175,21 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
         this.countDropped();
         return;
       }
+      if (!(await this.isCallersOwn(String(replyTo)))) {
+        this.logger.warn(
+          `report_rpc: request ${correlationId} dropped unanswered: reply_to "${String(replyTo).slice(0, 200)}" is neither direct reply-to nor an exclusive queue`,
+        );
+        this.counts.refused++;
+        this.requests?.inc({ outcome: 'refused' });
+        return;
+      }
       const reply = await runWithCorrelationId(String(correlationId), () => this.answer(message));
       if (deadline !== undefined && Date.now() >= deadline) {
         this.logger.warn(`report_rpc: request ${correlationId} answered after its deadline; reply not sent`);
         this.countDropped();
         return;
       }
+      assertMessageSize(reply.body, `the reply to ${correlationId}`);
       await new Promise<void>((resolve, reject) =>
         channel.publish(
           '',
@@ -181,6 +202,7 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
             contentType: reply.contentType,
             occurredAt: new Date(),
             appId: this.options.appId,
+            userId: this.options.userId,
             // A reply lives as long as its caller waits: no disk write for it.
             persistent: false,
           }),
@@ -199,6 +221,26 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
         // The channel closed meanwhile: the broker hands the request out again, and its caller discards a
         // second reply.
       }
+    }
+  }
+
+  /**
+   * Direct reply-to, or an exclusive queue of another connection: a passive declare of one fails with
+   * 405 RESOURCE_LOCKED, while a shared queue passes and a missing one fails with 404. On a channel of
+   * its own, since a failed declare closes the channel.
+   */
+  private async isCallersOwn(replyTo: string): Promise<boolean> {
+    if (replyTo.startsWith(DIRECT_REPLY_TO_PREFIX)) return true;
+    const connection = this.amqp.managedConnection.connection;
+    if (!connection) return false;
+    const probe = await connection.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      await probe.checkQueue(replyTo);
+      await probe.close().catch(() => undefined);
+      return false;
+    } catch (error) {
+      return (error as { code?: number }).code === RESOURCE_LOCKED;
     }
   }
 

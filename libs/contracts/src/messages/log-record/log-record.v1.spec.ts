@@ -1,6 +1,6 @@
 import { logRoutingKeyOf } from '../../names';
 import { validateMessage } from '../validate-message';
-import { LogRecordV1 } from './log-record.v1';
+import { boundedLogRecord, LOG_RECORD_LIMITS, LogRecordV1 } from './log-record.v1';
 
 const record = {
   time: '2025-05-01T08:30:00.000Z',
@@ -30,5 +30,21 @@ describe('LogRecordV1', () => {
 
   it('routes by <service>.<level>', () => {
     expect(logRoutingKeyOf('order-api', 'info')).toBe('order-api.info');
+  });
+
+  it('refuses a message or stack beyond its limit, and boundedLogRecord cuts them to a valid record', () => {
+    const huge = {
+      ...record,
+      message: 'm'.repeat(LOG_RECORD_LIMITS.message + 1),
+      stack: 's'.repeat(100_000),
+      context: 'c'.repeat(1_000),
+    };
+    expect(LogRecordV1.safeParse(huge).success).toBe(false);
+    const bounded = boundedLogRecord(huge);
+    expect(LogRecordV1.safeParse(bounded).success).toBe(true);
+    expect(bounded.message).toHaveLength(LOG_RECORD_LIMITS.message);
+    expect(bounded.message).toMatch(/… \[\d+ more characters cut\]$/);
+    expect(bounded.stack).toHaveLength(LOG_RECORD_LIMITS.stack);
+    expect(boundedLogRecord(record)).toBe(record);
   });
 });

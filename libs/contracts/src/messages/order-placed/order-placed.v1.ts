@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { MessageTypes } from '../../names';
 import { envelopeSchema } from '../envelope';
 
+/** Most lines an order may have: order-api's request limit (MAX_LINES_PER_ORDER) is the same. */
+export const ORDER_PLACED_MAX_ITEMS = 100;
+/** Most units of one line. */
+export const ORDER_PLACED_MAX_QUANTITY = 1_000;
+
 /**
  * Published once per accepted order to each of `order.notify` and `order.report`
  * (two outbox rows, two message ids). Prices are integer cents.
@@ -9,17 +14,18 @@ import { envelopeSchema } from '../envelope';
 export const OrderPlacedV1Data = z.object({
   orderId: z.uuid(),
   placedAt: z.iso.datetime({ offset: true }),
-  customer: z.object({ email: z.email(), name: z.string().min(1).max(200) }),
+  customer: z.object({ email: z.email().max(254), name: z.string().min(1).max(200) }),
   items: z
     .array(
       z.object({
         sku: z.string().min(1).max(64),
         name: z.string().min(1).max(200),
-        quantity: z.number().int().positive(),
+        quantity: z.number().int().positive().max(ORDER_PLACED_MAX_QUANTITY),
         unitPriceCents: z.number().int().nonnegative(),
       }),
     )
-    .min(1),
+    .min(1)
+    .max(ORDER_PLACED_MAX_ITEMS),
   totalCents: z.number().int().nonnegative(),
   currency: z.string().length(3),
 });
