@@ -245,7 +245,7 @@ async function rehearseDefault({ compose, config, example, reportsDir, logsDir }
     'README order: 201, then completed',
     async () => {
       const placed = await placeOrder(orderApi, example, nextKey());
-      await waitForOrder(orderApi, placed.id, 'completed', isCompleted, 2 * MINUTE);
+      await waitForOrder(orderApi, placed, 'completed', isCompleted, 2 * MINUTE);
       return placed;
     },
     (placed) => `order ${placed.id} placed (201) and completed`,
@@ -260,9 +260,15 @@ async function rehearseDefault({ compose, config, example, reportsDir, logsDir }
     .split(',')
     .map((target) => target.split('=')[0].trim())
     .filter(Boolean);
-  await steps.run('dashboard snapshot', () => dashboardShowsAllUp(url('DASHBOARD_HOST_PORT'), targets));
+  // The dashboard's API and GET /logs are for operators: the project's own OPS_TOKEN.
+  const opsToken = compose.secrets.get('OPS_TOKEN') ?? '';
+  await steps.run('dashboard snapshot', () =>
+    dashboardShowsAllUp(url('DASHBOARD_HOST_PORT'), targets, opsToken),
+  );
   if (order) {
-    await steps.run('logs archived', () => logsArchived(url('LOG_AGGREGATOR_HOST_PORT'), order, logsDir));
+    await steps.run('logs archived', () =>
+      logsArchived(url('LOG_AGGREGATOR_HOST_PORT'), order, logsDir, opsToken),
+    );
   } else {
     steps.skip('logs archived', 'no order');
   }
@@ -285,7 +291,7 @@ async function reportWorkerCatchesUp(
     order = await placeOrder(orderApi, example, nextKey());
     const waiting = await waitForOrder(
       orderApi,
-      order.id,
+      order,
       'notified',
       (o) => o.notifiedAt !== undefined,
       MINUTE,
@@ -296,7 +302,7 @@ async function reportWorkerCatchesUp(
   } finally {
     await compose.mustRun(['start', 'report-worker'], 2 * MINUTE);
   }
-  await waitForOrder(orderApi, order.id, 'completed', isCompleted, 3 * MINUTE);
+  await waitForOrder(orderApi, order, 'completed', isCompleted, 3 * MINUTE);
   const pdf = await reportFileWritten(reportsDir, order);
   return `order ${order.id} waited at "notified", completed once report-worker was back; ${pdf}`;
 }
@@ -335,7 +341,7 @@ async function rehearseCluster({ compose, config, example }: Context): Promise<v
   const throughHaproxy = async () => {
     await answers(`${haproxy}/health`, 2 * MINUTE);
     const placed = await placeOrder(haproxy, example, nextKey());
-    await waitForOrder(haproxy, placed.id, 'completed', isCompleted, 3 * MINUTE);
+    await waitForOrder(haproxy, placed, 'completed', isCompleted, 3 * MINUTE);
     return `order ${placed.id} placed (201) and completed`;
   };
   await steps.run('order through HAProxy', throughHaproxy);

@@ -19,6 +19,8 @@ export interface OrderExample {
 
 export interface PlacedOrder {
   id: string;
+  /** From the 201: reads the order and its PDF (README: GET /orders/<id> with it, the PDF link with ?accessToken=). */
+  accessToken: string;
   correlationId: string;
   customer: { email: string; name: string };
 }
@@ -69,26 +71,30 @@ export async function placeOrder(
   const text = await response.text();
   if (response.status !== 201)
     throw new Error(`POST /orders answered ${response.status}: ${text.slice(0, 300)}`);
-  const { id } = JSON.parse(text) as { id: string };
+  const { id, accessToken } = JSON.parse(text) as { id: string; accessToken: string };
   return {
     id,
+    accessToken,
     correlationId: response.headers.get('x-correlation-id') ?? '',
     customer: example.body.customer,
   };
 }
 
-async function readOrder(orderApiUrl: string, id: string): Promise<OrderState> {
+async function readOrder(orderApiUrl: string, { id, accessToken }: OrderRef): Promise<OrderState> {
   const response = await fetch(`${orderApiUrl}/orders/${id}`, {
+    headers: { authorization: `Bearer ${accessToken}` },
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   if (!response.ok) throw new Error(`GET /orders/${id} answered ${response.status}`);
   return (await response.json()) as OrderState;
 }
 
+type OrderRef = Pick<PlacedOrder, 'id' | 'accessToken'>;
+
 /** Polls GET /orders/:id until `accept` holds; the last status seen is in the timeout's message. */
 export async function waitForOrder(
   orderApiUrl: string,
-  id: string,
+  order: OrderRef,
   what: string,
   accept: (order: OrderState) => boolean,
   timeoutMs: number,
@@ -96,9 +102,9 @@ export async function waitForOrder(
   let last: OrderState | undefined;
   try {
     return await waitFor(
-      `order ${id} ${what}`,
+      `order ${order.id} ${what}`,
       async () => {
-        last = await readOrder(orderApiUrl, id);
+        last = await readOrder(orderApiUrl, order);
         return accept(last) ? last : undefined;
       },
       { timeoutMs, intervalMs: 500 },
@@ -128,9 +134,10 @@ export async function emailArrived(mailApiUrl: string, order: PlacedOrder): Prom
   return `"${message.Subject}" to ${message.To.map((to) => to.Address).join(', ')}`;
 }
 
-/** GET /orders/:id/report: a PDF (it starts with %PDF) whose text names the customer. */
+/** GET /orders/:id/report as the README's PDF link (?accessToken=): a PDF whose text names the customer. */
 export async function reportIsPdf(orderApiUrl: string, order: PlacedOrder): Promise<string> {
-  const response = await fetch(`${orderApiUrl}/orders/${order.id}/report`, {
+  const link = `${orderApiUrl}/orders/${order.id}/report?accessToken=${encodeURIComponent(order.accessToken)}`;
+  const response = await fetch(link, {
     signal: AbortSignal.timeout(30_000),
   });
   const bytes = Buffer.from(await response.arrayBuffer());
@@ -161,13 +168,18 @@ interface SnapshotShape {
 }
 
 /** GET /api/snapshot (what the page's event stream sends): every service up, every broker node up. */
-export async function dashboardShowsAllUp(dashboardUrl: string, services: string[]): Promise<string> {
+export async function dashboardShowsAllUp(
+  dashboardUrl: string,
+  services: string[],
+  opsToken: string,
+): Promise<string> {
   let last: SnapshotShape | undefined;
   try {
     await waitFor(
       'the dashboard to show every service and broker node up',
       async () => {
         const response = await fetch(`${dashboardUrl}/api/snapshot`, {
+          headers: { authorization: `Bearer ${opsToken}` },
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         if (!response.ok) return undefined;
@@ -194,12 +206,14 @@ export async function logsArchived(
   logAggregatorUrl: string,
   order: PlacedOrder,
   logsDir: string,
+  opsToken: string,
 ): Promise<string> {
   const query = `correlationId=${encodeURIComponent(order.correlationId)}&limit=1000`;
   const services = await waitFor(
     `log records with correlation id ${order.correlationId}`,
     async () => {
       const response = await fetch(`${logAggregatorUrl}/logs?${query}`, {
+        headers: { authorization: `Bearer ${opsToken}` },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       if (!response.ok) throw new Error(`GET /logs answered ${response.status}`);

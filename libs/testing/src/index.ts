@@ -16,3 +16,4 @@ export { parsePrometheusText, sampleValue, type PrometheusSample } from '@shop/s
 export * from './browser';
 export * from './compose-environment';
 export * from './compose-environment.spec-helper';
+export * from './hostile-http';

@@ -574,14 +574,28 @@
     }
   }
 
+  // ---------------------------------------------------------------- changes (operator session)
+
+  /** The session's CSRF token, which every change sends back (the server put it in the page). */
+  const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
+
+  /** A change: JSON body and the CSRF header, as the server requires of a signed-in browser. */
+  const change = (method, path, body) =>
+    fetch(path, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  async function signOut() {
+    await change('DELETE', '/session').catch(() => undefined);
+    location.assign('/');
+  }
+
   async function startSale(event) {
     event.preventDefault();
     text('sale-message', '');
-    const response = await fetch('/sales', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(readForm()),
-    });
+    const response = await change('POST', '/sales', readForm());
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {
       showFieldErrors([]);
@@ -594,7 +608,7 @@
   }
 
   async function stopSale() {
-    const response = await fetch('/sales/current/stop', { method: 'POST' });
+    const response = await change('POST', '/sales/current/stop', {});
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) renderSale(body);
     else text('sale-message', `${body.code}: ${body.message}`);
@@ -626,6 +640,9 @@
     source.addEventListener('error', () => {
       state.textContent = 'reconnecting…';
       state.className = 'badge badge-wait';
+      // EventSource gives up on an answer that is not a stream (401 once the session ended, 429 when
+      // too many pages are open): ask whether still signed in, then sign in again or retry.
+      if (source.readyState === EventSource.CLOSED) void whenStreamRefused();
     });
     source.addEventListener('snapshot', (event) => {
       state.textContent = 'live';
@@ -634,10 +651,17 @@
     });
   }
 
+  async function whenStreamRefused() {
+    const session = await fetch('/session').catch(() => undefined);
+    if (session && session.status === 401) location.assign('/');
+    else setTimeout(connect, 5000);
+  }
+
   async function start() {
     makeCharts();
     $('sale-form').addEventListener('submit', (event) => void startSale(event));
     $('sale-stop').addEventListener('click', () => void stopSale());
+    $('sign-out').addEventListener('click', () => void signOut());
     const topology = await fetch('/api/topology').then((r) => r.json());
     drawTopology(topology);
     // A reload mid-sale shows the running sale at once, before the first snapshot arrives.

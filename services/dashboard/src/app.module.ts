@@ -2,6 +2,10 @@ import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { vhostOf } from '@shop/config';
 import { TOPOLOGY } from '@shop/contracts';
 import { HealthModule, MetricsModule, type HealthCheck } from '@shop/service-kit';
+import { DashboardAuth } from './auth/dashboard-auth';
+import { DashboardOperatorGuard } from './auth/dashboard-operator.guard';
+import { SessionController } from './auth/session.controller';
+import { SignInFormParser } from './auth/sign-in-form.parser';
 import { DASHBOARD_CONFIG, type DashboardConfig } from './config/dashboard.config';
 import { PageController } from './page/page.controller';
 import { FlashSaleRunner } from './sales/flash-sale.runner';
@@ -42,7 +46,7 @@ class DashboardCoreModule {
       module: DashboardCoreModule,
       global: true,
       exports: [SnapshotHealthCheck],
-      controllers: [PageController, EventsController, SalesController],
+      controllers: [PageController, EventsController, SalesController, SessionController],
       providers: [
         { provide: DASHBOARD_CONFIG, useValue: config },
         {
@@ -60,6 +64,9 @@ class DashboardCoreModule {
         },
         { provide: SnapshotBuilder, useValue: new SnapshotBuilder({ topology: TOPOLOGY }) },
         { provide: SseHub, useValue: new SseHub() },
+        DashboardAuth,
+        DashboardOperatorGuard,
+        SignInFormParser,
         FlashSaleRunner,
         SnapshotCollector,
         SnapshotHealthCheck,

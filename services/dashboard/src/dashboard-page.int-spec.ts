@@ -5,6 +5,7 @@ import {
   publishOrderPlaced,
   recordRequests,
   saveScreenshot,
+  testSecrets,
   waitFor,
 } from '@shop/testing';
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +21,8 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
   let browser: Browser;
   let page: Page;
   let requested: string[];
+  /** What the browser reports refusing under the pages' Content-Security-Policy: must stay empty. */
+  const policyViolations: string[] = [];
   let ordersPlaced = 0;
 
   const queue = (name: string) => page.locator(`[data-queue="${name}"]`);
@@ -35,10 +38,38 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     requested = recordRequests(page);
+    page.on('console', (message) => {
+      if (/Content Security Policy|Content-Security-Policy/i.test(message.text()))
+        policyViolations.push(message.text());
+    });
   });
   afterAll(async () => {
     await browser?.close();
     await system?.stop();
+  });
+
+  it('asks for the operator token first: a wrong one is refused, the right one opens the page', async () => {
+    const first = await page.goto(system.url('dashboard'));
+    expect(first?.status()).toBe(401);
+    expect(first?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await page.fill('input[name="token"]', `${testSecrets.OPS_TOKEN}-wrong`);
+    await page.click('[data-testid="sign-in-submit"]');
+    expect(await textOf('[data-testid="sign-in-message"]')).toBe('That is not the operator token.');
+
+    await page.fill('input[name="token"]', testSecrets.OPS_TOKEN);
+    await Promise.all([
+      page.waitForURL(`${system.url('dashboard')}/`),
+      page.click('[data-testid="sign-in-submit"]'),
+    ]);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({
+      name: 'shop_dashboard_session',
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: false,
+    });
+    expect(cookie.value).not.toContain(testSecrets.OPS_TOKEN);
+    await saveScreenshot(page, 'dashboard-signed-in');
   });
 
   it('loads with every request to localhost only, and draws every queue of the topology', async () => {
@@ -193,5 +224,29 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     await saveScreenshot(page, 'dashboard-flash-sale');
 
     expect([...new Set(requested.map((url) => new URL(url).hostname))]).toEqual(['127.0.0.1']);
+
+    // The report, opened in the browser under its own policy (its inline styles allowed by hash).
+    const reportTab = await page.context().newPage();
+    reportTab.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+    });
+    await reportTab.goto(`${system.url('dashboard')}${href}`);
+    expect(await reportTab.locator('h1').textContent()).toMatch(/^Flash sale /);
+    await reportTab.close();
+    expect(policyViolations).toEqual([]);
+  });
+
+  it('signs out: the sign-in form again, and the old cookie opens nothing', async () => {
+    const [cookie] = await page.context().cookies();
+    await Promise.all([
+      page.waitForURL(`${system.url('dashboard')}/`),
+      page.click('[data-testid="sign-out"]'),
+    ]);
+    await page.locator('[data-testid="sign-in-form"]').waitFor();
+    const events = await fetch(`${system.url('dashboard')}/events`, {
+      headers: { cookie: `${cookie.name}=${cookie.value}` },
+    });
+    expect(events.status).toBe(401);
+    expect(policyViolations).toEqual([]);
   });
 });

@@ -8,8 +8,11 @@ async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(SERVICE_NAME);
   const config = loadDashboardConfig();
   attachLogPublisher(logger, { url: config.RABBITMQ_URL, declareExchange: false });
-  const app = await createServiceApp(AppModule.forRoot(config), { logger });
-  await app.listen(config.PORT, '0.0.0.0');
+  const app = await createServiceApp(AppModule.forRoot(config), {
+    logger,
+    allowedHosts: config.ALLOWED_HOSTS,
+  });
+  await app.listen(config.PORT, config.HOST);
   logger.log(`dashboard on http://localhost:${config.PORT}/`, 'Bootstrap');
 }
 

@@ -1,10 +1,13 @@
 import {
+  allowedHostsVariable,
   directoryVariable,
   LOCAL_DEFAULTS,
   loadConfig,
+  hostVariable,
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  secretVariable,
   SERVICE_PORTS,
 } from '@shop/config';
 import { z } from 'zod';
@@ -75,6 +78,10 @@ const httpUrlVariable = (defaultUrl: string) =>
 
 export const dashboardConfigShape = {
   PORT: portVariable(SERVICE_PORTS.dashboard),
+  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
+  HOST: hostVariable(),
+  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
+  ALLOWED_HOSTS: allowedHostsVariable(),
   /** The broker's nodes: queue depths and consumers by passive declares, each node's reachability. */
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** RabbitMQ's management API (`http://user:pass@host:15672`): queue rates and nodes from the broker itself. */
@@ -84,6 +91,13 @@ export const dashboardConfigShape = {
     .transform((url) => url.replace(/\/$/, ''))
     .optional(),
   DASHBOARD_TARGETS: scrapeTargetsVariable(),
+  /**
+   * The operators' token: signing in to the page, its event stream and sales need it, and the dashboard
+   * sends it to the log-aggregator's GET /logs and to order-api.
+   */
+  OPS_TOKEN: secretVariable(),
+  /** Pages streaming at once (GET /events); one more gets 429 TOO_MANY_STREAMS. */
+  DASHBOARD_MAX_STREAMS: positiveIntVariable(20, 1_000),
   /** How often a snapshot is taken and sent to the pages. */
   DASHBOARD_INTERVAL_MS: positiveIntVariable(1_000, 60_000),
   /** Where a flash sale started from the page sends its orders (HAProxy's port on a cluster). */

@@ -1,14 +1,16 @@
-import { Controller, Get, HttpStatus, Param, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { Queues, TOPOLOGY } from '@shop/contracts';
 import { ApiError } from '@shop/service-kit';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DashboardAuth } from '../auth/dashboard-auth';
+import { DashboardOperatorGuard } from '../auth/dashboard-operator.guard';
+import { cookieValueOf, SESSION_COOKIE } from '../auth/operator-session';
 import { SnapshotCollector } from '../snapshot/snapshot.collector';
 import type { DashboardSnapshot } from '../snapshot/snapshot';
+import { dashboardPage, PUBLIC_DIR, signInPage } from './page-html';
 
-/** The page's own files: services/dashboard/public, beside src/ and dist/. */
-const PUBLIC_DIR = join(__dirname, '../../public');
 const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
 
 /** Every file the page loads, served from this process: no CDN, nothing fetched from elsewhere. */
@@ -31,16 +33,29 @@ const CONSUMERS: Record<string, string> = {
 
 @Controller()
 export class PageController {
-  constructor(private readonly collector: SnapshotCollector) {}
+  constructor(
+    private readonly collector: SnapshotCollector,
+    private readonly auth: DashboardAuth,
+  ) {}
 
+  /** The live page for an operator; the sign-in form (401, or 403 for a wrong token) for anyone else. */
   @Get()
-  page(@Res() reply: FastifyReply): void {
-    void reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(readFileSync(join(PUBLIC_DIR, 'index.html')));
+  page(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
+    let operator: ReturnType<DashboardAuth['authenticate']>;
+    try {
+      operator = this.auth.authenticate(request);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      // A first visit gets the bare form; a wrong token or an ended session is told why.
+      const hasCookie = cookieValueOf(request.headers.cookie, SESSION_COOKIE) !== undefined;
+      const message = error.getStatus() === 403 || hasCookie ? error.body.message : undefined;
+      signInPage(reply.code(error.getStatus()), message);
+      return;
+    }
+    dashboardPage(reply, operator.via === 'session' ? operator.session.csrfToken : undefined);
   }
 
+  /** Scripts, styles and the uPlot library: open, they hold nothing but code (the sign-in form uses the CSS). */
   @Get('assets/:name')
   asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
     const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
@@ -50,12 +65,14 @@ export class PageController {
 
   /** The broker topology the diagram draws: exchanges, queues, bindings and each queue's consumer. */
   @Get('api/topology')
+  @UseGuards(DashboardOperatorGuard)
   topology() {
     return { ...TOPOLOGY, consumers: CONSUMERS };
   }
 
   /** The newest snapshot, as the event stream sends it (for scripts and curl). */
   @Get('api/snapshot')
+  @UseGuards(DashboardOperatorGuard)
   snapshot(): DashboardSnapshot {
     const latest = this.collector.latest;
     if (!latest)

@@ -28,19 +28,29 @@ describe('parseSaleForm', () => {
     expect(errorsOf({ stock: -1, requests: 2.5, connections: '50', retryShare: 1.5, colour: 'red' })).toEqual(
       [
         { field: 'colour', code: 'UNKNOWN_FIELD', message: expect.stringContaining('is not an option') },
-        { field: 'stock', code: 'OUT_OF_RANGE', message: 'must be from 0 to 1,000,000' },
+        { field: 'stock', code: 'OUT_OF_RANGE', message: 'must be from 0 to 50,000' },
         {
           field: 'requests',
           code: 'NOT_A_WHOLE_NUMBER',
-          message: 'must be a whole number from 1 to 10,000,000',
+          message: 'must be a whole number from 1 to 200,000',
         },
-        { field: 'connections', code: 'NOT_A_NUMBER', message: 'must be a number from 1 to 10,000' },
+        { field: 'connections', code: 'NOT_A_NUMBER', message: 'must be a number from 1 to 1,000' },
         { field: 'retryShare', code: 'OUT_OF_RANGE', message: 'must be from 0 to 1' },
       ],
     );
-    expect(errorsOf({ connections: 10_001 })).toEqual([
+    expect(errorsOf({ connections: 1_001 })).toEqual([
       expect.objectContaining({ field: 'connections', code: 'OUT_OF_RANGE' }),
     ]);
+  });
+
+  it('bounds a sale to what one machine runs: the command line’s 10,000,000 requests are refused here', () => {
+    expect(errorsOf({ requests: 10_000_000, stock: 1_000_000 })).toEqual([
+      expect.objectContaining({ field: 'stock', code: 'OUT_OF_RANGE' }),
+      expect.objectContaining({ field: 'requests', code: 'OUT_OF_RANGE' }),
+    ]);
+    expect(parseSaleForm({ requests: 200_000, stock: 50_000, connections: 1_000 })).toMatchObject({
+      requests: 200_000,
+    });
   });
 
   it('refuses a body that is not an object', () => {

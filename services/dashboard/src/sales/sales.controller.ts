@@ -1,12 +1,16 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiError } from '@shop/service-kit';
 import type { FastifyReply } from 'fastify';
-import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { DashboardOperatorGuard } from '../auth/dashboard-operator.guard';
+import { reportPage } from '../page/page-html';
 import type { SaleStatus } from '../snapshot/snapshot';
 import { FlashSaleRunner } from './flash-sale.runner';
 import { parseSaleForm } from './sale-form';
 
+/** Operators only: a sale fires up to DASHBOARD_SALE_LIMITS requests at order-api. */
 @Controller('sales')
+@UseGuards(DashboardOperatorGuard)
 export class SalesController {
   constructor(private readonly runner: FlashSaleRunner) {}
 
@@ -24,18 +28,21 @@ export class SalesController {
     void (sale ? reply.send(sale) : reply.code(HttpStatus.NO_CONTENT).send());
   }
 
-  /** Stops firing: the orders accepted so far are still drained and checked. 409 NO_SALE_RUNNING. */
+  /**
+   * Stops firing: the orders accepted so far are still drained and checked. 409 NO_SALE_RUNNING. Takes a
+   * JSON body (`{}`), which a form on another site cannot send.
+   */
   @Post('current/stop')
   @HttpCode(HttpStatus.ACCEPTED)
   stop(): SaleStatus {
     return this.runner.stop();
   }
 
-  /** The finished sale's report.html, as the command line writes it. */
+  /** The finished sale's report.html, as the command line writes it, under a policy allowing its own styles only. */
   @Get(':id/report.html')
-  report(@Param('id') id: string, @Res() reply: FastifyReply): void {
+  async report(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
     const path = this.runner.reportPath(id);
     if (!path) throw new ApiError(HttpStatus.NOT_FOUND, 'REPORT_NOT_FOUND', `No report for sale "${id}".`);
-    void reply.type('text/html; charset=utf-8').send(createReadStream(path));
+    reportPage(reply, await readFile(path, 'utf8'));
   }
 }

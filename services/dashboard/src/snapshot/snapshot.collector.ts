@@ -72,7 +72,7 @@ export class SnapshotCollector implements OnApplicationBootstrap, OnApplicationS
       const [targets, broker, errors] = await Promise.all([
         readTargets(this.config.DASHBOARD_TARGETS),
         this.broker.read(),
-        readRecentErrors(logAggregator?.url),
+        readRecentErrors(logAggregator?.url, this.config.OPS_TOKEN),
       ]);
       const { parked, ...brokerFigures } = broker;
       this.latestSnapshot = this.builder.build({

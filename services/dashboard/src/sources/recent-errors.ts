@@ -7,12 +7,17 @@ const SHOWN = 10;
  * The newest error and fatal records from the log-aggregator's GET /logs (it keeps the recent ones in
  * memory), newest first. Empty when it cannot be reached: its own health says so on the page.
  */
-export async function readRecentErrors(logAggregatorUrl: string | undefined): Promise<RecentError[]> {
+export async function readRecentErrors(
+  logAggregatorUrl: string | undefined,
+  opsToken: string,
+): Promise<RecentError[]> {
   if (!logAggregatorUrl) return [];
   const byLevel = await Promise.all(
     ['error', 'fatal'].map(async (level) => {
       try {
         const response = await fetch(`${logAggregatorUrl}/logs?level=${level}&limit=${SHOWN}`, {
+          // GET /logs is for operators only.
+          headers: { authorization: `Bearer ${opsToken}` },
           signal: AbortSignal.timeout(800),
         });
         if (!response.ok) return [];

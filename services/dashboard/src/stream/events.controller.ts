@@ -1,14 +1,22 @@
-import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiError } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DashboardOperatorGuard } from '../auth/dashboard-operator.guard';
+import { DASHBOARD_CONFIG, type DashboardConfig } from '../config/dashboard.config';
 import { SseHub } from './sse-hub';
 
 @Controller('events')
+@UseGuards(DashboardOperatorGuard)
 export class EventsController {
-  constructor(private readonly hub: SseHub) {}
+  constructor(
+    private readonly hub: SseHub,
+    @Inject(DASHBOARD_CONFIG) private readonly config: DashboardConfig,
+  ) {}
 
   /**
    * `GET /events`: server-sent events, one `snapshot` a second. A browser that reconnects sends
    * Last-Event-ID and gets what it missed (`?lastEventId=` does the same for a client that cannot set it).
+   * At most DASHBOARD_MAX_STREAMS at once: one more gets 429 TOO_MANY_STREAMS.
    */
   @Get()
   stream(
@@ -16,6 +24,13 @@ export class EventsController {
     @Res() reply: FastifyReply,
     @Query('lastEventId') lastEventId?: string,
   ): void {
+    if (this.hub.clientCount >= this.config.DASHBOARD_MAX_STREAMS) {
+      throw new ApiError(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'TOO_MANY_STREAMS',
+        `${this.config.DASHBOARD_MAX_STREAMS} pages are already connected (DASHBOARD_MAX_STREAMS): close one.`,
+      );
+    }
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
