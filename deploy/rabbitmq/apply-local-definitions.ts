@@ -1,6 +1,7 @@
-// `npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER]`: imports the topology, one user per
-// service, their permissions and tags into a vhost of the local broker (@shop/local-cluster's
-// applyLocalDefinitions). Additive only: no other vhost is touched and no user is deleted.
+// `npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER] [--services-may-declare]`: imports the
+// topology, the queue limit policies, one user per service, their permissions and tags into a vhost of the
+// local broker (@shop/local-cluster's applyLocalDefinitions). Additive only: no other vhost is touched and
+// no user is deleted. --services-may-declare (test vhosts only) gives the service users every right there.
 import { applyLocalDefinitions, type ApplyLocalDefinitionsOptions } from '@shop/local-cluster';
 
 function parseArguments(argv: string[]): ApplyLocalDefinitionsOptions {
@@ -14,9 +15,10 @@ function parseArguments(argv: string[]): ApplyLocalDefinitionsOptions {
     };
     if (flag === '--vhost') options.vhost = value();
     else if (flag === '--admin') options.adminUser = value();
+    else if (flag === '--services-may-declare') options.servicesMayDeclare = true;
     else
       throw new Error(
-        `unknown argument ${argv[i]}; usage: npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER]`,
+        `unknown argument ${argv[i]}; usage: npm run rabbitmq:apply-local -- [--vhost NAME] [--admin USER] [--services-may-declare]`,
       );
   }
   return options;
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   console.log(
     `  topology: ${applied.exchanges} exchanges, ${applied.queues} queues, ${applied.bindings} bindings (libs/contracts/src/topology.ts)`,
   );
+  console.log(`  queue limit policies: ${applied.policies.join(', ')} (QUEUE_LIMIT_POLICIES)`);
   for (const user of applied.users) {
     console.log(
       `  user ${user.name.padEnd(14)} password from ${user.passwordSource.padEnd(32)} configure ${user.configure}  write ${user.write}  read ${user.read}${user.tags.length > 0 ? `  tags ${user.tags.join(',')}` : ''}`,

@@ -1,11 +1,14 @@
-// Gives a local broker what the Docker one gets from definitions.json and init-users.sh (topology, one
-// user per service, their permissions and tags), in one vhost, through `rabbitmqctl import_definitions`.
-// Additive only: the broker is shared, so no other vhost is touched and no user is deleted; the admin user
-// (guest) only gains `.*` on the vhost. Used by `npm run rabbitmq:apply-local`, `npm start -- --cluster`
-// and the least-privilege spec.
+// Gives a local broker what the Docker one gets from definitions.json and init-users.sh (topology, queue
+// limit policies, one user per service, their permissions and tags), in one vhost, through `rabbitmqctl
+// import_definitions`. Additive only: the broker is shared, so no other vhost is touched and no user is
+// deleted; the admin user (guest) only gains `.*` on the vhost. Used by `npm start` (vhost `shop`, with or
+// without --cluster), `npm run rabbitmq:apply-local`, the integration set-up (`shop_test`) and the
+// least-privilege spec. Users are global to a broker: every caller on this machine gets the same passwords
+// (var/secrets), so one never locks another's running services out.
 import { ensureLocalSecretFile, loadConfig } from '@shop/config';
 import {
   buildRabbitmqAccessDefinitions,
+  localPasswordFile,
   RABBITMQ_VHOST,
   SERVICE_USERS,
   TOPOLOGY,
@@ -22,7 +25,6 @@ import { z } from 'zod';
 const ENV_EXAMPLE = join(__dirname, '../../../.env.example');
 /** Else a random password kept under var/secrets (0600), the same on every run. */
 const LOCAL_SECRETS_DIR = join(__dirname, '../../../var/secrets');
-const localPasswordFile = (variable: string) => variable.toLowerCase().replace(/_/g, '-');
 /** The user `npm start` and the tests use on the local broker (LOCAL_DEFAULTS.rabbitmqUrl). */
 const DEFAULT_ADMIN_USER = 'guest';
 
@@ -33,6 +35,13 @@ export interface ApplyLocalDefinitionsOptions {
   adminUser?: string;
   /** Where the passwords are read from (default process.env); unset ones get .env.example's value. */
   env?: Record<string, string | undefined>;
+  /**
+   * Test vhosts only: give each service user every right there (declaring the topology binds too, which
+   * needs write and read on every exchange and queue), so a spec's service may declare its topology on a
+   * fresh vhost while it publishes as its own user. Never for `shop`; the least-privilege spec proves the
+   * real rights in a vhost of its own.
+   */
+  servicesMayDeclare?: boolean;
   /** Default the single-node TOPOLOGY; a cluster gets CLUSTER_TOPOLOGY. */
   topology?: Topology;
   /** How to run `rabbitmqctl <args>` (stdin = input). Default the machine's rabbitmqctl, its default node. */
@@ -60,6 +69,8 @@ export interface AppliedDefinitions {
   exchanges: number;
   queues: number;
   bindings: number;
+  /** The queue limit policies set on the vhost (QUEUE_LIMIT_POLICIES). */
+  policies: string[];
   users: AppliedServiceUser[];
 }
 
@@ -71,6 +82,12 @@ export async function applyLocalDefinitions(
   const adminUser = options.adminUser ?? DEFAULT_ADMIN_USER;
   const env = options.env ?? process.env;
   const passwords = loadPasswords(env);
+  if (options.servicesMayDeclare && !vhost.includes('test')) {
+    throw new Error(`servicesMayDeclare is for test vhosts only, not "${vhost}"`);
+  }
+  const users = options.servicesMayDeclare
+    ? SERVICE_USERS.map((user) => ({ ...user, configure: '.*', write: '.*', read: '.*' }))
+    : SERVICE_USERS;
   const ctl = options.rabbitmqctl ?? machineRabbitmqctl;
   const listColumn = async (...command: string[]): Promise<string[]> =>
     firstColumn(await ctl([...command, '--no-table-headers']));
@@ -88,6 +105,7 @@ export async function applyLocalDefinitions(
     adminUser,
     passwordHashes,
     topology: options.topology ?? TOPOLOGY,
+    users,
   });
   // An existing vhost is left out: re-importing it would reset its description and tags.
   if (!vhostCreated) definitions.vhosts = [];
@@ -104,7 +122,8 @@ export async function applyLocalDefinitions(
     exchanges: definitions.exchanges.length,
     queues: definitions.queues.length,
     bindings: definitions.bindings.length,
-    users: SERVICE_USERS.map(({ name, passwordVariable, configure, write, read, tags }) => ({
+    policies: definitions.policies.map((policy) => policy.name),
+    users: users.map(({ name, passwordVariable, configure, write, read, tags }) => ({
       name,
       password: passwords[passwordVariable],
       passwordSource: env[passwordVariable]?.trim()

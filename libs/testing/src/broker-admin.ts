@@ -1,7 +1,54 @@
 import { connectToolToBroker } from '@shop/broker';
-import type { Topology } from '@shop/contracts';
+import { ensureLocalSecretFile } from '@shop/config';
+import { localPasswordFile, SERVICE_USERS, type ServiceUserName, type Topology } from '@shop/contracts';
 import type { Channel } from 'amqplib';
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { testConfig } from './test-config';
+
+const ROOT = join(__dirname, '../../..');
+
+/**
+ * The test broker's URL as a service's own RabbitMQ user, which the integration set-up provisions in the
+ * test vhost (`npm run rabbitmq:apply-local -- --services-may-declare`) with the password `npm start`
+ * uses too (its variable, else var/secrets). For specs whose check depends on who published: a status
+ * event is accepted only from the worker that owns the step.
+ */
+export function testRabbitmqUrlAs(user: ServiceUserName, rabbitmqUrl = testConfig.rabbitmqUrl): string {
+  const { passwordVariable } = SERVICE_USERS.find((candidate) => candidate.name === user)!;
+  const password =
+    process.env[passwordVariable]?.trim() ||
+    ensureLocalSecretFile(join(ROOT, 'var/secrets'), localPasswordFile(passwordVariable)).value;
+  return rabbitmqUrl
+    .split(',')
+    .map((node) => {
+      const url = new URL(node.trim());
+      url.username = encodeURIComponent(user);
+      url.password = encodeURIComponent(password);
+      return url.toString();
+    })
+    .join(',');
+}
+
+/**
+ * Gives the test vhost the queue limit policies and the service users through the same import `npm start`
+ * runs. Here the users may do anything, so a spec's service still declares its topology; what they may
+ * do in production is the least-privilege spec's business. Queues that exist already are left as they are.
+ */
+export function provisionTestVhost(vhost: string, adminUser: string): void {
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/tsx'),
+    [
+      join(ROOT, 'deploy/rabbitmq/apply-local-definitions.ts'),
+      '--vhost',
+      vhost,
+      '--admin',
+      adminUser,
+      '--services-may-declare',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
 
 /** Runs `rabbitmqctl <args>` against some broker and returns its output. */
 export type RabbitmqCtlSync = (...args: string[]) => string;

@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { applyMigrations } from '@shop/db';
+import { provisionTestVhost } from './broker-admin';
 import { assertTestDatabase, testConfig, vhostOf } from './test-config';
 
-/** Jest globalSetup of the integration project: test database migrated, test vhost present. */
+/**
+ * Jest globalSetup of the integration project: test database migrated, test vhost present with the queue
+ * limit policies and the service users (testRabbitmqUrlAs).
+ */
 export default async function globalSetup(): Promise<void> {
   assertTestDatabase(testConfig.databaseUrl);
   buildServices();
@@ -11,7 +15,10 @@ export default async function globalSetup(): Promise<void> {
     databaseUrl: testConfig.databaseUrl,
     migrationsDir: join(__dirname, '../../../prisma/migrations'),
   });
-  ensureVhost(vhostOf(testConfig.rabbitmqUrl), new URL(testConfig.rabbitmqUrl).username || 'guest');
+  const vhost = vhostOf(testConfig.rabbitmqUrl);
+  const adminUser = decodeURIComponent(new URL(testConfig.rabbitmqUrl).username) || 'guest';
+  ensureVhost(vhost, adminUser);
+  if (vhost !== '/') provisionTestVhost(vhost, adminUser);
 }
 
 /**

@@ -2,6 +2,7 @@ import { SERVICE_NODE_FLAGS } from '@shop/config';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { testRabbitmqUrlAs } from './broker-admin';
 import { freePort } from './free-port';
 import { testConfig, testSecrets } from './test-config';
 import { waitFor } from './wait-for';
@@ -112,16 +113,26 @@ export async function startWorkerProcesses({
   reportsDir: string;
   env?: Record<string, string>;
 }): Promise<[notifyWorker: ServiceProcess, reportWorker: ServiceProcess]> {
-  const shared = { RABBITMQ_URL: testConfig.rabbitmqUrl, ...env };
+  // Each as its own RabbitMQ user: order-api accepts a status event only from the worker that owns it.
   const [notify, report] = await Promise.all([
     startServiceProcess(
       'notify-worker',
-      { ...shared, DATABASE_URL: testConfig.databaseUrlOf('notify-worker'), SMTP_URL: smtpUrl },
+      {
+        RABBITMQ_URL: testRabbitmqUrlAs('notify-worker'),
+        ...env,
+        DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
+        SMTP_URL: smtpUrl,
+      },
       { port: await freePort() },
     ),
     startServiceProcess(
       'report-worker',
-      { ...shared, DATABASE_URL: testConfig.databaseUrlOf('report-worker'), REPORTS_DIR: reportsDir },
+      {
+        RABBITMQ_URL: testRabbitmqUrlAs('report-worker'),
+        ...env,
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
+        REPORTS_DIR: reportsDir,
+      },
       { port: await freePort() },
     ),
   ]);

@@ -8,6 +8,7 @@ import {
   startMailpitSink,
   startServiceProcess,
   testConfig,
+  testRabbitmqUrlAs,
   type MailpitSink,
   type ServiceProcess,
 } from '@shop/testing';
@@ -84,7 +85,8 @@ export class DashboardSystem {
             SALES_DIR: this.dirs.sales,
           }
         : {
-            RABBITMQ_URL: testConfig.rabbitmqUrl,
+            // Each as its own RabbitMQ user: order-api accepts a status event only from its worker.
+            RABBITMQ_URL: testRabbitmqUrlAs(service),
             ...(service === 'log-aggregator' ? {} : { DATABASE_URL: testConfig.databaseUrlOf(service) }),
             SMTP_URL: this.mail.smtp.url,
             REPORTS_DIR: this.dirs.reports,

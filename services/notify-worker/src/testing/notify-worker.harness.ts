@@ -6,6 +6,7 @@ import {
   waitForConsumer,
   startHttpApp,
   testConfig,
+  testRabbitmqUrlAs,
   type HttpAppHarness,
 } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
@@ -35,7 +36,8 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
   await smtp.start();
   const config = loadNotifyWorkerConfig({
     DATABASE_URL: testConfig.databaseUrlOf('notify-worker'),
-    RABBITMQ_URL: testConfig.rabbitmqUrl,
+    // Its own RabbitMQ user: order-api accepts order.notified only from notify-worker.
+    RABBITMQ_URL: testRabbitmqUrlAs('notify-worker'),
     SMTP_URL: smtp.url,
     ...env,
   });

@@ -1,10 +1,18 @@
-import { Exchanges, FailureHeaders, MessageTypes, Queues, RoutingKeys } from '@shop/contracts';
+import {
+  Exchanges,
+  FailureHeaders,
+  MessageTypes,
+  PublisherHeaders,
+  Queues,
+  RoutingKeys,
+} from '@shop/contracts';
 import { PG_POOL } from '@shop/db';
 import {
   BrokerProbe,
   createOrderFixture,
   createTestPool,
   resetDatabase,
+  testRabbitmqUrlAs,
   waitFor,
   waitForConsumer,
 } from '@shop/testing';
@@ -16,12 +24,18 @@ import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harnes
 describe('order status from the workers\u2019 events (real RabbitMQ and PostgreSQL)', () => {
   let pool: Pool;
   let broker: BrokerProbe;
+  /** The workers' own RabbitMQ users: order-api accepts each event only from the worker that owns it. */
+  let asWorker: Record<'notified' | 'reported', BrokerProbe>;
   let api: OrderApiHarness;
   let statusStatements = 0;
 
   beforeAll(async () => {
     pool = createTestPool();
     broker = await BrokerProbe.connect();
+    asWorker = {
+      notified: await BrokerProbe.connect(testRabbitmqUrlAs('notify-worker')),
+      reported: await BrokerProbe.connect(testRabbitmqUrlAs('report-worker')),
+    };
     await broker.purge(Queues.orderStatus, Queues.orderStatusDeadLetter);
     api = await startOrderApi();
     // Counts the statements that apply status events (one per batch) on order-api's own pool.
@@ -45,6 +59,8 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
   afterAll(async () => {
     await api?.close();
     await broker?.close();
+    await asWorker?.notified.close();
+    await asWorker?.reported.close();
     await pool?.end();
   });
   beforeEach(() => resetDatabase(pool));
@@ -55,7 +71,12 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
       items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
     });
 
-  const statusEvent = (kind: 'notified' | 'reported', orderId: string, at: Date) => {
+  const statusEvent = (
+    kind: 'notified' | 'reported',
+    orderId: string,
+    at: Date,
+    userId = kind === 'notified' ? 'notify-worker' : 'report-worker',
+  ) => {
     const messageId = randomUUID();
     const type = kind === 'notified' ? MessageTypes.orderNotifiedV1 : MessageTypes.orderReportedV1;
     const data =
@@ -80,11 +101,13 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
         type,
         contentType: 'application/json',
         correlationId: body.correlationId,
+        // The broker refuses any user_id but the connection's own.
+        userId,
       },
     };
   };
   const announce = (kind: 'notified' | 'reported', orderId: string, at: Date) =>
-    broker.publishBurstConfirmed([statusEvent(kind, orderId, at)]);
+    asWorker[kind].publishBurstConfirmed([statusEvent(kind, orderId, at)]);
 
   const orderRow = async (orderId: string) =>
     (
@@ -142,16 +165,15 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
   });
 
   it('completes a burst of 500 orders with far fewer statements than events', async () => {
-    const orders = [];
+    const orders: Awaited<ReturnType<typeof anOrder>>[] = [];
     for (let n = 0; n < 500; n++) orders.push(await anOrder(n));
     const before = statusStatements;
     const at = new Date();
     // As in a flash sale's drain: the events of 500 orders arrive faster than one statement takes.
-    await broker.publishBurstConfirmed(
-      orders.flatMap((order) => [
-        statusEvent('notified', order.orderId, at),
-        statusEvent('reported', order.orderId, at),
-      ]),
+    await Promise.all(
+      (['notified', 'reported'] as const).map((kind) =>
+        asWorker[kind].publishBurstConfirmed(orders.map((order) => statusEvent(kind, order.orderId, at))),
+      ),
     );
     await waitFor(
       'all 500 orders to be completed',
@@ -166,5 +188,36 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
     expect(statements).toBeGreaterThan(0);
     expect(statements).toBeLessThanOrEqual(100);
     expect(await broker.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+  });
+
+  it('parks an event forged by the other worker FORBIDDEN_PUBLISHER, and the order stays as it was', async () => {
+    await broker.purge(Queues.orderStatusDeadLetter);
+    const order = await anOrder();
+    // notify-worker's own user announcing the PDF: its login is checked by the broker, its right by order-api.
+    await asWorker.notified.publishBurstConfirmed([
+      statusEvent('reported', order.orderId, new Date(), 'notify-worker'),
+    ]);
+    const [parked] = await broker.waitForMessages(Queues.orderStatusDeadLetter, 1, 15_000);
+    expect(parked.properties.headers).toMatchObject({
+      [FailureHeaders.deadLetterReason]: 'permanent-failure',
+      [FailureHeaders.lastError]: expect.stringMatching(
+        /^FORBIDDEN_PUBLISHER: order.reported.v1 is accepted from report-worker only, not from notify-worker/,
+      ),
+      [PublisherHeaders.originalUserId]: 'notify-worker',
+    });
+    expect(await orderRow(order.orderId)).toEqual({ status: 'placed', notified_at: null, reported_at: null });
+  });
+
+  it('parks an event without user_id (as any user may send one) the same way', async () => {
+    await broker.purge(Queues.orderStatusDeadLetter);
+    const order = await anOrder();
+    const event = statusEvent('notified', order.orderId, new Date());
+    const { userId: _none, ...withoutUser } = event.options;
+    await broker.publishBurstConfirmed([{ ...event, options: withoutUser }]);
+    const [parked] = await broker.waitForMessages(Queues.orderStatusDeadLetter, 1, 15_000);
+    expect(String(parked.properties.headers?.[FailureHeaders.lastError])).toMatch(
+      /^FORBIDDEN_PUBLISHER: order.notified.v1 is accepted from notify-worker only, not from a message without user_id/,
+    );
+    expect((await orderRow(order.orderId)).status).toBe('placed');
   });
 });

@@ -1,5 +1,11 @@
 import { Queues } from '@shop/contracts';
-import { startHttpApp, testConfig, waitForConsumer, type HttpAppHarness } from '@shop/testing';
+import {
+  startHttpApp,
+  testConfig,
+  testRabbitmqUrlAs,
+  waitForConsumer,
+  type HttpAppHarness,
+} from '@shop/testing';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +26,8 @@ export async function startReportWorker(env: Record<string, string> = {}): Promi
   const reportsDir = env.REPORTS_DIR ?? (await mkdtemp(join(tmpdir(), 'reports-')));
   const config = loadReportWorkerConfig({
     DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
-    RABBITMQ_URL: testConfig.rabbitmqUrl,
+    // Its own RabbitMQ user: order-api accepts order.reported only from report-worker.
+    RABBITMQ_URL: testRabbitmqUrlAs('report-worker'),
     REPORTS_DIR: reportsDir,
     ...env,
   });
