@@ -111,9 +111,18 @@ describe('SERVICE_USERS', () => {
     'lets %s consume %s, dead-letter, retry, log and publish its status event, but not touch %s',
     (name, own, other) => {
       const { write, read } = user(name);
-      // report-worker also serves report_rpc: it consumes the requests and replies through the default exchange.
-      const serves = name === 'report-worker' ? [Queues.reportRpc] : [];
-      expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([own, ...serves]);
+      // report-worker also serves report_rpc (it replies through the default exchange); notify-worker also
+      // mails sign-in codes (customer_notify). Each reads its dead-letter queues: its retention job empties them.
+      const reads =
+        name === 'report-worker'
+          ? [Queues.orderReport, Queues.orderReportDeadLetter, Queues.reportRpc]
+          : [
+              Queues.orderNotify,
+              Queues.customerNotify,
+              Queues.orderNotifyDeadLetter,
+              Queues.customerNotifyDeadLetter,
+            ];
+      expect(topologyNames.filter((resource) => allows(read, resource))).toEqual(reads);
       expect(allows(write, DEFAULT_EXCHANGE)).toBe(name === 'report-worker');
       expect(allows(write, Exchanges.orderDeadLetter)).toBe(true);
       expect(allows(write, Exchanges.logs)).toBe(true);

@@ -274,7 +274,13 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
       derivedFrom(Queues.orderNotify),
       named(retryExchangeOf(Queues.customerNotify)),
     ),
-    read: anyOf(named(Queues.orderNotify), named(Queues.customerNotify)),
+    // And their dead-letter queues: its retention job removes the parked messages older than RETENTION_DAYS.
+    read: anyOf(
+      named(Queues.orderNotify),
+      named(Queues.customerNotify),
+      named(Queues.orderNotifyDeadLetter),
+      named(Queues.customerNotifyDeadLetter),
+    ),
   },
   {
     // Also serves report_rpc: consumes the requests, replies through the default exchange.
@@ -286,7 +292,8 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
       named(Exchanges.logs),
       derivedFrom(Queues.orderReport),
     ),
-    read: anyOf(named(Queues.orderReport), named(Queues.reportRpc)),
+    // Its dead-letter queue too: its retention job removes the parked messages older than RETENTION_DAYS.
+    read: anyOf(named(Queues.orderReport), named(Queues.orderReportDeadLetter), named(Queues.reportRpc)),
   },
   {
     name: 'log-aggregator',

@@ -13,3 +13,4 @@ export * from './consumer/work-queue-processor';
 export * from './dead-letters/dead-letter-queue';
 export * from './consumer/work-queue-subscriber';
 export * from './order-status.publisher';
+export * from './dead-letters/parked-retention';

@@ -4,6 +4,7 @@ import { HealthModule, MetricsModule } from '@shop/service-kit';
 import type { LogAggregatorConfig } from './config/log-aggregator.config';
 import { ArchiveHealthCheck } from './logs/archive.health';
 import { LogsModule } from './logs/logs.module';
+import { RetentionModule } from './retention/retention.module';
 
 export const SERVICE_NAME = 'log-aggregator';
 
@@ -32,6 +33,7 @@ export class AppModule {
           writeRetryDelayMs: 1_000,
           declareQueues: config.RABBITMQ_DECLARE_TOPOLOGY,
         }),
+        RetentionModule.forRoot({ logDir: config.LOG_DIR, retentionDays: config.RETENTION_DAYS }),
       ],
     };
   }

@@ -4,6 +4,7 @@ import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
 import { HealthModule, MetricsModule } from '@shop/service-kit';
 import type { NotifyWorkerConfig } from './config/notify-worker.config';
 import { NotificationsModule } from './notifications/notifications.module';
+import { RetentionModule } from './retention/retention.module';
 
 export const SERVICE_NAME = 'notify-worker';
 
@@ -32,6 +33,7 @@ export class AppModule {
           from: config.MAIL_FROM,
           maxConnections: config.SMTP_POOL_SIZE,
         }),
+        RetentionModule.forRoot({ retentionDays: config.RETENTION_DAYS }),
       ],
     };
   }

@@ -8,6 +8,7 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  retentionDaysVariable,
   secretVariable,
   SERVICE_PORTS,
 } from '@shop/config';
@@ -30,6 +31,8 @@ export const logAggregatorConfigShape = {
   OPS_TOKEN: secretVariable(),
   /** Recent records kept in memory for GET /logs. */
   LOG_RECENT_RECORDS: positiveIntVariable(50_000, 1_000_000),
+  /** Archived log files older than this many days are removed (at start and every 24 h). */
+  RETENTION_DAYS: retentionDaysVariable(),
 };
 
 export type LogAggregatorConfig = ReturnType<typeof loadLogAggregatorConfig>;

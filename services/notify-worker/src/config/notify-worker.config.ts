@@ -9,6 +9,7 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  retentionDaysVariable,
   SERVICE_PORTS,
   serviceDatabaseUrl,
   smtpUrlVariable,
@@ -32,6 +33,8 @@ export const notifyWorkerConfigShape = {
   PREFETCH: positiveIntVariable(10, 1_000),
   /** Open SMTP connections in nodemailer's pool. */
   SMTP_POOL_SIZE: positiveIntVariable(5, 100),
+  /** Notification rows and parked notify messages older than this many days are removed daily. */
+  RETENTION_DAYS: retentionDaysVariable(),
 };
 
 export type NotifyWorkerConfig = ReturnType<typeof loadNotifyWorkerConfig>;

@@ -9,6 +9,7 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  retentionDaysVariable,
   SERVICE_PORTS,
   serviceDatabaseUrl,
 } from '@shop/config';
@@ -32,6 +33,8 @@ export const reportWorkerConfigShape = {
   REPORT_RPC_PREFETCH: positiveIntVariable(4, 1_000),
   /** A TTF/OTF/TTC font covering Latin, Chinese and Korean; unset: a system Noto Sans CJK, else npm's SC + KR. */
   REPORT_FONT_PATH: z.string().min(1).optional(),
+  /** PDFs, their rows and parked order_report messages older than this many days are removed daily. */
+  RETENTION_DAYS: retentionDaysVariable(),
 };
 
 export type ReportWorkerConfig = ReturnType<typeof loadReportWorkerConfig>;

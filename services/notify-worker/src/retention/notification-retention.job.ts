@@ -1,0 +1,76 @@
+import { Queues, type WorkQueueName } from '@shop/contracts';
+import { removeParkedOlderThan } from '@shop/messaging';
+import { RetentionJob, type RetentionOptions } from '@shop/service-kit';
+import type { Channel } from 'amqplib';
+import type { Pool } from 'pg';
+
+/** Rows one DELETE removes: a big sale's rows go in many short statements, not one long lock. */
+const ROWS_PER_STATEMENT = 5_000;
+
+/** The dead-letter queues of the work queues notify-worker consumes: their messages carry addresses. */
+const PARKING_OF: readonly WorkQueueName[] = [Queues.orderNotify, Queues.customerNotify];
+
+/**
+ * Removes what notify-worker keeps about people once it is older than RETENTION_DAYS: order_notifications
+ * rows (each holds the recipient's address), sign_in_code_emails rows (where that table exists), and the
+ * parked messages of order_notify.dlq and customer_notify.dlq. The mails themselves are the mailbox's.
+ */
+export class NotificationRetentionJob extends RetentionJob {
+  constructor(
+    private readonly pool: Pool,
+    /** A channel of its own per dead-letter queue, closed after it. */
+    private readonly openChannel: () => Promise<Channel>,
+    retention: RetentionOptions,
+  ) {
+    super(retention);
+  }
+
+  protected async removeOlderThan(cutoff: Date): Promise<Record<string, number>> {
+    const notifications = await this.removeRows('order_notifications', cutoff);
+    const signInCodeEmails = (await this.tableExists('sign_in_code_emails'))
+      ? await this.removeRows('sign_in_code_emails', cutoff)
+      : 0;
+    let parked = 0;
+    for (const queue of PARKING_OF) parked += await this.removeParked(queue, cutoff);
+    return {
+      'notification rows': notifications,
+      'sign-in code email rows': signInCodeEmails,
+      'parked messages': parked,
+    };
+  }
+
+  private async removeRows(
+    table: 'order_notifications' | 'sign_in_code_emails',
+    cutoff: Date,
+  ): Promise<number> {
+    const key = table === 'order_notifications' ? 'order_id' : 'code_id';
+    let removed = 0;
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM ${table} WHERE ${key} IN
+           (SELECT ${key} FROM ${table} WHERE created_at < $1 LIMIT ${ROWS_PER_STATEMENT})`,
+        [cutoff],
+      );
+      removed += rowCount ?? 0;
+      if ((rowCount ?? 0) < ROWS_PER_STATEMENT) return removed;
+    }
+  }
+
+  private async tableExists(table: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ found: boolean }>(
+      'SELECT to_regclass($1) IS NOT NULL AS found',
+      [table],
+    );
+    return rows[0]?.found === true;
+  }
+
+  /** One queue's old parked messages; a queue this user may not read is logged, and the others still run. */
+  private async removeParked(queue: WorkQueueName, cutoff: Date): Promise<number> {
+    try {
+      return await removeParkedOlderThan(await this.openChannel(), queue, cutoff);
+    } catch (error) {
+      this.logger.warn(`retention: could not read ${queue}.dlq (${(error as Error).message})`);
+      return 0;
+    }
+  }
+}
