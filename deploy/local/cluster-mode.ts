@@ -1,5 +1,5 @@
 import { SERVICE_PORTS } from '@shop/config';
-import { CLUSTER_TOPOLOGY } from '@shop/contracts';
+import { CLUSTER_TOPOLOGY, TOPOLOGY } from '@shop/contracts';
 import {
   applyLocalDefinitions,
   CLUSTER_REPLICAS,
@@ -31,6 +31,70 @@ export function singleNodeInstances(rabbitmqUrl: string): ServiceInstance[] {
     port: SERVICE_PORTS[service],
     env: { RABBITMQ_URL: rabbitmqUrl },
   }));
+}
+
+export interface SingleNodeDeployment {
+  /** The vhost the services run in: `shop` once provisioned, else the one RABBITMQ_URL names. */
+  vhost: string;
+  instances: ServiceInstance[];
+  /** RABBITMQ_URL as guest in that vhost: the dashboard's and the load test's queue depths. */
+  adminUrl: string;
+  /** Users, permissions and policies were imported (the broker is this machine's). */
+  provisioned: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The machine's broker, as `npm start` uses it: the vhost `shop` is provisioned like the Docker broker
+ * (topology, queue limit policies, one user per service with its permissions, through rabbitmqctl, which
+ * only reaches this machine's node), and each service logs in as its own user with
+ * RABBITMQ_DECLARE_TOPOLOGY=false. The passwords are kept in var/secrets (0600, made on first use) or
+ * come from RABBITMQ_<SERVICE>_PASSWORD. A RABBITMQ_URL naming another host is used as it is.
+ */
+export async function prepareSingleNode(
+  rabbitmqUrl: string,
+  log: (line: string) => void,
+): Promise<SingleNodeDeployment> {
+  const base = new URL(rabbitmqUrl.split(',')[0]);
+  if (!LOOPBACK.has(base.hostname)) {
+    log(
+      `RABBITMQ_URL names ${base.hostname}, not this machine: services use it as they are, without their own users`,
+    );
+    return {
+      vhost: decodeURIComponent(base.pathname.slice(1)) || '/',
+      instances: singleNodeInstances(rabbitmqUrl),
+      adminUrl: rabbitmqUrl,
+      provisioned: false,
+    };
+  }
+  const applied = await applyLocalDefinitions({
+    topology: TOPOLOGY,
+    adminUser: decodeURIComponent(base.username) || 'guest',
+  });
+  const urlAs = (user?: { name: string; password: string }) => {
+    const url = new URL(base.toString());
+    if (user) {
+      url.username = encodeURIComponent(user.name);
+      url.password = encodeURIComponent(user.password);
+    }
+    url.pathname = `/${encodeURIComponent(applied.vhost)}`;
+    return url.toString();
+  };
+  const passwordOf = new Map(applied.users.map((user) => [user.name as string, user.password]));
+  return {
+    vhost: applied.vhost,
+    instances: singleNodeInstances(rabbitmqUrl).map((instance) => ({
+      ...instance,
+      env: {
+        ...instance.env,
+        RABBITMQ_URL: urlAs({ name: instance.service, password: passwordOf.get(instance.service)! }),
+        RABBITMQ_DECLARE_TOPOLOGY: 'false',
+      },
+    })),
+    adminUrl: urlAs(),
+    provisioned: true,
+  };
 }
 
 export interface ClusterDeployment {

@@ -31,6 +31,7 @@ import { recordLocalProcesses } from '@shop/loadtest';
 import {
   type ClusterDeployment,
   prepareCluster,
+  prepareSingleNode,
   replicaPort,
   type ServiceInstance,
   type ServiceName,
@@ -93,7 +94,17 @@ async function main(): Promise<void> {
         `quorum queues and service users imported into vhost "${deployment.vhost}"`,
     );
   }
-  const instances = deployment?.instances ?? singleNodeInstances(config.RABBITMQ_URL);
+  const single = deployment
+    ? undefined
+    : await prepareSingleNode(config.RABBITMQ_URL, (line) => say(`rabbitmq: ${line}`));
+  if (single?.provisioned) {
+    ok(
+      `RabbitMQ vhost "${single.vhost}": topology, queue limit policies and one user per service imported ` +
+        '(each service logs in as its own user; passwords in var/secrets)',
+    );
+  }
+  const instances = deployment?.instances ?? single!.instances;
+  const adminUrl = deployment?.adminUrl ?? single!.adminUrl;
   if (stopping) return;
 
   const migrations = await applyMigrations({
@@ -192,7 +203,7 @@ async function main(): Promise<void> {
     service: 'dashboard',
     port: SERVICE_PORTS.dashboard,
     env: {
-      RABBITMQ_URL: deployment?.adminUrl ?? config.RABBITMQ_URL,
+      RABBITMQ_URL: adminUrl,
       DASHBOARD_TARGETS: instances.map(({ name, port }) => `${name}=http://127.0.0.1:${port}`).join(','),
       ORDER_API_URL: `http://127.0.0.1:${SERVICE_PORTS['order-api']}`,
       // npm start's mail catcher answers Mailpit's API; with SMTP_URL set, a Mailpit on its usual port.
@@ -217,6 +228,7 @@ async function main(): Promise<void> {
     sku: await orderableSku(config.DATABASE_URL),
     instances,
     deployment,
+    adminUrl,
     opsToken: secrets.OPS_TOKEN,
   });
 }
@@ -446,6 +458,8 @@ function printBanner(info: {
   sku: string | undefined;
   instances: ServiceInstance[];
   deployment: ClusterDeployment | undefined;
+  /** guest's URL in the services' vhost, for the load test's queue depths. */
+  adminUrl: string;
   opsToken: string;
 }): void {
   const api = `http://localhost:${SERVICE_PORTS['order-api']}`;
@@ -499,13 +513,9 @@ function printBanner(info: {
     '  Place an order:',
     `  curl -i -X POST ${api}/orders -H 'Content-Type: application/json' -d '${body}'`,
     ...(info.sku ? [] : ['  (no product has stock yet: add one with PUT /products/<sku>, see the API docs)']),
-    ...(info.deployment
-      ? [
-          '',
-          '  A flash sale on it (queue depths read from the cluster):',
-          `  npm run loadtest:flash-sale -- --amqp '${info.deployment.adminUrl.split(',')[0]}' --cpu`,
-        ]
-      : []),
+    '',
+    info.deployment ? '  A flash sale on it (queue depths read from the cluster):' : '  A flash sale on it:',
+    `  npm run loadtest:flash-sale -- --amqp '${info.adminUrl.split(',')[0]}' --cpu`,
     line,
     '',
   ];

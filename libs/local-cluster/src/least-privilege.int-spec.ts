@@ -1,4 +1,12 @@
-import { Exchanges, Queues, RoutingKeys, TOPOLOGY } from '@shop/contracts';
+import {
+  Exchanges,
+  FailureHeaders,
+  MessageTypes,
+  QUEUE_LIMIT_POLICIES,
+  Queues,
+  RoutingKeys,
+  TOPOLOGY,
+} from '@shop/contracts';
 import {
   BrokerProbe,
   createOrderFixture,
@@ -15,6 +23,7 @@ import {
 } from '@shop/testing';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -334,6 +343,95 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
     });
   });
 
+  describe('what the broker itself refuses', () => {
+    it.each(['notify-worker', 'log-aggregator', 'dashboard'] as const)(
+      '%s may not write to the default exchange, which reaches every queue by name',
+      async (user) => {
+        expect(await brokerErrorOf(user, publishConfirmed('', Queues.orderStatus))).toEqual(
+          refusal(user, 'exchange', 'amq.default'),
+        );
+      },
+    );
+
+    it('a reply to direct reply-to is a publish to amq.default: why report-worker keeps that right', async () => {
+      const caller = await (await connectionOf('order-api')).createChannel();
+      await caller.consume('amq.rabbitmq.reply-to', () => undefined, { noAck: true });
+      const replyTo = await new Promise<string>((resolve, reject) => {
+        void (async () => {
+          const server = await (await connectionOf('report-worker')).createChannel();
+          await server.consume(Queues.reportRpc, (request) => {
+            if (!request) return reject(new Error('consumer cancelled'));
+            server.ack(request);
+            resolve(String(request.properties.replyTo));
+            void server.close();
+          });
+          caller.publish('', Queues.reportRpc, Buffer.from('{}'), { replyTo: 'amq.rabbitmq.reply-to' });
+        })().catch(reject);
+      });
+      expect(replyTo).toMatch(/^amq\.rabbitmq\.reply-to\./);
+      expect(await brokerErrorOf('notify-worker', publishConfirmed('', replyTo))).toEqual(
+        refusal('notify-worker', 'exchange', 'amq.default'),
+      );
+      expect(await brokerErrorOf('report-worker', publishConfirmed('', replyTo))).toBeUndefined();
+      await caller.close();
+    });
+
+    it('refuses a user_id other than the connection’s own login (406 PRECONDITION_FAILED)', async () => {
+      const spoofed = await brokerErrorOf('notify-worker', (channel) => {
+        channel.publish(Exchanges.order, RoutingKeys.orderReported, Buffer.from('{}'), {
+          userId: 'report-worker',
+        });
+        return channel.waitForConfirms();
+      });
+      expect(spoofed).toEqual(
+        expect.objectContaining({
+          code: 406,
+          message: expect.stringContaining(
+            "user_id property set to 'report-worker' but authenticated user was 'notify-worker'",
+          ),
+        }),
+      );
+      expect(
+        await brokerErrorOf('notify-worker', (channel) => {
+          channel.publish(Exchanges.logs, 'notify-worker.info', Buffer.from('{}'), {
+            userId: 'notify-worker',
+          });
+          return channel.waitForConfirms();
+        }),
+      ).toBeUndefined();
+    });
+
+    it('sets the queue limit policies on the vhost, and a full queue nacks the next publish', async () => {
+      const { stdout } = await run('rabbitmqctl', ['-q', 'list_policies', '-p', VHOST, '--no-table-headers']);
+      expect(
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split('\t')[1])
+          .sort(),
+      ).toEqual(QUEUE_LIMIT_POLICIES.map((policy) => policy.name).sort());
+      const limit = QUEUE_LIMIT_POLICIES.find((policy) => policy.queues.includes(Queues.reportRpc))!.limit;
+      await admin.purge(Queues.reportRpc);
+      const channel = await (await connectionOf('order-api')).createConfirmChannel();
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: limit['max-length'] + 1 },
+          () =>
+            new Promise<string>((resolve) =>
+              channel.publish('', Queues.reportRpc, Buffer.from('{}'), {}, (error) =>
+                resolve(error ? 'nacked' : 'confirmed'),
+              ),
+            ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === 'confirmed')).toHaveLength(limit['max-length']);
+      expect(outcomes.at(-1)).toBe('nacked');
+      expect(await admin.messageCount(Queues.reportRpc)).toBe(limit['max-length']);
+      await channel.close();
+      await admin.purge(Queues.reportRpc);
+    });
+  });
+
   describe('the services, run as these users with RABBITMQ_DECLARE_TOPOLOGY=false', () => {
     let pool: Pool;
     let sink: SmtpSink;
@@ -452,6 +550,115 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       }
       expect(await admin.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
       expect(await admin.messageCount(Queues.orderReportDeadLetter)).toBe(0);
+    });
+
+    it('order-api parks order.reported forged by notify-worker FORBIDDEN_PUBLISHER, the order unchanged, and applies report-worker’s', async () => {
+      await admin.purge(Queues.orderStatus, Queues.orderStatusDeadLetter);
+      const api = await start('order-api', { DATABASE_URL: testConfig.databaseUrlOf('order-api') });
+      await logsUntil(api, /consuming order_status/);
+      const order = await createOrderFixture(pool, {
+        customer: { email: 'forged.status@example.com', name: 'Forged Status' },
+        items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
+      });
+      const reported = (user: 'notify-worker' | 'report-worker') => {
+        const messageId = randomUUID();
+        const body = {
+          messageId,
+          type: MessageTypes.orderReportedV1,
+          version: 1,
+          occurredAt: new Date().toISOString(),
+          correlationId: `least-privilege-${order.orderId}`,
+          data: { orderId: order.orderId, reportedAt: new Date().toISOString() },
+        };
+        return {
+          exchange: Exchanges.order,
+          routingKey: RoutingKeys.orderReported,
+          body: Buffer.from(JSON.stringify(body)),
+          options: {
+            persistent: true,
+            contentType: 'application/json',
+            messageId,
+            type: MessageTypes.orderReportedV1,
+            userId: user,
+          },
+        };
+      };
+      const orderRow = async () =>
+        (
+          await pool.query<{ status: string; reported_at: Date | null }>(
+            'SELECT status, reported_at FROM orders WHERE id = $1',
+            [order.orderId],
+          )
+        ).rows[0];
+
+      const notifyWorker = await BrokerProbe.connect(urlAs('notify-worker', applied));
+      try {
+        await notifyWorker.publishBurstConfirmed([reported('notify-worker')]);
+      } finally {
+        await notifyWorker.close();
+      }
+      const [parked] = await admin.waitForMessages(Queues.orderStatusDeadLetter, 1, 20_000);
+      expect(parked.properties.userId).toBe('order-api');
+      expect(parked.properties.headers).toMatchObject({
+        [FailureHeaders.lastError]: expect.stringMatching(
+          /^FORBIDDEN_PUBLISHER: order.reported.v1 is accepted from report-worker only, not from notify-worker/,
+        ),
+        'x-original-user-id': 'notify-worker',
+      });
+      expect(await orderRow()).toEqual({ status: 'placed', reported_at: null });
+
+      const reportWorker = await BrokerProbe.connect(urlAs('report-worker', applied));
+      try {
+        await reportWorker.publishBurstConfirmed([reported('report-worker')]);
+      } finally {
+        await reportWorker.close();
+      }
+      await waitFor('the order to be reported', async () => (await orderRow()).status === 'reported');
+      expect(await admin.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+    });
+
+    it('report-worker answers only a direct reply-to or an exclusive queue, never a shared queue', async () => {
+      await admin.purge(Queues.reportRpc, Queues.orderNotify);
+      const report = await start('report-worker', {
+        DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
+        REPORTS_DIR: reportsDir,
+      });
+      await logsUntil(report, /serving report_rpc/);
+      const request = (replyTo: string, correlationId: string) => ({
+        exchange: '',
+        routingKey: Queues.reportRpc,
+        body: Buffer.from(JSON.stringify({ orderId: randomUUID() })),
+        options: {
+          contentType: 'application/json',
+          messageId: randomUUID(),
+          type: MessageTypes.reportRequestV1,
+          correlationId,
+          replyTo,
+          userId: 'order-api',
+        },
+      });
+      const orderApi = await BrokerProbe.connect(urlAs('order-api', applied));
+      try {
+        // A shared queue: the worker would post its reply into order_notify, a work queue.
+        await orderApi.publishBurstConfirmed([request(Queues.orderNotify, 'to-a-shared-queue')]);
+        await logsUntil(report, /reply_to order_notify is neither direct reply-to nor an exclusive queue/);
+        expect(await admin.messageCount(Queues.orderNotify)).toBe(0);
+
+        // The caller's own exclusive queue (as `npm run report` makes one): answered.
+        const { queue } = await admin.channel.assertQueue('', { exclusive: true, autoDelete: true });
+        await orderApi.publishBurstConfirmed([request(queue, 'to-an-exclusive-queue')]);
+        const [reply] = await admin.waitForMessages(queue, 1, 15_000);
+        expect(reply.properties).toMatchObject({
+          correlationId: 'to-an-exclusive-queue',
+          type: MessageTypes.reportErrorV1,
+          userId: 'report-worker',
+        });
+        expect(JSON.parse(reply.content.toString())).toMatchObject({ code: 'ORDER_NOT_FOUND' });
+      } finally {
+        await orderApi.close();
+      }
+      const metrics = await (await fetch(`${report.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/report_rpc_requests_total\{[^}]*outcome="refused"[^}]*\} 1/);
     });
 
     it('control: the same worker told to declare the topology is refused (so the check above can fail)', async () => {

@@ -177,7 +177,7 @@ export class ReportRpcServer implements OnApplicationBootstrap, BeforeApplicatio
       }
       if (!(await this.isCallersOwn(String(replyTo)))) {
         this.logger.warn(
-          `report_rpc: request ${correlationId} dropped unanswered: reply_to "${String(replyTo).slice(0, 200)}" is neither direct reply-to nor an exclusive queue`,
+          `report_rpc: request ${correlationId} dropped unanswered: reply_to ${String(replyTo).slice(0, 200)} is neither direct reply-to nor an exclusive queue`,
         );
         this.counts.refused++;
         this.requests?.inc({ outcome: 'refused' });
