@@ -61,6 +61,8 @@ export async function createServiceApp(
       // Node looks for requests over their time every 30 s by default: a slow body would get twice its time.
       connectionsCheckingInterval: Math.min(1_000, requestTimeout),
       headersTimeout: Math.min(60_000, requestTimeout),
+      // useAllowedHosts answers a missing Host itself, with a code (Node's own 400 has no body).
+      requireHostHeader: false,
     },
     logger: false,
     clientErrorHandler: answerClientErrorWithCode,

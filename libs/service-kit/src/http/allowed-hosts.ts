@@ -17,15 +17,21 @@ export function hostNameOf(hostHeader: string): string | undefined {
 /**
  * Refuses a request whose Host names none of `allowedHosts` (any port) with 421 HOST_NOT_ALLOWED, before
  * anything else runs: a web page whose DNS name was rebound to 127.0.0.1 still sends its own name as
- * Host, so it cannot reach a local service. `*` allows any host. A request without Host (HTTP/1.0, as
- * HAProxy's health checks send) is let through: a browser always sends one.
+ * Host, so it cannot reach a local service. `*` allows any host. An HTTP/1.0 request without Host (as
+ * HAProxy's health checks send) is let through: a browser always sends one; HTTP/1.1 requires it (400
+ * HOST_REQUIRED, with a code, where Node's own refusal had none).
  */
 export function useAllowedHosts(fastify: FastifyInstance, allowedHosts: readonly string[]): void {
   const allowed = new Set(allowedHosts.map((host) => host.toLowerCase().replace(/\.$/, '')));
-  if (allowed.has('*')) return;
+  const anyHost = allowed.has('*');
   fastify.addHook('onRequest', async (request, reply) => {
     const host = request.headers.host;
-    if (host === undefined) return;
+    if (host === undefined) {
+      if (request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor === 0) return;
+      const body: ApiErrorBody = { code: 'HOST_REQUIRED', message: 'An HTTP/1.1 request must send Host.' };
+      return reply.code(400).header('connection', 'close').send(body);
+    }
+    if (anyHost) return;
     const name = hostNameOf(host);
     if (name !== undefined && allowed.has(name)) return;
     const body: ApiErrorBody = {

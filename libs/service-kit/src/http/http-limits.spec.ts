@@ -137,6 +137,9 @@ describe('createServiceApp: request ids, timeouts, hosts and nosniff', () => {
         expect((await statusFor(`Host: ${host}\r\n`)).status).toBe(404);
       }
       expect((await statusFor('')).status).toBe(404); // HTTP/1.0 without Host: HAProxy's health check
+      const { text: noHost } = await rawExchange(port, 'GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n');
+      expect(noHost).toMatch(/^HTTP\/1\.1 400 /);
+      expect(noHost).toContain('"code":"HOST_REQUIRED"');
       for (const host of [
         'evil.example',
         'evil.example:3000',
