@@ -1,5 +1,6 @@
+import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { deadLetterQueueOf, FailureHeaders, type WorkQueueName } from '@shop/contracts';
-import type { Channel, GetMessage } from 'amqplib';
+import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
 /**
  * When a message was parked: our x-failed-at, or the time of the broker's own dead-lettering (x-death,
@@ -51,4 +52,29 @@ export async function removeParkedOlderThan(
     await channel.close().catch(() => undefined);
   }
   return removed;
+}
+
+/**
+ * A plain channel on the service's own connection, once it is up (a retention run at start comes before
+ * the broker connection is ready); fails after `timeoutMs` so a run never waits forever.
+ */
+export async function channelWhenConnected(amqp: AmqpConnection, timeoutMs = 60_000): Promise<Channel> {
+  const manager = amqp.managedConnection;
+  if (!manager.isConnected()) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        manager.removeListener('connect', connected);
+        reject(new Error(`no broker connection within ${timeoutMs} ms`));
+      }, timeoutMs);
+      // Never what keeps a stopping process alive.
+      timer.unref();
+      const connected = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      manager.once('connect', connected);
+    });
+  }
+  // golevelup's current connection is amqplib's ChannelModel (typed as the bare Connection).
+  return (amqp.connection as unknown as ChannelModel).createChannel();
 }

@@ -7,6 +7,7 @@ export interface RetentionOptions {
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
+const SHUTDOWN_WAIT_MS = 5_000;
 
 /** Everything created before this instant is older than the limit. */
 export const retentionCutoff = (now: Date, retentionDays: number): Date =>
@@ -56,9 +57,16 @@ export abstract class RetentionJob implements OnApplicationBootstrap, OnApplicat
     this.timer.unref();
   }
 
+  /** Lets a run in progress finish, for a few seconds at most (one waiting for the broker would not). */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.running.catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
   }
 }
 

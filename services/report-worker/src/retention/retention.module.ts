@@ -1,8 +1,8 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { PG_POOL } from '@shop/db';
+import { channelWhenConnected } from '@shop/messaging';
 import { DAY_MS } from '@shop/service-kit';
-import type { ChannelModel } from 'amqplib';
 import type { Pool } from 'pg';
 import { ReportRetentionJob } from './report-retention.job';
 
@@ -16,13 +16,10 @@ export class RetentionModule {
         {
           provide: ReportRetentionJob,
           useFactory: (pool: Pool, amqp: AmqpConnection) =>
-            new ReportRetentionJob(
-              pool,
-              options.reportsDir,
-              // golevelup's current connection is amqplib's ChannelModel (typed as the bare Connection).
-              () => (amqp.connection as unknown as ChannelModel).createChannel(),
-              { retentionDays: options.retentionDays, intervalMs: DAY_MS },
-            ),
+            new ReportRetentionJob(pool, options.reportsDir, () => channelWhenConnected(amqp), {
+              retentionDays: options.retentionDays,
+              intervalMs: DAY_MS,
+            }),
           inject: [PG_POOL, AmqpConnection],
         },
       ],
