@@ -28,30 +28,41 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
  */
 @Injectable()
 export class ClientRateLimits implements OnModuleInit {
-  private limiters: Partial<Record<ClientLimitName, Limiter>> = {};
+  private fastify: FastifyInstance | undefined;
+  private readonly limiters: Partial<Record<ClientLimitName, Limiter>> = {};
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    await fastify.register(rateLimit, { global: false });
-    const timeWindow = this.config.CLIENT_RATE_WINDOW_SECONDS * 1000;
-    this.limiters = {
-      'sign-in': fastify.createRateLimit({ max: this.config.SIGN_IN_PER_CLIENT_LIMIT, timeWindow }),
-      token: fastify.createRateLimit({ max: this.config.TOKEN_PER_CLIENT_LIMIT, timeWindow }),
-    };
+  onModuleInit(): void {
+    this.fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    // Not awaited: Fastify loads it with the rest when it starts. Awaiting it here loaded Nest's routes
+    // before Nest set its error handler, so their errors got Fastify's default body, without our `code`.
+    void this.fastify.register(rateLimit, { global: false });
   }
 
   /** Counts the request; undefined while within the limit, else the seconds until the client may retry. */
   async exceeded(name: ClientLimitName, request: FastifyRequest): Promise<number | undefined> {
-    const limiter = this.limiters[name];
-    if (!limiter) throw new Error(`rate limit ${name} is not set up`);
-    const result = await limiter(request);
+    const result = await this.limiter(name)(request);
     if (result.isAllowed || !result.isExceeded) return undefined;
     return Math.max(1, result.ttlInSeconds);
+  }
+
+  /** Made on first use: the plugin's createRateLimit exists once Fastify has loaded it. */
+  private limiter(name: ClientLimitName): Limiter {
+    const existing = this.limiters[name];
+    if (existing) return existing;
+    if (!this.fastify) throw new Error('client rate limits are not set up');
+    const max =
+      name === 'sign-in' ? this.config.SIGN_IN_PER_CLIENT_LIMIT : this.config.TOKEN_PER_CLIENT_LIMIT;
+    const limiter = this.fastify.createRateLimit({
+      max,
+      timeWindow: this.config.CLIENT_RATE_WINDOW_SECONDS * 1000,
+    });
+    this.limiters[name] = limiter;
+    return limiter;
   }
 }
 
