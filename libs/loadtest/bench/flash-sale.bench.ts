@@ -1,6 +1,12 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
 import { Queues, queuesOf, WorkQueues } from '@shop/contracts';
-import { ensureVhostExists, freePort, purgeQueues, type ServiceProcess } from '@shop/testing';
+import {
+  ensureVhostExists,
+  freePort,
+  purgeQueues,
+  testRabbitmqUrlAs,
+  type ServiceProcess,
+} from '@shop/testing';
 import { connect } from 'amqplib';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -141,7 +147,12 @@ async function main(): Promise<void> {
   const singleNode: Deployment = {
     label: 'single node',
     rabbitmqUrl,
-    replicas: SERVICES.map((service) => ({ name: service, service, env: { RABBITMQ_URL: rabbitmqUrl } })),
+    // Each as its own RabbitMQ user: order-api accepts a status event only from the worker that owns it.
+    replicas: SERVICES.map((service) => ({
+      name: service,
+      service,
+      env: { RABBITMQ_URL: testRabbitmqUrlAs(service, rabbitmqUrl) },
+    })),
   };
   const single = await runDeployment(singleNode, databaseUrl);
   let scaledOut: DeploymentRun | undefined;

@@ -2,7 +2,14 @@ import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
 import { WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { withDatabaseName } from '@shop/db';
-import { ensureVhostExists, freePort, purgeQueues, SmtpSink, type ServiceProcess } from '@shop/testing';
+import {
+  ensureVhostExists,
+  freePort,
+  purgeQueues,
+  SmtpSink,
+  testRabbitmqUrlAs,
+  type ServiceProcess,
+} from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
 import { CLUSTER_REPLICAS, LocalLoadBalancer, type LocalCluster } from '@shop/local-cluster';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -114,7 +121,8 @@ export class DrillSystem {
     if (!instance) throw new Error(`no instance ${name} in this drill system`);
     const env: Record<string, string> = {
       ...serviceDatabaseEnv(instance.service, this.databaseUrl),
-      RABBITMQ_URL: this.rabbitmqUrl,
+      // Its own RabbitMQ user: order-api accepts a status event only from the worker that owns it.
+      RABBITMQ_URL: testRabbitmqUrlAs(instance.service, this.rabbitmqUrl),
       REPORTS_DIR: this.reportsDir,
       ...(instance.service === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
       ...instance.env,

@@ -36,7 +36,7 @@ export interface ApplyLocalDefinitionsOptions {
   /** Where the passwords are read from (default process.env); unset ones get .env.example's value. */
   env?: Record<string, string | undefined>;
   /**
-   * Test vhosts only: give each service user every right there (declaring the topology binds too, which
+   * Specs', benches' and drills' vhosts only: give each service user every right there (declaring the topology binds too, which
    * needs write and read on every exchange and queue), so a spec's service may declare its topology on a
    * fresh vhost while it publishes as its own user. Never for `shop`; the least-privilege spec proves the
    * real rights in a vhost of its own.
@@ -82,8 +82,8 @@ export async function applyLocalDefinitions(
   const adminUser = options.adminUser ?? DEFAULT_ADMIN_USER;
   const env = options.env ?? process.env;
   const passwords = loadPasswords(env);
-  if (options.servicesMayDeclare && !vhost.includes('test')) {
-    throw new Error(`servicesMayDeclare is for test vhosts only, not "${vhost}"`);
+  if (options.servicesMayDeclare && vhost === RABBITMQ_VHOST) {
+    throw new Error(`servicesMayDeclare is for the vhosts of specs, benches and drills, never "${vhost}"`);
   }
   const users = options.servicesMayDeclare
     ? SERVICE_USERS.map((user) => ({ ...user, configure: '.*', write: '.*', read: '.*' }))

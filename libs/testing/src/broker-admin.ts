@@ -9,10 +9,11 @@ import { testConfig } from './test-config';
 const ROOT = join(__dirname, '../../..');
 
 /**
- * The test broker's URL as a service's own RabbitMQ user, which the integration set-up provisions in the
- * test vhost (`npm run rabbitmq:apply-local -- --services-may-declare`) with the password `npm start`
- * uses too (its variable, else var/secrets). For specs whose check depends on who published: a status
- * event is accepted only from the worker that owns the step.
+ * The test broker's URL (or `rabbitmqUrl`, one node or several) as a service's own RabbitMQ user, which
+ * the integration set-up and ensureVhostExists provision (`npm run rabbitmq:apply-local --
+ * --services-may-declare`) with the password `npm start` uses too (its variable, else var/secrets). For
+ * specs, benches and drills whose services publish status events: order-api accepts one only from the
+ * worker that owns the step.
  */
 export function testRabbitmqUrlAs(user: ServiceUserName, rabbitmqUrl = testConfig.rabbitmqUrl): string {
   const { passwordVariable } = SERVICE_USERS.find((candidate) => candidate.name === user)!;
@@ -59,7 +60,10 @@ const machineRabbitmqctl: RabbitmqCtlSync = (...args) =>
 
 /**
  * Creates `vhost` with full permissions for the URL's user when it is missing (specs, benches, drills),
- * on the machine's broker or, given its `rabbitmqctl`, on another one such as the local cluster.
+ * on the machine's broker or, given its `rabbitmqctl`, on another one such as the local cluster. On the
+ * machine's broker it also provisions the service users and queue limit policies there
+ * (provisionTestVhost), so a bench or drill runs each service as its own user (testRabbitmqUrlAs); the
+ * cluster's callers do that through applyLocalDefinitions with the cluster's rabbitmqctl.
  */
 export function ensureVhostExists(
   rabbitmqUrl: string,
@@ -70,11 +74,13 @@ export function ensureVhostExists(
   const vhosts = rabbitmqctl('list_vhosts', 'name')
     .split('\n')
     .map((line) => line.trim());
-  if (vhosts.includes(vhost)) return;
   const user = decodeURIComponent(new URL(rabbitmqUrl.split(',')[0]).username) || 'guest';
-  rabbitmqctl('add_vhost', vhost);
-  rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
-  log(`created vhost ${vhost} for ${user}`);
+  if (!vhosts.includes(vhost)) {
+    rabbitmqctl('add_vhost', vhost);
+    rabbitmqctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    log(`created vhost ${vhost} for ${user}`);
+  }
+  if (rabbitmqctl === machineRabbitmqctl) provisionTestVhost(vhost, user);
 }
 
 /** Declares `topology` on a channel, as a service that declares its topology does at start. */

@@ -1,7 +1,7 @@
 import { CLUSTER_TOPOLOGY } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
-import { CLUSTER_REPLICAS, replicaName, type LocalCluster } from '@shop/local-cluster';
-import { declareTopology, ensureVhostExists } from '@shop/testing';
+import { applyLocalDefinitions, CLUSTER_REPLICAS, replicaName, type LocalCluster } from '@shop/local-cluster';
+import { declareTopology, ensureVhostExists, testRabbitmqUrlAs } from '@shop/testing';
 import type { ServiceName } from './tool-environment';
 
 /** One process of a bench or drill: `notify-worker` on one node, `notify-worker-2` among replicas. */
@@ -13,7 +13,8 @@ export interface ReplicaPlan {
 }
 
 /**
- * The replicas of `services` on the local cluster, logged in as guest on `vhost`. Each replica lists the
+ * The replicas of `services` on the local cluster, each logged in as its own user on `vhost` (order-api
+ * accepts a status event only from the worker that owns it; prepareClusterVhost provisions the users). Each replica lists the
  * nodes from a different one, so connections spread over the cluster; none declares the topology (it
  * would declare the single-node classic queues; prepareClusterVhost declares CLUSTER_TOPOLOGY).
  */
@@ -27,14 +28,20 @@ export function clusterReplicas(
       name: replicaName(service, index + 1),
       service,
       env: {
-        RABBITMQ_URL: cluster.url({ user: 'guest', password: 'guest', vhost }, cluster.nodesFrom(index)),
+        RABBITMQ_URL: testRabbitmqUrlAs(
+          service,
+          cluster.url({ user: 'guest', password: 'guest', vhost }, cluster.nodesFrom(index)),
+        ),
         RABBITMQ_DECLARE_TOPOLOGY: 'false',
       },
     })),
   );
 }
 
-/** `vhost` on the cluster for guest, with CLUSTER_TOPOLOGY declared in it (quorum queues on three nodes). */
+/**
+ * `vhost` on the cluster for guest, with CLUSTER_TOPOLOGY declared in it (quorum queues on three nodes),
+ * the queue limit policies and the service users (with every right there).
+ */
 export async function prepareClusterVhost(
   cluster: LocalCluster,
   vhost: string,
@@ -42,6 +49,12 @@ export async function prepareClusterVhost(
 ): Promise<string> {
   const url = cluster.url({ user: 'guest', password: 'guest', vhost });
   ensureVhostExists(url, vhost, log, (...args) => cluster.ctlSync(cluster.nodes[0], args));
+  await applyLocalDefinitions({
+    vhost,
+    topology: CLUSTER_TOPOLOGY,
+    servicesMayDeclare: true,
+    rabbitmqctl: (args, input) => cluster.ctl(cluster.nodes[0], args, { input }),
+  });
   const admin = await connectToolToBroker(url, 'cluster-topology');
   try {
     await declareTopology(await admin.connection.createChannel(), CLUSTER_TOPOLOGY);

@@ -1,6 +1,6 @@
 import { serviceDatabaseUrl } from '@shop/config';
 import { Queues, RoutingKeys } from '@shop/contracts';
-import { waitFor, type ServiceProcess, type SmtpSink } from '@shop/testing';
+import { testRabbitmqUrlAs, waitFor, type ServiceProcess, type SmtpSink } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -91,7 +91,8 @@ export async function measureEndToEnd(
   const start = (name: 'order-api' | 'notify-worker' | 'report-worker', env: Record<string, string>) =>
     processes.start(name, {
       DATABASE_URL: serviceDatabaseUrl(context.databaseUrl, name),
-      RABBITMQ_URL: context.rabbitmqUrl,
+      // Its own RabbitMQ user: order-api accepts a status event only from the worker that owns it.
+      RABBITMQ_URL: testRabbitmqUrlAs(name, context.rabbitmqUrl),
       ...env,
     });
   const prefetch: Record<string, string> =
