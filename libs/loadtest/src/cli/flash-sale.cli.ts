@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FLASH_SALE_LIMITS as LIMITS, type FlashSaleProgressMessage } from '@shop/contracts';
+import { FLASH_SALE_LIMITS as LIMITS, RABBITMQ_VHOST, type FlashSaleProgressMessage } from '@shop/contracts';
 import type { FlashSaleOptions, FlashSaleResults } from '../flash-sale.results';
 import { ProgressLine } from '../progress';
 import { renderReportHtml } from '../report/report-html';
@@ -23,7 +23,7 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --mail-api URL      Mailpit-compatible API                     (default http://localhost:8025)
   --mailbox-capacity N  messages the mailbox keeps, for one that does not report it: Mailpit's
                       MP_MAX_MESSAGES (0 = no bound)             (default 500, Mailpit's own default)
-  --amqp URL          broker, only to read queue depths          (default $RABBITMQ_URL or ${LOCAL_DEFAULTS.rabbitmqUrl})
+  --amqp URL          broker, only to read queue depths          (default $RABBITMQ_URL or ${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST})
   --timeout MS        per-request timeout                        (default 10000)
   --drain-timeout MS  wait for emails and PDFs                   (default 120000)
   --out DIR           results.json and report.html               (default var/loadtest/<timestamp>)
@@ -102,7 +102,8 @@ export function parseFlashSaleArgs(
         values['mailbox-capacity'] === undefined
           ? undefined
           : int('mailbox-capacity', { min: 0, max: 1_000_000_000, default: 0 }),
-      amqpUrl: url('amqp', process.env.RABBITMQ_URL || LOCAL_DEFAULTS.rabbitmqUrl),
+      // npm start runs the services in the vhost `shop`.
+      amqpUrl: url('amqp', process.env.RABBITMQ_URL || `${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
       requestTimeoutMs: int('timeout', LIMITS.requestTimeoutMs),
       drainTimeoutMs: int('drain-timeout', LIMITS.drainTimeoutMs),
     },
