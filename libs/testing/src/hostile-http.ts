@@ -52,14 +52,19 @@ export function sendRawHttp(port: number, request: RawRequest): Promise<RawAnswe
   });
 }
 
+/**
+ * The first answer in `bytes`. A body longer than its Content-Length said belongs to a second answer:
+ * the server reads what a short Content-Length left over as another request.
+ */
 function parseRawAnswer(bytes: Buffer): RawAnswer {
-  const text = bytes.toString('utf8');
-  const end = text.indexOf('\r\n\r\n');
-  const head = end === -1 ? text : text.slice(0, end);
+  const end = bytes.indexOf('\r\n\r\n');
+  const head = (end === -1 ? bytes : bytes.subarray(0, end)).toString('latin1');
+  const rest = end === -1 ? Buffer.alloc(0) : bytes.subarray(end + 4);
+  const length = /^content-length: *(\d+)/im.exec(head)?.[1];
   return {
     status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0),
     headers: head,
-    body: end === -1 ? '' : text.slice(end + 4),
+    body: (length === undefined ? rest : rest.subarray(0, Number(length))).toString('utf8'),
   };
 }
 
