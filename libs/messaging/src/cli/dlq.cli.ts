@@ -2,11 +2,11 @@
  * `npm run dlq -- list <queue> [--json] [--limit N]`: show parked messages and why they were parked.
  * `npm run dlq -- replay <queue> [--limit N] [--message-id ID]`: send them back for another try.
  * <queue> is a work queue (order_notify, order_report) or its dead-letter queue (order_notify.dlq ...).
- * Reads RABBITMQ_URL (default: the local broker).
+ * Reads RABBITMQ_URL (default: the local broker's vhost `shop`, where `npm start` runs the services).
  */
 import { brokerUserOf, connectToolToBroker } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
-import { deadLetterQueueOf } from '@shop/contracts';
+import { deadLetterQueueOf, RABBITMQ_VHOST } from '@shop/contracts';
 import { parseArgs } from 'node:util';
 import {
   listParked,
@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     throw new Error('--limit takes a whole number above 0');
   const workQueue = resolveWorkQueue(queueName);
 
-  const { RABBITMQ_URL } = loadConfig({ RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl) });
+  const { RABBITMQ_URL } = loadConfig({
+    RABBITMQ_URL: rabbitmqUrlVariable(`${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
+  });
   const broker = await connectToolToBroker(RABBITMQ_URL, 'dlq-cli');
   const { connection } = broker;
   try {

@@ -4,11 +4,12 @@
  * `correlation_id`, the request published to the default exchange with `expiration` = the timeout.
  * Prints the correlation id, the time taken and where it wrote the PDF (default ./order-<id>.pdf).
  * It sends no order data, so it gets only a report already written (else ORDER_NOT_FOUND); GET
- * /orders/:id/report on order-api renders one on demand. Reads RABBITMQ_URL (default: the local broker).
+ * /orders/:id/report on order-api renders one on demand. Reads RABBITMQ_URL (default: the local broker's
+ * vhost `shop`, where `npm start` runs the services).
  */
-import { connectToolToBroker } from '@shop/broker';
+import { brokerUserOf, connectToolToBroker } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
-import { MessageTypes, Queues, REPORT_DEADLINE_HEADER, ReportErrorV1 } from '@shop/contracts';
+import { MessageTypes, Queues, RABBITMQ_VHOST, REPORT_DEADLINE_HEADER, ReportErrorV1 } from '@shop/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -31,7 +32,9 @@ async function main(): Promise<number> {
     throw new Error('--timeout takes milliseconds above 0');
   const out = resolve(values.out ?? `order-${orderId}.pdf`);
 
-  const { RABBITMQ_URL } = loadConfig({ RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl) });
+  const { RABBITMQ_URL } = loadConfig({
+    RABBITMQ_URL: rabbitmqUrlVariable(`${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
+  });
   const broker = await connectToolToBroker(RABBITMQ_URL, 'report-cli');
   const { connection } = broker;
   try {
@@ -57,6 +60,7 @@ async function main(): Promise<number> {
       correlationId,
       type: MessageTypes.reportRequestV1,
       contentType: 'application/json',
+      userId: brokerUserOf(RABBITMQ_URL),
       expiration: String(timeoutMs),
       headers: { [REPORT_DEADLINE_HEADER]: Date.now() + timeoutMs },
     });
