@@ -6,6 +6,7 @@ import {
   MessageTypes,
   Queues,
   REPORT_DEADLINE_HEADER,
+  REPORT_ERROR_MESSAGE_MAX,
   ReportErrorCodes,
   ReportRequestV1,
   TOPOLOGY,
@@ -285,7 +286,8 @@ function errorReply(code: ReportErrorCode, message: string): Reply {
   return {
     contentType: 'application/json',
     type: MessageTypes.reportErrorV1,
-    body: Buffer.from(JSON.stringify({ code, message })),
+    // Cut to the contract's bound: a render error can quote a whole stack.
+    body: Buffer.from(JSON.stringify({ code, message: message.slice(0, REPORT_ERROR_MESSAGE_MAX) })),
   };
 }
 

@@ -24,13 +24,16 @@ export const ReportErrorCodes = {
 } as const;
 export type ReportErrorCode = (typeof ReportErrorCodes)[keyof typeof ReportErrorCodes];
 
+/** The most characters of a report.error.v1 `message`; the server cuts longer ones. */
+export const REPORT_ERROR_MESSAGE_MAX = 1_000;
+
 export const ReportErrorV1 = z.object({
   code: z.enum([
     ReportErrorCodes.orderNotFound,
     ReportErrorCodes.invalidRequest,
     ReportErrorCodes.renderFailed,
   ]),
-  message: z.string(),
+  message: z.string().max(REPORT_ERROR_MESSAGE_MAX),
 });
 export type ReportErrorV1 = z.infer<typeof ReportErrorV1>;
 
