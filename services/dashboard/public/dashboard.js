@@ -579,11 +579,14 @@
   /** The session's CSRF token, which every change sends back (the server put it in the page). */
   const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
 
-  /** A change: JSON body and the CSRF header, as the server requires of a signed-in browser. */
+  /** A change: the CSRF header and a JSON body (when it has one), as the server requires of a signed-in browser. */
   const change = (method, path, body) =>
     fetch(path, {
       method,
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken() },
+      headers:
+        body === undefined
+          ? { 'x-csrf-token': csrfToken() }
+          : { 'content-type': 'application/json', 'x-csrf-token': csrfToken() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
