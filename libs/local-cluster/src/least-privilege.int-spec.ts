@@ -1,6 +1,9 @@
 import {
   Exchanges,
   FailureHeaders,
+  LOG_RECORD_LIMITS,
+  LogRecordV1,
+  MAX_MESSAGE_BYTES,
   MessageTypes,
   QUEUE_LIMIT_POLICIES,
   Queues,
@@ -21,6 +24,7 @@ import {
   waitFor,
   type ServiceProcess,
 } from '@shop/testing';
+import { LogPublisher, type LogRecord } from '@shop/logging';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -399,6 +403,35 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
           return channel.waitForConfirms();
         }),
       ).toBeUndefined();
+    });
+
+    it('the log publisher cuts an overlong record to a valid one and refuses one above MAX_MESSAGE_BYTES', async () => {
+      await admin.purge(Queues.logArchive);
+      const publisher = new LogPublisher({
+        url: urlAs('notify-worker', applied),
+        service: 'notify-worker',
+        notify: () => undefined,
+      });
+      try {
+        const base = { time: new Date().toISOString(), service: 'notify-worker', level: 'info' as const };
+        publisher.publish({ ...base, message: 'm'.repeat(100_000) });
+        publisher.publish({
+          ...base,
+          message: 'too big',
+          padding: 'x'.repeat(MAX_MESSAGE_BYTES),
+        } as LogRecord);
+        await waitFor(
+          'one record published and one refused',
+          () => publisher.stats.published === 1 && publisher.stats.refused === 1,
+        );
+      } finally {
+        await publisher.close();
+      }
+      const [archived] = await admin.waitForMessages(Queues.logArchive, 1);
+      expect(archived.properties.userId).toBe('notify-worker');
+      const record = LogRecordV1.parse(JSON.parse(archived.content.toString()));
+      expect(record.message).toHaveLength(LOG_RECORD_LIMITS.message);
+      expect(await admin.messageCount(Queues.logArchive)).toBe(0);
     });
 
     it('sets the queue limit policies on the vhost, and a full queue nacks the next publish', async () => {
