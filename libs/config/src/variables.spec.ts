@@ -1,4 +1,5 @@
-import { rabbitmqNodesOf, vhostOf } from './variables';
+import { loadConfig } from './load-config';
+import { allowedHostsVariable, rabbitmqNodesOf, vhostOf } from './variables';
 
 describe('RABBITMQ_URL helpers', () => {
   const cluster = ' amqp://u:p@127.0.0.1:5681/shop , amqp://u:p@127.0.0.1:5682/shop,';
@@ -14,5 +15,25 @@ describe('RABBITMQ_URL helpers', () => {
     expect(vhostOf(cluster)).toBe('shop');
     expect(vhostOf('amqp://guest:guest@127.0.0.1:5672/shop%5Ftest')).toBe('shop_test');
     expect(vhostOf('amqp://guest:guest@127.0.0.1:5672')).toBe('/');
+  });
+});
+
+describe('allowedHostsVariable', () => {
+  const shape = { ALLOWED_HOSTS: allowedHostsVariable() };
+
+  it('defaults to the loopback names and reads a list, lower-cased', () => {
+    expect(loadConfig(shape, {}).ALLOWED_HOSTS).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(loadConfig(shape, { ALLOWED_HOSTS: ' Order-API, [::1],shop.example ' }).ALLOWED_HOSTS).toEqual([
+      'order-api',
+      '[::1]',
+      'shop.example',
+    ]);
+    expect(loadConfig(shape, { ALLOWED_HOSTS: '*' }).ALLOWED_HOSTS).toEqual(['*']);
+  });
+
+  it('refuses what is not a host name', () => {
+    for (const bad of ['localhost:3000', 'http://localhost', 'a b', ',']) {
+      expect(() => loadConfig(shape, { ALLOWED_HOSTS: bad })).toThrow(/ALLOWED_HOSTS: must be host names/);
+    }
   });
 });
