@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule, OutboxRelayModule } from '@shop/messaging';
 import { HealthModule, MetricsModule } from '@shop/service-kit';
+import { AuthModule } from './auth/auth.module';
 import { ORDER_API_CONFIG, type OrderApiConfig } from './config/order-api.config';
 import { OrdersModule } from './orders/orders.module';
 import { ProductsModule } from './products/products.module';
@@ -42,6 +43,7 @@ export class AppModule {
         ReportsModule,
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck, ReportRpcClient]),
+        AuthModule,
         OrdersModule,
         ProductsModule,
         StatusModule,

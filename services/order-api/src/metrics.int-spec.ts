@@ -9,7 +9,7 @@ import {
   waitFor,
 } from '@shop/testing';
 import type { Pool } from 'pg';
-import { startOrderApi, type OrderApiHarness } from './testing/order-api.harness';
+import { asOperator, startOrderApi, type OrderApiHarness } from './testing/order-api.harness';
 
 describe("order-api's GET /metrics (real PostgreSQL and RabbitMQ)", () => {
   let api: OrderApiHarness;
@@ -42,7 +42,7 @@ describe("order-api's GET /metrics (real PostgreSQL and RabbitMQ)", () => {
     statuses.push((await api.post('/orders', { customer: order.customer, items: [] })).status);
     expect(statuses).toEqual([201, 201, 409, 400]);
     const placed = await pool.query<{ id: string }>('SELECT id FROM orders');
-    expect((await api.get(`/orders/${placed.rows[0].id}`)).status).toBe(200);
+    expect((await api.get(`/orders/${placed.rows[0].id}`, asOperator)).status).toBe(200);
 
     const response = await api.get('/metrics');
     expect(response.status).toBe(200);
@@ -114,7 +114,7 @@ describe("order-api's GET /metrics (real PostgreSQL and RabbitMQ)", () => {
   it('counts report_rpc calls by outcome and times them', async () => {
     await broker.purge(Queues.reportRpc);
     const [order] = (await pool.query<{ id: string }>('SELECT id FROM orders LIMIT 1')).rows;
-    expect((await api.get(`/orders/${order.id}/report`)).status).toBe(504);
+    expect((await api.get(`/orders/${order.id}/report`, asOperator)).status).toBe(504);
 
     const samples = parsePrometheusText(String((await api.get('/metrics')).body));
     expect(sampleValue(samples, 'report_rpc_calls_total', { service: 'order-api', outcome: 'timeout' })).toBe(

@@ -8,9 +8,20 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  secretVariable,
   SERVICE_PORTS,
   serviceDatabaseUrl,
 } from '@shop/config';
+import { CUSTOMER_TOKEN } from '@shop/contracts';
+import { z } from 'zod';
+
+const isHttpUrl = (value: string) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
 
 export const orderApiConfigShape = {
   PORT: portVariable(SERVICE_PORTS['order-api']),
@@ -42,6 +53,15 @@ export const orderApiConfigShape = {
   ORDER_BATCH_MAX_WAITING: positiveIntVariable(5_000, 100_000),
   /** How often the outbox sweep runs, in milliseconds. */
   OUTBOX_SWEEP_INTERVAL_MS: positiveIntVariable(1_000, 3_600_000),
+  /** The operators' bearer token: product writes, every order. */
+  OPS_TOKEN: secretVariable(),
+  /** Signs each order's access token (an HMAC of its id): stateless, so a replay answers the same token. */
+  ORDER_TOKEN_SECRET: secretVariable(),
+  /** identity's public keys, which customer JWTs are checked against (fetched when first needed, cached). */
+  IDENTITY_JWKS_URL: z
+    .string()
+    .refine(isHttpUrl, 'must be an http:// or https:// URL')
+    .default(`http://127.0.0.1:${SERVICE_PORTS.identity}${CUSTOMER_TOKEN.jwksPath}`),
 };
 
 export type OrderApiConfig = ReturnType<typeof loadOrderApiConfig>;

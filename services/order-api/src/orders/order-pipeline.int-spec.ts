@@ -14,7 +14,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { asOperator, bearer, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
 /**
  * The whole journey: POST /orders on the real order-api, with notify-worker and report-worker running as
@@ -83,7 +83,7 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     const completed = await waitFor(
       'the order to be completed (notified and reported)',
       async () => {
-        const response = await api.get(`/orders/${orderId}`);
+        const response = await api.get(`/orders/${orderId}`, bearer(placed.body.accessToken));
         return response.body.status === 'completed' && response.body;
       },
       { timeoutMs: 20_000 },
@@ -101,7 +101,10 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     expect(mail.text).toContain('1 × 배추김치 Napa cabbage kimchi, 500 g (KIMCHI-500G) at €7.90 = €7.90');
     expect(mail.text).toContain('Total: €45.70');
 
-    const report = await fetch(`${api.baseUrl}/orders/${orderId}/report`);
+    // As a browser opens the PDF link: the access token in the query string.
+    const report = await fetch(
+      `${api.baseUrl}/orders/${orderId}/report?accessToken=${placed.body.accessToken}`,
+    );
     expect([report.status, report.status === 200 ? '' : await report.clone().text()]).toEqual([200, '']);
     expect(report.headers.get('content-type')).toBe('application/pdf');
     const text = await extractPdfText(new Uint8Array(await report.arrayBuffer()));
@@ -118,7 +121,7 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
   });
 
   it('answers 404 ORDER_NOT_FOUND for an order it does not have', async () => {
-    const missing = await api.get('/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11/report');
+    const missing = await api.get('/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11/report', asOperator);
     expect([missing.status, missing.body.code]).toEqual([404, 'ORDER_NOT_FOUND']);
   });
 });

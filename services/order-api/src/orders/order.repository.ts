@@ -10,6 +10,7 @@ const OrderRecord = z.object({
   requestHash: z.string(),
   customerEmail: z.string(),
   customerName: z.string(),
+  customerId: z.string().nullable(),
   status: z.enum(['placed', 'notified', 'reported', 'completed']),
   totalCents: z.number().int(),
   currency: z.string(),
@@ -28,16 +29,19 @@ const OrderRecord = z.object({
 });
 export type OrderRecord = z.infer<typeof OrderRecord>;
 
-// One round trip: the order and its lines, in line order.
+// One round trip: the order and its lines, in line order (the lines read only for the rows returned, so
+// a page of orders never aggregates more than its own).
 const ORDER_WITH_ITEMS = `
   SELECT o.id::text AS "id", o.idempotency_key AS "idempotencyKey", o.request_hash AS "requestHash",
-         o.customer_email AS "customerEmail", o.customer_name AS "customerName", o.status::text AS "status",
+         o.customer_email AS "customerEmail", o.customer_name AS "customerName",
+         o.customer_id::text AS "customerId", o.status::text AS "status",
          o.total_cents AS "totalCents", trim(o.currency) AS "currency", o.created_at AS "createdAt",
          o.notified_at AS "notifiedAt", o.reported_at AS "reportedAt",
-         coalesce(json_agg(json_build_object('lineNo', i.line_no, 'sku', i.sku, 'name', i.name,
-                                             'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity)
-                           ORDER BY i.line_no) FILTER (WHERE i.order_id IS NOT NULL), '[]') AS "items"
-    FROM orders o LEFT JOIN order_items i ON i.order_id = o.id`;
+         coalesce((SELECT json_agg(json_build_object('lineNo', i.line_no, 'sku', i.sku, 'name', i.name,
+                                                     'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity)
+                                   ORDER BY i.line_no)
+                     FROM order_items i WHERE i.order_id = o.id), '[]') AS "items"
+    FROM orders o`;
 
 /**
  * Reads orders with their own SQL on the pg pool (placing them is OrderPlacementBatcher's). Plain pg
@@ -48,13 +52,46 @@ export class OrderRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async findById(orderId: string): Promise<OrderRecord | undefined> {
-    return this.findOne('order-by-id-v1', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid GROUP BY o.id`, orderId);
+    return this.findOne('order-by-id-v1', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid`, orderId);
+  }
+
+  /**
+   * One page of orders, newest first (ties by id), after `after` (the last order of the previous page):
+   * one customer's when `customerId` is set, else everyone's. Keyset paging, so a page costs the same
+   * however deep it is and an order placed meanwhile never shifts the pages.
+   */
+  async findPage(query: {
+    customerId?: string;
+    limit: number;
+    after?: { createdAt: Date; id: string };
+  }): Promise<OrderRecord[]> {
+    const values: unknown[] = [];
+    const conditions: string[] = [];
+    if (query.customerId !== undefined) {
+      values.push(query.customerId);
+      conditions.push(`o.customer_id = $${values.length}::uuid`);
+    }
+    if (query.after) {
+      values.push(query.after.createdAt, query.after.id);
+      conditions.push(`(o.created_at, o.id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+    }
+    values.push(query.limit);
+    const { rows } = await queryKeepingConnection(this.pool, {
+      // One prepared statement per shape, so each keeps a plan that uses its index.
+      name: `orders-page-${query.customerId === undefined ? 'all' : 'customer'}-${query.after ? 'next' : 'first'}-v1`,
+      text: `${ORDER_WITH_ITEMS}
+              ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+              ORDER BY o.created_at DESC, o.id DESC
+              LIMIT $${values.length}`,
+      values,
+    });
+    return rows.map((row) => OrderRecord.parse(row));
   }
 
   async findByIdempotencyKey(idempotencyKey: string): Promise<OrderRecord | undefined> {
     return this.findOne(
       'order-by-idempotency-key-v1',
-      `${ORDER_WITH_ITEMS} WHERE o.idempotency_key = $1 GROUP BY o.id`,
+      `${ORDER_WITH_ITEMS} WHERE o.idempotency_key = $1`,
       idempotencyKey,
     );
   }

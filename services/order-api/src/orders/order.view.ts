@@ -10,6 +10,8 @@ export interface OrderView {
   totalCents: number;
   currency: string;
   createdAt: string;
+  /** The signed-in customer the order belongs to; absent for a guest order. */
+  customerId?: string;
   /** When the confirmation email was accepted by the mail server, once it was. */
   notifiedAt?: string;
   /** When the PDF report was written (GET /orders/:id/report serves it), once it was. */
@@ -35,6 +37,7 @@ export function toOrderView(order: OrderRecord): OrderView {
     totalCents: order.totalCents,
     currency: order.currency,
     createdAt: order.createdAt.toISOString(),
+    ...(order.customerId && { customerId: order.customerId }),
     ...(order.notifiedAt && { notifiedAt: order.notifiedAt.toISOString() }),
     ...(order.reportedAt && { reportedAt: order.reportedAt.toISOString() }),
   };

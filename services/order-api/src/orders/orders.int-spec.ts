@@ -1,7 +1,7 @@
 import { MessageTypes, OrderPlacedV1, Queues, RoutingKeys, validateMessage } from '@shop/contracts';
 import { BrokerProbe, createTestPool, insertProduct, resetDatabase, waitFor } from '@shop/testing';
 import type { Pool } from 'pg';
-import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { bearer, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
 const customer = { email: 'Wang.Xiaoming@Example.cn', name: '王小明' };
 
@@ -124,14 +124,21 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     expect(await broker.messageCount(Queues.orderReport)).toBe(0);
   });
 
-  it('serves the order with GET /orders/:id', async () => {
+  it('serves the order with GET /orders/:id to the holder of its access token', async () => {
     const placed = await api.post('/orders', { customer, items: [{ sku: 'TEA-001', quantity: 1 }] });
-    const fetched = await api.get(`/orders/${placed.body.id}`);
+    expect(placed.body.accessToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const fetched = await api.get(`/orders/${placed.body.id}`, bearer(placed.body.accessToken));
     expect(fetched.status).toBe(200);
     expect(fetched.body).toEqual(placed.body);
+    const byQuery = await api.get(`/orders/${placed.body.id}?accessToken=${placed.body.accessToken}`);
+    expect(byQuery.body).toEqual(placed.body);
 
-    expect((await api.get('/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11')).body.code).toBe('ORDER_NOT_FOUND');
-    const invalid = await api.get('/orders/not-a-uuid');
+    const missing = await api.get(
+      '/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11',
+      bearer(placed.body.accessToken),
+    );
+    expect(missing.body.code).toBe('ORDER_NOT_FOUND');
+    const invalid = await api.get('/orders/not-a-uuid', bearer(placed.body.accessToken));
     expect([invalid.status, invalid.body.code]).toEqual([400, 'INVALID_ORDER_ID']);
   });
 
@@ -228,9 +235,45 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
         { 'idempotency-key': 'checkout-1' },
       );
       expect(reused.status).toBe(422);
-      expect(reused.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', orderId: first.body.id });
+      expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      // Names no order: a key is no way to learn of someone else's.
+      expect(reused.body).not.toHaveProperty('orderId');
+      expect(JSON.stringify(reused.body)).not.toContain(first.body.id);
       expect(await countRows('orders')).toBe(1);
       expect(await stockOf('TEA-001')).toBe(8);
+    });
+
+    it('is scoped to its sender: two guests using the same key get two orders, each its own', async () => {
+      const key = { 'idempotency-key': 'order-1' };
+      const mine = await api.post('/orders', body, key);
+      const theirs = await api.post(
+        '/orders',
+        {
+          customer: { email: 'someone.else@example.com', name: 'Someone' },
+          items: [{ sku: 'TEA-001', quantity: 3 }],
+        },
+        key,
+      );
+      expect([mine.status, theirs.status]).toEqual([201, 201]);
+      expect(theirs.body.id).not.toBe(mine.body.id);
+      expect(theirs.body.accessToken).not.toBe(mine.body.accessToken);
+      expect(await countRows('orders')).toBe(2);
+      expect(await stockOf('TEA-001')).toBe(5);
+
+      // Each one's retry finds its own order, with the same access token (stateless: an HMAC of the id).
+      const mineAgain = await api.post('/orders', body, key);
+      expect([mineAgain.status, mineAgain.body.id, mineAgain.body.accessToken]).toEqual([
+        200,
+        mine.body.id,
+        mine.body.accessToken,
+      ]);
+      // Email case does not change the scope: it is the same guest.
+      const shouted = await api.post(
+        '/orders',
+        { ...body, customer: { ...customer, email: customer.email.toUpperCase() } },
+        key,
+      );
+      expect([shouted.status, shouted.body.id]).toEqual([200, mine.body.id]);
     });
 
     it('replays the order even once its stock is sold out', async () => {

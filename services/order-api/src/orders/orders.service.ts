@@ -5,10 +5,23 @@ import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '../common/zod-validation';
 import type { NormalisedOrder } from './create-order.request';
+import { scopedIdempotencyKey } from './idempotency-key';
 import { OrderPlacementBatcher } from './order-placement.batcher';
 import { OrderRepository } from './order.repository';
 import { toOrderView, type OrderView } from './order.view';
 import { SoldOutMarkers } from './sold-out-markers';
+
+/** Who an order is placed for: a guest (the body's email), or a signed-in customer (their token's). */
+export type OrderOwner = { kind: 'guest' } | { kind: 'customer'; customerId: string; email: string };
+
+/** Most orders one page of GET /orders holds. */
+export const MAX_PAGE_SIZE = 100;
+
+export interface OrderPage {
+  orders: OrderView[];
+  /** The last order of this page, to ask for the next one; undefined on the last page. */
+  next?: { createdAt: Date; id: string };
+}
 
 export interface PlaceOrderResult {
   order: OrderView;
@@ -28,9 +41,26 @@ export class OrdersService {
 
   async placeOrder(
     request: NormalisedOrder,
-    idempotencyKey: string | undefined,
+    clientKey: string | undefined,
     correlationId: string,
+    owner: OrderOwner = { kind: 'guest' },
   ): Promise<PlaceOrderResult> {
+    if (owner.kind === 'customer' && request.customer.email !== owner.email) {
+      throw new ApiError(
+        HttpStatus.UNPROCESSABLE_ENTITY,
+        'CUSTOMER_EMAIL_MISMATCH',
+        'Signed in, an order goes to the email you signed in with: customer.email must be that one (or sign out to order as a guest).',
+      );
+    }
+    const idempotencyKey =
+      clientKey === undefined
+        ? undefined
+        : scopedIdempotencyKey(
+            owner.kind === 'customer'
+              ? { customerId: owner.customerId }
+              : { guestEmail: request.customer.email },
+            clientKey,
+          );
     const knownShort = this.soldOut.shortOf(request.lines);
     if (knownShort.length > 0) {
       // Certainly not enough stock, so no lock and no write; only a retry of an order placed earlier
@@ -55,6 +85,7 @@ export class OrdersService {
       placement = await this.placements.place({
         request,
         idempotencyKey,
+        customerId: owner.kind === 'customer' ? owner.customerId : undefined,
         correlationId,
         orderId,
         notifyMessageId: randomUUID(),
@@ -109,6 +140,7 @@ export class OrdersService {
         totalCents: placement.totalCents,
         currency: placement.currency,
         createdAt: placement.createdAt.toISOString(),
+        ...(owner.kind === 'customer' && { customerId: owner.customerId }),
       },
     };
   }
@@ -116,6 +148,22 @@ export class OrdersService {
   async findOrder(orderId: string): Promise<OrderView | undefined> {
     const order = await this.orders.findById(orderId);
     return order ? toOrderView(order) : undefined;
+  }
+
+  /** Newest first; one customer's orders, or everyone's (operators) when `customerId` is undefined. */
+  async listOrders(query: {
+    customerId?: string;
+    limit: number;
+    after?: { createdAt: Date; id: string };
+  }): Promise<OrderPage> {
+    // One more than asked: tells whether there is a next page without a count.
+    const rows = await this.orders.findPage({ ...query, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      orders: page.map(toOrderView),
+      next: rows.length > query.limit && last ? { createdAt: last.createdAt, id: last.id } : undefined,
+    };
   }
 
   /** The same key again: the same order if the request is the same, otherwise a refusal. */
@@ -127,7 +175,6 @@ export class OrdersService {
         HttpStatus.UNPROCESSABLE_ENTITY,
         'IDEMPOTENCY_KEY_REUSED',
         'This Idempotency-Key was already used for a different order; use a new key for a new order.',
-        { orderId: existing.id },
       );
     }
     return { created: false, order: toOrderView(existing) };

@@ -8,7 +8,10 @@ export const ORDER_CURRENCY = 'EUR';
 /** One order of a batch, with the ids chosen for it before the batch runs. */
 export interface OrderToPlace {
   request: NormalisedOrder;
+  /** Already scoped to its sender (see scopedIdempotencyKey). */
   idempotencyKey: string | undefined;
+  /** The signed-in customer the order belongs to; undefined for a guest order. */
+  customerId: string | undefined;
   correlationId: string;
   orderId: string;
   notifyMessageId: string;
@@ -43,7 +46,7 @@ const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
 ]);
 
 const PLACE_ORDERS_SQL = `SELECT * FROM place_orders($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-  $6::text[], $7::uuid[], $8::uuid[], $9::int[], $10::text[], $11::int[], $12, $13, $14, $15)`;
+  $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::int[], $11::text[], $12::int[], $13, $14, $15, $16)`;
 
 /** The call that places a whole batch in one statement, hence one transaction and one commit flush. */
 export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
@@ -57,7 +60,7 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
   }
   return {
     // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
-    name: 'place-orders-v1',
+    name: 'place-orders-v2',
     text: PLACE_ORDERS_SQL,
     values: [
       batch.map((order) => order.orderId),
@@ -65,6 +68,7 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
       batch.map((order) => order.request.requestHash),
       batch.map((order) => order.request.customer.email),
       batch.map((order) => order.request.customer.name),
+      batch.map((order) => order.customerId ?? null),
       batch.map((order) => order.correlationId),
       batch.map((order) => order.notifyMessageId),
       batch.map((order) => order.reportMessageId),

@@ -10,7 +10,7 @@ import {
 } from '@shop/testing';
 import { PG_POOL } from '@shop/db';
 import type { Pool, PoolClient } from 'pg';
-import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { asOperator, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 import { SoldOutMarkers } from './sold-out-markers';
 
 const SKU = 'FLASH-MARK-1';
@@ -99,7 +99,7 @@ describe('sold-out markers across two order-api instances (real PostgreSQL)', ()
     expect((await first.post('/orders', order())).status).toBe(409);
     await waitFor('this instance knows the product is sold out', async () => knowsSoldOut(first));
 
-    const restocked = await second.post(`/products/${SKU}/restock`, { quantity: 2 });
+    const restocked = await second.post(`/products/${SKU}/restock`, { quantity: 2 }, asOperator);
     expect(restocked.status).toBe(200);
 
     await waitFor('this instance heard the restock', async () => !knowsSoldOut(first));
@@ -148,6 +148,14 @@ describe('sold-out markers across two order-api instances (real PostgreSQL)', ()
     const replayed = await first.post('/orders', order(), { 'idempotency-key': 'placed-over-there' });
     expect(replayed.status).toBe(200);
     expect(replayed.body.id).toBe(placed.body.id);
+    // The keys in memory are scoped to their sender: another guest's same key is a new (refused) order,
+    // never a replay of this one.
+    const stranger = await first.post(
+      '/orders',
+      { ...order(), customer: { email: 'stranger@example.com', name: 'Stranger' } },
+      { 'idempotency-key': 'placed-over-there' },
+    );
+    expect([stranger.status, stranger.body.code]).toEqual([409, 'OUT_OF_STOCK']);
     expect(await countOrders()).toBe(1);
   });
 

@@ -1,27 +1,65 @@
 import { createTestPool, resetDatabase } from '@shop/testing';
 import type { Pool } from 'pg';
-import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { asOperator, bearer, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { startTestIdentity, type TestIdentity } from '../testing/test-identity';
 
 describe('products API', () => {
   let api: OrderApiHarness;
   let pool: Pool;
+  let identity: TestIdentity;
 
   beforeAll(async () => {
     pool = createTestPool();
-    api = await startOrderApi();
+    identity = await startTestIdentity();
+    api = await startOrderApi({ IDENTITY_JWKS_URL: identity.jwksUrl });
   });
   afterAll(async () => {
     await api.close();
+    await identity.close();
     await pool.end();
   });
   beforeEach(() => resetDatabase(pool));
 
-  const send = (method: 'PUT' | 'POST', path: string, body: unknown) =>
+  const send = (
+    method: 'PUT' | 'POST',
+    path: string,
+    body: unknown,
+    auth: Record<string, string> = asOperator,
+  ) =>
     fetch(`${api.baseUrl}${path}`, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(body),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+  it('lets only the operator write products: 401 without a token, 403 with any other, reads stay public', async () => {
+    const customerJwt = await identity.sign({
+      sub: '6f1c2a8e-0b7d-4c1e-9d43-5b7a0f3e2c11',
+      email: 'kim@example.kr',
+    });
+    const product = { name: '한국 김', priceCents: 480, stock: 10 };
+    for (const [method, path, body] of [
+      ['PUT', '/products/KIM-7', product],
+      ['POST', '/products/KIM-7/restock', { quantity: 7 }],
+    ] as const) {
+      const none = await send(method, path, body, {});
+      expect([none.status, none.body.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
+      const wrong = await send(method, path, body, bearer('not-the-operator-token-0123456789abcdefghij'));
+      expect([wrong.status, wrong.body.code]).toEqual([403, 'FORBIDDEN']);
+      const customer = await send(method, path, body, bearer(customerJwt));
+      expect([customer.status, customer.body.code]).toEqual([403, 'FORBIDDEN']);
+      const malformed = await send(method, path, body, { authorization: 'Basic b3BzOnRva2Vu' });
+      expect([malformed.status, malformed.body.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
+    }
+    expect(Number((await pool.query('SELECT count(*) AS n FROM products')).rows[0].n)).toBe(0);
+
+    expect((await send('PUT', '/products/KIM-7', product)).status).toBe(201);
+    expect((await send('POST', '/products/KIM-7/restock', { quantity: 7 })).status).toBe(200);
+    // Reading needs nothing.
+    expect((await api.get('/products')).status).toBe(200);
+    expect((await api.get('/products/KIM-7')).body).toMatchObject({ sku: 'KIM-7', stock: 17 });
+    expect((await api.get('/products/KIM-7/sales')).status).toBe(200);
+  });
 
   it('creates, replaces, restocks and lists products', async () => {
     const created = await send('PUT', '/products/KIM-7', { name: '한국 김', priceCents: 480, stock: 10 });
@@ -112,5 +150,14 @@ describe('products API', () => {
     );
     const placeOrder = document.paths['/orders'].post;
     expect(JSON.stringify(placeOrder?.requestBody)).toContain('quantity');
+    expect(document.paths['/products/{sku}'].put?.security).toEqual([{ operator: [] }]);
+    expect(document.paths['/products/{sku}'].put?.responses).toHaveProperty('401');
+    expect(document.paths['/products/{sku}'].put?.responses).toHaveProperty('403');
+    expect(document.paths['/products/{sku}'].get?.security).toBeUndefined();
+    expect(document.paths['/orders/{id}'].get?.security).toEqual(
+      expect.arrayContaining([{ 'order-access-token': [] }, { customer: [] }, { operator: [] }]),
+    );
+    expect(document.paths['/orders/{id}'].get?.responses).toHaveProperty('401');
+    expect(document.paths['/orders'].get?.responses).toHaveProperty('401');
   });
 });

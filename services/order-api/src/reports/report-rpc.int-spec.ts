@@ -17,7 +17,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
+import { asOperator, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
 // Long enough for `rabbitmqctl close_all_connections` (a CLI that takes a second or two to start) to land mid-call.
 const TIMEOUT_MS = 4_000;
@@ -103,7 +103,7 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
       .reportRpc.details;
   const timed = async (path: string) => {
     const started = Date.now();
-    const response = await api.get(path);
+    const response = await api.get(path, asOperator);
     return { ...response, ms: Date.now() - started };
   };
 
@@ -121,14 +121,14 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     await broker.waitForConsumer(Queues.reportRpc);
     const order = await anOrder();
     // Its order_report message was never published: report-worker renders it from the request.
-    const response = await fetch(`${api.baseUrl}/orders/${order.orderId}/report`);
+    const response = await fetch(`${api.baseUrl}/orders/${order.orderId}/report`, { headers: asOperator });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/pdf');
     const pdf = Buffer.from(await response.arrayBuffer());
     expect(pdf.equals(await readFile(join(reportsDir, `${order.orderId}.pdf`)))).toBe(true);
 
     const calls = (await rpcDetails()).calls;
-    const missing = await api.get('/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11/report');
+    const missing = await api.get('/orders/2b1f6ad9-9b5e-4a57-8c57-0e7a2f1c9d11/report', asOperator);
     expect([missing.status, (missing.body as { code: string }).code]).toEqual([404, 'ORDER_NOT_FOUND']);
     expect((await rpcDetails()).calls).toBe(calls); // order-api knows its orders: no call made
   });
@@ -160,7 +160,7 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     } finally {
       process.kill(worker.pid, 'SIGCONT');
     }
-    const next = await api.get(`/orders/${order.orderId}/report`);
+    const next = await api.get(`/orders/${order.orderId}/report`, asOperator);
     expect(next.status).toBe(200);
     // The paused request was past its deadline when the worker got to it: no reply to it ever came.
     expect((await rpcDetails()).lateReplies).toBe(0);
@@ -179,13 +179,13 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     });
     await broker.waitForConsumer(Queues.reportRpc);
 
-    expect((await api.get(`/orders/${order.orderId}/report`)).status).toBe(504);
+    expect((await api.get(`/orders/${order.orderId}/report`, asOperator)).status).toBe(504);
     await waitFor(
       'the late reply to be counted',
       async () => (await rpcDetails()).lateReplies === before.lateReplies + 1,
     );
 
-    const served = await fetch(`${api.baseUrl}/orders/${order.orderId}/report`);
+    const served = await fetch(`${api.baseUrl}/orders/${order.orderId}/report`, { headers: asOperator });
     expect(served.status).toBe(200);
     expect(Buffer.from(await served.arrayBuffer()).toString()).toBe('%PDF-1.7 scripted');
     await waitFor(
@@ -206,7 +206,7 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
       ),
     );
     await broker.waitForConsumer(Queues.reportRpc);
-    const response = await api.get(`/orders/${order.orderId}/report`);
+    const response = await api.get(`/orders/${order.orderId}/report`, asOperator);
     expect([response.status, response.body]).toEqual([
       502,
       expect.objectContaining({ code: 'REPORT_FAILED', message: expect.stringContaining('no font') }),
@@ -231,7 +231,7 @@ describe('GET /orders/:id/report over report_rpc (real RabbitMQ and PostgreSQL)'
     await waitFor('order-api to be connected again', async () => (await api.get('/health')).status === 200);
     await waitFor(
       'a call to work again',
-      async () => (await api.get(`/orders/${order.orderId}/report`)).status === 200,
+      async () => (await api.get(`/orders/${order.orderId}/report`, asOperator)).status === 200,
       {
         timeoutMs: 15_000,
       },

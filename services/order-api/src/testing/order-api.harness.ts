@@ -1,6 +1,6 @@
 import type { JsonLogger } from '@shop/logging';
 import { OutboxRelay } from '@shop/messaging';
-import { startHttpApp, testConfig, type HttpAppHarness } from '@shop/testing';
+import { startHttpApp, testConfig, testSecrets, type HttpAppHarness } from '@shop/testing';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { databaseUnavailableClassifier } from '../common/database-unavailable.classifier';
 import { loadOrderApiConfig } from '../config/order-api.config';
@@ -9,9 +9,16 @@ export interface OrderApiHarness extends HttpAppHarness {
   relay: OutboxRelay;
 }
 
+/** `Authorization: Bearer <token>`, as a headers object. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** The operator token the harness starts order-api with. */
+export const asOperator = bearer(testSecrets.OPS_TOKEN);
+
 /**
- * Boots the real order-api against the test database and vhost. `env` overrides configuration
- * variables (e.g. a DATABASE_URL nothing listens on); `logger` replaces the errors-only default.
+ * Boots the real order-api against the test database and vhost, with the test secrets (testSecrets).
+ * `env` overrides configuration variables (e.g. a DATABASE_URL nothing listens on, the IDENTITY_JWKS_URL
+ * of a spec's own key server); `logger` replaces the errors-only default.
  */
 export async function startOrderApi(
   env: Record<string, string> = {},
@@ -22,6 +29,7 @@ export async function startOrderApi(
     RABBITMQ_URL: testConfig.rabbitmqUrl,
     // The sweep runs often in tests so broker-outage specs finish quickly.
     OUTBOX_SWEEP_INTERVAL_MS: '250',
+    ...testSecrets,
     ...env,
   });
   const harness = await startHttpApp(AppModule.forRoot(config), {
