@@ -157,6 +157,8 @@ async function main(): Promise<void> {
       env: {
         ...process.env,
         PORT: String(instance.port),
+        // Loopback only, whatever HOST the caller's shell has: nothing outside this machine reaches npm start.
+        HOST: '127.0.0.1',
         ...(serviceName === 'dashboard' ? {} : serviceDatabaseEnv(serviceName, config.DATABASE_URL)),
         SMTP_URL: smtpUrl,
         OPS_TOKEN: secrets.OPS_TOKEN,
