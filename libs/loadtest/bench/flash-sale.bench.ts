@@ -41,6 +41,7 @@ import {
   benchRabbitmqUrl,
   prepareToolDatabase,
   REPO_ROOT,
+  TOOL_OPS_TOKEN,
   warnIfBuildIsStale,
   type ServiceName,
 } from './support/tool-environment';
@@ -305,6 +306,7 @@ async function runDeployment(deployment: Deployment, databaseUrl: string): Promi
       amqpUrl: rabbitmqUrl.split(',')[0],
       requestTimeoutMs: 10_000,
       drainTimeoutMs: 180_000,
+      opsToken: TOOL_OPS_TOKEN,
       ...scenario,
     });
     // A flash sale hits a system that has been up for a while: warm the JIT, pools and prepared statements.

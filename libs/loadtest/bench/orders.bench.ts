@@ -54,6 +54,7 @@ import {
   benchRabbitmqUrl,
   loadBuilt,
   prepareToolDatabase,
+  TOOL_OPS_TOKEN,
   warnIfBuildIsStale,
 } from './support/tool-environment';
 
@@ -262,7 +263,7 @@ async function createProducts(baseUrl: string): Promise<void> {
 async function putProduct(baseUrl: string, sku: string, stock: number): Promise<void> {
   const response = await fetch(`${baseUrl}/products/${sku}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOOL_OPS_TOKEN}` },
     body: JSON.stringify({ name: `Bench product ${sku}`, priceCents: 1999, stock }),
   });
   if (response.status !== 201 && response.status !== 200) {

@@ -162,8 +162,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     const { outcome } = this;
-    if (outcome.status === 200 || outcome.status === 201) outcome.orderId = idOf(this.text);
-    else {
+    if (outcome.status === 200 || outcome.status === 201) {
+      outcome.orderId = idOf(this.text);
+      outcome.accessToken = accessTokenOf(this.text);
+    } else {
       const code = codeOf(this.text);
       if (code) outcome.code = code;
     }
@@ -187,6 +189,20 @@ function idOf(text: string): string | undefined {
   }
   try {
     return (JSON.parse(text) as { id?: string }).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The order view's `accessToken` (its last field; parsed in full otherwise). */
+function accessTokenOf(text: string): string | undefined {
+  const at = text.lastIndexOf('"accessToken":"');
+  if (at !== -1) {
+    const end = text.indexOf('"', at + 15);
+    if (end > at + 15) return text.slice(at + 15, end);
+  }
+  try {
+    return (JSON.parse(text) as { accessToken?: string }).accessToken;
   } catch {
     return undefined;
   }

@@ -28,6 +28,8 @@ export interface FlashSaleOptions {
   requestTimeoutMs: number;
   /** How long to wait for emails and PDFs after firing before calling them missing. */
   drainTimeoutMs: number;
+  /** The operator token (OPS_TOKEN): the sale creates its product. Never written to the results. */
+  opsToken: string;
 }
 
 /** Latency summary in milliseconds (nearest-rank percentiles). */
@@ -82,6 +84,8 @@ export interface RequestOutcome {
   code?: string;
   /** The order id of a 200/201 answer. */
   orderId?: string;
+  /** The order's access token from a 200/201 answer: the checks read the order with it. */
+  accessToken?: string;
   latencyMs: number;
   /** When the answer arrived, counted from the start of firing. */
   finishedAtMs: number;
@@ -111,7 +115,7 @@ export interface FlashSaleResults {
   version: 1;
   startedAt: string;
   finishedAt: string;
-  options: FlashSaleOptions;
+  options: Omit<FlashSaleOptions, 'opsToken'>;
   product: { sku: string; initialStock: number; finalStock: number; priceCents: number };
   /** What the API says was sold for the product: orders and units, counted by the database. */
   serverSales: { orders: number; units: number };

@@ -1,4 +1,4 @@
-import { startMailpitSink, type MailpitSink } from '@shop/testing';
+import { startMailpitSink, testSecrets, type MailpitSink } from '@shop/testing';
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +52,7 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
       amqpUrl: 'amqp://127.0.0.1:1',
       requestTimeoutMs: 1_000,
       drainTimeoutMs: 1_000,
+      opsToken: testSecrets.OPS_TOKEN,
     };
   });
 
@@ -90,7 +91,13 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
         '--amqp',
         options.amqpUrl,
       ]),
-      { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+      {
+        cwd: REPO_ROOT,
+        // The dashboard's own OPS_TOKEN reaches the load test it forks through the environment.
+        env: { ...process.env, OPS_TOKEN: testSecrets.OPS_TOKEN },
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      },
     );
     const messages: FlashSaleProgressMessage[] = [];
     child.on('message', (message: FlashSaleProgressMessage) => messages.push(message));

@@ -66,7 +66,7 @@ export async function runFlashSale(
   const priceCents = 4_900;
   const created = await fetch(new URL(`products/${sku}`, api), {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${options.opsToken}` },
     body: JSON.stringify({ name: `秒杀 Flash-sale sneaker ${runId}`, priceCents, stock: options.stock }),
   });
   if (created.status !== 201)
@@ -216,7 +216,7 @@ export async function runFlashSale(
       version: 1,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      options: { ...options, amqpUrl: redact(options.amqpUrl) },
+      options: publicOptions(options),
       product,
       serverSales,
       firing: {
@@ -244,13 +244,25 @@ export async function runFlashSale(
   }
 }
 
-/** One entry per distinct order id answered with 200/201, with its key and quantity. */
-function acceptedOrdersOf(
-  outcomes: readonly RequestOutcome[],
-): Map<string, { orderId: string; idempotencyKey: string; quantity: number }> {
-  const orders = new Map<string, { orderId: string; idempotencyKey: string; quantity: number }>();
-  for (const { orderId, idempotencyKey, quantity } of outcomes) {
-    if (orderId && !orders.has(orderId)) orders.set(orderId, { orderId, idempotencyKey, quantity });
+/** The options as results.json keeps them: no operator token, no broker password. */
+function publicOptions({ opsToken: _secret, ...options }: FlashSaleOptions): FlashSaleResults['options'] {
+  return { ...options, amqpUrl: redact(options.amqpUrl) };
+}
+
+interface AcceptedByOrder {
+  orderId: string;
+  idempotencyKey: string;
+  quantity: number;
+  /** From the 201 (or 200): reads the order and its PDF; kept out of the results. */
+  accessToken: string;
+}
+
+/** One entry per distinct order id answered with 200/201, with its key, quantity and access token. */
+function acceptedOrdersOf(outcomes: readonly RequestOutcome[]): Map<string, AcceptedByOrder> {
+  const orders = new Map<string, AcceptedByOrder>();
+  for (const { orderId, idempotencyKey, quantity, accessToken } of outcomes) {
+    if (orderId && !orders.has(orderId))
+      orders.set(orderId, { orderId, idempotencyKey, quantity, accessToken: accessToken ?? '' });
   }
   return orders;
 }
@@ -258,10 +270,11 @@ function acceptedOrdersOf(
 async function describeAcceptedOrder(
   pool: Pool,
   basePath: string,
-  order: { orderId: string; idempotencyKey: string; quantity: number },
+  { accessToken, ...order }: AcceptedByOrder,
   emailCount: number,
 ): Promise<AcceptedOrder> {
-  const response = await pool.request({ path: `${basePath}orders/${order.orderId}`, method: 'GET' });
+  const headers = { authorization: `Bearer ${accessToken}` };
+  const response = await pool.request({ path: `${basePath}orders/${order.orderId}`, method: 'GET', headers });
   const view =
     response.statusCode === 200
       ? ((await response.body.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
@@ -270,7 +283,11 @@ async function describeAcceptedOrder(
   // message: only an order that report-worker reported through the pipeline is asked for its PDF.
   let pdfCount = 0;
   if (view?.reportedAt) {
-    const report = await pool.request({ path: `${basePath}orders/${order.orderId}/report`, method: 'GET' });
+    const report = await pool.request({
+      path: `${basePath}orders/${order.orderId}/report`,
+      method: 'GET',
+      headers,
+    });
     const pdf = report.statusCode === 200 ? Buffer.from(await report.body.arrayBuffer()) : undefined;
     if (!pdf) await report.body.dump();
     // The report is named after the order and written atomically, so there is one PDF or none.

@@ -1,4 +1,5 @@
 import { applyMigrations, databaseNameOf, withDatabaseName } from '@shop/db';
+import { testSecrets } from '@shop/testing';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Client } from 'pg';
@@ -8,6 +9,12 @@ import { Client } from 'pg';
  * `orders_test` / `shop_test`), the one guard that refuses any other database, and the built services.
  */
 export const REPO_ROOT = join(__dirname, '../../../..');
+
+/**
+ * The operator token of the services a tool starts: ServiceLauncher starts them with the test secrets
+ * (startServiceProcess's default), so product writes send this one.
+ */
+export const TOOL_OPS_TOKEN = testSecrets.OPS_TOKEN;
 export const BENCH_DATABASE = 'orders_bench';
 export const BENCH_VHOST = 'shop_bench';
 

@@ -12,6 +12,7 @@ import { summarise as percentiles } from '../../src/stats';
 import { CpuTimeline, type CpuWindow } from '../../src/support/cpu-timeline';
 import type { ServiceLauncher } from '../support/service-launcher';
 import { Tally } from '../support/tally';
+import { TOOL_OPS_TOKEN } from '../support/tool-environment';
 import { BENCH_PRODUCTS, emptyTables, LOG_QUEUES, queuesOf, type BenchBroker } from './workers-fixtures';
 
 export interface EndToEndOptions {
@@ -247,7 +248,7 @@ async function postOrder(baseUrl: string, i: number): Promise<{ status: number; 
 async function putProduct(baseUrl: string, product: (typeof BENCH_PRODUCTS)[number]): Promise<void> {
   const response = await fetch(`${baseUrl}/products/${product.sku}`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOOL_OPS_TOKEN}` },
     body: JSON.stringify({ name: product.name, priceCents: product.unitPriceCents, stock: 10_000_000 }),
   });
   if (response.status !== 200 && response.status !== 201) {

@@ -1,5 +1,5 @@
-import { LOCAL_DEFAULTS, SERVICE_PORTS } from '@shop/config';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { LOCAL_DEFAULTS, LOCAL_SECRET_FILES, SERVICE_PORTS } from '@shop/config';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,10 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
                       log-aggregator, mail catcher, PostgreSQL, RabbitMQ, this load generator) from
                       /proc: needs \`npm start\` on this machine (it writes var/run/local-processes.json)
 
+It creates its product as the operator: the token is read from the environment variable OPS_TOKEN, else
+from var/secrets/${LOCAL_SECRET_FILES.OPS_TOKEN} (written by \`npm start\`); the checks read each order with the
+accessToken its 201 carried.
+
 Before anything is sent it asks the mailbox (GET /api/v1/info) how many messages it keeps (npm start's
 catcher reports its MAIL_CATCHER_MAX_MESSAGES; Mailpit reports nothing, hence --mailbox-capacity) and
 refuses a sale that may send more emails than that: one per order, at most min(stock, requests).
@@ -44,7 +48,7 @@ unreachable system or a mailbox too small for the sale.`;
 /** Parses the command line; throws with a readable message on a bad value. */
 export function parseFlashSaleArgs(
   argv: string[],
-): { options: FlashSaleOptions; outDir?: string; cpu: boolean; ipc: boolean } | 'help' {
+): { options: Omit<FlashSaleOptions, 'opsToken'>; outDir?: string; cpu: boolean; ipc: boolean } | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -125,7 +129,14 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const { options } = parsed;
+  const opsToken = readOperatorToken();
+  if (!opsToken) {
+    const message = `the load test creates its product as the operator: set OPS_TOKEN, or run npm start once (it keeps the token in var/secrets/${LOCAL_SECRET_FILES.OPS_TOKEN})`;
+    console.error(message);
+    if (parsed.ipc) process.send?.({ kind: 'error', message } satisfies FlashSaleProgressMessage);
+    return 2;
+  }
+  const options: FlashSaleOptions = { ...parsed.options, opsToken };
   const meter = parsed.cpu ? startCpuMeter(options) : undefined;
   if (typeof meter === 'string') {
     console.error(meter);
@@ -186,6 +197,17 @@ async function main(): Promise<number> {
   );
   if (meter) console.log(`\n${describeCost(meter, results)}`);
   return results.violations.length === 0 ? 0 : 1;
+}
+
+/** OPS_TOKEN from the environment (compose, the dashboard), else the file npm start keeps it in. */
+function readOperatorToken(): string | undefined {
+  const fromEnvironment = process.env.OPS_TOKEN?.trim();
+  if (fromEnvironment) return fromEnvironment;
+  try {
+    return readFileSync(join('var', 'secrets', LOCAL_SECRET_FILES.OPS_TOKEN), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Progress for the process that forked this one with --ipc (the dashboard); see FlashSaleProgressMessage. */
