@@ -143,13 +143,14 @@ describe('SERVICE_USERS', () => {
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
   });
 
-  it('lets the dashboard publish logs and read the three dead-letter queues only', () => {
+  it("lets the dashboard publish logs and read every work queue's dead-letter queue only", () => {
     const { write, read } = user('dashboard');
     // basic.get on the parked messages; closing the channel unacked puts them back.
     expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
       Queues.orderNotifyDeadLetter,
       Queues.orderReportDeadLetter,
       Queues.orderStatusDeadLetter,
+      Queues.customerNotifyDeadLetter,
     ]);
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
     expect(allows(write, DEFAULT_EXCHANGE)).toBe(false);

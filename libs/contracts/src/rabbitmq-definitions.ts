@@ -4,6 +4,7 @@ import {
   Queues,
   RETRY_DELAYS,
   retryExchangeOf,
+  deadLetterQueueOf,
   WorkQueues,
   Exchanges,
   type MessageType,
@@ -305,18 +306,14 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
   },
   {
     // Watches the system and publishes only its own log records. Queue depths and consumer counts come
-    // from passive declares, which need no permission; it lists the parked messages of the three
-    // dead-letter queues with basic.get and closes the channel unacked, which puts them back (read only).
+    // from passive declares, which need no permission; it lists the parked messages of every
+    // dead-letter queue with basic.get and closes the channel unacked, which puts them back (read only).
     // `monitoring` lets the management API show it /api/queues/<vhost> and /api/nodes.
     name: 'dashboard',
     passwordVariable: 'RABBITMQ_DASHBOARD_PASSWORD',
     configure: anyOf(),
     write: anyOf(named(Exchanges.logs)),
-    read: anyOf(
-      named(Queues.orderNotifyDeadLetter),
-      named(Queues.orderReportDeadLetter),
-      named(Queues.orderStatusDeadLetter),
-    ),
+    read: anyOf(...WorkQueues.map((queue) => named(deadLetterQueueOf(queue)))),
     tags: ['monitoring'],
   },
   {
