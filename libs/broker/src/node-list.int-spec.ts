@@ -107,19 +107,22 @@ describe('RABBITMQ_URL with three nodes, the first two down', () => {
       }),
     });
     expect(placed.status).toBe(201);
-    const { id: orderId } = (await placed.json()) as { id: string };
+    const { id: orderId, accessToken } = (await placed.json()) as { id: string; accessToken: string };
+    const withToken = { headers: { authorization: `Bearer ${accessToken}` } };
 
     await waitFor(
       'the order to be completed',
       async () => {
-        const order = (await (await fetch(`${api.baseUrl}/orders/${orderId}`)).json()) as { status: string };
+        const order = (await (await fetch(`${api.baseUrl}/orders/${orderId}`, withToken)).json()) as {
+          status: string;
+        };
         return order.status === 'completed';
       },
       { timeoutMs: 30_000 },
     );
     const [email] = await smtp.waitForMessages(1);
     expect(email.envelope.to).toEqual(['failover@example.com']);
-    const report = await fetch(`${api.baseUrl}/orders/${orderId}/report`);
+    const report = await fetch(`${api.baseUrl}/orders/${orderId}/report`, withToken);
     expect([report.status, report.headers.get('content-type')]).toEqual([200, 'application/pdf']);
 
     // Each service's log publisher found the live node too: the archive has the order's records.
