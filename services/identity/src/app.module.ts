@@ -4,6 +4,7 @@ import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
 import { HealthModule, MetricsModule } from '@shop/service-kit';
 import { IDENTITY_CONFIG, type IdentityConfig } from './config/identity.config';
 import { OpsModule } from './ops/ops.module';
+import { RetentionModule } from './retention/retention.module';
 import { SignInModule } from './sign-in/sign-in.module';
 
 export const SERVICE_NAME = 'identity';
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
         SignInModule,
         OpsModule.forRoot(config.OPS_TOKEN),
+        RetentionModule.forRoot({ retentionDays: config.RETENTION_DAYS }),
       ],
       providers: [{ provide: IDENTITY_CONFIG, useValue: config }],
       exports: [IDENTITY_CONFIG],

@@ -8,6 +8,7 @@ import {
   portVariable,
   positiveIntVariable,
   rabbitmqUrlVariable,
+  retentionDaysVariable,
   secretVariable,
   SERVICE_PORTS,
   serviceDatabaseUrl,
@@ -36,6 +37,8 @@ export const identityConfigShape = {
   /** Sign-in codes one email may be sent per SIGN_IN_PER_EMAIL_WINDOW_SECONDS (counted in the database). */
   SIGN_IN_PER_EMAIL_LIMIT: positiveIntVariable(3, 1_000),
   SIGN_IN_PER_EMAIL_WINDOW_SECONDS: positiveIntVariable(900, 86_400),
+  /** Days an expired sign-in code's row (it names an email address) is kept before the daily job removes it. */
+  RETENTION_DAYS: retentionDaysVariable(),
 };
 
 export type IdentityConfig = ReturnType<typeof loadIdentityConfig>;
