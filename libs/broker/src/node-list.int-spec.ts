@@ -7,6 +7,7 @@ import {
   resetDatabase,
   SmtpSink,
   startServiceProcess,
+  testRabbitmqUrlAs,
   testConfig,
   waitFor,
   type ServiceProcess,
@@ -79,7 +80,8 @@ describe('RABBITMQ_URL with three nodes, the first two down', () => {
     const start = async (name: Parameters<typeof startServiceProcess>[0], env: Record<string, string>) => {
       const service = await startServiceProcess(
         name,
-        { RABBITMQ_URL: nodeList, ...env },
+        // Each as its own RabbitMQ user: order-api applies a status event only from the worker owning it.
+        { RABBITMQ_URL: testRabbitmqUrlAs(name, nodeList), ...env },
         { port: await freePort() },
       );
       services.push(service);
