@@ -35,10 +35,15 @@ describe('PrincipalResolver', () => {
     expect(verified).toEqual([JWT, 'a.b.c']);
   });
 
-  it('reads ?accessToken= only where asked, and never as a customer JWT; a header wins over it', async () => {
+  it('reads ?accessToken= only where asked, never as a customer JWT or the operator; a header wins over it', async () => {
     expect(await resolver.resolve(request(), 'from-query')).toEqual({ kind: 'token', token: 'from-query' });
     expect(await resolver.resolve(request(), '')).toEqual({ kind: 'none' });
     expect(await resolver.resolve(request(), JWT)).toEqual({ kind: 'token', token: JWT });
+    // The operator token is not the operator in a URL: it is only ever an (unknown) access token there.
+    expect(await resolver.resolve(request(), testSecrets.OPS_TOKEN)).toEqual({
+      kind: 'token',
+      token: testSecrets.OPS_TOKEN,
+    });
     expect(await resolver.resolve(request('Bearer header'), 'query')).toEqual({
       kind: 'token',
       token: 'header',

@@ -7,7 +7,7 @@ import { orderAccessTokenOf } from './order-access-token';
 
 /**
  * Who a request speaks for, from its credential:
- * - `operator`: `Authorization: Bearer <OPS_TOKEN>`;
+ * - `operator`: `Authorization: Bearer <OPS_TOKEN>` (never from the query string);
  * - `customer`: a customer JWT from identity that verified (`sub` = customer id, `email` lower-cased);
  * - `token`: some other bearer token (or `?accessToken=`), which can only be an order's access token:
  *   whether it grants an order is for `grantsOrder` to say;
@@ -37,7 +37,8 @@ export class PrincipalResolver {
     const bearer = bearerTokenOf(request.headers);
     const token = bearer ?? (queryToken === undefined || queryToken === '' ? undefined : queryToken);
     if (token === undefined) return { kind: 'none' };
-    if (secretsEqual(token, this.config.OPS_TOKEN)) return { kind: 'operator' };
+    // The operator token only as a header: in a query string it would end up in URLs, histories and logs.
+    if (bearer !== undefined && secretsEqual(token, this.config.OPS_TOKEN)) return { kind: 'operator' };
     if (bearer !== undefined && looksLikeJwt(token)) {
       const claims = await this.customerTokens.verify(token);
       return claims ? { kind: 'customer', ...claims } : { kind: 'invalid' };
