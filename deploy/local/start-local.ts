@@ -515,6 +515,8 @@ function printBanner(info: {
     '  Place an order:',
     `  curl -i -X POST ${api}/orders -H 'Content-Type: application/json' -d '${body}'`,
     ...(info.sku ? [] : ['  (no product has stock yet: add one with PUT /products/<sku>, see the API docs)']),
+    '  Read it with the accessToken of the answer (the PDF: /orders/<id>/report?accessToken=<accessToken>):',
+    `  curl -s ${api}/orders/<id> -H 'Authorization: Bearer <accessToken>'`,
     '',
     info.deployment ? '  A flash sale on it (queue depths read from the cluster):' : '  A flash sale on it:',
     `  npm run loadtest:flash-sale -- --amqp '${info.adminUrl.split(',')[0]}' --cpu`,
