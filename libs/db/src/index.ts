@@ -1,5 +1,6 @@
 export * from './database-errors';
 export * from './database-url';
+export * from './delete-older-than';
 export * from './database.health';
 export * from './db.module';
 export * from './db.tokens';

@@ -1,11 +1,9 @@
 import { Queues, type WorkQueueName } from '@shop/contracts';
+import { deleteRowsOlderThan } from '@shop/db';
 import { removeParkedOlderThan } from '@shop/messaging';
 import { RetentionJob, type RetentionOptions } from '@shop/service-kit';
 import type { Channel } from 'amqplib';
 import type { Pool } from 'pg';
-
-/** Rows one DELETE removes: a big sale's rows go in many short statements, not one long lock. */
-const ROWS_PER_STATEMENT = 5_000;
 
 /** The dead-letter queues of the work queues notify-worker consumes: their messages carry addresses. */
 const PARKING_OF: readonly WorkQueueName[] = [Queues.orderNotify, Queues.customerNotify];
@@ -39,21 +37,9 @@ export class NotificationRetentionJob extends RetentionJob {
     };
   }
 
-  private async removeRows(
-    table: 'order_notifications' | 'sign_in_code_emails',
-    cutoff: Date,
-  ): Promise<number> {
+  private removeRows(table: 'order_notifications' | 'sign_in_code_emails', cutoff: Date): Promise<number> {
     const key = table === 'order_notifications' ? 'order_id' : 'code_id';
-    let removed = 0;
-    for (;;) {
-      const { rowCount } = await this.pool.query(
-        `DELETE FROM ${table} WHERE ${key} IN
-           (SELECT ${key} FROM ${table} WHERE created_at < $1 LIMIT ${ROWS_PER_STATEMENT})`,
-        [cutoff],
-      );
-      removed += rowCount ?? 0;
-      if ((rowCount ?? 0) < ROWS_PER_STATEMENT) return removed;
-    }
+    return deleteRowsOlderThan(this.pool, { table, key, timeColumn: 'created_at' }, cutoff);
   }
 
   private async tableExists(table: string): Promise<boolean> {

@@ -1,13 +1,11 @@
 import { Queues } from '@shop/contracts';
+import { deleteRowsOlderThan } from '@shop/db';
 import { removeParkedOlderThan } from '@shop/messaging';
 import { RetentionJob, type RetentionOptions } from '@shop/service-kit';
 import type { Channel } from 'amqplib';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-
-/** Rows one DELETE removes: a big sale's reports go in many short statements, not one long lock. */
-const ROWS_PER_STATEMENT = 5_000;
 
 /**
  * Removes what report-worker keeps about people once it is older than RETENTION_DAYS: the order_reports
@@ -28,23 +26,14 @@ export class ReportRetentionJob extends RetentionJob {
   }
 
   protected async removeOlderThan(cutoff: Date): Promise<Record<string, number>> {
-    const rows = await this.removeRows(cutoff);
+    const rows = await deleteRowsOlderThan(
+      this.pool,
+      { table: 'order_reports', key: 'order_id', timeColumn: 'created_at' },
+      cutoff,
+    );
     const files = await this.removeFiles(cutoff);
     const parked = await removeParkedOlderThan(await this.openChannel(), Queues.orderReport, cutoff);
     return { 'report rows': rows, PDFs: files, 'parked messages': parked };
-  }
-
-  private async removeRows(cutoff: Date): Promise<number> {
-    let removed = 0;
-    for (;;) {
-      const { rowCount } = await this.pool.query(
-        `DELETE FROM order_reports WHERE order_id IN
-           (SELECT order_id FROM order_reports WHERE created_at < $1 LIMIT ${ROWS_PER_STATEMENT})`,
-        [cutoff],
-      );
-      removed += rowCount ?? 0;
-      if ((rowCount ?? 0) < ROWS_PER_STATEMENT) return removed;
-    }
   }
 
   /** The PDFs, and the temporary files of writes that never finished, last written before `cutoff`. */
