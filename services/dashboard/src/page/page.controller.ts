@@ -26,6 +26,7 @@ const CONSUMERS: Record<string, string> = {
   [Queues.orderNotify]: 'notify-worker',
   [Queues.orderReport]: 'report-worker',
   [Queues.orderStatus]: 'order-api',
+  [Queues.customerNotify]: 'notify-worker',
   [Queues.reportRpc]: 'report-worker',
   [Queues.logArchive]: 'log-aggregator',
   [Queues.logAlerts]: 'log-aggregator',
