@@ -8,6 +8,7 @@ export const SERVICE_DATABASE_ROLES = {
   'notify-worker': 'notify_worker',
   'report-worker': 'report_worker',
   identity: 'identity',
+  payment: 'payment',
 } as const;
 
 export type DatabaseService = keyof typeof SERVICE_DATABASE_ROLES;

@@ -97,6 +97,8 @@ export const SERVICE_PORTS = {
   dashboard: 3004,
   /** Customers' passwordless sign-in; signs the JWTs order-api verifies through its JWKS. */
   identity: 3005,
+  /** The other party of the payment saga: a payment provider integration with a sandbox provider. */
+  payment: 3006,
 } as const;
 
 /**

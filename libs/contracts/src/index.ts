@@ -9,6 +9,8 @@ export * from './messages/order-placed/order-placed.v1';
 export * from './messages/order-status/order-status.v1';
 export * from './messages/report-rpc/report-rpc.v1';
 export * from './messages/customer-sign-in-code/customer-sign-in-code.v1';
+export * from './messages/order-lifecycle/order-lifecycle.v1';
+export * from './messages/payment/payment.v1';
 export * from './messages/validate-message';
 export * from './money';
 export * from './http/product-sales';

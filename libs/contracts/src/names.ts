@@ -13,6 +13,11 @@ export const Exchanges = {
   logsBroadcast: 'logs.broadcast',
   /** Direct exchange for customer events: identity's sign-in codes, mailed by notify-worker. */
   customer: 'customer',
+  /**
+   * Direct exchange of the payment saga: order-api's requests (`payment.requested`,
+   * `payment.refund-requested`) to the payment service, its results back to order-api.
+   */
+  payment: 'payment',
 } as const;
 
 export const RoutingKeys = {
@@ -24,6 +29,24 @@ export const RoutingKeys = {
   orderReported: 'order.reported',
   /** identity's sign-in code for a customer, to be mailed. */
   customerSignInCode: 'customer.sign-in-code',
+  /** order-api's lifecycle emails, one per transition: bound to order_notify. */
+  orderPaid: 'order.paid',
+  orderExpired: 'order.expired',
+  orderCancelled: 'order.cancelled',
+  orderRefunded: 'order.refunded',
+  /**
+   * A reservation's deadline that fell due: the key a delay queue `order_payment_due.<window>`
+   * dead-letters its expired messages with, bound to order_deadlines.
+   */
+  orderPaymentDue: 'order.payment-due',
+  /** order-api asks the payment service to charge an order (one attempt, one payment id). */
+  paymentRequested: 'payment.requested',
+  /** order-api asks the payment service to give a payment back (compensation). */
+  paymentRefundRequested: 'payment.refund-requested',
+  /** The payment service's results, consumed by order-api from order_payments. */
+  paymentSucceeded: 'payment.succeeded',
+  paymentFailed: 'payment.failed',
+  paymentRefunded: 'payment.refunded',
 } as const;
 
 export const Queues = {
@@ -37,6 +60,15 @@ export const Queues = {
   /** notify-worker's sign-in code emails (customer.sign-in-code). */
   customerNotify: 'customer_notify',
   customerNotifyDeadLetter: 'customer_notify.dlq',
+  /** order-api's deadline feed: reservations whose payment window ran out (order.payment-due). */
+  orderDeadlines: 'order_deadlines',
+  orderDeadlinesDeadLetter: 'order_deadlines.dlq',
+  /** The payment service's work: charges and refunds order-api asks for. */
+  paymentRequests: 'payment_requests',
+  paymentRequestsDeadLetter: 'payment_requests.dlq',
+  /** order-api's payment results: payment.succeeded, payment.failed, payment.refunded. */
+  orderPayments: 'order_payments',
+  orderPaymentsDeadLetter: 'order_payments.dlq',
   /** report-worker's RPC requests (the PDF of an order), published to through the default exchange. */
   reportRpc: 'report_rpc',
   logArchive: 'log_archive',
@@ -60,6 +92,9 @@ export const WorkQueues = [
   Queues.orderReport,
   Queues.orderStatus,
   Queues.customerNotify,
+  Queues.orderDeadlines,
+  Queues.paymentRequests,
+  Queues.orderPayments,
 ] as const;
 export type WorkQueueName = (typeof WorkQueues)[number];
 
@@ -98,6 +133,44 @@ export const FailureHeaders = {
 
 export type DeadLetterReason = 'invalid-message' | 'retries-exhausted' | 'permanent-failure';
 
+/**
+ * Reservation deadlines are delayed messages: TTL + dead-lettering, no plugin. One delay queue per
+ * payment window, because a message expires only at the head of its queue: with one TTL per queue the
+ * head is always the first to fall due. `order_payment_due.15m` holds the deadlines of 15-minute
+ * reservations and dead-letters each, when its TTL runs out, to `order` with key `order.payment-due`.
+ */
+export const PAYMENT_DUE_QUEUE_PREFIX = 'order_payment_due';
+
+/** Shortest and longest payment window a reservation may have. */
+export const PAYMENT_WINDOW_LIMITS = { minMs: 1_000, maxMs: 7 * 24 * 60 * 60 * 1000 } as const;
+
+/** The default payment window (PAYMENT_WINDOW_MS): 15 minutes. */
+export const DEFAULT_PAYMENT_WINDOW_MS = 15 * 60 * 1000;
+
+/** A window's name in its queue: `15m`, `90s`, `1500ms` (the largest unit that divides it). */
+export function paymentWindowLabel(windowMs: number): string {
+  if (
+    !Number.isInteger(windowMs) ||
+    windowMs < PAYMENT_WINDOW_LIMITS.minMs ||
+    windowMs > PAYMENT_WINDOW_LIMITS.maxMs
+  ) {
+    throw new RangeError(
+      `a payment window is a whole number of milliseconds from ${PAYMENT_WINDOW_LIMITS.minMs} to ${PAYMENT_WINDOW_LIMITS.maxMs}, not ${windowMs}`,
+    );
+  }
+  if (windowMs % 3_600_000 === 0) return `${windowMs / 3_600_000}h`;
+  if (windowMs % 60_000 === 0) return `${windowMs / 60_000}m`;
+  if (windowMs % 1_000 === 0) return `${windowMs / 1_000}s`;
+  return `${windowMs}ms`;
+}
+
+/** The delay queue of one payment window: `order_payment_due.<label>`. */
+export const paymentDueQueueOf = (windowMs: number) =>
+  `${PAYMENT_DUE_QUEUE_PREFIX}.${paymentWindowLabel(windowMs)}`;
+
+/** Whether a queue is one of the payment windows' delay queues. */
+export const isPaymentDueQueue = (queue: string) => queue.startsWith(`${PAYMENT_DUE_QUEUE_PREFIX}.`);
+
 export const LogAlertBindings = ['*.error', '*.fatal'] as const;
 
 /** Routing key of a log record on the `logs` topic exchange: `<service>.<level>`, e.g. `order-api.info`. */
@@ -113,6 +186,18 @@ export const MessageTypes = {
   reportErrorV1: 'report.error.v1',
   logRecordV1: 'log.record.v1',
   customerSignInCodeV1: 'customer.sign-in-code.v1',
+  /** A reservation's deadline, delayed in `order_payment_due.<window>` until it falls due. */
+  orderPaymentDueV1: 'order.payment-due.v1',
+  /** order-api's lifecycle events, one per transition, mailed by notify-worker. */
+  orderPaidV1: 'order.paid.v1',
+  orderExpiredV1: 'order.expired.v1',
+  orderCancelledV1: 'order.cancelled.v1',
+  orderRefundedV1: 'order.refunded.v1',
+  paymentRequestedV1: 'payment.requested.v1',
+  paymentRefundRequestedV1: 'payment.refund-requested.v1',
+  paymentSucceededV1: 'payment.succeeded.v1',
+  paymentFailedV1: 'payment.failed.v1',
+  paymentRefundedV1: 'payment.refunded.v1',
 } as const;
 
 export type ExchangeName = (typeof Exchanges)[keyof typeof Exchanges];

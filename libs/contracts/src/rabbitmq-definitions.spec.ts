@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Exchanges, MessageTypes, Queues, RETRY_DELAYS } from './names';
+import {
+  DEFAULT_PAYMENT_WINDOW_MS,
+  Exchanges,
+  MessageTypes,
+  paymentDueQueueOf,
+  Queues,
+  RETRY_DELAYS,
+} from './names';
 import {
   buildQueuePolicies,
   buildRabbitmqAccessDefinitions,
@@ -83,25 +90,34 @@ describe('buildRabbitmqDefinitions', () => {
 describe('SERVICE_USERS', () => {
   const topologyNames = [...TOPOLOGY.exchanges, ...TOPOLOGY.queues].map((r) => r.name);
 
-  it('lets no service declare or delete any part of the topology', () => {
+  it('lets no service declare or delete any part of the topology but order-api its payment windows', () => {
     for (const { name, configure } of SERVICE_USERS) {
-      expect([name, topologyNames.filter((resource) => allows(configure, resource))]).toEqual([name, []]);
+      const declarable = name === 'order-api' ? [paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS)] : [];
+      expect([name, topologyNames.filter((resource) => allows(configure, resource))]).toEqual([
+        name,
+        declarable,
+      ]);
     }
+    // The delay queue of any other window too (a window not in the definitions), and nothing beside it.
+    expect(allows(user('order-api').configure, paymentDueQueueOf(2_000))).toBe(true);
+    expect(allows(user('order-api').configure, 'order_payment_due')).toBe(false);
   });
 
-  it('lets order-api publish order events and logs, and consume order_status with its retries only', () => {
+  it('lets order-api publish order and payment events and logs, and consume its three feeds with their retries only', () => {
     const { write, read } = user('order-api');
-    expect(allows(write, DEFAULT_EXCHANGE)).toBe(true); // report_rpc requests
+    expect(allows(write, DEFAULT_EXCHANGE)).toBe(true); // report_rpc requests, deadlines into delay queues
+    const feeds = [Queues.orderStatus, Queues.orderDeadlines, Queues.orderPayments];
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([
       Exchanges.order,
       Exchanges.orderDeadLetter,
       Exchanges.logs,
-      `${Queues.orderStatus}.retry`,
+      Exchanges.payment,
+      ...feeds.map((queue) => `${queue}.retry`),
       // The same `<queue>.<suffix>` rule as the workers' retry paths (write on a queue only lets it bind).
-      Queues.orderStatusDeadLetter,
-      ...RETRY_DELAYS.map(({ label }) => `${Queues.orderStatus}.retry.${label}`),
+      ...feeds.map((queue) => `${queue}.dlq`),
+      ...feeds.flatMap((queue) => RETRY_DELAYS.map(({ label }) => `${queue}.retry.${label}`)),
     ]);
-    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([Queues.orderStatus]);
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual(feeds);
   });
 
   it.each([
@@ -134,6 +150,19 @@ describe('SERVICE_USERS', () => {
     },
   );
 
+  it('lets payment consume payment_requests with its retries and publish results to payment only', () => {
+    const { write, read, configure } = user('payment');
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
+      Queues.paymentRequests,
+      Queues.paymentRequestsDeadLetter,
+    ]);
+    expect(allows(write, Exchanges.payment)).toBe(true);
+    expect(allows(write, Exchanges.order)).toBe(false);
+    expect(allows(write, DEFAULT_EXCHANGE)).toBe(false);
+    expect(allows(write, `${Queues.paymentRequests}.retry`)).toBe(true);
+    expect(allows(configure, Queues.paymentRequests)).toBe(false);
+  });
+
   it('lets log-aggregator consume its two queues and publish logs only', () => {
     const { write, read } = user('log-aggregator');
     expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
@@ -151,6 +180,9 @@ describe('SERVICE_USERS', () => {
       Queues.orderReportDeadLetter,
       Queues.orderStatusDeadLetter,
       Queues.customerNotifyDeadLetter,
+      Queues.orderDeadlinesDeadLetter,
+      Queues.paymentRequestsDeadLetter,
+      Queues.orderPaymentsDeadLetter,
     ]);
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
     expect(allows(write, DEFAULT_EXCHANGE)).toBe(false);

@@ -1,6 +1,7 @@
 import { FLASH_SALE_LIMITS } from './flash-sale';
 import {
   MessageTypes,
+  PAYMENT_DUE_QUEUE_PREFIX,
   Queues,
   RETRY_DELAYS,
   retryExchangeOf,
@@ -78,6 +79,8 @@ export interface QueueLimitPolicy {
   name: string;
   /** The queues it applies to, by name. */
   queues: readonly string[];
+  /** And every queue named `<prefix>.<anything>` (queues made at run time, like one per payment window). */
+  queuePrefixes?: readonly string[];
   limit: QueueLimit;
 }
 
@@ -98,8 +101,23 @@ export const QUEUE_LIMIT_POLICIES: readonly QueueLimitPolicy[] = [
     // The outbox feeds them and stops when refused (the rows wait for the sweep): room for the biggest
     // flash sale, twice over (order_status gets two events per order).
     name: 'shop-limit-work',
-    queues: [Queues.orderNotify, Queues.orderReport, Queues.orderStatus],
+    queues: [
+      Queues.orderNotify,
+      Queues.orderReport,
+      Queues.orderStatus,
+      Queues.orderDeadlines,
+      Queues.paymentRequests,
+      Queues.orderPayments,
+    ],
     limit: { 'max-length': 2 * FLASH_SALE_LIMITS.stock.max, overflow: 'reject-publish' },
+  },
+  {
+    // Reservations waiting for their deadline, one per order placed in the window: the biggest flash
+    // sale's orders, four times over. The outbox relay retries a refused deadline until there is room.
+    name: 'shop-limit-deadlines',
+    queues: [],
+    queuePrefixes: [PAYMENT_DUE_QUEUE_PREFIX],
+    limit: { 'max-length': 4 * FLASH_SALE_LIMITS.stock.max, overflow: 'reject-publish' },
   },
   {
     // Sign-in codes: identity answers 503 when refused; thousands waiting means the mail is down.
@@ -132,10 +150,10 @@ export function buildQueuePolicies(
   vhost = RABBITMQ_VHOST,
   policies: readonly QueueLimitPolicy[] = QUEUE_LIMIT_POLICIES,
 ): RabbitmqPolicyDefinition[] {
-  return policies.map(({ name, queues, limit }) => ({
+  return policies.map(({ name, queues, queuePrefixes = [], limit }) => ({
     vhost,
     name,
-    pattern: anyOf(...queues.map(named)),
+    pattern: anyOf(...queues.map(named), ...queuePrefixes.map(derivedFrom)),
     'apply-to': 'queues',
     definition: { ...limit },
     priority: 0,
@@ -182,7 +200,7 @@ export function buildRabbitmqDefinitions(
 }
 
 export type ServiceUserName =
-  'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity';
+  'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity' | 'payment';
 
 /**
  * RabbitMQ user tags (https://www.rabbitmq.com/docs/management#permissions) a service user may carry: they
@@ -252,17 +270,23 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
   {
     name: 'order-api',
     passwordVariable: 'RABBITMQ_ORDER_API_PASSWORD',
-    configure: anyOf(),
-    // Publishes the outbox to `order` and report RPC requests through the default exchange; consumes its
-    // status feed like a worker consumes its work queue.
+    // Declares the delay queue of its own payment window (`order_payment_due.<window>`: a window other
+    // than the default one's is not in the definitions), and nothing else.
+    configure: anyOf(derivedFrom(PAYMENT_DUE_QUEUE_PREFIX)),
+    // Publishes the outbox to `order` and `payment`, deadlines into the delay queues and report RPC
+    // requests through the default exchange; consumes its status, payment and deadline feeds like a
+    // worker consumes its work queue.
     write: anyOf(
       named(DEFAULT_EXCHANGE),
       named(Exchanges.order),
+      named(Exchanges.payment),
       named(Exchanges.orderDeadLetter),
       named(Exchanges.logs),
       derivedFrom(Queues.orderStatus),
+      derivedFrom(Queues.orderPayments),
+      derivedFrom(Queues.orderDeadlines),
     ),
-    read: anyOf(named(Queues.orderStatus)),
+    read: anyOf(named(Queues.orderStatus), named(Queues.orderPayments), named(Queues.orderDeadlines)),
     tags: [],
   },
   {
@@ -325,6 +349,21 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     read: anyOf(),
     tags: [],
   },
+  {
+    // Consumes payment_requests (charges and refunds), publishes their results to `payment`; its
+    // dead-letter queue too, for its retention job.
+    name: 'payment',
+    passwordVariable: 'RABBITMQ_PAYMENT_PASSWORD',
+    configure: anyOf(),
+    write: anyOf(
+      named(Exchanges.payment),
+      named(Exchanges.orderDeadLetter),
+      named(Exchanges.logs),
+      derivedFrom(Queues.paymentRequests),
+    ),
+    read: anyOf(named(Queues.paymentRequests), named(Queues.paymentRequestsDeadLetter)),
+    tags: [],
+  },
 ];
 
 /**
@@ -336,6 +375,10 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
 export const EVENT_PUBLISHERS: Readonly<Partial<Record<MessageType, ServiceUserName>>> = {
   [MessageTypes.orderNotifiedV1]: 'notify-worker',
   [MessageTypes.orderReportedV1]: 'report-worker',
+  // Money: order-api believes a payment only from the payment service.
+  [MessageTypes.paymentSucceededV1]: 'payment',
+  [MessageTypes.paymentFailedV1]: 'payment',
+  [MessageTypes.paymentRefundedV1]: 'payment',
 };
 
 /** The parking code of an event from a user EVENT_PUBLISHERS does not name for it. */

@@ -1,5 +1,12 @@
-import { Exchanges, Queues, RoutingKeys } from './names';
-import { CLUSTER_TOPOLOGY, TOPOLOGY } from './topology';
+import {
+  DEFAULT_PAYMENT_WINDOW_MS,
+  Exchanges,
+  paymentDueQueueOf,
+  paymentWindowLabel,
+  Queues,
+  RoutingKeys,
+} from './names';
+import { CLUSTER_TOPOLOGY, paymentDueQueue, TOPOLOGY } from './topology';
 
 describe('TOPOLOGY', () => {
   it('binds each work queue to the order exchange with its routing key', () => {
@@ -50,6 +57,16 @@ describe('TOPOLOGY', () => {
       'order.notified',
       'order.reported',
       'customer.sign-in-code',
+      'order.paid',
+      'order.expired',
+      'order.cancelled',
+      'order.refunded',
+      'order.payment-due',
+      'payment.requested',
+      'payment.refund-requested',
+      'payment.succeeded',
+      'payment.failed',
+      'payment.refunded',
     ]);
   });
 
@@ -70,6 +87,43 @@ describe('TOPOLOGY', () => {
     expect(TOPOLOGY.exchanges.map((e) => e.name)).toEqual(
       expect.arrayContaining(['order_notify.retry', 'order_report.retry']),
     );
+  });
+});
+
+describe('payment deadlines', () => {
+  it('names each window by the largest unit that divides it, and refuses a window out of bounds', () => {
+    expect(paymentWindowLabel(900_000)).toBe('15m');
+    expect(paymentWindowLabel(7_200_000)).toBe('2h');
+    expect(paymentWindowLabel(90_000)).toBe('90s');
+    expect(paymentWindowLabel(1_500)).toBe('1500ms');
+    expect(paymentDueQueueOf(2_000)).toBe('order_payment_due.2s');
+    expect(() => paymentWindowLabel(999)).toThrow(RangeError);
+    expect(() => paymentWindowLabel(1.5e3 + 0.5)).toThrow(RangeError);
+    expect(() => paymentWindowLabel(8 * 24 * 3_600_000)).toThrow(RangeError);
+  });
+
+  it('delays each deadline in a quorum queue that dead-letters it, at least once, to order_deadlines', () => {
+    expect(paymentDueQueue(2_000)).toEqual({
+      name: 'order_payment_due.2s',
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-message-ttl': 2_000,
+        'x-dead-letter-exchange': Exchanges.order,
+        'x-dead-letter-routing-key': RoutingKeys.orderPaymentDue,
+        'x-dead-letter-strategy': 'at-least-once',
+        'x-overflow': 'reject-publish',
+      },
+    });
+    expect(TOPOLOGY.queues).toContainEqual(paymentDueQueue(DEFAULT_PAYMENT_WINDOW_MS));
+    expect(TOPOLOGY.bindings).toContainEqual({
+      source: Exchanges.order,
+      destination: Queues.orderDeadlines,
+      destinationType: 'queue',
+      routingKey: RoutingKeys.orderPaymentDue,
+    });
+    // The same arguments on a cluster: declaring it from order-api must not clash with the definitions.
+    expect(CLUSTER_TOPOLOGY.queues).toContainEqual(paymentDueQueue(DEFAULT_PAYMENT_WINDOW_MS));
   });
 });
 

@@ -1,6 +1,8 @@
 import {
   Exchanges,
   LogAlertBindings,
+  paymentDueQueueOf,
+  DEFAULT_PAYMENT_WINDOW_MS,
   Queues,
   RETRY_DELAYS,
   retryExchangeOf,
@@ -78,6 +80,29 @@ function retryQueue(workQueue: WorkQueueName, label: string, ms: number): QueueD
   };
 }
 
+/**
+ * The delay queue of one payment window: every message waits `windowMs` (the queue's TTL), then is
+ * dead-lettered to `order` with key `order.payment-due`, which order_deadlines is bound to. Quorum with
+ * at-least-once dead-lettering on every broker, one node or three: a deadline must never be lost between
+ * the delay queue and order_deadlines, and that needs `x-overflow: reject-publish`. order-api publishes
+ * to it through the default exchange (key = queue name), so it needs no binding; it declares the queue
+ * of its own window at start-up (the default window's is in the definitions too).
+ */
+export function paymentDueQueue(windowMs: number): QueueDefinition {
+  return {
+    name: paymentDueQueueOf(windowMs),
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-message-ttl': windowMs,
+      'x-dead-letter-exchange': Exchanges.order,
+      'x-dead-letter-routing-key': RoutingKeys.orderPaymentDue,
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    },
+  };
+}
+
 const retryPaths = WorkQueues.flatMap((workQueue) =>
   RETRY_DELAYS.map(({ label, ms }) => ({ workQueue, label, queue: retryQueue(workQueue, label, ms) })),
 );
@@ -96,6 +121,7 @@ export const TOPOLOGY: Topology = {
     { name: Exchanges.logs, type: 'topic', durable: true },
     { name: Exchanges.logsBroadcast, type: 'fanout', durable: true },
     { name: Exchanges.customer, type: 'direct', durable: true },
+    { name: Exchanges.payment, type: 'direct', durable: true },
     ...WorkQueues.map((queue) => ({
       name: retryExchangeOf(queue),
       type: 'direct' as const,
@@ -107,10 +133,17 @@ export const TOPOLOGY: Topology = {
     workQueue(Queues.orderReport),
     workQueue(Queues.orderStatus),
     workQueue(Queues.customerNotify),
+    workQueue(Queues.orderDeadlines),
+    workQueue(Queues.paymentRequests),
+    workQueue(Queues.orderPayments),
+    paymentDueQueue(DEFAULT_PAYMENT_WINDOW_MS),
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
     parkingQueue(Queues.orderStatusDeadLetter),
     parkingQueue(Queues.customerNotifyDeadLetter),
+    parkingQueue(Queues.orderDeadlinesDeadLetter),
+    parkingQueue(Queues.paymentRequestsDeadLetter),
+    parkingQueue(Queues.orderPaymentsDeadLetter),
     // Classic on one node: requests are transient and short-lived (they expire per message), and a
     // quorum queue's log would buy nothing without other nodes to replicate to. Quorum on a cluster.
     { name: Queues.reportRpc, durable: true, arguments: { 'x-queue-type': 'classic' } },
@@ -124,11 +157,25 @@ export const TOPOLOGY: Topology = {
     toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderNotified),
     toQueue(Exchanges.order, Queues.orderStatus, RoutingKeys.orderReported),
     toQueue(Exchanges.customer, Queues.customerNotify, RoutingKeys.customerSignInCode),
+    // One email per lifecycle transition: notify-worker's work queue takes them beside order.notify.
+    toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderPaid),
+    toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderExpired),
+    toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderCancelled),
+    toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderRefunded),
+    toQueue(Exchanges.order, Queues.orderDeadlines, RoutingKeys.orderPaymentDue),
+    toQueue(Exchanges.payment, Queues.paymentRequests, RoutingKeys.paymentRequested),
+    toQueue(Exchanges.payment, Queues.paymentRequests, RoutingKeys.paymentRefundRequested),
+    toQueue(Exchanges.payment, Queues.orderPayments, RoutingKeys.paymentSucceeded),
+    toQueue(Exchanges.payment, Queues.orderPayments, RoutingKeys.paymentFailed),
+    toQueue(Exchanges.payment, Queues.orderPayments, RoutingKeys.paymentRefunded),
     // Dead-lettered messages keep their queue's name as routing key (x-dead-letter-routing-key).
     toQueue(Exchanges.orderDeadLetter, Queues.orderNotifyDeadLetter, Queues.orderNotify),
     toQueue(Exchanges.orderDeadLetter, Queues.orderReportDeadLetter, Queues.orderReport),
     toQueue(Exchanges.orderDeadLetter, Queues.orderStatusDeadLetter, Queues.orderStatus),
     toQueue(Exchanges.orderDeadLetter, Queues.customerNotifyDeadLetter, Queues.customerNotify),
+    toQueue(Exchanges.orderDeadLetter, Queues.orderDeadlinesDeadLetter, Queues.orderDeadlines),
+    toQueue(Exchanges.orderDeadLetter, Queues.paymentRequestsDeadLetter, Queues.paymentRequests),
+    toQueue(Exchanges.orderDeadLetter, Queues.orderPaymentsDeadLetter, Queues.orderPayments),
     {
       source: Exchanges.logs,
       destination: Exchanges.logsBroadcast,

@@ -28,6 +28,11 @@ export const OrderPlacedV1Data = z.object({
     .max(ORDER_PLACED_MAX_ITEMS),
   totalCents: z.number().int().nonnegative(),
   currency: z.string().length(3),
+  /**
+   * When the reservation ends unless the order is paid (placed + its payment window). Absent on orders
+   * placed before orders had to be paid.
+   */
+  payBy: z.iso.datetime({ offset: true }).optional(),
 });
 
 export const OrderPlacedV1 = envelopeSchema(MessageTypes.orderPlacedV1, 1, OrderPlacedV1Data);
