@@ -27,7 +27,8 @@ export class AppModule {
         }),
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck]),
-        // Subscriptions: order_notify → OrderPlacedNotifyHandler, customer_notify → SignInCodeNotifyHandler.
+        // Subscriptions: order_notify → OrderNotifySubscription (placement and lifecycle emails),
+        // customer_notify → SignInCodeNotifyHandler.
         NotificationsModule.forRoot({
           smtpUrl: config.SMTP_URL,
           from: config.MAIL_FROM,

@@ -39,14 +39,19 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     await resetDatabase(pool);
   });
 
-  const wangsOrder = () =>
-    createOrderFixture(pool, {
+  /** Reserved until a known time, whatever the fixture's default window, so the email can be checked. */
+  const PAY_BY = '2026-12-07T05:15:42.000Z';
+  const wangsOrder = async () => {
+    const order = await createOrderFixture(pool, {
       customer: { email: 'wang.xiaoming@example.cn', name: '王小明' },
       items: [
         { sku: 'TEA-001', name: '龙井茶 Longjing tea', quantity: 2, unitPriceCents: 1250 },
         { sku: 'GIM-002', name: '한국 김 seaweed', quantity: 1, unitPriceCents: 480 },
       ],
     });
+    order.event.data.payBy = PAY_BY;
+    return order;
+  };
 
   const notificationStatus = async (orderId: string): Promise<string | undefined> =>
     (await pool.query('SELECT status FROM order_notifications WHERE order_id = $1', [orderId])).rows[0]
@@ -65,8 +70,11 @@ describe('notify-worker (real RabbitMQ, PostgreSQL and SMTP server)', () => {
     const [mail] = await notify.smtp.waitForMessages(1);
     expect(mail.to).toEqual([{ address: 'wang.xiaoming@example.cn', name: '王小明' }]);
     expect(mail.from?.address).toBe('orders@shop.local');
-    expect(mail.subject).toBe(`Your order ${order.orderId.slice(0, 8).toUpperCase()} is confirmed`);
+    expect(mail.subject).toBe(
+      `Your order ${order.orderId.slice(0, 8).toUpperCase()} is reserved: please pay by 2026-12-07 05:15 UTC`,
+    );
     expect(mail.text).toContain('Hello 王小明,');
+    expect(mail.text).toContain('Your items are reserved until 2026-12-07 05:15 UTC. Please pay by then');
     expect(mail.text).toContain('2 × 龙井茶 Longjing tea (TEA-001) at €12.50 = €25.00');
     expect(mail.text).toContain('1 × 한국 김 seaweed (GIM-002) at €4.80 = €4.80');
     expect(mail.text).toContain('Total: €29.80');

@@ -3,6 +3,9 @@ import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import { Mailer, type MailerOptions } from './mailer';
 import { NotificationStore } from './notification.store';
+import { OrderLifecycleNotifyHandler } from './order-lifecycle.handler';
+import { OrderLifecycleEmailStore } from './order-lifecycle-email.store';
+import { OrderNotifySubscription } from './order-notify.subscription';
 import { OrderPlacedNotifyHandler } from './order-placed.handler';
 import { SignInCodeNotifyHandler } from './sign-in-code.handler';
 import { SignInCodeEmailStore } from './sign-in-code-email.store';
@@ -10,7 +13,7 @@ import { SignInCodeEmailStore } from './sign-in-code-email.store';
 @Module({})
 export class NotificationsModule {
   static forRoot(options: MailerOptions): DynamicModule {
-    // Message-IDs use the sender's domain: <order-<id>@shop.local>.
+    // Message-IDs use the sender's domain: <order-<id>@shop.local>, <order-<id>.paid@shop.local>.
     const mailDomain = options.from.split('@')[1] ?? 'localhost';
     return {
       module: NotificationsModule,
@@ -19,14 +22,18 @@ export class NotificationsModule {
         NotificationStore,
         {
           provide: OrderPlacedNotifyHandler,
-          useFactory: (
-            subscriber: WorkQueueSubscriber,
-            store: NotificationStore,
-            mailer: Mailer,
-            status: OrderStatusPublisher,
-          ) => new OrderPlacedNotifyHandler(subscriber, store, mailer, status, mailDomain),
-          inject: [WorkQueueSubscriber, NotificationStore, Mailer, OrderStatusPublisher],
+          useFactory: (store: NotificationStore, mailer: Mailer, status: OrderStatusPublisher) =>
+            new OrderPlacedNotifyHandler(store, mailer, status, mailDomain),
+          inject: [NotificationStore, Mailer, OrderStatusPublisher],
         },
+        OrderLifecycleEmailStore,
+        {
+          provide: OrderLifecycleNotifyHandler,
+          useFactory: (store: OrderLifecycleEmailStore, mailer: Mailer) =>
+            new OrderLifecycleNotifyHandler(store, mailer, mailDomain),
+          inject: [OrderLifecycleEmailStore, Mailer],
+        },
+        OrderNotifySubscription,
         SignInCodeEmailStore,
         {
           provide: SignInCodeNotifyHandler,

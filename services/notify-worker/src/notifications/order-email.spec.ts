@@ -38,6 +38,31 @@ describe('renderOrderEmail', () => {
     expect(email.html).toContain('€29.80');
     expect(email.html).not.toContain('<Kim>');
   });
+
+  it('says nothing of a reservation for an order placed without a pay-by time', () => {
+    expect(email.text).not.toMatch(/reserved|pay by/i);
+    expect(email.html).not.toMatch(/reserved|pay by/i);
+  });
+});
+
+describe('renderOrderEmail for a reservation (order.placed.v1 with payBy)', () => {
+  // An offset and seconds: shown in UTC, cut to the minute, never later than the real deadline.
+  const reserved = renderOrderEmail({ ...order, payBy: '2026-11-23T11:30:59.999+01:00' }, 'shop.local');
+
+  it('says in the subject that the order is reserved until it is paid', () => {
+    expect(reserved.subject).toBe('Your order 7D0F6A3B is reserved: please pay by 2026-11-23 10:30 UTC');
+    expect(reserved.messageId).toBe('<order-7d0f6a3b-1c2d-4e5f-8a9b-0c1d2e3f4a5b@shop.local>');
+  });
+
+  it('says the items are held and must be paid by the pay-by time, in both bodies', () => {
+    const sentence =
+      'Your items are reserved until 2026-11-23 10:30 UTC. Please pay by then: an unpaid reservation expires and its items go back on sale.';
+    expect(reserved.text).toContain(`Total: €29.80\n\n${sentence}\nNothing is charged until you pay.\n`);
+    expect(reserved.html).toContain(sentence);
+    // Everything else is the confirmation it was.
+    expect(reserved.text).toContain('2 × 龙井茶 (TEA-001) at €12.50 = €25.00');
+    expect(reserved.text).toContain('thank you for your order 7D0F6A3B, placed 2026-11-23 10:15 UTC.');
+  });
 });
 
 describe('the order email on the wire (MimeSkeleton, parsed back with mailparser)', () => {

@@ -1,4 +1,5 @@
 import { formatMoney, orderNumberOf, type OrderPlacedV1Data } from '@shop/contracts';
+import { escapeHtml, utcMinuteOf } from './email-format';
 
 export interface OrderEmail {
   to: { name: string; address: string };
@@ -9,7 +10,10 @@ export interface OrderEmail {
   messageId: string;
 }
 
-/** The order confirmation: plain text and HTML with the same content; names in any script. */
+/**
+ * The order confirmation: plain text and HTML with the same content; names in any script. An order with
+ * a `payBy` is a reservation: the email says the items are held until then and must be paid by then.
+ */
 export function renderOrderEmail(order: OrderPlacedV1Data, mailDomain: string): OrderEmail {
   const number = orderNumberOf(order.orderId);
   const money = (cents: number) => formatMoney(cents, order.currency);
@@ -20,6 +24,15 @@ export function renderOrderEmail(order: OrderPlacedV1Data, mailDomain: string): 
   }));
   const total = money(order.totalCents);
   const placed = `${order.placedAt.slice(0, 10)} ${order.placedAt.slice(11, 16)} UTC`;
+  // A reservation (orders placed since they must be paid) says until when its items are held.
+  const payBy = order.payBy === undefined ? undefined : utcMinuteOf(order.payBy);
+  const reservation =
+    payBy === undefined
+      ? []
+      : [
+          `Your items are reserved until ${payBy}. Please pay by then: an unpaid reservation expires and its items go back on sale.`,
+          'Nothing is charged until you pay.',
+        ];
 
   const text = [
     `Hello ${order.customer.name},`,
@@ -30,6 +43,7 @@ export function renderOrderEmail(order: OrderPlacedV1Data, mailDomain: string): 
     '',
     `Total: ${total}`,
     '',
+    ...(reservation.length > 0 ? [...reservation, ''] : []),
     `Order id: ${order.orderId}`,
     'Rabbit Shop',
   ].join('\n');
@@ -51,22 +65,18 @@ export function renderOrderEmail(order: OrderPlacedV1Data, mailDomain: string): 
 <tbody>${rows}</tbody>
 <tfoot><tr><th align="left" colspan="3">Total</th><th align="right">${total}</th></tr></tfoot>
 </table>
-<p><small>Order id: ${order.orderId}</small></p>
+${reservation.length > 0 ? `<p><strong>${reservation.join(' ')}</strong></p>\n` : ''}<p><small>Order id: ${order.orderId}</small></p>
 <p>Rabbit Shop</p>
 </body></html>`;
 
   return {
     to: { name: order.customer.name, address: order.customer.email },
-    subject: `Your order ${number} is confirmed`,
+    subject:
+      payBy === undefined
+        ? `Your order ${number} is confirmed`
+        : `Your order ${number} is reserved: please pay by ${payBy}`,
     text,
     html,
     messageId: `<order-${order.orderId}@${mailDomain}>`,
   };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 }

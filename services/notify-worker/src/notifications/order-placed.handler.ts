@@ -1,32 +1,30 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
-import { OrderStatusPublisher, WorkQueueSubscriber, type Delivery } from '@shop/messaging';
+import { Injectable, Logger } from '@nestjs/common';
+import type { OrderPlacedV1, OrderPlacedV1Data } from '@shop/contracts';
+import { OrderStatusPublisher, type Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
 import { renderOrderEmail } from './order-email';
 
 /**
- * notify-worker's only subscription: `order_notify` (order.placed.v1 on routing key order.notify).
- * The message is acked after `sendConfirmation` resolves, i.e. after the SMTP server accepted the email,
- * it was recorded and the broker confirmed `order.notified.v1` (published again for a copy whose email
- * went out before); failures go through WorkQueueProcessor's retry queues and dead-letter queue.
+ * The placement email: order.placed.v1 on routing key order.notify, from order_notify
+ * (OrderNotifySubscription). The message is acked after `sendConfirmation` resolves, i.e. after the
+ * SMTP server accepted the email, it was recorded and the broker confirmed `order.notified.v1`
+ * (published again for a copy whose email went out before); failures go through WorkQueueProcessor's
+ * retry queues and dead-letter queue.
  */
 @Injectable()
-export class OrderPlacedNotifyHandler implements OnApplicationBootstrap {
+export class OrderPlacedNotifyHandler {
   private readonly logger = new Logger(OrderPlacedNotifyHandler.name);
 
   constructor(
-    private readonly subscriber: WorkQueueSubscriber,
     private readonly store: NotificationStore,
     private readonly mailer: Mailer,
     private readonly status: OrderStatusPublisher,
     private readonly mailDomain: string,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.subscriber.subscribe(Queues.orderNotify, OrderPlacedV1, (event, delivery) =>
-      this.sendConfirmation(event.data, event.correlationId, delivery),
-    );
+  handle(event: OrderPlacedV1, delivery: Delivery): Promise<void> {
+    return this.sendConfirmation(event.data, event.correlationId, delivery);
   }
 
   private async sendConfirmation(

@@ -31,6 +31,7 @@ describe('NotificationRetentionJob (real PostgreSQL and RabbitMQ)', () => {
   });
   beforeEach(async () => {
     await resetDatabase(pool);
+    await pool.query('TRUNCATE order_lifecycle_emails');
     await broker.purge(Queues.orderNotifyDeadLetter, Queues.customerNotifyDeadLetter);
   });
 
@@ -43,6 +44,12 @@ describe('NotificationRetentionJob (real PostgreSQL and RabbitMQ)', () => {
     );
     return orderId;
   };
+  const lifecycleEmail = (orderId: string, kind: string, at: Date) =>
+    pool.query(
+      `INSERT INTO order_lifecycle_emails (order_id, kind, message_id, status, created_at)
+       VALUES ($1, $2, $3, 'sent', $4)`,
+      [orderId, kind, randomUUID(), at],
+    );
   const park = (queue: 'order_notify' | 'customer_notify', messageId: string, at: Date) =>
     broker.publishConfirmed('order.dlx', queue, Buffer.from('{}'), {
       persistent: true,
@@ -57,14 +64,21 @@ describe('NotificationRetentionJob (real PostgreSQL and RabbitMQ)', () => {
     await park(Queues.orderNotify, 'notify-old', old);
     await park(Queues.orderNotify, 'notify-recent', recent);
     await park(Queues.customerNotify, 'code-old', old);
+    // One order's old email goes, its recent one stays: rows of one order are removed one by one.
+    const refundedLater = randomUUID();
+    await lifecycleEmail(refundedLater, 'paid', old);
+    await lifecycleEmail(refundedLater, 'refunded', recent);
+    await lifecycleEmail(randomUUID(), 'expired', old);
 
     const job = new NotificationRetentionJob(workerPool, () => connection.createChannel(), {
       retentionDays: 30,
       intervalMs: 60_000,
     });
     expect(await job.runOnce(now)).toEqual(
-      expect.objectContaining({ 'notification rows': 2, 'parked messages': 2 }),
+      expect.objectContaining({ 'notification rows': 2, 'lifecycle email rows': 2, 'parked messages': 2 }),
     );
+    const lifecycle = await pool.query('SELECT order_id::text, kind FROM order_lifecycle_emails');
+    expect(lifecycle.rows).toEqual([{ order_id: refundedLater, kind: 'refunded' }]);
 
     const { rows } = await pool.query<{ order_id: string }>('SELECT order_id::text FROM order_notifications');
     expect(rows.map((row) => row.order_id).sort()).toEqual([...kept].sort());

@@ -9,9 +9,20 @@ import type { Pool } from 'pg';
 const PARKING_OF: readonly WorkQueueName[] = [Queues.orderNotify, Queues.customerNotify];
 
 /**
+ * The column one row of each table is deleted by. order_lifecycle_emails has one row per (order, kind),
+ * so its rows go by their physical address: by order_id, an old row would take its order's newer ones.
+ */
+const ROW_KEY_OF = {
+  order_notifications: 'order_id',
+  sign_in_code_emails: 'code_id',
+  order_lifecycle_emails: 'ctid',
+} as const;
+
+/**
  * Removes what notify-worker keeps about people once it is older than RETENTION_DAYS: order_notifications
- * rows (each holds the recipient's address), sign_in_code_emails rows (where that table exists), and the
- * parked messages of order_notify.dlq and customer_notify.dlq. The mails themselves are the mailbox's.
+ * rows (each holds the recipient's address), sign_in_code_emails and order_lifecycle_emails rows (where
+ * those tables exist), and the parked messages of order_notify.dlq and customer_notify.dlq. The mails
+ * themselves are the mailbox's.
  */
 export class NotificationRetentionJob extends RetentionJob {
   constructor(
@@ -28,18 +39,25 @@ export class NotificationRetentionJob extends RetentionJob {
     const signInCodeEmails = (await this.tableExists('sign_in_code_emails'))
       ? await this.removeRows('sign_in_code_emails', cutoff)
       : 0;
+    const lifecycleEmails = (await this.tableExists('order_lifecycle_emails'))
+      ? await this.removeRows('order_lifecycle_emails', cutoff)
+      : 0;
     let parked = 0;
     for (const queue of PARKING_OF) parked += await this.removeParked(queue, cutoff);
     return {
       'notification rows': notifications,
       'sign-in code email rows': signInCodeEmails,
+      'lifecycle email rows': lifecycleEmails,
       'parked messages': parked,
     };
   }
 
-  private removeRows(table: 'order_notifications' | 'sign_in_code_emails', cutoff: Date): Promise<number> {
-    const key = table === 'order_notifications' ? 'order_id' : 'code_id';
-    return deleteRowsOlderThan(this.pool, { table, key, timeColumn: 'created_at' }, cutoff);
+  private removeRows(table: keyof typeof ROW_KEY_OF, cutoff: Date): Promise<number> {
+    return deleteRowsOlderThan(
+      this.pool,
+      { table, key: ROW_KEY_OF[table], timeColumn: 'created_at' },
+      cutoff,
+    );
   }
 
   private async tableExists(table: string): Promise<boolean> {

@@ -1,6 +1,8 @@
 import { Queues, queuesOf } from '@shop/contracts';
 import { WorkQueueSubscriber } from '@shop/messaging';
 import {
+  BrokerProbe,
+  createTestPool,
   purgeQueues,
   SmtpSink,
   waitForConsumer,
@@ -9,6 +11,7 @@ import {
   testRabbitmqUrlAs,
   type HttpAppHarness,
 } from '@shop/testing';
+import type { Pool } from 'pg';
 import { AppModule, SERVICE_NAME } from '../app.module';
 import { loadNotifyWorkerConfig } from '../config/notify-worker.config';
 
@@ -54,4 +57,30 @@ export async function startNotifyWorker(env: Record<string, string> = {}): Promi
       await smtp.stop();
     },
   };
+}
+
+export interface NotifyWorkerSuite {
+  /** A pool on the test database, to read and reset rows. */
+  readonly pool: Pool;
+  readonly broker: BrokerProbe;
+  readonly notify: NotifyWorkerHarness;
+}
+
+/**
+ * The notify-worker, a test pool and a broker probe of a describe block: started in its beforeAll, closed
+ * in its afterAll. Read the fields inside specs and hooks only (they are set once beforeAll ran).
+ */
+export function useNotifyWorkerSuite(): NotifyWorkerSuite {
+  const suite = {} as { pool: Pool; broker: BrokerProbe; notify: NotifyWorkerHarness };
+  beforeAll(async () => {
+    suite.pool = createTestPool();
+    suite.broker = await BrokerProbe.connect();
+    suite.notify = await startNotifyWorker();
+  });
+  afterAll(async () => {
+    await suite.notify?.close();
+    await suite.broker?.close();
+    await suite.pool?.end();
+  });
+  return suite;
 }
