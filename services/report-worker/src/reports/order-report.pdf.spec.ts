@@ -138,6 +138,29 @@ describe('renderOrderReport', () => {
     }
   });
 
+  it('states the status it was made for: a reservation awaiting payment until its pay-by time, in UTC', async () => {
+    const reserved = { ...ORDER, payBy: '2025-03-14T10:41:53.120+01:00' };
+    const pdf = await renderOrderReport(reserved, font);
+    const lines = (await extractPdfPages(pdf))[0].split('\n');
+
+    expect(lines).toContain('Status Reserved – awaiting payment until 2025-03-14 09:41 UTC');
+    expect(lines).toContain('Placed 2025-03-14 09:26 UTC');
+    expect(lines).toContain(`Customer ${ORDER.customer.name}`);
+    expect((await renderOrderReport(reserved, font)).equals(pdf)).toBe(true);
+  });
+
+  it('has no status line for an order placed before orders had to be paid', async () => {
+    const text = (await extractPdfPages(await renderOrderReport(ORDER, font))).join('\n');
+    expect(text).not.toContain('Status');
+    expect(text).not.toContain('Reserved');
+  });
+
+  it('rejects an order whose payBy is not a date', async () => {
+    await expect(renderOrderReport({ ...ORDER, payBy: 'soon' }, font)).rejects.toThrow(
+      'payBy is not a date: soon',
+    );
+  });
+
   it('rejects an order whose placedAt is not a date', async () => {
     await expect(renderOrderReport({ ...ORDER, placedAt: 'yesterday' }, font)).rejects.toThrow(
       'placedAt is not a date: yesterday',
@@ -173,6 +196,13 @@ describe('renderOrderReport with Noto Sans SC and KR from npm', () => {
     expect(lines).toContain('Rabbit Shop — Order report');
     expect(fontNames(pdf)).toEqual(['NotoSansKR-Regular', 'NotoSansSC-Bold', 'NotoSansSC-Regular']);
     expect(fontPrograms(pdf)).toHaveLength(3);
+  });
+
+  it('states a reservation with the npm faces too', async () => {
+    const pdf = await renderOrderReport({ ...kim, payBy: '2025-03-14T09:41:00Z' }, npmFont);
+    const lines = (await extractPdfPages(pdf))[0].split('\n');
+    expect(lines).toContain('Status Reserved – awaiting payment until 2025-03-14 09:41 UTC');
+    expect(lines).toContain(`Customer ${kim.customer.name}`);
   });
 
   it('wraps a name of Chinese, Korean and Latin runs inside its column, in order', async () => {

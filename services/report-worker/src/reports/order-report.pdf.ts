@@ -6,7 +6,7 @@ import { ReportText, type FontWeight } from './report-text';
 /** What the report shows: the `order.report` message's data (OrderPlacedV1). */
 export type OrderReportInput = Pick<
   OrderPlacedV1Data,
-  'orderId' | 'placedAt' | 'customer' | 'items' | 'totalCents' | 'currency'
+  'orderId' | 'placedAt' | 'customer' | 'items' | 'totalCents' | 'currency' | 'payBy'
 >;
 
 export const REPORT_TITLE = 'Rabbit Shop — Order report';
@@ -129,6 +129,7 @@ function drawHeader(text: ReportText, order: OrderReportInput, number: string, p
   const fields: Array<[string, string]> = [
     ['Order id', order.orderId],
     ['Placed', formatUtc(placedAt)],
+    ...statusField(order),
     ['Customer', clean(order.customer.name)],
     ['Email', clean(order.customer.email)],
   ];
@@ -141,6 +142,17 @@ function drawHeader(text: ReportText, order: OrderReportInput, number: string, p
     doc.moveDown(0.25);
   }
   doc.moveDown(1);
+}
+
+/**
+ * The status the report was made for: an order placed with a pay-by time is a reservation until it is
+ * paid. An order from before orders had to be paid has no status line, as before.
+ */
+function statusField(order: OrderReportInput): Array<[string, string]> {
+  if (order.payBy === undefined) return [];
+  const payBy = new Date(order.payBy);
+  if (Number.isNaN(payBy.getTime())) throw new Error(`payBy is not a date: ${order.payBy}`);
+  return [['Status', `Reserved – awaiting payment until ${formatUtc(payBy)}`]];
 }
 
 /** Writes `value` from (x, y) wrapped to `width` and moves below it; one line skips pdfkit's line wrapper. */

@@ -150,6 +150,16 @@ describe('report_rpc (real RabbitMQ, PostgreSQL and disk)', () => {
     expect((await pool.query('SELECT count(*)::int AS n FROM order_reports')).rows[0].n).toBe(1);
   });
 
+  it("renders the status from the request's order data: a reservation shows until when it awaits payment", async () => {
+    const order = await anOrder();
+    const data = { ...order.event.data, payBy: '2026-12-07T05:15:42.000+01:00' };
+    const reply = await client.reply(await client.call({ orderId: order.orderId, order: data }));
+    expect(reply.properties.type).toBe('report.pdf.v1');
+    const text = await extractPdfText(reply.content);
+    expect(text).toContain('Status Reserved – awaiting payment until 2026-12-07 04:15 UTC');
+    expect(text).toContain('김민지');
+  });
+
   it('answers ORDER_NOT_FOUND for an order it has no report of and no data for, and INVALID_REQUEST for a bad body', async () => {
     const notFound = await client.reply(await client.call({ orderId: randomUUID() }));
     expect(notFound.properties).toMatchObject({ type: 'report.error.v1', contentType: 'application/json' });

@@ -101,6 +101,21 @@ describe('report-worker (real RabbitMQ, PostgreSQL and disk)', () => {
     );
   });
 
+  it('states in the PDF that the order is reserved until its pay-by time when the message carries one', async () => {
+    reports = await startReportWorker();
+    const order = await wangsOrder();
+    const payBy = '2026-12-07T05:15:42.000Z';
+    await publishOrderPlaced(broker, 'order.report', {
+      ...order.event,
+      data: { ...order.event.data, payBy },
+    });
+
+    await waitFor('the report to be recorded', async () => (await statusOf(order.orderId)) === 'reported');
+    const text = await extractPdfText(await readFile(join(reports.reportsDir, `${order.orderId}.pdf`)));
+    expect(text).toContain('Status Reserved – awaiting payment until 2026-12-07 05:15 UTC');
+    expect(text).toContain('王小明');
+  });
+
   it('writes one PDF when the same order arrives twice', async () => {
     reports = await startReportWorker();
     const order = await wangsOrder();
