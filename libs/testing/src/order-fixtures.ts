@@ -32,9 +32,10 @@ export async function createOrderFixture(
       stock: 1_000,
     });
   }
-  const { rows } = await pool.query<{ created_at: Date }>(
-    `INSERT INTO orders (id, request_hash, customer_email, customer_name, total_cents, correlation_id)
-     VALUES ($1, repeat('0', 64), $2, $3, $4, $5) RETURNING created_at`,
+  // Reserved for order-api's default payment window, as place_orders would.
+  const { rows } = await pool.query<{ created_at: Date; pay_by: Date }>(
+    `INSERT INTO orders (id, request_hash, customer_email, customer_name, total_cents, correlation_id, pay_by)
+     VALUES ($1, repeat('0', 64), $2, $3, $4, $5, now() + interval '15 minutes') RETURNING created_at, pay_by`,
     [orderId, order.customer.email, order.customer.name, totalCents, `fixture-${orderId}`],
   );
   for (const [index, item] of order.items.entries()) {
@@ -53,7 +54,15 @@ export async function createOrderFixture(
       version: 1,
       occurredAt: placedAt,
       correlationId: `fixture-${orderId}`,
-      data: { orderId, placedAt, customer: order.customer, items: order.items, totalCents, currency: 'EUR' },
+      data: {
+        orderId,
+        placedAt,
+        customer: order.customer,
+        items: order.items,
+        totalCents,
+        currency: 'EUR',
+        payBy: rows[0].pay_by.toISOString(),
+      },
     },
   };
 }

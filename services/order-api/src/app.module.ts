@@ -8,12 +8,15 @@ import { OrdersModule } from './orders/orders.module';
 import { ProductsModule } from './products/products.module';
 import { ReportRpcClient } from './reports/report-rpc.client';
 import { ReportsModule } from './reports/reports.module';
-import { StatusModule } from './status/status.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 
 export const SERVICE_NAME = 'order-api';
 
-/** Status events order-api holds unacknowledged at once (two per order in a flash sale). */
-const ORDER_STATUS_PREFETCH = 200;
+/**
+ * Events order-api holds unacknowledged at once, per queue it consumes (order_status: two per order in a
+ * flash sale; order_payments; order_deadlines): the more in hand, the fewer transactions apply them.
+ */
+const ORDER_EVENTS_PREFETCH = 200;
 
 @Module({})
 export class AppModule {
@@ -32,8 +35,7 @@ export class AppModule {
           url: config.RABBITMQ_URL,
           appId: SERVICE_NAME,
           declareTopology: config.RABBITMQ_DECLARE_TOPOLOGY,
-          // order-api consumes only order_status: the more events in hand, the fewer statements apply them.
-          prefetchCount: ORDER_STATUS_PREFETCH,
+          prefetchCount: ORDER_EVENTS_PREFETCH,
         }),
         OutboxRelayModule.forRoot({
           databaseUrl: config.DATABASE_URL,
@@ -46,7 +48,7 @@ export class AppModule {
         AuthModule,
         OrdersModule,
         ProductsModule,
-        StatusModule,
+        LifecycleModule,
       ],
       providers: [{ provide: ORDER_API_CONFIG, useValue: config }],
       exports: [ORDER_API_CONFIG],

@@ -12,7 +12,7 @@ import {
   SERVICE_PORTS,
   serviceDatabaseUrl,
 } from '@shop/config';
-import { CUSTOMER_TOKEN } from '@shop/contracts';
+import { CUSTOMER_TOKEN, DEFAULT_PAYMENT_WINDOW_MS, PAYMENT_WINDOW_LIMITS } from '@shop/contracts';
 import { z } from 'zod';
 
 const isHttpUrl = (value: string) => {
@@ -53,6 +53,16 @@ export const orderApiConfigShape = {
   ORDER_BATCH_MAX_WAITING: positiveIntVariable(5_000, 100_000),
   /** How often the outbox sweep runs, in milliseconds. */
   OUTBOX_SWEEP_INTERVAL_MS: positiveIntVariable(1_000, 3_600_000),
+  /**
+   * How long a placed order keeps its stock unpaid: its deadline waits this long in the delay queue
+   * `order_payment_due.<window>`, then the order expires if it is still unpaid.
+   */
+  PAYMENT_WINDOW_MS: z.coerce
+    .number({ message: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(PAYMENT_WINDOW_LIMITS.minMs, `must be at least ${PAYMENT_WINDOW_LIMITS.minMs} (1 s)`)
+    .max(PAYMENT_WINDOW_LIMITS.maxMs, `must be at most ${PAYMENT_WINDOW_LIMITS.maxMs} (7 days)`)
+    .default(DEFAULT_PAYMENT_WINDOW_MS),
   /** The operators' bearer token: product writes, every order. */
   OPS_TOKEN: secretVariable(),
   /** Signs each order's access token (an HMAC of its id): stateless, so a replay answers the same token. */

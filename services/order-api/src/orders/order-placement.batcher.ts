@@ -7,7 +7,7 @@ import {
   type ItemResult,
 } from '@shop/db';
 import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
-import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
+import { Exchanges, MessageTypes, paymentDueQueueOf, RoutingKeys } from '@shop/contracts';
 import { DatabaseError, type Pool } from 'pg';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import {
@@ -24,6 +24,8 @@ export type Placement =
   | {
       kind: 'placed';
       createdAt: Date;
+      /** When the reservation ends unless the order is paid. */
+      payBy: Date;
       totalCents: number;
       currency: string;
       items: { sku: string; name: string; quantity: number; unitPriceCents: number }[];
@@ -54,6 +56,7 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
   /** Order-key reads in flight, by sku: a refusal that needs them waits for the read instead of asking itself. */
   private readonly keyReads = new Map<string, Promise<void>>();
   private readonly poolSize: number;
+  private readonly paymentWindowMs: number;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -62,6 +65,7 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
     @Inject(ORDER_API_CONFIG) config: OrderApiConfig,
   ) {
     this.poolSize = config.DATABASE_POOL_SIZE;
+    this.paymentWindowMs = config.PAYMENT_WINDOW_MS;
     this.batches = new GroupCommit((batch) => this.placeBatch(batch), {
       maxBatchSize: config.ORDER_BATCH_MAX_ORDERS,
       maxBatchWeight: config.ORDER_BATCH_MAX_LINES,
@@ -82,7 +86,7 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
     await Promise.all(
       clients.map((client) =>
         client
-          ?.query(placeOrdersQuery([]))
+          ?.query(placeOrdersQuery([], this.paymentWindowMs))
           .then(() => client.release())
           .catch((error: Error) => client.release(error)),
       ),
@@ -119,7 +123,10 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
     const generation = this.soldOut.currentGeneration();
     let rows: PlaceOrdersRow[];
     try {
-      const result = await queryKeepingConnection<PlaceOrdersRow>(this.pool, placeOrdersQuery(batch));
+      const result = await queryKeepingConnection<PlaceOrdersRow>(
+        this.pool,
+        placeOrdersQuery(batch, this.paymentWindowMs),
+      );
       rows = checkPlaceOrdersRows(result.rows, batch.length);
     } catch (error) {
       if (batch.length > 1 && rolledBack(error)) {
@@ -175,6 +182,15 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
           id: order.reportMessageId,
           routingKey: RoutingKeys.orderReport,
           payload: row.report_payload,
+        },
+        {
+          // Through the default exchange, straight into the window's delay queue.
+          ...common,
+          exchange: '',
+          id: order.deadlineMessageId,
+          routingKey: paymentDueQueueOf(this.paymentWindowMs),
+          messageType: MessageTypes.orderPaymentDueV1,
+          payload: row.deadline_payload,
         },
       );
     });
@@ -234,6 +250,7 @@ function placementOf(row: PlaceOrdersRow): Placement {
       return {
         kind: 'placed',
         createdAt: row.created_at as Date,
+        payBy: row.pay_by as Date,
         totalCents: row.total_cents as number,
         currency: ORDER_CURRENCY,
         items: row.items ?? [],

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL, queryKeepingConnection } from '@shop/db';
 import type { Pool } from 'pg';
+import { ORDER_STATUSES } from '@shop/contracts';
 import { z } from 'zod';
 
 /** An order and its lines as order-api stores them (the rows, checked at run time). */
@@ -11,12 +12,24 @@ const OrderRecord = z.object({
   customerEmail: z.string(),
   customerName: z.string(),
   customerId: z.string().nullable(),
-  status: z.enum(['placed', 'notified', 'reported', 'completed']),
+  status: z.enum(ORDER_STATUSES),
   totalCents: z.number().int(),
   currency: z.string(),
   createdAt: z.date(),
   notifiedAt: z.date().nullable(),
   reportedAt: z.date().nullable(),
+  payBy: z.date(),
+  paidAt: z.date().nullable(),
+  completedAt: z.date().nullable(),
+  cancelledAt: z.date().nullable(),
+  expiredAt: z.date().nullable(),
+  refundedAt: z.date().nullable(),
+  cancelRequestedAt: z.date().nullable(),
+  paymentId: z.string().nullable(),
+  paymentPending: z.boolean(),
+  paymentFailure: z.string().nullable(),
+  paidPaymentId: z.string().nullable(),
+  latePaymentId: z.string().nullable(),
   items: z.array(
     z.object({
       lineNo: z.number().int(),
@@ -36,7 +49,12 @@ const ORDER_WITH_ITEMS = `
          o.customer_email AS "customerEmail", o.customer_name AS "customerName",
          o.customer_id::text AS "customerId", o.status::text AS "status",
          o.total_cents AS "totalCents", trim(o.currency) AS "currency", o.created_at AS "createdAt",
-         o.notified_at AS "notifiedAt", o.reported_at AS "reportedAt",
+         o.notified_at AS "notifiedAt", o.reported_at AS "reportedAt", o.pay_by AS "payBy",
+         o.paid_at AS "paidAt", o.completed_at AS "completedAt", o.cancelled_at AS "cancelledAt",
+         o.expired_at AS "expiredAt", o.refunded_at AS "refundedAt", o.cancel_requested_at AS "cancelRequestedAt",
+         o.payment_id::text AS "paymentId", o.payment_pending AS "paymentPending",
+         o.payment_failure AS "paymentFailure", o.paid_payment_id::text AS "paidPaymentId",
+         o.late_payment_id::text AS "latePaymentId",
          coalesce((SELECT json_agg(json_build_object('lineNo', i.line_no, 'sku', i.sku, 'name', i.name,
                                                      'unitPriceCents', i.unit_price_cents, 'quantity', i.quantity)
                                    ORDER BY i.line_no)
@@ -52,7 +70,7 @@ export class OrderRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async findById(orderId: string): Promise<OrderRecord | undefined> {
-    return this.findOne('order-by-id-v1', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid`, orderId);
+    return this.findOne('order-by-id-v2', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid`, orderId);
   }
 
   /**
@@ -78,7 +96,7 @@ export class OrderRepository {
     values.push(query.limit);
     const { rows } = await queryKeepingConnection(this.pool, {
       // One prepared statement per shape, so each keeps a plan that uses its index.
-      name: `orders-page-${query.customerId === undefined ? 'all' : 'customer'}-${query.after ? 'next' : 'first'}-v1`,
+      name: `orders-page-${query.customerId === undefined ? 'all' : 'customer'}-${query.after ? 'next' : 'first'}-v2`,
       text: `${ORDER_WITH_ITEMS}
               ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
               ORDER BY o.created_at DESC, o.id DESC
@@ -90,7 +108,7 @@ export class OrderRepository {
 
   async findByIdempotencyKey(idempotencyKey: string): Promise<OrderRecord | undefined> {
     return this.findOne(
-      'order-by-idempotency-key-v1',
+      'order-by-idempotency-key-v2',
       `${ORDER_WITH_ITEMS} WHERE o.idempotency_key = $1`,
       idempotencyKey,
     );

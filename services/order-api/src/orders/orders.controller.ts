@@ -25,7 +25,6 @@ import {
 } from '@nestjs/swagger';
 import { ApiError, authenticationRequired, correlationIdOf, forbidden } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { AuthSchemes } from '../auth/auth-schemes';
 import { PrincipalResolver, type Principal } from '../auth/principal.resolver';
@@ -35,22 +34,9 @@ import { parseOrReject } from '../common/zod-validation';
 import { CreateOrderRequest, IdempotencyKey, normaliseOrder } from './create-order.request';
 import { ReportRpcClient } from '../reports/report-rpc.client';
 import { decodeCursor, encodeCursor, ListOrdersQuery } from './list-orders.query';
+import { OrderAccess, orderNotFound } from './order-access';
 import { orderLocation, toOrderPlacedData, type OrderView } from './order.view';
 import { OrdersService, type OrderOwner } from './orders.service';
-
-const OrderId = z.uuid({ message: 'must be a UUID' });
-
-function validOrderId(id: string): string {
-  if (!OrderId.safeParse(id).success) {
-    throw new ApiError(HttpStatus.BAD_REQUEST, 'INVALID_ORDER_ID', 'The order id must be a UUID.');
-  }
-  return id;
-}
-
-// The same answer for an order that does not exist and one the credential does not open: a wrong
-// token learns nothing, not even that the order exists.
-const orderNotFound = (id: string) =>
-  new ApiError(HttpStatus.NOT_FOUND, 'ORDER_NOT_FOUND', `No order has id ${id}.`);
 
 /** An order as POST /orders and the reads answer it: with its access token, to read it again. */
 export type OrderWithAccessToken = OrderView & { accessToken: string };
@@ -100,29 +86,9 @@ export class OrdersController {
     private readonly orders: OrdersService,
     private readonly reports: ReportRpcClient,
     private readonly principals: PrincipalResolver,
+    private readonly access: OrderAccess,
     @Inject(ORDER_API_CONFIG) private readonly config: OrderApiConfig,
   ) {}
-
-  /**
-   * The order, if the request's credential opens it: 401 without any, and the same 404 for a missing
-   * order and for one the credential does not open.
-   */
-  private async readableOrder(request: FastifyRequest, id: string, accessToken: unknown): Promise<OrderView> {
-    const principal = await this.principals.resolve(
-      request,
-      typeof accessToken === 'string' ? accessToken : undefined,
-    );
-    if (principal.kind === 'none') {
-      throw authenticationRequired(
-        "Reading an order needs its accessToken (Authorization: Bearer <accessToken> or ?accessToken=), its customer's token or the operator token.",
-      );
-    }
-    const order = await this.orders.findOrder(id);
-    if (!order || !this.principals.grantsOrder(principal, { id, customerId: order.customerId ?? null })) {
-      throw orderNotFound(id);
-    }
-    return order;
-  }
 
   private withAccessToken(order: OrderView): OrderWithAccessToken {
     return { ...order, accessToken: this.principals.accessTokenOf(order.id) };
@@ -272,7 +238,7 @@ export class OrdersController {
     @Param('id') id: string,
     @Query('accessToken') accessToken: unknown,
   ): Promise<OrderWithAccessToken> {
-    const order = await this.readableOrder(request, validOrderId(id), accessToken);
+    const order = await this.access.open(request, id, 'Reading an order', accessToken);
     void reply.header('cache-control', 'private, no-store');
     return this.withAccessToken(order);
   }
@@ -300,7 +266,7 @@ export class OrdersController {
     @Query('accessToken') accessToken: unknown,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const order = await this.readableOrder(request, validOrderId(id), accessToken);
+    const order = await this.access.open(request, id, 'Reading an order', accessToken);
     const result = await this.reports.fetchReport(
       toOrderPlacedData(order),
       this.config.REPORT_RPC_TIMEOUT_MS,

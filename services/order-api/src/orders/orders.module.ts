@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
+import { OrderAccess } from './order-access';
 import { OrderPlacementBatcher } from './order-placement.batcher';
 import { OrderRepository } from './order.repository';
 import { OrdersController } from './orders.controller';
@@ -15,6 +16,7 @@ import { StockReplenishedListener } from './stock-replenished.listener';
     OutboxBacklogMetric,
     OrdersByStatusMetric,
     OrdersService,
+    OrderAccess,
     OrderRepository,
     OrderPlacementBatcher,
     StockReplenishedListener,
@@ -24,5 +26,6 @@ import { StockReplenishedListener } from './stock-replenished.listener';
       inject: [ORDER_API_CONFIG],
     },
   ],
+  exports: [OrdersService, OrderAccess],
 })
 export class OrdersModule {}

@@ -90,6 +90,7 @@ export class OrdersService {
         orderId,
         notifyMessageId: randomUUID(),
         reportMessageId: randomUUID(),
+        deadlineMessageId: randomUUID(),
       });
     } catch (error) {
       if (error instanceof GroupCommitFullError) {
@@ -140,6 +141,8 @@ export class OrdersService {
         totalCents: placement.totalCents,
         currency: placement.currency,
         createdAt: placement.createdAt.toISOString(),
+        payBy: placement.payBy.toISOString(),
+        payment: { status: 'none' },
         ...(owner.kind === 'customer' && { customerId: owner.customerId }),
       },
     };

@@ -1,4 +1,4 @@
-import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
+import { Exchanges, MessageTypes, paymentDueQueueOf, RoutingKeys } from '@shop/contracts';
 import type { QueryConfig } from 'pg';
 import type { NormalisedOrder } from './create-order.request';
 
@@ -16,6 +16,8 @@ export interface OrderToPlace {
   orderId: string;
   notifyMessageId: string;
   reportMessageId: string;
+  /** The reservation's deadline message (order.payment-due.v1). */
+  deadlineMessageId: string;
 }
 
 /** The outcomes `place_orders` decides, one per order (see its migration for what each means). */
@@ -32,9 +34,12 @@ export interface PlaceOrdersRow {
   created_at: Date | null;
   total_cents: number | null;
   items: { sku: string; name: string; quantity: number; unitPriceCents: number }[] | null;
-  /** The two outbox messages' bodies exactly as stored, so the relay publishes them unchanged. */
+  /** The three outbox messages' bodies exactly as stored, so the relay publishes them unchanged. */
   notify_payload: string | null;
   report_payload: string | null;
+  /** placed: when the reservation ends unless the order is paid. */
+  pay_by: Date | null;
+  deadline_payload: string | null;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
@@ -46,10 +51,14 @@ const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
 ]);
 
 const PLACE_ORDERS_SQL = `SELECT * FROM place_orders($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-  $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::int[], $11::text[], $12::int[], $13, $14, $15, $16)`;
+  $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::uuid[], $11::int[], $12::text[], $13::int[], $14, $15, $16,
+  $17, $18, $19, $20)`;
 
-/** The call that places a whole batch in one statement, hence one transaction and one commit flush. */
-export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
+/**
+ * The call that places a whole batch in one statement, hence one transaction and one commit flush. Each
+ * order reserves its stock for `paymentWindowMs`; its deadline goes to that window's delay queue.
+ */
+export function placeOrdersQuery(batch: readonly OrderToPlace[], paymentWindowMs: number): QueryConfig {
   const lineSkus: string[] = [];
   const lineQuantities: number[] = [];
   for (const { request } of batch) {
@@ -60,7 +69,7 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
   }
   return {
     // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
-    name: 'place-orders-v2',
+    name: 'place-orders-v3',
     text: PLACE_ORDERS_SQL,
     values: [
       batch.map((order) => order.orderId),
@@ -72,6 +81,7 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
       batch.map((order) => order.correlationId),
       batch.map((order) => order.notifyMessageId),
       batch.map((order) => order.reportMessageId),
+      batch.map((order) => order.deadlineMessageId),
       batch.map((order) => order.request.lines.length),
       lineSkus,
       lineQuantities,
@@ -79,6 +89,9 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[]): QueryConfig {
       RoutingKeys.orderNotify,
       RoutingKeys.orderReport,
       MessageTypes.orderPlacedV1,
+      paymentWindowMs,
+      paymentDueQueueOf(paymentWindowMs),
+      MessageTypes.orderPaymentDueV1,
     ],
   };
 }
@@ -102,7 +115,9 @@ export function checkPlaceOrdersRows(rows: readonly PlaceOrdersRow[], batchSize:
           row.items !== null &&
           row.units_left !== null &&
           row.notify_payload !== null &&
-          row.report_payload !== null)) &&
+          row.report_payload !== null &&
+          row.pay_by !== null &&
+          row.deadline_payload !== null)) &&
       (row.outcome !== 'unknown_sku' || row.skus !== null) &&
       (row.outcome !== 'out_of_stock' || (row.skus !== null && row.units_left !== null));
     if (!complete) throw new Error(`place_orders answered an incomplete row for order ${i + 1}`);

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
-/** The workers' status events, as order-api applies them from `order_status`. */
+/** The workers' status events (the fulfilment steps), as order-api applies them from `order_status`. */
 describe('order status from the workers\u2019 events (real RabbitMQ and PostgreSQL)', () => {
   let pool: Pool;
   let broker: BrokerProbe;
@@ -48,7 +48,7 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
         counted.add(client);
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
         (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-          if ((args[0] as QueryConfig)?.name === 'apply-order-status-v1') statusStatements++;
+          if ((args[0] as QueryConfig)?.name === 'lock-order-lifecycle-v1') statusStatements++;
           return query(...args);
         };
       }
@@ -70,6 +70,15 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
       customer: { email: `buyer${n}@example.com`, name: `Buyer ${n}` },
       items: [{ sku: 'TEA-001', name: 'Longjing tea', quantity: 1, unitPriceCents: 1250 }],
     });
+  /** An order its customer paid already (as the payment service's answer would have left it). */
+  const aPaidOrder = async (n = 1) => {
+    const order = await anOrder(n);
+    await pool.query(
+      `UPDATE orders SET status = 'paid', paid_at = now(), paid_payment_id = gen_random_uuid() WHERE id = $1`,
+      [order.orderId],
+    );
+    return order;
+  };
 
   const statusEvent = (
     kind: 'notified' | 'reported',
@@ -117,18 +126,18 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
       )
     ).rows[0];
 
-  it('applies the steps in any order, and a duplicate changes nothing', async () => {
-    const order = await anOrder();
+  it('applies the steps in any order, completes a paid order with both, and a duplicate changes nothing', async () => {
+    const order = await aPaidOrder();
     const reportedAt = new Date('2026-12-01T10:00:01.000Z');
     const notifiedAt = new Date('2026-12-01T10:00:02.000Z');
 
     await announce('reported', order.orderId, reportedAt);
     await waitFor(
       'the order to be reported',
-      async () => (await orderRow(order.orderId)).status === 'reported',
+      async () => (await orderRow(order.orderId)).reported_at !== null,
     );
     expect(await orderRow(order.orderId)).toEqual({
-      status: 'reported',
+      status: 'paid',
       notified_at: null,
       reported_at: reportedAt,
     });
@@ -142,7 +151,7 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
     await announce('reported', marker.orderId, reportedAt);
     await waitFor(
       'the marker order to be reported',
-      async () => (await orderRow(marker.orderId)).status === 'reported',
+      async () => (await orderRow(marker.orderId)).reported_at !== null,
     );
     expect(await orderRow(order.orderId)).toEqual({
       status: 'completed',
@@ -150,6 +159,18 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
       reported_at: reportedAt,
     });
     expect(await broker.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+  });
+
+  it('leaves an unpaid order placed when both steps are done: completed needs the payment', async () => {
+    const order = await anOrder();
+    const at = new Date('2026-12-01T10:00:00.000Z');
+    await announce('notified', order.orderId, at);
+    await announce('reported', order.orderId, at);
+    await waitFor('both steps', async () => {
+      const row = await orderRow(order.orderId);
+      return row.notified_at !== null && row.reported_at !== null;
+    });
+    expect(await orderRow(order.orderId)).toEqual({ status: 'placed', notified_at: at, reported_at: at });
   });
 
   it('parks an event for an order that does not exist, with its reason', async () => {
@@ -166,7 +187,7 @@ describe('order status from the workers\u2019 events (real RabbitMQ and PostgreS
 
   it('completes a burst of 500 orders with far fewer statements than events', async () => {
     const orders: Awaited<ReturnType<typeof anOrder>>[] = [];
-    for (let n = 0; n < 500; n++) orders.push(await anOrder(n));
+    for (let n = 0; n < 500; n++) orders.push(await aPaidOrder(n));
     const before = statusStatements;
     const at = new Date();
     // As in a flash sale's drain: the events of 500 orders arrive faster than one statement takes.
