@@ -1,6 +1,8 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
-import { WorkQueues } from '@shop/contracts';
+import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf, WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
+import { LifecycleAuditor, type LifecycleAudit } from '../src/lifecycle-audit';
+import { orderEmailOf, type EmailsOfOrder } from '../src/mail-catcher.client';
 import { withDatabaseName } from '@shop/db';
 import {
   ensureVhostExists,
@@ -24,7 +26,10 @@ export const DRILL_DATABASE = 'orders_drill';
 export const DRILL_VHOST = 'shop_drill';
 export type { ServiceName };
 
-const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
+const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker', 'payment'];
+
+/** The payment window of the lifecycle drills: short, so deadlines fall due during the drill. */
+export const DRILL_PAYMENT_WINDOW_MS = 5_000;
 
 /** One process of the drill: `notify-worker` on one node, `notify-worker-2` among replicas. */
 export interface ServiceInstance {
@@ -32,10 +37,12 @@ export interface ServiceInstance {
   service: ServiceName;
   port: number;
   env: Record<string, string>;
+  /** A drill's own settings on top (useEnvironment). */
+  overrides?: Record<string, string>;
 }
 
 /**
- * The system a drill runs against: the built order-api, notify-worker and report-worker as their own
+ * The system a drill runs against: the built order-api, notify-worker, report-worker and payment as their own
  * processes on database `orders_drill` and vhost `shop_drill` (nothing else's data), an SMTP sink that
  * behaves as a mailbox (a re-sent Message-ID is dropped and counted, as Mailpit does with
  * MP_IGNORE_DUPLICATE_IDS), and a product with plenty of stock. Keeps every process's output, also of
@@ -115,6 +122,20 @@ export class DrillSystem {
     return [...this.instances.values()].filter((i) => i.service === service).map((i) => i.name);
   }
 
+  /**
+   * Restarts every instance of `service` whose extra environment differs from `env` (say, order-api with
+   * a short PAYMENT_WINDOW_MS for the lifecycle drills, without it again for the others).
+   */
+  async useEnvironment(service: ServiceName, env: Record<string, string>): Promise<void> {
+    for (const name of this.instancesOf(service)) {
+      const instance = this.instances.get(name)!;
+      if (JSON.stringify(instance.overrides ?? {}) === JSON.stringify(env)) continue;
+      await this.stopService(name);
+      instance.overrides = env;
+      await this.startService(name);
+    }
+  }
+
   /** Starts an instance (again); its port and environment stay what they were. */
   async startService(name: string): Promise<ServiceProcess> {
     const instance = this.instances.get(name);
@@ -126,6 +147,7 @@ export class DrillSystem {
       REPORTS_DIR: this.reportsDir,
       ...(instance.service === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
       ...instance.env,
+      ...instance.overrides,
     };
     const service = await this.launcher.start(instance.service, env, {
       port: instance.port,
@@ -210,6 +232,29 @@ export class DrillSystem {
     return counts;
   }
 
+  /** Emails in the mailbox per order and kind: placement and each lifecycle transition. */
+  emailsByOrderAndKind(): Map<string, EmailsOfOrder> {
+    const counts = new Map<string, EmailsOfOrder>();
+    for (const mail of this.smtp.messages) {
+      const email = orderEmailOf(mail.messageId ?? '');
+      if (!email) continue;
+      const ofOrder = counts.get(email.orderId) ?? {};
+      ofOrder[email.kind] = (ofOrder[email.kind] ?? 0) + 1;
+      counts.set(email.orderId, ofOrder);
+    }
+    return counts;
+  }
+
+  /** The product's orders and their charges, as the order-api and payment schemas hold them. */
+  async audit(sku: string): Promise<LifecycleAudit> {
+    const auditor = await LifecycleAuditor.connect(this.databaseUrl);
+    try {
+      return await auditor.audit(sku);
+    } finally {
+      await auditor.close();
+    }
+  }
+
   /** Emails the SMTP server received a second time with the same Message-ID, since the drills began. */
   get smtpResends(): number {
     return this.smtp.ignoredDuplicates;
@@ -244,8 +289,14 @@ export class DrillSystem {
     }
   }
 
+  /** Work and dead-letter queues, and the drills' delay queues: no deadline of an earlier run fires in the next. */
   async purgeQueues(): Promise<void> {
-    await purgeQueues(this.rabbitmqUrl, [...WorkQueues, ...DEAD_LETTER_QUEUES]);
+    await purgeQueues(this.rabbitmqUrl, [
+      ...WorkQueues,
+      ...DEAD_LETTER_QUEUES,
+      paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS),
+      paymentDueQueueOf(DRILL_PAYMENT_WINDOW_MS),
+    ]);
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,10 @@ import { startBrokerApp, waitFor } from '@shop/testing';
 import { CLUSTER_DRILLS, queueStates } from './cluster-drills';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
-import { DrillSystem } from './drill-system';
+import { MessageTypes, SANDBOX_LATE_SUCCESS_MS } from '@shop/contracts';
+import { checkSettledSale } from '../src/invariants';
+import { isAuditSettled, type LifecycleAudit } from '../src/lifecycle-audit';
+import { DRILL_PAYMENT_WINDOW_MS, DrillSystem } from './drill-system';
 import { DRILLS, type Drill, type DrillCheck } from './drills';
 import { type LiveLoad, runSteadyLoad } from './steady-load';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * npm run drill — fault drills against the system started locally (built services on database
  * orders_drill, vhost shop_drill, the real RabbitMQ and PostgreSQL), each under a steady order load:
  * broker connections closed, broker stopped, worker SIGKILLed, PostgreSQL connections terminated,
- * poison messages, SIGTERM to every service. Prints a table per drill; exits 1 if any order was lost or
+ * poison messages, SIGTERM to every service, and the order lifecycle's: the payment service down while
+ * customers pay, the broker down while reservation deadlines fall due (each with a 5-second payment
+ * window, waiting until every order is settled and checking the lifecycle invariants). Prints a table per drill; exits 1 if any order was lost or
  * duplicated or a check failed. The broker is always restarted, even when a drill fails.
  *
  * With --cluster, the scaled-out system on the local three-node RabbitMQ cluster (brought up if it is
@@ -108,12 +113,15 @@ async function runDrill(
   drill: Drill,
   { orders, rate, brokerOutageMs }: { orders: number; rate: number; brokerOutageMs: number },
 ): Promise<DrillOutcome> {
+  // order-api with the drill's settings (a short payment window for the lifecycle drills), or without.
+  if (!system.cluster) await system.useEnvironment('order-api', drill.orderApiEnv ?? {});
   await system.purgeQueues(); // each drill starts with empty queues: a failure does not leak into the next
   const resendsBefore = system.smtpResends;
   const sku = `DRILL-${drill.id}-${Date.now().toString(36).toUpperCase()}`;
   const initialStock = orders * 2 + 100;
   await system.createProduct(sku, initialStock);
-  const live: LiveLoad = { accepted: 0 };
+  const live: LiveLoad = { accepted: 0, orders: [] };
+  const acceptedPaymentIds: string[] = [];
   const answers: { label: string; at: number }[] = [];
   const load = runSteadyLoad({
     onAnswer: (label, at) => answers.push({ label, at }),
@@ -142,6 +150,9 @@ async function runDrill(
       markFaultOver,
       allowFailures: (count) => (allowedFailures = count),
       reportBack: (ms) => (backMs = ms),
+      loadDone: load,
+      sku,
+      awaitPayments: (ids) => acceptedPaymentIds.push(...ids),
     });
   } catch (error) {
     checks = [{ ok: false, what: `the drill itself failed: ${(error as Error).message}` }];
@@ -190,12 +201,14 @@ async function runDrill(
   const written = system.reportsWrittenByOrder();
   const pdfs = system.pdfFiles();
   const { rows } = await system.pool.query<{ id: string }>(
-    'SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND notified_at IS NOT NULL AND reported_at IS NOT NULL',
+    'SELECT id FROM order_api.orders WHERE id = ANY($1::uuid[]) AND notified_at IS NOT NULL AND reported_at IS NOT NULL',
     [acceptedIds],
   );
   const delivered = new Set(rows.map((row) => row.id));
   const lost = acceptedIds.filter((id) => !delivered.has(id) || !emails.get(id) || !pdfs.has(id));
   checks.push(...(await integrityChecks(system, sku, initialStock)));
+  if (drill.afterSettled)
+    checks.push(...(await lifecycleChecks(system, drill, { sku, initialStock, acceptedPaymentIds })));
   const depths = await system.queueDepths(DEAD_LETTER_QUEUES);
   checks.push({
     ok: Object.values(depths).every((depth) => depth === 0),
@@ -289,30 +302,97 @@ async function waitForDelivery(system: DrillSystem, orderIds: string[], timeoutM
   }
 }
 
-/** No order without its items or its two outbox rows, and every unit taken belongs to an order. */
+/**
+ * No order without its items or its three placement outbox rows (email, PDF, deadline), and the stock
+ * closes: initial − units held by placed, paid and completed orders (expired, cancelled and refunded
+ * ones gave theirs back).
+ */
 async function integrityChecks(
   system: DrillSystem,
   sku: string,
   initialStock: number,
 ): Promise<DrillCheck[]> {
   const { rows: incomplete } = await system.pool.query<{ id: string }>(
-    `SELECT o.id FROM orders o
-      WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)
-         OR (SELECT count(*) FROM outbox_messages m WHERE m.headers->>'order-id' = o.id::text) <> 2`,
+    `SELECT o.id FROM order_api.orders o
+      WHERE NOT EXISTS (SELECT 1 FROM order_api.order_items i WHERE i.order_id = o.id)
+         OR (SELECT count(*) FROM order_api.outbox_messages m
+              WHERE m.headers->>'order-id' = o.id::text AND m.message_type = ANY($1::text[])) <> 3`,
+    [[MessageTypes.orderPlacedV1, MessageTypes.orderPaymentDueV1]],
   );
-  const { rows } = await system.pool.query<{ stock: number; sold: string }>(
-    `SELECT p.stock, (SELECT coalesce(sum(i.quantity), 0) FROM order_items i WHERE i.sku = p.sku) AS sold
-       FROM products p WHERE p.sku = $1`,
+  const { rows } = await system.pool.query<{ stock: number; held: string; returned: string }>(
+    `SELECT p.stock,
+            (SELECT coalesce(sum(i.quantity), 0) FROM order_api.order_items i JOIN order_api.orders o ON o.id = i.order_id
+              WHERE i.sku = p.sku AND o.status IN ('placed', 'paid', 'completed')) AS held,
+            (SELECT coalesce(sum(i.quantity), 0) FROM order_api.order_items i JOIN order_api.orders o ON o.id = i.order_id
+              WHERE i.sku = p.sku AND o.status NOT IN ('placed', 'paid', 'completed')) AS returned
+       FROM order_api.products p WHERE p.sku = $1`,
     [sku],
   );
-  const { stock, sold } = rows[0];
+  const { stock, held, returned } = rows[0];
   return [
-    { ok: incomplete.length === 0, what: `${incomplete.length} orders without their items or outbox rows` },
     {
-      ok: initialStock - stock === Number(sold),
-      what: `stock movement matches the orders (${initialStock} - ${stock} left = ${sold} sold)`,
+      ok: incomplete.length === 0,
+      what: `${incomplete.length} orders without their items or their three placement outbox rows`,
+    },
+    {
+      ok: initialStock - stock === Number(held),
+      what: `stock movement matches the orders (${initialStock} - ${stock} left = ${held} held; ${returned} units given back)`,
     },
   ];
+}
+
+/**
+ * A lifecycle drill: waits until every order of the drill's product has settled (at most the window,
+ * the late card's delay and two minutes), then checks the lifecycle invariants and the drill's own.
+ */
+async function lifecycleChecks(
+  system: DrillSystem,
+  drill: Drill,
+  {
+    sku,
+    initialStock,
+    acceptedPaymentIds,
+  }: { sku: string; initialStock: number; acceptedPaymentIds: readonly string[] },
+): Promise<DrillCheck[]> {
+  let audit: LifecycleAudit | undefined;
+  const settled = await waitFor(
+    'every order settled',
+    async () => isAuditSettled((audit = await system.audit(sku)), { acceptedPaymentIds }),
+    { timeoutMs: DRILL_PAYMENT_WINDOW_MS + SANDBOX_LATE_SUCCESS_MS + 120_000, intervalMs: 500 },
+  ).then(
+    () => true,
+    () => false,
+  );
+  audit ??= await system.audit(sku);
+  // The last lifecycle emails may trail the database by a moment.
+  await waitFor(
+    'one email per transition',
+    async () =>
+      checkSettledSale({ initialStock, audit: audit!, emails: system.emailsByOrderAndKind() }).length === 0,
+    { timeoutMs: 30_000, intervalMs: 250 },
+  ).catch(() => undefined);
+  const violations = checkSettledSale({ initialStock, audit, emails: system.emailsByOrderAndKind() });
+  return [
+    {
+      ok: settled,
+      what: `every order settled: ${describeStatuses(audit)}`,
+    },
+    {
+      ok: violations.length === 0,
+      what:
+        violations.length === 0
+          ? 'lifecycle invariants held: stock exact, units returned once, late payments refunded, one email per transition'
+          : `lifecycle invariants broken: ${violations.map((v) => `${v.code}: ${v.message}`).join('; ')}`,
+    },
+    ...(await drill.afterSettled!({ system, audit })),
+  ];
+}
+
+/** `completed ×120, expired ×180` */
+function describeStatuses(audit: LifecycleAudit): string {
+  const counts = new Map<string, number>();
+  for (const { status } of audit.orders) counts.set(status, (counts.get(status) ?? 0) + 1);
+  return [...counts].map(([status, n]) => `${status} ×${n}`).join(', ') || 'no orders';
 }
 
 const passed = (o: DrillOutcome) =>

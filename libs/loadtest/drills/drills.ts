@@ -1,7 +1,8 @@
-import { FailureHeaders, jsonMessageProperties, Queues } from '@shop/contracts';
+import { FailureHeaders, jsonMessageProperties, Queues, SANDBOX_CARDS } from '@shop/contracts';
 import { closeBrokerConnections, startBrokerApp, stopBrokerApp } from '@shop/testing';
 import { connectToolToBroker } from '@shop/broker';
-import { DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
+import { Customers, type ActingCustomer } from '../src/customer-actions';
+import { DRILL_PAYMENT_WINDOW_MS, DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveLoad } from './steady-load';
 
@@ -26,6 +27,12 @@ export interface DrillContext {
   allowFailures: (count: number) => void;
   /** How long until the cluster and every consumer were back (cluster drills), for the summary table. */
   reportBack: (ms: number | undefined) => void;
+  /** Settles when the steady load has placed (or given up on) every order. */
+  loadDone: Promise<unknown>;
+  /** The drill's product. */
+  sku: string;
+  /** Payment ids order-api accepted (202): a lifecycle drill settles once the payment service decided each. */
+  awaitPayments: (paymentIds: readonly string[]) => void;
 }
 
 export interface Drill {
@@ -39,9 +46,35 @@ export interface Drill {
   mayResendEmails?: boolean;
   /** Injects the fault while the load runs and returns once the fault itself is over. */
   inject(context: DrillContext): Promise<DrillCheck[]>;
+  /** order-api's own settings for this drill (a short PAYMENT_WINDOW_MS); the others run without. */
+  orderApiEnv?: Record<string, string>;
+  /**
+   * A lifecycle drill: the runner waits until every order is settled (paid and completed, expired,
+   * cancelled) and checks the lifecycle invariants on top; `afterSettled` adds the drill's own checks.
+   */
+  afterSettled?: (context: SettledContext) => Promise<DrillCheck[]>;
 }
 
-const SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker'];
+/** What a lifecycle drill's own checks read once every order has settled. */
+export interface SettledContext {
+  system: DrillSystem;
+  audit: import('../src/lifecycle-audit').LifecycleAudit;
+}
+
+const SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker', 'payment'];
+
+const SHORT_WINDOW = { PAYMENT_WINDOW_MS: String(DRILL_PAYMENT_WINDOW_MS) };
+
+/** Waits until the database shows an order of `sku` expired (a deadline has fallen due), or the timeout. */
+async function firstExpiry(system: DrillSystem, sku: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { orders } = await system.audit(sku);
+    if (orders.some((order) => order.status === 'expired')) return true;
+    await sleep(250);
+  }
+  return false;
+}
 
 /** Waits until every service answers GET /health 200 (they reconnect by themselves). */
 export async function everyServiceHealthy(system: DrillSystem, timeoutMs = 60_000): Promise<DrillCheck> {
@@ -78,17 +111,8 @@ export const DRILLS: Drill[] = [
     name: 'broker application stopped',
     async inject({ system, live, brokerOutageMs, log, markFaultOver }) {
       const acceptedBefore = live.accepted;
-      log(`rabbitmqctl stop_app for ${brokerOutageMs / 1000} s`);
-      await stopBrokerApp();
       let acceptedDuring = 0;
-      try {
-        await sleep(brokerOutageMs);
-        acceptedDuring = live.accepted - acceptedBefore;
-      } finally {
-        // The broker is shared by everything on this machine: it is always restarted.
-        await startBrokerApp();
-        log('rabbitmqctl start_app: broker back');
-      }
+      await withBrokerStopped(brokerOutageMs, log, () => (acceptedDuring = live.accepted - acceptedBefore));
       markFaultOver();
       return [
         {
@@ -199,7 +223,163 @@ export const DRILLS: Drill[] = [
       return checks;
     },
   },
+  paymentOutageDrill(),
+  {
+    id: 8,
+    name: 'broker stopped while deadlines fall due',
+    orderApiEnv: SHORT_WINDOW,
+    async inject({ system, live, brokerOutageMs, log, markFaultOver }) {
+      // Down past the deadlines of the orders placed so far: they fall due with no broker to fire them.
+      const outageMs = Math.max(brokerOutageMs, DRILL_PAYMENT_WINDOW_MS + 5_000);
+      const acceptedBefore = live.accepted;
+      log(`deadlines of ${DRILL_PAYMENT_WINDOW_MS / 1000} s fall due while the broker is down`);
+      await withBrokerStopped(outageMs, log);
+      markFaultOver();
+      return [
+        {
+          ok: acceptedBefore > 0,
+          what: `${acceptedBefore} orders placed before the broker stopped, their deadlines due during the outage`,
+        },
+        await everyServiceHealthy(system, 90_000),
+      ];
+    },
+    async afterSettled({ audit, system }) {
+      const expired = audit.orders.filter((o) => o.status === 'expired');
+      const late = expired.filter((o) => Date.parse(o.expiredAt!) - Date.parse(o.payBy) > 1_000);
+      const early = expired.filter((o) => Date.parse(o.expiredAt!) < Date.parse(o.payBy));
+      const emails = system.emailsByOrderAndKind();
+      const expiredEmails = expired.map((o) => emails.get(o.id)?.expired ?? 0);
+      return [
+        {
+          ok: expired.length === audit.orders.length,
+          what: `${expired.length} of ${audit.orders.length} unpaid orders expired`,
+        },
+        { ok: late.length > 0, what: `${late.length} expired late, after the broker came back (never lost)` },
+        { ok: early.length === 0, what: `${early.length} expired before their payBy` },
+        {
+          ok: expiredEmails.every((n) => n === 1),
+          what: `one "expired" email each (${expiredEmails.filter((n) => n > 1).length} orders got more, ${expiredEmails.filter((n) => n === 0).length} none)`,
+        },
+      ];
+    },
+  },
 ];
+
+/**
+ * The payment service stopped right after the sale's first orders, while customers pay every other
+ * order (their requests wait in payment_requests), kept down until a deadline has passed, then started
+ * again: each paid order ends paid and completed, or expired with its late charge refunded.
+ */
+function paymentOutageDrill(): Drill {
+  // The orders whose customer's payment order-api accepted while the payment service was down.
+  const paidDuringOutage = new Set<string>();
+  return {
+    id: 7,
+    name: 'payment service down during a sale',
+    orderApiEnv: SHORT_WINDOW,
+    async inject({ system, live, log, markFaultOver, loadDone, sku, awaitPayments }) {
+      const checks: DrillCheck[] = [];
+      paidDuringOutage.clear();
+      await system.stopService('payment', 'SIGTERM');
+      try {
+        log(`payment stopped; customers pay every other order (window ${DRILL_PAYMENT_WINDOW_MS / 1000} s)`);
+        const customers = new Customers(system.apiUrl);
+        const answers = new Map<string, string>();
+        const paying: Promise<void>[] = [];
+        let seen = 0;
+        const payNewOrders = () => {
+          for (const order of (live.orders ?? []).slice(seen)) {
+            // Every other order's customer pays; the rest never do.
+            if (seen++ % 2 === 1) continue;
+            const customer: ActingCustomer = { ...order, action: 'pay' };
+            paying.push(
+              customers.pay(customer, SANDBOX_CARDS.succeeds).then((answer) => {
+                answers.set(order.orderId, answer);
+                if (answer === '202') paidDuringOutage.add(order.orderId);
+              }),
+            );
+          }
+        };
+        let loading = true;
+        void loadDone.finally(() => (loading = false));
+        while (loading) {
+          payNewOrders();
+          await sleep(100);
+        }
+        payNewOrders();
+        await Promise.all(paying);
+        awaitPayments(customers.acceptedPaymentIds);
+        await customers.close();
+        const accepted = [...answers.values()].filter((answer) => answer === '202').length;
+        checks.push({
+          ok:
+            accepted > 0 && [...answers.values()].every((a) => a === '202' || a === '409 ORDER_NOT_PAYABLE'),
+          what: `payments asked for while the payment service was down: ${describeAnswers([...answers.values()])}`,
+        });
+        const waiting = (await system.queueDepths([Queues.paymentRequests]))[Queues.paymentRequests];
+        checks.push({
+          ok: waiting > 0,
+          what: `${waiting} payment requests waited in ${Queues.paymentRequests}`,
+        });
+        // Some deadlines pass while the requests wait: those charges succeed late and must be refunded.
+        const expired = await firstExpiry(system, sku, DRILL_PAYMENT_WINDOW_MS + 30_000);
+        checks.push({ ok: expired, what: 'a deadline fell due while the payment service was down' });
+        await sleep(1_000);
+      } finally {
+        // Started again whatever happened: the checks wait for every payment to be decided.
+        await system.startService('payment');
+      }
+      log('payment started again');
+      markFaultOver();
+      checks.push(await everyServiceHealthy(system));
+      return checks;
+    },
+    async afterSettled({ audit }) {
+      const statusOf = new Map(audit.orders.map((order) => [order.id, order]));
+      const paid = [...paidDuringOutage].map((id) => statusOf.get(id));
+      const completed = paid.filter((o) => o?.status === 'completed').length;
+      const refunded = paid.filter((o) => o?.status === 'expired' && o.refundedAt).length;
+      const unpaid = audit.orders.filter((o) => !paidDuringOutage.has(o.id));
+      return [
+        {
+          ok: completed + refunded === paid.length && refunded > 0,
+          what: `of ${paid.length} orders paid while payment was down: ${completed} paid and completed on recovery, ${refunded} expired first and their late charge refunded`,
+        },
+        {
+          ok: unpaid.every((o) => o.status === 'expired'),
+          what: `${unpaid.filter((o) => o.status === 'expired').length} of ${unpaid.length} orders nobody paid expired`,
+        },
+      ];
+    },
+  };
+}
+
+/**
+ * Stops the local broker's application for `outageMs`, calls `beforeRestart`, and always starts it again:
+ * the broker is shared by everything on this machine.
+ */
+async function withBrokerStopped(
+  outageMs: number,
+  log: (line: string) => void,
+  beforeRestart: () => void = () => undefined,
+): Promise<void> {
+  log(`rabbitmqctl stop_app for ${outageMs / 1000} s`);
+  await stopBrokerApp();
+  try {
+    await sleep(outageMs);
+    beforeRestart();
+  } finally {
+    await startBrokerApp();
+    log('rabbitmqctl start_app: broker back');
+  }
+}
+
+/** `202 ×40, 409 ORDER_NOT_PAYABLE ×2` */
+function describeAnswers(answers: string[]): string {
+  const counts = new Map<string, number>();
+  for (const answer of answers) counts.set(answer, (counts.get(answer) ?? 0) + 1);
+  return [...counts].map(([answer, n]) => `${answer} ×${n}`).join(', ') || 'none';
+}
 
 /** Takes (acks) up to `count` messages from a dead-letter queue, returning each one's parking reason. */
 async function takeParked(

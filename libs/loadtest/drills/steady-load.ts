@@ -19,6 +19,8 @@ export interface LiveLoad {
   accepted: number;
   /** Requests sent and not answered yet. */
   inFlight?: number;
+  /** Every order accepted so far, with the access token and payBy of its answer: its customer may act. */
+  orders?: { orderId: string; accessToken: string; payBy?: string }[];
 }
 
 /** Every answer the load got, failures included: what a drill reports on. */
@@ -66,7 +68,12 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
           body,
           signal: AbortSignal.timeout(5_000),
         });
-        const answer = (await response.json().catch(() => ({}))) as { id?: string; code?: string };
+        const answer = (await response.json().catch(() => ({}))) as {
+          id?: string;
+          code?: string;
+          accessToken?: string;
+          payBy?: string;
+        };
         count(
           response.status === 200 || response.status === 201
             ? String(response.status)
@@ -74,7 +81,14 @@ export async function runSteadyLoad(options: SteadyLoadOptions): Promise<SteadyL
         );
         if ((response.status === 200 || response.status === 201) && answer.id) {
           accepted.set(key, answer.id);
-          if (options.live) options.live.accepted++;
+          if (options.live) {
+            options.live.accepted++;
+            options.live.orders?.push({
+              orderId: answer.id,
+              accessToken: answer.accessToken ?? '',
+              payBy: answer.payBy,
+            });
+          }
           return;
         }
         if (response.status < 500) return; // a refusal is an answer: not retried

@@ -165,6 +165,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (outcome.status === 200 || outcome.status === 201) {
       outcome.orderId = idOf(this.text);
       outcome.accessToken = accessTokenOf(this.text);
+      outcome.payBy = stringFieldOf(this.text, 'payBy');
     } else {
       const code = codeOf(this.text);
       if (code) outcome.code = code;
@@ -206,6 +207,15 @@ function accessTokenOf(text: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A top-level string field of a small JSON answer (`"payBy":"…"`), without parsing the whole body. */
+export function stringFieldOf(text: string, field: string): string | undefined {
+  const label = `"${field}":"`;
+  const at = text.indexOf(label);
+  if (at === -1) return undefined;
+  const end = text.indexOf('"', at + label.length);
+  return end === -1 ? undefined : text.slice(at + label.length, end);
 }
 
 /** The error answer's `code` (`{"code":"OUT_OF_STOCK",...}`), without parsing the whole body. */

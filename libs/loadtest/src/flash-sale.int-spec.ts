@@ -13,6 +13,7 @@ import {
   startServiceProcess,
   startWorkerProcesses,
   testConfig,
+  testRabbitmqUrlAs,
   testSecrets,
   type ServiceProcess,
 } from '@shop/testing';
@@ -28,11 +29,17 @@ import { runFlashSale } from './run-flash-sale';
 
 const REPO_ROOT = join(__dirname, '../../..');
 
+/** A short payment window, so unpaid reservations end and their units come back during the sale. */
+const PAYMENT_WINDOW_MS = 3_000;
+
 /**
- * The flash sale, small: 2,000 orders from 50 connections for 100 units against the real order-api and
- * both workers (their own processes), the real broker, PostgreSQL and an SMTP sink behind a
- * Mailpit-compatible API. Every invariant must hold, and the side effects are checked at the source too:
- * the emails the SMTP server received and the PDFs on disk.
+ * The flash sale, small: 2,000 orders from 50 connections for 100 units against the real order-api
+ * (3-second payment window), both workers and the payment service (their own processes), the real
+ * broker, PostgreSQL and an SMTP sink behind a Mailpit-compatible API. Half the customers pay, a tenth
+ * pay with the card that succeeds 10 s late (after their order expired: refunded), a tenth cancel
+ * (before or after paying), the rest never pay; returned units are sold again. Every invariant must
+ * hold, and the side effects are checked at the source too: the emails the SMTP server received and
+ * the PDFs on disk.
  */
 describe('flash-sale load test (real services, broker, database, SMTP)', () => {
   let pool: Pool;
@@ -57,8 +64,18 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     services = [
       await startServiceProcess(
         'order-api',
-        { RABBITMQ_URL: testConfig.rabbitmqUrl, DATABASE_URL: testConfig.databaseUrlOf('order-api') },
+        {
+          RABBITMQ_URL: testConfig.rabbitmqUrl,
+          DATABASE_URL: testConfig.databaseUrlOf('order-api'),
+          PAYMENT_WINDOW_MS: String(PAYMENT_WINDOW_MS),
+        },
         { port: apiPort },
+      ),
+      // As its own RabbitMQ user: order-api takes payment results only from the user `payment`.
+      await startServiceProcess(
+        'payment',
+        { RABBITMQ_URL: testRabbitmqUrlAs('payment'), DATABASE_URL: testConfig.databaseUrlOf('payment') },
+        { port: await freePort() },
       ),
       ...(await startWorkerProcesses({ smtpUrl: smtp.url, reportsDir })),
     ];
@@ -74,6 +91,12 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       drainTimeoutMs: 60_000,
       // The test secrets startServiceProcess started order-api with.
       opsToken: testSecrets.OPS_TOKEN,
+      auditDatabaseUrl: testConfig.databaseUrl,
+      payShare: 0.5,
+      latePayShare: 0.1,
+      cancelShare: 0.1,
+      paymentWindowMs: PAYMENT_WINDOW_MS,
+      resell: true,
     };
   });
 
@@ -84,7 +107,7 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     await pool?.end();
   });
 
-  it('sells exactly the stock, refuses the rest cleanly and sends one email and one PDF per order', async () => {
+  it('sells the stock, resells what comes back, and every order ends paid, cancelled or expired with one email per transition', async () => {
     // Parked before this sale, for an order of another run: shown, but not this sale's failure.
     const broker = await BrokerProbe.connect();
     await broker.publishConfirmed(
@@ -98,27 +121,62 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     const results = await runFlashSale(options);
 
     expect(results.violations).toEqual([]);
+    expect(results.drain.completed).toBe(true);
     expect(results.drain.deadLettered['order_notify.dlq']).toBe(0);
     expect(results.drain.otherDeadLetters['order_notify.dlq']).toBe(1);
-    const units = results.acceptedOrders.reduce((sum, order) => sum + order.quantity, 0);
-    expect(units).toBe(100);
-    expect(results.product.finalStock).toBe(0);
-    expect(results.serverSales).toEqual({ orders: results.acceptedOrders.length, units: 100 });
-    expect(results.firing.resendsSent).toBeGreaterThan(0);
-    expect(Object.keys(results.firing.statusCounts).sort()).toEqual(
-      expect.arrayContaining(['201', '409 OUT_OF_STOCK']),
-    );
+    for (const queue of ['order_deadlines.dlq', 'payment_requests.dlq', 'order_payments.dlq'])
+      expect(results.drain.deadLettered[queue]).toBe(0);
+
+    // Stock: the units held by the orders that kept them, and what is left, make the 100 units.
+    const held = results.acceptedOrders
+      .filter((order) => ['paid', 'completed'].includes(order.status ?? ''))
+      .reduce((sum, order) => sum + order.quantity, 0);
+    expect(held + results.product.finalStock).toBe(100);
     expect(
-      Object.keys(results.firing.statusCounts).every((s) => ['200', '201', '409 OUT_OF_STOCK'].includes(s)),
+      results.acceptedOrders.every((o) => ['completed', 'cancelled', 'expired'].includes(o.status!)),
+    ).toBe(true);
+    const units = results.acceptedOrders.reduce((sum, order) => sum + order.quantity, 0);
+    expect(results.serverSales).toEqual({ orders: results.acceptedOrders.length, units });
+
+    // Each kind of customer, and where their orders ended.
+    const spike = results.acceptedOrders.filter((order) => order.wave === 'spike');
+    const ofAction = (action: string) => spike.filter((order) => order.action === action);
+    expect(Math.abs(ofAction('pay').length - spike.length * 0.5)).toBeLessThanOrEqual(2);
+    expect(ofAction('pay').every((o) => o.status === 'completed' && o.actionAnswers?.[0] === '202')).toBe(
+      true,
+    );
+    // The late card succeeds 10 s after the 3-second window ended: expired, then the charge refunded.
+    expect(ofAction('pay-late').length).toBeGreaterThan(0);
+    expect(ofAction('pay-late').every((o) => o.status === 'expired' && o.refundedAt && !o.paidAt)).toBe(true);
+    expect(results.lifecycle!.latePaymentsRefunded).toBe(ofAction('pay-late').length);
+    expect(ofAction('cancel-before-paying').every((o) => o.status === 'cancelled' && !o.paidAt)).toBe(true);
+    expect(ofAction('cancel-after-paying').every((o) => o.status === 'cancelled' && o.paidAt)).toBe(true);
+    expect(ofAction('never-pay').every((o) => o.status === 'expired')).toBe(true);
+
+    // Units came back mid-sale and were sold again, to buyers who pay.
+    expect(results.lifecycle!.unitsReturned).toBeGreaterThan(0);
+    expect(results.lifecycle!.resaleOrders).toBeGreaterThan(0);
+    expect(results.lifecycle!.ordersAcceptedAfterFirstExpiry).toBeGreaterThan(0);
+    expect(
+      results.acceptedOrders.filter((o) => o.wave === 'resale').every((o) => o.status === 'completed'),
     ).toBe(true);
 
-    // At the source: one email per accepted order at the SMTP server, addressed to its buyer.
+    // At the source: one placement email per order and one per transition at the SMTP server.
     const orderIds = new Set(results.acceptedOrders.map((order) => order.orderId));
     const emailsForRun = smtp.messages.filter((mail) =>
-      orderIds.has(/order-([0-9a-f-]{36})@/.exec(mail.messageId ?? '')?.[1] ?? ''),
+      orderIds.has(/order-([0-9a-f-]{36})/.exec(mail.messageId ?? '')?.[1] ?? ''),
     );
-    expect(emailsForRun).toHaveLength(orderIds.size);
-    expect(new Set(emailsForRun.map((mail) => mail.messageId)).size).toBe(orderIds.size);
+    const transitions = results.acceptedOrders.reduce(
+      (sum, o) =>
+        sum +
+        1 +
+        [o.paidAt, o.status === 'expired', o.status === 'cancelled', o.refundedAt && !o.paidAt].filter(
+          Boolean,
+        ).length,
+      0,
+    );
+    expect(emailsForRun).toHaveLength(transitions);
+    expect(new Set(emailsForRun.map((mail) => mail.messageId)).size).toBe(transitions);
 
     // ...and one PDF per accepted order on disk, naming its order.
     const pdfs = (await readdir(reportsDir)).filter((file) => file.endsWith('.pdf'));
@@ -128,7 +186,6 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       sample.orderId,
     );
 
-    expect(results.drain.completed).toBe(true);
     expect(JSON.stringify(results)).not.toContain(testSecrets.OPS_TOKEN);
     expect(results.endToEnd.email.count).toBe(orderIds.size);
     expect(results.endToEnd.pdf.count).toBe(orderIds.size);
@@ -140,13 +197,14 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       'libs/loadtest/src/cli/flash-sale.cli.ts',
       ...['--stock', '20', '--requests', '300', '--connections', '20', '--out', outDir],
       ...['--api', options.apiUrl, '--mail-api', options.mailApiUrl, '--amqp', options.amqpUrl],
+      ...['--database', options.auditDatabaseUrl, '--payment-window-ms', String(PAYMENT_WINDOW_MS)],
     ];
     const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(
         join(REPO_ROOT, 'node_modules/.bin/tsx'),
         args,
         // The operator token from the environment, as compose and the dashboard give it.
-        { cwd: REPO_ROOT, timeout: 60_000, env: { ...process.env, OPS_TOKEN: testSecrets.OPS_TOKEN } },
+        { cwd: REPO_ROOT, timeout: 90_000, env: { ...process.env, OPS_TOKEN: testSecrets.OPS_TOKEN } },
         (error, out) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout: out }),
       );
     });
@@ -156,7 +214,8 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     const resultsText = readFileSync(join(outDir, 'results.json'), 'utf8');
     expect(resultsText).not.toContain(testSecrets.OPS_TOKEN);
     const results = JSON.parse(resultsText) as FlashSaleResults;
-    expect(results.serverSales.units).toBe(20);
+    expect(results.options.paymentWindowMs).toBe(PAYMENT_WINDOW_MS);
+    expect(results.lifecycle?.statuses.completed).toBeGreaterThan(0);
     expect(existsSync(join(outDir, 'report.html'))).toBe(true);
     const html = readFileSync(join(outDir, 'report.html'), 'utf8');
     expect(html).toContain(results.product.sku);

@@ -30,7 +30,45 @@ export interface FlashSaleOptions {
   drainTimeoutMs: number;
   /** The operator token (OPS_TOKEN): the sale creates its product. Never written to the results. */
   opsToken: string;
+  /**
+   * The database server's admin URL (the database order-api and payment use): the audit reads the
+   * run's orders and payments there. Written to the results without its password.
+   */
+  auditDatabaseUrl: string;
+  /** Share of accepted orders whose customer pays with the card that succeeds, 0-1. */
+  payShare: number;
+  /** Share whose customer pays with the card that succeeds only after 10 s (late with a short window). */
+  latePayShare: number;
+  /** Share whose customer cancels: half before paying, half after the order shows paid. */
+  cancelShare: number;
+  /**
+   * order-api's PAYMENT_WINDOW_MS as the caller believes it, for the report only: each order's own
+   * `payBy` from its 201 is what the run goes by.
+   */
+  paymentWindowMs?: number;
+  /**
+   * Once units come back (orders expired or cancelled), place follow-up orders for them, up to as many
+   * as the spike turned away, whose customers pay: the returned stock is sold again.
+   */
+  resell: boolean;
+  /**
+   * Wait for unpaid orders to expire (default). False: an unpaid order counts as done once emailed and
+   * reported, its reservation still running (a bench measuring orders nobody pays, with a long window).
+   */
+  awaitExpiry?: boolean;
 }
+
+/** What a customer does with an accepted order once the spike is over. */
+export type CustomerAction =
+  'pay' | 'pay-late' | 'cancel-before-paying' | 'cancel-after-paying' | 'never-pay';
+
+/** The lifecycle emails an order can get, besides the placement email. */
+export const LIFECYCLE_EMAIL_KINDS = ['paid', 'expired', 'cancelled', 'refunded'] as const;
+export type LifecycleEmailKind = (typeof LIFECYCLE_EMAIL_KINDS)[number];
+export type EmailKind = 'placed' | LifecycleEmailKind;
+
+/** order-api's order statuses (GET /orders/:id `status`). */
+export type OrderStatus = 'placed' | 'paid' | 'completed' | 'cancelled' | 'expired' | 'refunded';
 
 /** Latency summary in milliseconds (nearest-rank percentiles). */
 export interface LatencySummary {
@@ -86,6 +124,8 @@ export interface RequestOutcome {
   orderId?: string;
   /** The order's access token from a 200/201 answer: the checks read the order with it. */
   accessToken?: string;
+  /** The order's `payBy` from a 200/201 answer: when its reservation ends. */
+  payBy?: string;
   latencyMs: number;
   /** When the answer arrived, counted from the start of firing. */
   finishedAtMs: number;
@@ -99,8 +139,23 @@ export interface AcceptedOrder {
   createdAt: string;
   notifiedAt?: string;
   reportedAt?: string;
-  /** Emails at the mail catcher whose Message-ID names this order. */
+  /** Placement emails at the mail catcher whose Message-ID names this order. */
   emailCount: number;
+  /** Lifecycle emails at the mail catcher for this order, by kind (a kind never sent is left out). */
+  lifecycleEmails?: Partial<Record<LifecycleEmailKind, number>>;
+  /** Where the order ended (GET /orders/:id). */
+  status?: OrderStatus;
+  payBy?: string;
+  paidAt?: string;
+  expiredAt?: string;
+  cancelledAt?: string;
+  refundedAt?: string;
+  completedAt?: string;
+  /** Spike, or a follow-up order for returned units. */
+  wave?: 'spike' | 'resale';
+  /** What its customer did, and order-api's answers (`202`, `409 ORDER_NOT_PAYABLE`, ...). */
+  action?: CustomerAction;
+  actionAnswers?: string[];
   /** PDFs found for this order (0 or 1: the report is named after the order and written atomically). */
   pdfCount: number;
 }
@@ -156,5 +211,24 @@ export interface FlashSaleResults {
     pdf: LatencySummary;
   };
   acceptedOrders: AcceptedOrder[];
+  /** The customers' side after the spike, and the returned stock sold again. */
+  lifecycle?: LifecycleFigures;
   violations: Violation[];
+}
+
+export interface LifecycleFigures {
+  /** Orders per final status. */
+  statuses: Partial<Record<OrderStatus, number>>;
+  /** Orders per customer action. */
+  actions: Partial<Record<CustomerAction, number>>;
+  /** Charges refunded because they succeeded after the order had expired or was cancelled. */
+  latePaymentsRefunded: number;
+  /** Units given back to stock (expired, cancelled, refunded orders). */
+  unitsReturned: number;
+  /** Follow-up orders accepted for returned units. */
+  resaleOrders: number;
+  /** Orders accepted after the first order expired: units that came back mid-sale sold again. */
+  ordersAcceptedAfterFirstExpiry: number;
+  /** Emails at the mail catcher by kind. */
+  emails: Partial<Record<EmailKind, number>>;
 }

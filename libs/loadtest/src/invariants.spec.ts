@@ -1,5 +1,11 @@
 import type { AcceptedOrder, RequestOutcome } from './flash-sale.results';
-import { checkFlashSaleInvariants, deadLettersOfRun, type InvariantInput } from './invariants';
+import {
+  checkFlashSaleInvariants,
+  deadLettersOfRun,
+  expectedEmailsOf,
+  type InvariantInput,
+} from './invariants';
+import type { AuditedOrder, AuditedPayment, LifecycleAudit } from './lifecycle-audit';
 
 const outcome = (overrides: Partial<RequestOutcome>): RequestOutcome => ({
   idempotencyKey: `key-${Math.random()}`,
@@ -21,11 +27,63 @@ const accepted = (
   quantity,
   createdAt: '2026-11-23T10:00:00.000Z',
   emailCount: 1,
+  lifecycleEmails: { paid: 1 },
   pdfCount: 1,
+  status: 'completed',
   ...overrides,
 });
 
-type Sale = InvariantInput & { outcomes: RequestOutcome[]; acceptedOrders: AcceptedOrder[] };
+const T = '2026-11-23T10:00:01.000Z';
+
+/** A paid, emailed and reported order as the audit reads it. */
+const completedOrder = (
+  id: string,
+  quantity: number,
+  overrides: Partial<AuditedOrder> = {},
+): AuditedOrder => ({
+  id,
+  status: 'completed',
+  quantity,
+  createdAt: '2026-11-23T10:00:00.000Z',
+  payBy: '2026-11-23T10:00:03.000Z',
+  paidAt: T,
+  expiredAt: null,
+  cancelledAt: null,
+  refundedAt: null,
+  completedAt: T,
+  cancelRequestedAt: null,
+  stockReturnedAt: null,
+  paymentPending: false,
+  latePaymentId: null,
+  notifiedAt: T,
+  reportedAt: T,
+  ...overrides,
+});
+
+/** An order whose customer never paid: expired, its units back, "expired" mailed. */
+const expiredOrder = (id: string, quantity: number, overrides: Partial<AuditedOrder> = {}): AuditedOrder =>
+  completedOrder(id, quantity, {
+    status: 'expired',
+    paidAt: null,
+    completedAt: null,
+    expiredAt: T,
+    stockReturnedAt: T,
+    ...overrides,
+  });
+
+const charge = (orderId: string, overrides: Partial<AuditedPayment> = {}): AuditedPayment => ({
+  orderId,
+  paymentId: `payment-${orderId}`,
+  status: 'succeeded',
+  refundedAt: null,
+  ...overrides,
+});
+
+type Sale = InvariantInput & {
+  outcomes: RequestOutcome[];
+  acceptedOrders: AcceptedOrder[];
+  audit: LifecycleAudit;
+};
 
 /** A clean sale: 3 units, two orders (2 + 1) accepted, one refused, one re-send replayed. */
 function cleanSale(): Sale {
@@ -40,7 +98,23 @@ function cleanSale(): Sale {
     ],
     acceptedOrders: [accepted('order-a', 2), accepted('order-b', 1)],
     deadLettered: { 'order_notify.dlq': 0, 'order_report.dlq': 0 },
+    audit: {
+      productStock: 0,
+      restockedUnits: 0,
+      orders: [completedOrder('order-a', 2), completedOrder('order-b', 1)],
+      payments: [charge('order-a'), charge('order-b')],
+    },
   };
+}
+
+/** The clean sale where order-b's customer never paid: it expired and its unit came back. */
+function saleWithExpiry(): Sale {
+  const sale = cleanSale();
+  sale.product.finalStock = 1;
+  sale.audit.orders[1] = expiredOrder('order-b', 1);
+  sale.audit.payments = [charge('order-a')];
+  sale.acceptedOrders[1] = accepted('order-b', 1, { status: 'expired', lifecycleEmails: { expired: 1 } });
+  return sale;
 }
 
 const codesOf = (input: InvariantInput) => checkFlashSaleInvariants(input).map((v) => v.code);
@@ -128,6 +202,143 @@ describe('checkFlashSaleInvariants', () => {
 
     sale.deadLettered = undefined;
     expect(codesOf(sale)).toEqual(['MISSING_PDF', 'DEAD_LETTERS_UNKNOWN']);
+  });
+});
+
+describe('checkFlashSaleInvariants: the order lifecycle', () => {
+  it('finds nothing wrong when an unpaid order expired and its unit came back, even with a refusal that now fits', () => {
+    const sale = saleWithExpiry();
+    // The refused buyer wanted one unit and one is in stock: it came back after they were refused.
+    expect(checkFlashSaleInvariants(sale)).toEqual([]);
+  });
+
+  it('closes the stock arithmetic: units returned twice are oversold, units never returned are lost', () => {
+    const twice = saleWithExpiry();
+    twice.product.finalStock = 2;
+    twice.product.initialStock = 3;
+    expect(codesOf(twice)).toContain('OVERSOLD');
+
+    const kept = saleWithExpiry();
+    kept.product.finalStock = 0;
+    kept.audit.orders[1].stockReturnedAt = null;
+    const violations = checkFlashSaleInvariants(kept);
+    expect(violations.map((v) => v.code)).toEqual(['STOCK_LOST', 'STOCK_NOT_RETURNED']);
+    expect(violations[0].message).toContain('3 supplied (initial + restocks) − 2 units held');
+  });
+
+  it('counts restocks in what was supplied', () => {
+    const sale = saleWithExpiry();
+    sale.audit.restockedUnits = 5;
+    sale.product.finalStock = 6;
+    expect(codesOf(sale)).toEqual([]);
+  });
+
+  it('reports units given back by an order that still holds them', () => {
+    const sale = cleanSale();
+    sale.audit.orders[0].stockReturnedAt = T;
+    expect(codesOf(sale)).toEqual(['STOCK_RETURNED_WRONGLY']);
+  });
+
+  it('reports an order both paid and expired, and one both refunded and completed', () => {
+    const sale = cleanSale();
+    sale.audit.orders[0].expiredAt = T;
+    sale.audit.orders[1].refundedAt = T;
+    expect(codesOf(sale)).toEqual(expect.arrayContaining(['PAID_AND_EXPIRED', 'REFUNDED_AND_COMPLETED']));
+  });
+
+  it('reports a late payment kept, and a second charge for one order', () => {
+    const sale = saleWithExpiry();
+    sale.audit.orders[1].refundedAt = T;
+    sale.acceptedOrders[1].lifecycleEmails = { expired: 1, refunded: 1 };
+    sale.audit.payments.push(charge('order-b'));
+    expect(codesOf(sale)).toEqual(['LATE_PAYMENT_NOT_REFUNDED']);
+
+    sale.audit.payments[1] = { ...sale.audit.payments[1], status: 'refunded', refundedAt: T };
+    expect(codesOf(sale)).toEqual([]);
+
+    sale.audit.payments.push(charge('order-a', { paymentId: 'second', status: 'refunded', refundedAt: T }));
+    expect(codesOf(sale)).toEqual(['CHARGED_TWICE']);
+
+    // A declined attempt took nothing; one still charging has not finished.
+    sale.audit.payments.pop();
+    sale.audit.payments.push(charge('order-a', { paymentId: 'declined', status: 'declined' }));
+    expect(codesOf(sale)).toEqual([]);
+    sale.audit.payments.push(charge('order-a', { paymentId: 'charging', status: 'charging' }));
+    expect(codesOf(sale)).toEqual(['CHARGE_UNFINISHED']);
+  });
+
+  it('reports orders left unsettled: placed, a payment pending, a cancel waiting, a late charge not given back', () => {
+    const sale = cleanSale();
+    sale.audit.orders[0] = { ...sale.audit.orders[0], status: 'paid', completedAt: null };
+    sale.audit.orders[1].paymentPending = true;
+    const violations = checkFlashSaleInvariants(sale);
+    expect(violations.map((v) => v.code)).toEqual(['NOT_SETTLED']);
+    expect(violations[0].message).toMatch(/^2 orders did not reach a final state/);
+
+    const waiting = cleanSale();
+    waiting.audit.orders[0].cancelRequestedAt = T;
+    expect(codesOf(waiting)).toEqual(['NOT_SETTLED']);
+
+    const late = saleWithExpiry();
+    late.audit.orders[1].latePaymentId = 'late';
+    expect(codesOf(late)).toEqual(['NOT_SETTLED']);
+  });
+
+  it('expects one email per transition: placed, paid, expired, cancelled, refunded', () => {
+    const kinds = (order: AuditedOrder) => [...expectedEmailsOf(order)].sort();
+    expect(kinds(completedOrder('a', 1))).toEqual(['paid', 'placed']);
+    expect(kinds(expiredOrder('b', 1))).toEqual(['expired', 'placed']);
+    expect(kinds(expiredOrder('c', 1, { refundedAt: T, latePaymentId: 'late' }))).toEqual([
+      'expired',
+      'placed',
+      'refunded',
+    ]);
+    const cancelledAfterPaying = completedOrder('d', 1, {
+      status: 'cancelled',
+      cancelledAt: T,
+      cancelRequestedAt: T,
+      refundedAt: T,
+      stockReturnedAt: T,
+    });
+    expect(kinds(cancelledAfterPaying)).toEqual(['cancelled', 'paid', 'placed']);
+    expect(kinds(expiredOrder('e', 1, { status: 'cancelled', expiredAt: null, cancelledAt: T }))).toEqual([
+      'cancelled',
+      'placed',
+    ]);
+  });
+
+  it('reports a lifecycle email missing, sent twice, or for a transition that did not happen', () => {
+    const sale = saleWithExpiry();
+    sale.acceptedOrders[0].lifecycleEmails = {};
+    sale.acceptedOrders[1].lifecycleEmails = { expired: 2, paid: 1 };
+    const violations = checkFlashSaleInvariants(sale);
+    expect(violations.map((v) => v.code)).toEqual([
+      'MISSING_LIFECYCLE_EMAIL',
+      'DUPLICATE_LIFECYCLE_EMAIL',
+      'UNEXPECTED_LIFECYCLE_EMAIL',
+    ]);
+    expect(violations[0].message).toContain('order-a paid');
+    expect(violations[1].message).toContain('order-b expired ×2');
+    expect(violations[2].message).toContain('order-b paid (expired)');
+  });
+
+  it('reports a customer request answered with a 5xx, dropped, or refused other than with a clean 409', () => {
+    const sale = cleanSale();
+    sale.acceptedOrders[0].action = 'pay';
+    sale.acceptedOrders[0].actionAnswers = ['202'];
+    sale.acceptedOrders[1].action = 'cancel-after-paying';
+    sale.acceptedOrders[1].actionAnswers = ['202', '409 ORDER_NOT_CANCELLABLE'];
+    expect(codesOf(sale)).toEqual([]);
+    sale.acceptedOrders[0].actionAnswers = ['503 BROKER_UNAVAILABLE'];
+    sale.acceptedOrders[1].actionAnswers = ['0 NETWORK_ERROR'];
+    const violations = checkFlashSaleInvariants(sale);
+    expect(violations.map((v) => v.code)).toEqual(['CUSTOMER_REFUSED']);
+    expect(violations[0].message).toMatch(/^2 payment or cancel requests/);
+  });
+
+  it('reports an audit it could not read', () => {
+    const sale: InvariantInput = { ...cleanSale(), audit: undefined };
+    expect(codesOf(sale)).toEqual(['AUDIT_UNAVAILABLE']);
   });
 });
 

@@ -1,4 +1,13 @@
-import type { AcceptedOrder, FlashSaleResults, RequestOutcome, Violation } from './flash-sale.results';
+import {
+  LIFECYCLE_EMAIL_KINDS,
+  type AcceptedOrder,
+  type EmailKind,
+  type FlashSaleResults,
+  type OrderStatus,
+  type RequestOutcome,
+  type Violation,
+} from './flash-sale.results';
+import { isSettled, isTaken, type AuditedOrder, type LifecycleAudit } from './lifecycle-audit';
 
 /** What the checker needs: the answers the load test received and what it found afterwards. */
 export interface InvariantInput {
@@ -12,37 +21,69 @@ export interface InvariantInput {
   deadLettered: Record<string, number> | undefined;
   /** Emails the mailbox received again with a Message-ID it held (and dropped); undefined: unknown. */
   emailsResent?: number;
+  /** The product's orders and their charges as the databases hold them; undefined: not readable. */
+  audit: LifecycleAudit | undefined;
+  /** False: unpaid orders may still be placed at the end (see FlashSaleOptions.awaitExpiry). */
+  awaitExpiry?: boolean;
 }
 
+/** The statuses that hold their units; the others (expired, cancelled, refunded) gave them back. */
+const HOLDING: readonly OrderStatus[] = ['placed', 'paid', 'completed'];
+const RETURNING: readonly OrderStatus[] = ['expired', 'cancelled', 'refunded'];
+
 /**
- * The flash sale's business invariants: nothing oversold or lost, every refusal a clean OUT_OF_STOCK,
- * re-sent requests never create a second order, and every accepted order got exactly one email and
- * one PDF with nothing dead-lettered. Returns every violation found (empty: the run passed).
+ * The flash sale's business invariants: stock = initial + restocks − units held by placed, paid and
+ * completed orders (nothing oversold, nothing lost, every expired or cancelled order's units back
+ * exactly once), every refusal a clean OUT_OF_STOCK, re-sent requests never create a second order,
+ * every order settled (never both paid and expired, never refunded and completed, every late payment
+ * refunded), one email per transition and one PDF per order, nothing dead-lettered. Returns every
+ * violation found (empty: the run passed).
  */
 export function checkFlashSaleInvariants(input: InvariantInput): Violation[] {
   return [
     ...checkStock(input),
     ...checkAnswers(input.outcomes),
     ...checkIdempotency(input),
+    ...checkLifecycle(input),
+    ...checkCustomerAnswers(input.acceptedOrders),
     ...checkPipeline(input),
   ];
 }
 
-function checkStock({ product, serverSales, outcomes, acceptedOrders }: InvariantInput): Violation[] {
+/** The units each order holds now: from the audit, else from what GET /orders/:id said. */
+function holdingOrders({
+  audit,
+  acceptedOrders,
+}: InvariantInput): readonly { quantity: number; status?: OrderStatus }[] {
+  return audit?.orders ?? acceptedOrders;
+}
+
+function checkStock(input: InvariantInput): Violation[] {
+  const { product, serverSales, outcomes, acceptedOrders, audit } = input;
   const violations: Violation[] = [];
   const acceptedUnits = acceptedOrders.reduce((sum, order) => sum + order.quantity, 0);
+  const orders = holdingOrders(input);
+  // An order whose status is unknown counts as holding its units, as it did when accepted.
+  const held = orders
+    .filter((o) => o.status === undefined || HOLDING.includes(o.status))
+    .reduce((sum, o) => sum + o.quantity, 0);
+  const unitsReturned = orders
+    .filter((o) => o.status !== undefined && RETURNING.includes(o.status))
+    .reduce((sum, o) => sum + o.quantity, 0);
+  const supplied = product.initialStock + (audit?.restockedUnits ?? 0);
+  const arithmetic = `${supplied} supplied (initial + restocks) − ${held} units held by placed/paid/completed orders = ${supplied - held}, but ${product.finalStock} are in stock`;
   if (product.finalStock < 0) {
     violations.push({ code: 'NEGATIVE_STOCK', message: `final stock is ${product.finalStock}` });
   }
-  if (acceptedUnits + product.finalStock > product.initialStock) {
+  if (held + product.finalStock > supplied) {
     violations.push({
       code: 'OVERSOLD',
-      message: `${acceptedUnits} units accepted + ${product.finalStock} left > ${product.initialStock} initial stock`,
+      message: `${arithmetic}: more units to sell than exist (sold twice, or returned twice)`,
     });
-  } else if (acceptedUnits + product.finalStock < product.initialStock) {
+  } else if (held + product.finalStock < supplied) {
     violations.push({
       code: 'STOCK_LOST',
-      message: `${acceptedUnits} units accepted + ${product.finalStock} left < ${product.initialStock} initial stock: units were taken for orders no client was told about`,
+      message: `${arithmetic}: units were taken for orders no client was told about, or never given back`,
     });
   }
   if (serverSales.units !== acceptedUnits) {
@@ -51,10 +92,11 @@ function checkStock({ product, serverSales, outcomes, acceptedOrders }: Invarian
       message: `the database sold ${serverSales.units} units in ${serverSales.orders} orders; clients were told of ${acceptedUnits} units in ${acceptedOrders.length} orders`,
     });
   }
-  // Stock never rises during the sale, so a refused request for q units proves stock < q at the end.
+  // While no unit comes back, stock never rises, so a refused request for q units proves stock < q at
+  // the end. Returned units may come back after the last request: then nothing is proved.
   const turnedAway = outcomes.filter((o) => o.status === 409 && o.code === 'OUT_OF_STOCK');
   const wouldHaveFit = turnedAway.filter((o) => o.quantity <= product.finalStock);
-  if (wouldHaveFit.length > 0) {
+  if (unitsReturned === 0 && wouldHaveFit.length > 0) {
     violations.push({
       code: 'UNSOLD_STOCK',
       message: `${product.finalStock} units left unsold while ${wouldHaveFit.length} orders for ${wouldHaveFit[0].quantity} were refused as out of stock`,
@@ -123,6 +165,166 @@ function checkIdempotency({ outcomes, acceptedOrders, serverSales }: InvariantIn
   return violations;
 }
 
+/**
+ * The lifecycle invariants of a sale whose answers were not all seen (a drill's steady load retried
+ * through a fault): from the audit and the mailbox alone, the stock arithmetic (stock = initial +
+ * restocks − units held), every order settled, units returned exactly when they must be, no order both
+ * paid and expired or refunded and completed, late payments refunded, one email per transition.
+ */
+export function checkSettledSale({
+  initialStock,
+  audit,
+  emails,
+}: {
+  initialStock: number;
+  audit: LifecycleAudit;
+  emails: ReadonlyMap<string, Partial<Record<EmailKind, number>>>;
+}): Violation[] {
+  const acceptedOrders: AcceptedOrder[] = audit.orders.map((order) => {
+    const { placed = 0, ...lifecycleEmails } = emails.get(order.id) ?? {};
+    return {
+      orderId: order.id,
+      idempotencyKey: '',
+      quantity: order.quantity,
+      createdAt: order.createdAt,
+      status: order.status,
+      emailCount: placed,
+      lifecycleEmails,
+      pdfCount: 1,
+    };
+  });
+  const units = acceptedOrders.reduce((sum, order) => sum + order.quantity, 0);
+  const input: InvariantInput = {
+    product: { sku: '', initialStock, finalStock: audit.productStock, priceCents: 0 },
+    serverSales: { orders: acceptedOrders.length, units },
+    outcomes: [],
+    acceptedOrders,
+    deadLettered: {},
+    audit,
+  };
+  return [...checkStock(input), ...checkLifecycle(input)];
+}
+
+/** The emails an order must have got, from where it ended: placement, then one per transition. */
+export function expectedEmailsOf(order: AuditedOrder): Set<EmailKind> {
+  const kinds = new Set<EmailKind>(['placed']);
+  if (order.paidAt) kinds.add('paid');
+  if (order.status === 'expired') kinds.add('expired');
+  if (order.status === 'cancelled') kinds.add('cancelled');
+  // A paid order cancelled by its customer is refunded on the way and told "cancelled"; an order that
+  // was never paid is refunded only for a charge that came too late, and told so.
+  if (order.status === 'refunded' || (order.refundedAt && !order.paidAt)) kinds.add('refunded');
+  return kinds;
+}
+
+function checkLifecycle({ audit, acceptedOrders, awaitExpiry = true }: InvariantInput): Violation[] {
+  if (!audit) {
+    return [
+      {
+        code: 'AUDIT_UNAVAILABLE',
+        message: 'the orders and payments could not be read from the database (is --database right?)',
+      },
+    ];
+  }
+  const violations: Violation[] = [];
+  const report = (code: string, ids: string[], what: string) => {
+    if (ids.length === 0) return;
+    violations.push({ code, message: `${ids.length} orders ${what} (e.g. ${ids.slice(0, 3).join(', ')})` });
+  };
+  const ids = (orders: AuditedOrder[]) => orders.map((order) => order.id);
+  report(
+    'NOT_SETTLED',
+    audit.orders.filter((o) => !isSettled(o, awaitExpiry)).map((o) => `${o.id} ${o.status}`),
+    'did not reach a final state (completed, cancelled, expired, refunded with nothing pending)',
+  );
+  report(
+    'STOCK_NOT_RETURNED',
+    ids(audit.orders.filter((o) => RETURNING.includes(o.status) && !o.stockReturnedAt)),
+    'ended expired, cancelled or refunded without their units going back to stock',
+  );
+  report(
+    'STOCK_RETURNED_WRONGLY',
+    ids(audit.orders.filter((o) => HOLDING.includes(o.status) && o.stockReturnedAt)),
+    'gave their units back while they still hold them (placed, paid or completed)',
+  );
+  report(
+    'PAID_AND_EXPIRED',
+    ids(audit.orders.filter((o) => o.paidAt && o.expiredAt)),
+    'were both paid and expired',
+  );
+  report(
+    'REFUNDED_AND_COMPLETED',
+    ids(
+      audit.orders.filter(
+        (o) => (o.status === 'completed' && o.refundedAt) || (o.status === 'refunded' && o.completedAt),
+      ),
+    ),
+    'were both refunded and completed',
+  );
+  const statusOf = new Map(audit.orders.map((o) => [o.id, o.status]));
+  const taken = audit.payments.filter(isTaken);
+  report(
+    'LATE_PAYMENT_NOT_REFUNDED',
+    taken
+      .filter((p) => ['expired', 'cancelled'].includes(statusOf.get(p.orderId) ?? '') && !p.refundedAt)
+      .map((p) => p.orderId),
+    'ended expired or cancelled while a charge of theirs was kept (never refunded)',
+  );
+  report(
+    'CHARGE_UNFINISHED',
+    audit.payments.filter((p) => p.status === 'charging').map((p) => p.orderId),
+    'still have a charge being taken at the payment service',
+  );
+  const chargesPerOrder = new Map<string, number>();
+  for (const { orderId } of taken) chargesPerOrder.set(orderId, (chargesPerOrder.get(orderId) ?? 0) + 1);
+  report(
+    'CHARGED_TWICE',
+    [...chargesPerOrder].filter(([, n]) => n > 1).map(([id]) => id),
+    'were charged more than once',
+  );
+
+  // One email per transition: the placement email is checked with the pipeline, the others here.
+  const emailsOf = new Map(acceptedOrders.map((o) => [o.orderId, o.lifecycleEmails ?? {}]));
+  const missing: string[] = [];
+  const duplicated: string[] = [];
+  const unexpected: string[] = [];
+  for (const order of audit.orders) {
+    const expected = expectedEmailsOf(order);
+    const got = emailsOf.get(order.id) ?? {};
+    for (const kind of LIFECYCLE_EMAIL_KINDS) {
+      const count = got[kind] ?? 0;
+      if (expected.has(kind) && count === 0) missing.push(`${order.id} ${kind}`);
+      if (count > 1) duplicated.push(`${order.id} ${kind} ×${count}`);
+      if (!expected.has(kind) && count > 0) unexpected.push(`${order.id} ${kind} (${order.status})`);
+    }
+  }
+  report('MISSING_LIFECYCLE_EMAIL', missing, 'lack the email of a transition they went through');
+  report('DUPLICATE_LIFECYCLE_EMAIL', duplicated, 'got the email of one transition more than once');
+  report('UNEXPECTED_LIFECYCLE_EMAIL', unexpected, 'got the email of a transition they did not go through');
+  return violations;
+}
+
+/**
+ * What order-api answered the customers: 202 (payment or refund under way), 200 (cancelled), or a
+ * clean 409 when the order had moved on (paid, expired). Never a 5xx, a dropped request or another 4xx.
+ */
+function checkCustomerAnswers(acceptedOrders: readonly AcceptedOrder[]): Violation[] {
+  const clean = /^(200|202|409 [A-Z_]+|never paid: .*)$/;
+  const bad = acceptedOrders.flatMap((order) =>
+    (order.actionAnswers ?? [])
+      .filter((answer) => !clean.test(answer))
+      .map((answer) => `${order.orderId} ${order.action}: ${answer}`),
+  );
+  return bad.length === 0
+    ? []
+    : [
+        {
+          code: 'CUSTOMER_REFUSED',
+          message: `${bad.length} payment or cancel requests got neither 2xx nor a clean 409 (e.g. ${bad.slice(0, 3).join('; ')})`,
+        },
+      ];
+}
+
 function checkPipeline({ acceptedOrders, deadLettered, emailsResent }: InvariantInput): Violation[] {
   const violations: Violation[] = [];
   const report = (code: string, orders: AcceptedOrder[], what: string) => {
@@ -136,12 +338,12 @@ function checkPipeline({ acceptedOrders, deadLettered, emailsResent }: Invariant
   report(
     'MISSING_EMAIL',
     acceptedOrders.filter((o) => o.emailCount === 0),
-    'have no email at the mail catcher',
+    'have no placement email at the mail catcher',
   );
   report(
     'DUPLICATE_EMAIL',
     acceptedOrders.filter((o) => o.emailCount > 1),
-    'have more than one email',
+    'have more than one placement email',
   );
   // A deduplicating mailbox shows one copy; nothing in a flash sale may make the worker send twice.
   if (emailsResent) {

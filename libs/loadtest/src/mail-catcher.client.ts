@@ -1,3 +1,4 @@
+import type { EmailKind } from './flash-sale.results';
 import { withSlash } from './pipeline-probe';
 
 interface MailpitPage {
@@ -6,18 +7,35 @@ interface MailpitPage {
   messages: { MessageID: string; Created: string }[];
 }
 
-/** notify-worker's Message-ID is `order-<order id>@<sender domain>`. */
-const ORDER_MESSAGE_ID = /^<?order-([0-9a-f-]{36})@/i;
+/**
+ * notify-worker's Message-IDs: `order-<order id>@<sender domain>` for the placement email, and the
+ * lifecycle emails name their kind beside the order (`order-<order id>-paid@…`).
+ */
+const ORDER_MESSAGE_ID =
+  /^<?(?:(paid|expired|cancelled|refunded)[-.])?order-([0-9a-f-]{36})(?:[-.](paid|expired|cancelled|refunded))?@/i;
+
+/** The order and the kind of email a Message-ID names, or undefined for any other message. */
+export function orderEmailOf(messageId: string): { orderId: string; kind: EmailKind } | undefined {
+  const match = ORDER_MESSAGE_ID.exec(messageId);
+  if (!match) return undefined;
+  const kind = (match[1] ?? match[3])?.toLowerCase() as EmailKind | undefined;
+  return { orderId: match[2].toLowerCase(), kind: kind ?? 'placed' };
+}
+
+export type EmailsOfOrder = Partial<Record<EmailKind, number>>;
 
 const PAGE_SIZE = 500;
 
 /**
- * Counts the emails per order at a Mailpit-compatible API (Mailpit under compose, `npm start`'s mail
- * catcher locally). Pages newest first and stops at messages older than `since`, so a mailbox full of
- * earlier runs costs little.
+ * Counts the emails per order and kind at a Mailpit-compatible API (Mailpit under compose, `npm start`'s
+ * mail catcher locally). Pages newest first and stops at messages older than `since`, so a mailbox full
+ * of earlier runs costs little.
  */
-export async function countEmailsByOrder(mailApiUrl: string, since: Date): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+export async function countEmailsByOrder(
+  mailApiUrl: string,
+  since: Date,
+): Promise<Map<string, EmailsOfOrder>> {
+  const counts = new Map<string, EmailsOfOrder>();
   const oldestWanted = since.getTime() - 60_000;
   for (let start = 0; ; start += PAGE_SIZE) {
     const url = new URL(`api/v1/messages?start=${start}&limit=${PAGE_SIZE}`, withSlash(mailApiUrl));
@@ -27,8 +45,11 @@ export async function countEmailsByOrder(mailApiUrl: string, since: Date): Promi
     let reachedOlder = false;
     for (const message of page.messages) {
       if (Date.parse(message.Created) < oldestWanted) reachedOlder = true;
-      const orderId = ORDER_MESSAGE_ID.exec(message.MessageID)?.[1]?.toLowerCase();
-      if (orderId) counts.set(orderId, (counts.get(orderId) ?? 0) + 1);
+      const email = orderEmailOf(message.MessageID);
+      if (!email) continue;
+      const ofOrder = counts.get(email.orderId) ?? {};
+      ofOrder[email.kind] = (ofOrder[email.kind] ?? 0) + 1;
+      counts.set(email.orderId, ofOrder);
     }
     if (reachedOlder || page.messages.length < PAGE_SIZE || start + PAGE_SIZE >= page.total) return counts;
   }

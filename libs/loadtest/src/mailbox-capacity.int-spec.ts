@@ -1,4 +1,4 @@
-import { startMailpitSink, testSecrets, type MailpitSink } from '@shop/testing';
+import { startMailpitSink, testConfig, testSecrets, type MailpitSink } from '@shop/testing';
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,6 +53,11 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
       requestTimeoutMs: 1_000,
       drainTimeoutMs: 1_000,
       opsToken: testSecrets.OPS_TOKEN,
+      auditDatabaseUrl: testConfig.databaseUrl,
+      payShare: 0.5,
+      latePayShare: 0.1,
+      cancelShare: 0.1,
+      resell: false,
     };
   });
 
@@ -72,7 +77,7 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
     await expect(runFlashSale(options, { onStep: (step) => steps.push(step) })).rejects.toMatchObject({
       code: 'MAILBOX_TOO_SMALL',
       message: expect.stringMatching(
-        /^the mailbox keeps at most 5 messages \(MAIL_CATCHER_MAX_MESSAGES; Mailpit: MP_MAX_MESSAGES\) but this sale may send 6 emails/,
+        /^the mailbox keeps at most 5 messages \(MAIL_CATCHER_MAX_MESSAGES; Mailpit: MP_MAX_MESSAGES\) but this sale may send 18 emails \(up to 3 per order/,
       ),
     });
     expect(orderApi.requests).toEqual([]);
@@ -110,7 +115,7 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
       {
         kind: 'error',
         message: expect.stringMatching(
-          /^the mailbox keeps at most 5 messages \(MAIL_CATCHER_MAX_MESSAGES; Mailpit: MP_MAX_MESSAGES\) but this sale may send 6 emails/,
+          /^the mailbox keeps at most 5 messages \(MAIL_CATCHER_MAX_MESSAGES; Mailpit: MP_MAX_MESSAGES\) but this sale may send 36 emails \(up to 3 per order, at most 2 × min/,
         ),
       },
     ]);
@@ -135,7 +140,7 @@ describe('flash-sale load test: a sale bigger than the mailbox', () => {
 
     // Room enough: past the check, the sale's first request is the product it creates.
     await expect(
-      runFlashSale({ ...options, stock: 1_000, mailApiUrl: mailpit.url, mailboxCapacity: 1_000 }),
+      runFlashSale({ ...options, stock: 333, mailApiUrl: mailpit.url, mailboxCapacity: 1_000 }),
     ).rejects.toThrow(/^PUT \/products\/FLASH-\w+ answered 500/);
     expect(orderApi.requests).toEqual([expect.stringMatching(/^PUT \/products\/FLASH-/)]);
   });

@@ -1,6 +1,28 @@
 import { mostEmailsOfSale } from '@shop/contracts';
 import type { MailboxInfo } from './mail-catcher.client';
 
+/**
+ * Emails one order can cause: its placement, then at most two transitions (paid → cancelled, or
+ * expired → refunded for a late payment).
+ */
+export const MOST_EMAILS_PER_ORDER = 3;
+
+/** What bounds a sale's emails: its stock and requests, and whether returned units are sold again. */
+export interface SaleSize {
+  stock: number;
+  requests: number;
+  resell?: boolean;
+}
+
+/**
+ * The most emails a sale can cause: at most min(stock, requests) orders in the spike (contracts'
+ * mostEmailsOfSale, one email each), as many again when returned units are sold again (at most one
+ * follow-up order per unit), and MOST_EMAILS_PER_ORDER per order.
+ */
+export function mostEmailsOf(sale: SaleSize): number {
+  return mostEmailsOfSale(sale) * (sale.resell ? 2 : 1) * MOST_EMAILS_PER_ORDER;
+}
+
 /** Mailpit's own MP_MAX_MESSAGES default: what a mailbox that does not report its bound is taken to keep. */
 export const MAILPIT_DEFAULT_MAX_MESSAGES = 500;
 
@@ -50,29 +72,25 @@ const SOURCE: Record<MailboxCapacity['source'], string> = {
  * own emails count, not those already stored: the catcher and Mailpit both drop the oldest first, so
  * earlier messages go before any of this sale's.
  */
-export function mailboxRefusal(
-  capacity: MailboxCapacity,
-  sale: { stock: number; requests: number },
-): string | undefined {
-  const most = mostEmailsOfSale(sale);
+export function mailboxRefusal(capacity: MailboxCapacity, sale: SaleSize): string | undefined {
+  const most = mostEmailsOf(sale);
   if (most <= capacity.maxMessages) return undefined;
+  const ordersPerUnit = sale.resell ? 2 : 1;
   return (
     `the mailbox keeps at most ${capacity.maxMessages} messages (${SETTING[capacity.source]}) ` +
-    `but this sale may send ${most} emails (one per order, at most min(stock ${sale.stock}, ` +
-    `requests ${sale.requests}) orders), and the check would miss those it dropped: raise that bound, ` +
-    `or lower --stock or --requests to ${capacity.maxMessages}`
+    `but this sale may send ${most} emails (up to ${MOST_EMAILS_PER_ORDER} per order, at most ` +
+    `${sale.resell ? '2 × ' : ''}min(stock ${sale.stock}, requests ${sale.requests}) orders), and the check ` +
+    `would miss those it dropped: raise that bound, or lower --stock or --requests to ` +
+    `${Math.floor(capacity.maxMessages / (MOST_EMAILS_PER_ORDER * ordersPerUnit))}`
   );
 }
 
 /** The line a sale starts with: what the mailbox holds and keeps, and the most this sale sends. */
-export function describeMailbox(
-  capacity: MailboxCapacity,
-  sale: { stock: number; requests: number },
-): string {
+export function describeMailbox(capacity: MailboxCapacity, sale: SaleSize): string {
   const keeps =
     capacity.maxMessages === Infinity ? 'keeps every message' : `keeps the newest ${capacity.maxMessages}`;
   return (
     `mailbox: ${capacity.stored} messages stored, ${keeps} (${SOURCE[capacity.source]}); ` +
-    `this sale sends at most ${mostEmailsOfSale(sale)} emails`
+    `this sale sends at most ${mostEmailsOf(sale)} emails`
   );
 }

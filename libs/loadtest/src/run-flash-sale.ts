@@ -2,16 +2,31 @@ import type { DrainProgress, FiringProgress, FlashSalePhase } from '@shop/contra
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { fireSpike } from './fire-spike';
+import { sharesRefusal } from './customer-actions';
 import type {
   AcceptedOrder,
+  EmailKind,
   FiringSample,
   FlashSaleOptions,
   FlashSaleResults,
+  LifecycleFigures,
   PipelineSample,
   RequestOutcome,
 } from './flash-sale.results';
-import { checkFlashSaleInvariants, deadLettersOfRun } from './invariants';
-import { countEmailsByOrder, readMailboxInfo, readMailboxResends } from './mail-catcher.client';
+import { checkFlashSaleInvariants, deadLettersOfRun, expectedEmailsOf } from './invariants';
+import {
+  isAuditSettled,
+  isSettled,
+  LifecycleAuditor,
+  type AuditedOrder,
+  type LifecycleAudit,
+} from './lifecycle-audit';
+import {
+  countEmailsByOrder,
+  readMailboxInfo,
+  readMailboxResends,
+  type EmailsOfOrder,
+} from './mail-catcher.client';
 import { describeMailbox, mailboxCapacityOf, mailboxRefusal } from './mailbox-capacity';
 import {
   DEAD_LETTER_QUEUES,
@@ -20,6 +35,7 @@ import {
   withSlash,
   type ProductSales,
 } from './pipeline-probe';
+import { SaleAftermath, type SaleOrder } from './sale-aftermath';
 import { histogram, percentile, summarise } from './stats';
 
 export type { DrainProgress, FiringProgress, FlashSalePhase } from '@shop/contracts';
@@ -62,6 +78,16 @@ export async function runFlashSale(
   if (refusal) throw Object.assign(new Error(refusal), { code: 'MAILBOX_TOO_SMALL' });
   hooks.onStep?.(describeMailbox(capacity, options));
 
+  const refusedShares = sharesRefusal(options);
+  if (refusedShares) throw Object.assign(new Error(refusedShares), { code: 'BAD_OPTIONS' });
+  const auditor = await LifecycleAuditor.connect(options.auditDatabaseUrl).catch((error: Error) => {
+    throw Object.assign(
+      new Error(
+        `the audit cannot read the database at ${redact(options.auditDatabaseUrl)}: ${error.message}`,
+      ),
+      { code: 'AUDIT_UNREACHABLE' },
+    );
+  });
   hooks.onStep?.(`creating product ${sku} with ${options.stock} units`);
   const priceCents = 4_900;
   const created = await fetch(new URL(`products/${sku}`, api), {
@@ -69,8 +95,10 @@ export async function runFlashSale(
     headers: { 'content-type': 'application/json', authorization: `Bearer ${options.opsToken}` },
     body: JSON.stringify({ name: `秒杀 Flash-sale sneaker ${runId}`, priceCents, stock: options.stock }),
   });
-  if (created.status !== 201)
+  if (created.status !== 201) {
+    await auditor.close();
     throw new Error(`PUT /products/${sku} answered ${created.status}: ${await created.text()}`);
+  }
 
   const resendsBefore = mailbox.resends;
   const queues = await QueueDepthReader.open(options.amqpUrl);
@@ -119,8 +147,10 @@ export async function runFlashSale(
         await sleep(TICK_MS);
       }
     })();
+    const aftermath = new SaleAftermath({ apiUrl: api, sku, runId, resell: options.resell, shares: options });
     hooks.onPhase?.('firing');
     firingStart = performance.now();
+    aftermath.firingStart = firingStart;
     const spike = await fireSpike({
       apiUrl: options.apiUrl,
       sku,
@@ -133,6 +163,7 @@ export async function runFlashSale(
       onOutcome: (outcome) => {
         tickLatencies.push(outcome.latencyMs);
         if (!outcome.resend) live.done++;
+        aftermath.accepted(outcome);
         if (outcome.status === 201) live.accepted++;
         else if (outcome.status === 409) live.soldOut++;
         else if (outcome.status !== 200) live.errors++;
@@ -142,38 +173,70 @@ export async function runFlashSale(
     sampling = false;
     await sampler;
 
-    // ---- drain ----
-    const acceptedByOrder = acceptedOrdersOf(spike.outcomes);
-    hooks.onStep?.(`waiting for ${acceptedByOrder.size} emails and PDFs`);
+    // ---- drain: the customers act, returned units are sold again, every order settles ----
+    aftermath.demand = spike.outcomes.filter(
+      (o) => o.status === 409 && o.code === 'OUT_OF_STOCK' && !o.resend,
+    ).length;
     hooks.onPhase?.('draining');
+    const actions = countBy([...aftermath.orders.values()].map((o) => o.action));
+    hooks.onStep?.(
+      `${aftermath.orders.size} orders: customers ${Object.entries(actions)
+        .map(([action, n]) => `${action} ×${n}`)
+        .join(', ')}; waiting until every order is settled, emailed and reported` +
+        (options.resell ? ', selling returned units again' : ''),
+    );
+    const awaitExpiry = options.awaitExpiry ?? true;
     const drainStart = performance.now();
     let drained = false;
     let lastSales: ProductSales | undefined;
-    while (performance.now() - drainStart < options.drainTimeoutMs) {
-      const taken = await takeSample();
-      if (taken) {
-        lastSales = taken.sales;
-        hooks.onDraining?.({
-          accepted: taken.sales.orders,
-          emails: taken.sample.emails,
-          pdfs: taken.sample.pdfs,
-          queueDepths: taken.sample.queueDepths,
-          elapsedMs: performance.now() - drainStart,
-        });
-        const { orders, notified, reported } = taken.sales;
-        if (notified >= orders && reported >= orders && orders >= acceptedByOrder.size) {
-          drained = true;
-          break;
+    let tick = 0;
+    // Reservations end at their payBy; a late card's charge lands 10 s after it was asked for.
+    const drainStartedAt = Date.now();
+    const drainDeadline = () =>
+      (awaitExpiry ? Math.max(drainStartedAt, aftermath.lastEventDue()) : drainStartedAt) +
+      options.drainTimeoutMs;
+    try {
+      while (Date.now() < drainDeadline()) {
+        const taken = await takeSample();
+        if (taken) {
+          lastSales = taken.sales;
+          aftermath.resell(taken.sales.stock);
+          hooks.onDraining?.({
+            accepted: taken.sales.orders,
+            emails: taken.sample.emails,
+            pdfs: taken.sample.pdfs,
+            queueDepths: taken.sample.queueDepths,
+            elapsedMs: performance.now() - drainStart,
+          });
         }
+        // The audit and the mailbox every second: cheap next to the sale, but not free on its CPU figures.
+        if (
+          tick++ % 4 === 0 &&
+          !aftermath.busy &&
+          (await everyOrderSettled(auditor, sku, aftermath, awaitExpiry))
+        ) {
+          const emails = await countEmailsByOrder(options.mailApiUrl, startedAt);
+          const orders = await auditor.orders(sku);
+          if (orders.every((order) => hasExpectedEmails(order, emails.get(order.id)))) {
+            drained = true;
+            break;
+          }
+        }
+        await sleep(TICK_MS);
       }
-      await sleep(TICK_MS);
+    } finally {
+      await aftermath.close();
     }
     const drainWaitedMs = performance.now() - drainStart;
     hooks.onPhase?.('verifying');
 
     // ---- verify ----
-    hooks.onStep?.(`checking ${acceptedByOrder.size} orders: emails at the mail catcher, PDFs, dead letters`);
+    const saleOrders = [...aftermath.orders.values()];
+    hooks.onStep?.(
+      `checking ${saleOrders.length} orders: the audit, emails at the mail catcher, PDFs, dead letters`,
+    );
     const finalSales = lastSales ?? (await readSales(options.apiUrl, sku));
+    const audit = await auditor.audit(sku).catch(() => undefined);
     const emailsByOrder = await countEmailsByOrder(options.mailApiUrl, startedAt);
     const resendsAfter = await readMailboxResends(options.mailApiUrl);
     const emailsResent =
@@ -184,34 +247,41 @@ export async function runFlashSale(
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });
-    const acceptedOrders = await mapConcurrently([...acceptedByOrder.values()], 16, async (order) =>
-      describeAcceptedOrder(checks, new URL(api).pathname, order, emailsByOrder.get(order.orderId) ?? 0),
+    const acceptedOrders = await mapConcurrently(saleOrders, 16, async (order) =>
+      describeAcceptedOrder(checks, new URL(api).pathname, order, emailsByOrder.get(order.orderId) ?? {}),
     ).finally(() => checks.close());
     // Only this run's messages count: one parked last week is not this sale's failure.
     const parked = queues ? await queues.parkedOrderIds(DEAD_LETTER_QUEUES) : undefined;
-    const deadLetters = parked && deadLettersOfRun(parked, new Set(acceptedByOrder.keys()));
+    const deadLetters = parked && deadLettersOfRun(parked, new Set(aftermath.orders.keys()));
     const deadLetteredComplete =
       deadLetters && DEAD_LETTER_QUEUES.every((queue) => queue in deadLetters.ofThisRun)
         ? deadLetters.ofThisRun
         : undefined;
 
-    const product = { sku, initialStock: options.stock, finalStock: finalSales.stock, priceCents };
+    const product = {
+      sku,
+      initialStock: options.stock,
+      finalStock: audit?.productStock ?? finalSales.stock,
+      priceCents,
+    };
     const serverSales = { orders: finalSales.orders, units: finalSales.unitsSold };
     const violations = checkFlashSaleInvariants({
       product,
       serverSales,
-      outcomes: spike.outcomes,
+      outcomes: [...spike.outcomes, ...aftermath.resaleOutcomes],
       acceptedOrders,
       deadLettered: deadLetteredComplete,
       emailsResent,
+      audit,
+      awaitExpiry,
     });
     if (!drained) {
+      const unsettled = audit?.orders.filter((order) => !isSettled(order, awaitExpiry)).length;
       violations.push({
         code: 'DRAIN_TIMEOUT',
-        message: `the pipeline had not finished ${Math.round(options.drainTimeoutMs / 1000)} s after firing (${finalSales.notified}/${finalSales.orders} emailed, ${finalSales.reported}/${finalSales.orders} reported)`,
+        message: `the sale had not settled ${Math.round(drainWaitedMs / 1000)} s after firing (${unsettled ?? '?'} orders unsettled, ${finalSales.notified}/${finalSales.orders} emailed, ${finalSales.reported}/${finalSales.orders} reported)`,
       });
     }
-
     return {
       version: 1,
       startedAt: startedAt.toISOString(),
@@ -237,47 +307,66 @@ export async function runFlashSale(
         pdf: summarise(acceptedOrders.flatMap((o) => elapsed(o.createdAt, o.reportedAt))),
       },
       acceptedOrders,
+      lifecycle: lifecycleFigures(acceptedOrders, audit),
       violations,
     };
   } finally {
     await queues?.close();
+    await auditor.close();
   }
 }
 
-/** The options as results.json keeps them: no operator token, no broker password. */
+/** The options as results.json keeps them: no operator token, no broker or database password. */
 function publicOptions({ opsToken: _secret, ...options }: FlashSaleOptions): FlashSaleResults['options'] {
-  return { ...options, amqpUrl: redact(options.amqpUrl) };
+  return { ...options, amqpUrl: redact(options.amqpUrl), auditDatabaseUrl: redact(options.auditDatabaseUrl) };
 }
 
-interface AcceptedByOrder {
-  orderId: string;
-  idempotencyKey: string;
-  quantity: number;
-  /** From the 201 (or 200): reads the order and its PDF; kept out of the results. */
-  accessToken: string;
+/** Every order of the sale, spike and follow-ups, settled in the database (none missing), no charge open. */
+async function everyOrderSettled(
+  auditor: LifecycleAuditor,
+  sku: string,
+  aftermath: SaleAftermath,
+  awaitExpiry: boolean,
+) {
+  const audit = await auditor.audit(sku).catch(() => undefined);
+  return (
+    !!audit &&
+    audit.orders.length >= aftermath.orders.size &&
+    isAuditSettled(audit, { awaitExpiry, acceptedPaymentIds: aftermath.acceptedPaymentIds })
+  );
 }
 
-/** One entry per distinct order id answered with 200/201, with its key, quantity and access token. */
-function acceptedOrdersOf(outcomes: readonly RequestOutcome[]): Map<string, AcceptedByOrder> {
-  const orders = new Map<string, AcceptedByOrder>();
-  for (const { orderId, idempotencyKey, quantity, accessToken } of outcomes) {
-    if (orderId && !orders.has(orderId))
-      orders.set(orderId, { orderId, idempotencyKey, quantity, accessToken: accessToken ?? '' });
-  }
-  return orders;
+/** Whether the mailbox holds one email per transition the order went through (and no fewer). */
+function hasExpectedEmails(order: AuditedOrder, emails: EmailsOfOrder | undefined): boolean {
+  return [...expectedEmailsOf(order)].every((kind) => (emails?.[kind] ?? 0) >= 1);
 }
+
+/** The fields of GET /orders/:id the checks read. */
+type OrderView = Pick<
+  AcceptedOrder,
+  | 'createdAt'
+  | 'notifiedAt'
+  | 'reportedAt'
+  | 'status'
+  | 'payBy'
+  | 'paidAt'
+  | 'expiredAt'
+  | 'cancelledAt'
+  | 'refundedAt'
+  | 'completedAt'
+>;
 
 async function describeAcceptedOrder(
   pool: Pool,
   basePath: string,
-  { accessToken, ...order }: AcceptedByOrder,
-  emailCount: number,
+  { accessToken, answers, ...order }: SaleOrder,
+  emails: EmailsOfOrder,
 ): Promise<AcceptedOrder> {
   const headers = { authorization: `Bearer ${accessToken}` };
   const response = await pool.request({ path: `${basePath}orders/${order.orderId}`, method: 'GET', headers });
   const view =
     response.statusCode === 200
-      ? ((await response.body.json()) as { createdAt: string; notifiedAt?: string; reportedAt?: string })
+      ? ((await response.body.json()) as OrderView)
       : await response.body.dump().then(() => undefined);
   // GET /orders/:id/report would render a missing PDF on demand (RPC), hiding a lost order_report
   // message: only an order that report-worker reported through the pipeline is asked for its PDF.
@@ -293,14 +382,55 @@ async function describeAcceptedOrder(
     // The report is named after the order and written atomically, so there is one PDF or none.
     pdfCount = pdf && pdf.subarray(0, 5).toString('latin1') === '%PDF-' ? 1 : 0;
   }
+  const { placed = 0, ...lifecycleEmails } = emails;
   return {
     ...order,
+    actionAnswers: answers,
     createdAt: view?.createdAt ?? '',
     notifiedAt: view?.notifiedAt,
     reportedAt: view?.reportedAt,
-    emailCount,
+    status: view?.status,
+    payBy: view?.payBy ?? order.payBy,
+    paidAt: view?.paidAt ?? undefined,
+    expiredAt: view?.expiredAt ?? undefined,
+    cancelledAt: view?.cancelledAt ?? undefined,
+    refundedAt: view?.refundedAt ?? undefined,
+    completedAt: view?.completedAt ?? undefined,
+    emailCount: placed,
+    lifecycleEmails,
     pdfCount,
   };
+}
+
+/** The lifecycle's figures for the results: statuses, actions, refunds, returned and resold units, emails. */
+function lifecycleFigures(
+  orders: readonly AcceptedOrder[],
+  audit: LifecycleAudit | undefined,
+): LifecycleFigures {
+  const audited = audit?.orders ?? [];
+  const expiries = audited.flatMap((o) => (o.expiredAt ? [Date.parse(o.expiredAt)] : []));
+  const firstExpiry = expiries.length ? Math.min(...expiries) : Infinity;
+  const emails: Partial<Record<EmailKind, number>> = {};
+  for (const order of orders) {
+    emails.placed = (emails.placed ?? 0) + order.emailCount;
+    for (const [kind, n] of Object.entries(order.lifecycleEmails ?? {}))
+      emails[kind as EmailKind] = (emails[kind as EmailKind] ?? 0) + (n ?? 0);
+  }
+  return {
+    statuses: countBy(audited.map((o) => o.status)),
+    actions: countBy(orders.flatMap((o) => (o.action ? [o.action] : []))),
+    latePaymentsRefunded: audited.filter((o) => o.refundedAt && !o.paidAt).length,
+    unitsReturned: audited.filter((o) => o.stockReturnedAt).reduce((sum, o) => sum + o.quantity, 0),
+    resaleOrders: orders.filter((o) => o.wave === 'resale').length,
+    ordersAcceptedAfterFirstExpiry: audited.filter((o) => Date.parse(o.createdAt) > firstExpiry).length,
+    emails,
+  };
+}
+
+function countBy<T extends string>(values: readonly T[]): Partial<Record<T, number>> {
+  const counts: Partial<Record<T, number>> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 function firingFigures(

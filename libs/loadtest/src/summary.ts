@@ -36,10 +36,32 @@ export function summaryRows(results: FlashSaleResults): [string, string][] {
     ['emails / PDFs', `${drain.emails} / ${drain.pdfs} of ${results.acceptedOrders.length} orders`],
     ['accepted → email', latency(endToEnd.email, ['p50', 'p99'])],
     ['accepted → PDF', latency(endToEnd.pdf, ['p50', 'p99'])],
+    ...lifecycleRows(results),
   ];
   return firing.stoppedEarly
     ? [...rows.slice(0, 2), ['stopped', 'early, before every order was sent'], ...rows.slice(2)]
     : rows;
+}
+
+const counts = (values: Partial<Record<string, number>>) =>
+  Object.entries(values)
+    .map(([key, n]) => `${key} ×${number(n)}`)
+    .join(', ') || '-';
+
+/** What the customers did and where the orders ended: results of a run with the order lifecycle. */
+function lifecycleRows({ lifecycle }: FlashSaleResults): [string, string][] {
+  if (!lifecycle) return [];
+  return [
+    ['customers', counts(lifecycle.actions)],
+    ['orders ended', counts(lifecycle.statuses)],
+    ['late payments refunded', number(lifecycle.latePaymentsRefunded)],
+    [
+      'stock returned, sold again',
+      `${number(lifecycle.unitsReturned)} units back; ${number(lifecycle.resaleOrders)} follow-up orders; ` +
+        `${number(lifecycle.ordersAcceptedAfterFirstExpiry)} orders accepted after the first expiry`,
+    ],
+    ['emails by kind', counts(lifecycle.emails)],
+  ];
 }
 
 /** The summary table printed after a run: figures first, then the verdict. */

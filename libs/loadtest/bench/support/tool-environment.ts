@@ -18,8 +18,10 @@ export const TOOL_OPS_TOKEN = testSecrets.OPS_TOKEN;
 export const BENCH_DATABASE = 'orders_bench';
 export const BENCH_VHOST = 'shop_bench';
 
-/** The business tables, emptied before each run. */
-const BUSINESS_TABLES = 'order_notifications, order_reports, order_items, outbox_messages, orders, products';
+/** The business tables of every service, emptied before each run. */
+const BUSINESS_TABLES =
+  'notify_worker.order_notifications, notify_worker.order_lifecycle_emails, report_worker.order_reports, ' +
+  'order_api.order_items, order_api.outbox_messages, order_api.orders, order_api.products, payment.payments';
 
 export function benchDatabaseUrl(databaseUrl: string): string {
   return withDatabaseName(databaseUrl, BENCH_DATABASE);
@@ -81,7 +83,7 @@ export async function emptyBusinessTables(
 // ---------------------------------------------------------------------------------------------
 // Built services: the tools measure and drill the built code
 
-export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
+export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment';
 
 export const builtEntryOf = (service: ServiceName) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
 

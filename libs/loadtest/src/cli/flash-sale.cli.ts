@@ -3,7 +3,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FLASH_SALE_LIMITS as LIMITS, RABBITMQ_VHOST, type FlashSaleProgressMessage } from '@shop/contracts';
+import {
+  FLASH_SALE_LIMITS as LIMITS,
+  PAYMENT_WINDOW_LIMITS,
+  RABBITMQ_VHOST,
+  SANDBOX_CARDS,
+  SANDBOX_LATE_SUCCESS_MS,
+  type FlashSaleProgressMessage,
+} from '@shop/contracts';
+import { CUSTOMER_DEFAULTS, sharesRefusal } from '../customer-actions';
 import type { FlashSaleOptions, FlashSaleResults } from '../flash-sale.results';
 import { ProgressLine } from '../progress';
 import { renderReportHtml } from '../report/report-html';
@@ -24,8 +32,22 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --mailbox-capacity N  messages the mailbox keeps, for one that does not report it: Mailpit's
                       MP_MAX_MESSAGES (0 = no bound)             (default 500, Mailpit's own default)
   --amqp URL          broker, only to read queue depths          (default $RABBITMQ_URL or ${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST})
+  --database URL      admin URL of the database order-api and payment use, read by the audit
+                                                                 (default $DATABASE_URL or ${LOCAL_DEFAULTS.databaseUrl})
+  --pay-share F       share of accepted orders whose customer pays with ${SANDBOX_CARDS.succeeds}
+                                                                 (default ${CUSTOMER_DEFAULTS.payShare})
+  --late-pay-share F  share who pay with ${SANDBOX_CARDS.succeedsLate}, charged ${SANDBOX_LATE_SUCCESS_MS / 1000} s later: after a
+                      short window's end, so refunded            (default ${CUSTOMER_DEFAULTS.latePayShare})
+  --cancel-share F    share who cancel: half before paying, half after the order shows paid
+                                                                 (default ${CUSTOMER_DEFAULTS.cancelShare})
+                      the rest never pay: their orders expire at payBy and the units come back
+  --payment-window-ms MS  order-api's PAYMENT_WINDOW_MS, for the report only: the window is the
+                      service's (each order's payBy from its 201 is what counts)
+  --no-resell         do not sell returned units again (default: once units come back, buyers the
+                      spike turned away order them again and pay)
   --timeout MS        per-request timeout                        (default 10000)
-  --drain-timeout MS  wait for emails and PDFs                   (default 120000)
+  --drain-timeout MS  wait for emails and PDFs, beyond the last reservation's end and the late card
+                                                                 (default 120000)
   --out DIR           results.json and report.html               (default var/loadtest/<timestamp>)
   --ipc               report progress to the parent process over Node's IPC channel (the dashboard
                       forks the load test with it); a {"kind":"stop"} message from it stops firing
@@ -63,6 +85,12 @@ export function parseFlashSaleArgs(
       amqp: { type: 'string' },
       timeout: { type: 'string' },
       'drain-timeout': { type: 'string' },
+      database: { type: 'string' },
+      'pay-share': { type: 'string' },
+      'late-pay-share': { type: 'string' },
+      'cancel-share': { type: 'string' },
+      'payment-window-ms': { type: 'string' },
+      'no-resell': { type: 'boolean' },
       out: { type: 'string' },
       cpu: { type: 'boolean' },
       ipc: { type: 'boolean' },
@@ -90,10 +118,21 @@ export function parseFlashSaleArgs(
       throw new Error(`--${name} must be a URL (got ${raw})`);
     }
   };
-  const retryShare =
-    values['retry-share'] === undefined ? LIMITS.retryShare.default : Number(values['retry-share']);
-  if (!(retryShare >= LIMITS.retryShare.min && retryShare <= LIMITS.retryShare.max))
-    throw new Error(`--retry-share must be between 0 and 1 (got ${values['retry-share']})`);
+  const share = (name: keyof typeof values, fallback: number) => {
+    const raw = values[name];
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!(value >= 0 && value <= 1))
+      throw new Error(`--${name} must be between 0 and 1 (got ${String(raw)})`);
+    return value;
+  };
+  const retryShare = share('retry-share', LIMITS.retryShare.default);
+  const shares = {
+    payShare: share('pay-share', CUSTOMER_DEFAULTS.payShare),
+    latePayShare: share('late-pay-share', CUSTOMER_DEFAULTS.latePayShare),
+    cancelShare: share('cancel-share', CUSTOMER_DEFAULTS.cancelShare),
+  };
+  const refusedShares = sharesRefusal(shares);
+  if (refusedShares) throw new Error(refusedShares);
   return {
     options: {
       stock: int('stock', LIMITS.stock),
@@ -110,6 +149,17 @@ export function parseFlashSaleArgs(
       amqpUrl: url('amqp', process.env.RABBITMQ_URL || `${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
       requestTimeoutMs: int('timeout', LIMITS.requestTimeoutMs),
       drainTimeoutMs: int('drain-timeout', LIMITS.drainTimeoutMs),
+      auditDatabaseUrl: url('database', process.env.DATABASE_URL || LOCAL_DEFAULTS.databaseUrl),
+      ...shares,
+      paymentWindowMs:
+        values['payment-window-ms'] === undefined
+          ? undefined
+          : int('payment-window-ms', {
+              min: PAYMENT_WINDOW_LIMITS.minMs,
+              max: PAYMENT_WINDOW_LIMITS.maxMs,
+              default: 0,
+            }),
+      resell: !values['no-resell'],
     },
     outDir: values.out,
     cpu: values.cpu ?? false,
