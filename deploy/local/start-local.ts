@@ -4,7 +4,7 @@
  * (unless SMTP_URL is set) and the four services, waits for their /health, then the dashboard that
  * watches them, and prints where everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
  * `npm start -- --cluster` runs it scaled out instead: the local three-node RabbitMQ cluster, two
- * order-api instances behind HAProxy on the API's port, two of each worker, one log-aggregator.
+ * order-api instances behind HAProxy on the API's port, two of each worker and of payment, one log-aggregator.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -16,7 +16,7 @@ import {
   SERVICE_PORTS,
   serviceDatabaseEnv,
 } from '@shop/config';
-import { CUSTOMER_TOKEN } from '@shop/contracts';
+import { CUSTOMER_TOKEN, SANDBOX_CARDS, SANDBOX_LATE_SUCCESS_MS } from '@shop/contracts';
 import { CLUSTER_REPLICAS, LocalLoadBalancer } from '@shop/local-cluster';
 import {
   applyMigrations,
@@ -50,6 +50,7 @@ const COLOURS: Record<ServiceName | 'dashboard', Colour> = {
   'report-worker': 'blue',
   'log-aggregator': 'green',
   identity: 'gray',
+  payment: 'bold',
   dashboard: 'yellow',
 };
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -498,6 +499,12 @@ function printBanner(info: {
       'Sign-in',
       `http://localhost:${info.instances.find((instance) => instance.service === 'identity')?.port}` +
         '/customers/sign-in   (customers: a code by email, exchanged at POST /customers/token for a JWT)',
+    ),
+    row(
+      'Payments',
+      `${instancesOf(info.instances, 'payment')}   (SANDBOX provider, no money moves: card ${SANDBOX_CARDS.succeeds} ` +
+        `succeeds, ${SANDBOX_CARDS.declined} is declined, ${SANDBOX_CARDS.timesOut} times out, ` +
+        `${SANDBOX_CARDS.succeedsLate} succeeds after ${SANDBOX_LATE_SUCCESS_MS / 1000} s)`,
     ),
     catcher
       ? row('Mail UI', `${catcher.uiUrl}   (SMTP ${catcher.smtpUrl}, API ${catcher.uiUrl}/api/v1/messages)`)

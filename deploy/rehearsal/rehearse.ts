@@ -50,6 +50,7 @@ const CLUSTER_SERVICES = [
   'notify-worker-cluster',
   'report-worker-cluster',
   'log-aggregator-cluster',
+  'payment-cluster',
 ];
 const MINUTE = 60_000;
 

@@ -37,7 +37,8 @@ export interface ServiceProcessOptions {
  * /health answers 200.
  */
 export async function startServiceProcess(
-  name: 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity',
+  name:
+    'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity' | 'payment',
   env: Record<string, string>,
   { port, healthTimeoutMs = 20_000, logFile }: ServiceProcessOptions,
 ): Promise<ServiceProcess> {

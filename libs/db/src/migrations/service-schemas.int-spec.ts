@@ -17,6 +17,7 @@ const OWNED_TABLES: Record<DatabaseService, string[]> = {
   'notify-worker': ['order_notifications', 'sign_in_code_emails'],
   'report-worker': ['order_reports'],
   identity: ['customers', 'sign_in_codes', 'signing_keys'],
+  payment: ['payments'],
 };
 const SERVICES = Object.keys(OWNED_TABLES) as DatabaseService[];
 const schemaOf = (service: DatabaseService) => SERVICE_DATABASE_ROLES[service];
