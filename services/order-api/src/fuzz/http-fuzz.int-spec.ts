@@ -147,7 +147,8 @@ describe('order-api refuses malformed requests (fuzz)', () => {
       products: before.products,
       orders: before.orders + 1,
       orderItems: before.orderItems + 1,
-      outboxMessages: before.outboxMessages + 2,
+      // Three outbox rows: the email, the PDF and the reservation's deadline.
+      outboxMessages: before.outboxMessages + 3,
       productsChecksum: expect.any(String),
     });
     const { rows } = await pool.query<{ sku: string; stock: number }>('SELECT sku, stock FROM products');

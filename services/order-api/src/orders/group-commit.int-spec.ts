@@ -135,7 +135,7 @@ describe('group commit of POST /orders (real PostgreSQL)', () => {
     expect(await stockOf('KIM')).toBe(0);
     expect(await count('SELECT count(*) AS n FROM orders')).toBe(4);
     expect(await count('SELECT count(*) AS n FROM order_items')).toBe(4);
-    expect(await count('SELECT count(*) AS n FROM outbox_messages')).toBe(8);
+    expect(await count('SELECT count(*) AS n FROM outbox_messages')).toBe(12);
   });
 
   it('makes one order of two requests with the same Idempotency-Key in one batch', async () => {
@@ -243,7 +243,7 @@ describe('group commit of POST /orders (real PostgreSQL)', () => {
     expect(await stockOf('TEA')).toBe(10);
     expect(await count('SELECT count(*) AS n FROM orders')).toBe(1);
     expect(await count('SELECT count(*) AS n FROM order_items')).toBe(1);
-    expect(await count('SELECT count(*) AS n FROM outbox_messages')).toBe(2);
+    expect(await count('SELECT count(*) AS n FROM outbox_messages')).toBe(3);
     // The API keeps working on a fresh connection.
     expect((await api.post('/orders', order(['TEA', 1]))).status).toBe(201);
   });

@@ -1,12 +1,16 @@
-import { Queues } from '@shop/contracts';
+import { Queues, SANDBOX_CARDS } from '@shop/contracts';
 import {
   BrokerProbe,
   createTestPool,
   extractPdfText,
+  freePort,
   insertProduct,
   resetDatabase,
   SmtpSink,
+  startServiceProcess,
   startWorkerProcesses,
+  testConfig,
+  testRabbitmqUrlAs,
   waitFor,
   type ServiceProcess,
 } from '@shop/testing';
@@ -17,8 +21,9 @@ import type { Pool } from 'pg';
 import { asOperator, bearer, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
 
 /**
- * The whole journey: POST /orders on the real order-api, with notify-worker and report-worker running as
- * their own processes → one email at the SMTP server, one PDF on disk, and the order's status showing both.
+ * The whole journey: POST /orders on the real order-api, with notify-worker, report-worker and the
+ * payment service running as their own processes → the reservation email and one PDF, then the payment
+ * (the sandbox provider's success card) → paid, its email, and completed once both steps are done.
  */
 describe('order pipeline: POST /orders → email and PDF report', () => {
   let pool: Pool;
@@ -26,6 +31,7 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
   let smtp: SmtpSink;
   let api: OrderApiHarness;
   let workers: ServiceProcess[] = [];
+  let payment: ServiceProcess | undefined;
   let reportsDir: string;
 
   beforeAll(async () => {
@@ -42,11 +48,16 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     await smtp.start();
     reportsDir = await mkdtemp(join(tmpdir(), 'pipeline-reports-'));
     workers = await startWorkerProcesses({ smtpUrl: smtp.url, reportsDir });
+    payment = await startServiceProcess(
+      'payment',
+      { RABBITMQ_URL: testRabbitmqUrlAs('payment'), DATABASE_URL: testConfig.databaseUrlOf('payment') },
+      { port: await freePort() },
+    );
     api = await startOrderApi();
   });
   afterAll(async () => {
     await api?.close();
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await Promise.all([...workers, payment].map((worker) => worker?.stop()));
     await smtp?.stop();
     await broker?.close();
     await pool?.end();
@@ -80,26 +91,47 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     expect(placed.status).toBe(201);
     const orderId: string = placed.body.id;
 
+    const fulfilled = await waitFor(
+      'the reservation emailed and its PDF written',
+      async () => {
+        const response = await api.get(`/orders/${orderId}`, bearer(placed.body.accessToken));
+        return response.body.notifiedAt && response.body.reportedAt && response.body;
+      },
+      { timeoutMs: 20_000 },
+    );
+    // Not completed before it is paid.
+    expect(fulfilled.status).toBe('placed');
+
+    const [mail] = smtp.messages;
+    expect(smtp.messages).toHaveLength(1);
+    expect(mail.to).toEqual([{ address: 'wang.fang@example.cn', name: '王芳' }]);
+    expect(mail.subject).toMatch(
+      new RegExp(`^Your order ${orderId.slice(0, 8).toUpperCase()} is reserved: please pay by .* UTC$`),
+    );
+    expect(mail.text).toContain(
+      '2 × 龙井茶 Longjing green tea, 100 g (TEA-LONGJING-100G) at €18.90 = €37.80',
+    );
+    expect(mail.text).toContain('1 × 배추김치 Napa cabbage kimchi, 500 g (KIMCHI-500G) at €7.90 = €7.90');
+    expect(mail.text).toContain('Total: €45.70');
+
+    const paying = await api.post(
+      `/orders/${orderId}/payment`,
+      { card: SANDBOX_CARDS.succeeds },
+      bearer(placed.body.accessToken),
+    );
+    expect(paying.status).toBe(202);
     const completed = await waitFor(
-      'the order to be completed (notified and reported)',
+      'the order to be completed (paid, notified and reported)',
       async () => {
         const response = await api.get(`/orders/${orderId}`, bearer(placed.body.accessToken));
         return response.body.status === 'completed' && response.body;
       },
       { timeoutMs: 20_000 },
     );
-    expect(Date.parse(completed.notifiedAt)).not.toBeNaN();
-    expect(Date.parse(completed.reportedAt)).not.toBeNaN();
-
-    const [mail] = smtp.messages;
-    expect(smtp.messages).toHaveLength(1);
-    expect(mail.to).toEqual([{ address: 'wang.fang@example.cn', name: '王芳' }]);
-    expect(mail.subject).toBe(`Your order ${orderId.slice(0, 8).toUpperCase()} is confirmed`);
-    expect(mail.text).toContain(
-      '2 × 龙井茶 Longjing green tea, 100 g (TEA-LONGJING-100G) at €18.90 = €37.80',
-    );
-    expect(mail.text).toContain('1 × 배추김치 Napa cabbage kimchi, 500 g (KIMCHI-500G) at €7.90 = €7.90');
-    expect(mail.text).toContain('Total: €45.70');
+    expect(completed.payment).toEqual({ status: 'succeeded', paymentId: paying.body.paymentId });
+    expect(Date.parse(completed.paidAt)).not.toBeNaN();
+    const [, paidMail] = await smtp.waitForMessages(2, 15_000);
+    expect(paidMail.subject).toBe(`Your order ${orderId.slice(0, 8).toUpperCase()} is paid`);
 
     // As a browser opens the PDF link: the access token in the query string.
     const report = await fetch(
@@ -113,9 +145,11 @@ describe('order pipeline: POST /orders → email and PDF report', () => {
     expect(text).toContain('龙井茶 Longjing green tea, 100 g');
     expect(text).toContain('배추김치 Napa cabbage kimchi, 500 g');
     expect(text).toContain('€45.70');
+    // Made for the reservation, as the order stood when it was placed.
+    expect(text).toMatch(/Reserved – awaiting payment until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
 
     // Nothing more arrives, nothing was parked.
-    await expect(smtp.waitForMessages(2, 1_000)).rejects.toThrow();
+    await expect(smtp.waitForMessages(3, 1_000)).rejects.toThrow();
     expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(0);
     expect(await broker.messageCount(Queues.orderReportDeadLetter)).toBe(0);
   });

@@ -1,4 +1,12 @@
-import { MessageTypes, OrderPlacedV1, Queues, RoutingKeys, validateMessage } from '@shop/contracts';
+import {
+  DEFAULT_PAYMENT_WINDOW_MS,
+  MessageTypes,
+  OrderPlacedV1,
+  paymentDueQueueOf,
+  Queues,
+  RoutingKeys,
+  validateMessage,
+} from '@shop/contracts';
 import { BrokerProbe, createTestPool, insertProduct, resetDatabase, waitFor } from '@shop/testing';
 import type { Pool } from 'pg';
 import { bearer, startOrderApi, type OrderApiHarness } from '../testing/order-api.harness';
@@ -25,7 +33,7 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
 
   beforeEach(async () => {
     await resetDatabase(pool);
-    await broker.purge(Queues.orderNotify, Queues.orderReport);
+    await broker.purge(Queues.orderNotify, Queues.orderReport, paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS));
     await insertProduct(pool, { sku: 'TEA-001', name: '龙井茶 Longjing tea', priceCents: 1250, stock: 10 });
     await insertProduct(pool, { sku: 'KIM-002', name: '한국 김 seaweed', priceCents: 480, stock: 5 });
   });
@@ -112,11 +120,26 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     }
     expect(notify[0].properties.messageId).not.toBe(report[0].properties.messageId);
 
+    // The third row: the reservation's deadline, waiting in the default window's delay queue.
+    const deadlineQueue = paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS);
+    const [deadline] = await broker.waitForMessages(deadlineQueue, 1);
+    expect(deadline.fields).toMatchObject({ exchange: '', routingKey: deadlineQueue });
+    expect(deadline.properties).toMatchObject({
+      type: MessageTypes.orderPaymentDueV1,
+      correlationId: 'corr-happy-path',
+      deliveryMode: 2,
+      headers: expect.objectContaining({ 'order-id': order.id }),
+    });
+    expect(JSON.parse(deadline.content.toString()).data).toEqual({ orderId: order.id, payBy: order.payBy });
+    expect(new Date(order.payBy).getTime() - new Date(order.createdAt).getTime()).toBe(
+      DEFAULT_PAYMENT_WINDOW_MS,
+    );
+
     await waitFor('outbox rows marked published', async () => {
       const { rows } = await pool.query(
         'SELECT count(*) AS n FROM outbox_messages WHERE published_at IS NOT NULL',
       );
-      return Number(rows[0].n) === 2;
+      return Number(rows[0].n) === 3;
     });
     // Exactly one each: nothing more arrives (the sweep must not republish marked rows).
     await api.relay.sweep();
@@ -302,7 +325,7 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(19);
       expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
       expect(await countRows('orders')).toBe(1);
-      expect(await countRows('outbox_messages')).toBe(2);
+      expect(await countRows('outbox_messages')).toBe(3);
       expect(await stockOf('TEA-001')).toBe(8);
     });
   });
@@ -323,7 +346,7 @@ describe('POST /orders (real PostgreSQL and RabbitMQ)', () => {
     expect(responses.filter((r) => r.status === 409).every((r) => r.body.code === 'OUT_OF_STOCK')).toBe(true);
     expect(await stockOf('FLASH-1')).toBe(0);
     expect(await countRows('orders')).toBe(50);
-    expect(await countRows('outbox_messages')).toBe(100);
+    expect(await countRows('outbox_messages')).toBe(150);
     await broker.waitForMessages(Queues.orderNotify, 50);
   });
 });
