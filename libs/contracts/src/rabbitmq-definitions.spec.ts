@@ -210,6 +210,7 @@ describe('buildRabbitmqAccessDefinitions (what `npm run rabbitmq:apply-local` im
     'log-aggregator': 'hash-of-log-aggregator',
     dashboard: 'hash-of-dashboard',
     identity: 'hash-of-identity',
+    payment: 'hash-of-payment',
   };
   const access = buildRabbitmqAccessDefinitions({ vhost: 'elsewhere', adminUser: 'guest', passwordHashes });
 

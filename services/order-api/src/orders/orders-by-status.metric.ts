@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 const RECOUNT_AFTER_MS = 5_000;
 
 /**
- * `orders_by_status{status}`: the orders table counted by status (placed, notified, reported,
+ * `orders_by_status{status}`: the orders table counted by status (placed, paid, completed, cancelled,
  * completed), recounted at most every few seconds however often it is scraped.
  */
 @Injectable()

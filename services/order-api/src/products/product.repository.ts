@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL, queryKeepingConnection } from '@shop/db';
 import { DatabaseError, type Pool } from 'pg';
+import { ORDER_STATUSES } from '@shop/contracts';
 import { z } from 'zod';
 
 const ProductRecord = z.object({
@@ -14,8 +15,11 @@ export type ProductRecord = z.infer<typeof ProductRecord>;
 const SalesRecord = z.object({
   orders: z.number().int(),
   unitsSold: z.number().int(),
+  unitsHeld: z.number().int(),
+  unitsReturned: z.number().int(),
   notified: z.number().int(),
   reported: z.number().int(),
+  byStatus: z.record(z.enum(ORDER_STATUSES), z.number().int()),
 });
 export type SalesRecord = z.infer<typeof SalesRecord>;
 
@@ -81,17 +85,29 @@ export class ProductRepository {
     }
   }
 
-  /** The orders that include the product and how far they got (order_items_product_id_idx: an index scan). */
+  /**
+   * The orders that include the product, how far they got and where its units are: held by orders still
+   * placed, paid or completed, or returned by the ones that ended (order_items_product_id_idx: an index scan).
+   */
   async salesOf(sku: string): Promise<SalesRecord> {
     const { rows } = await queryKeepingConnection(this.pool, {
-      name: 'product-sales-v1',
-      text: `SELECT count(DISTINCT o.id)::int AS orders,
-                    coalesce(sum(i.quantity), 0)::int AS "unitsSold",
-                    count(DISTINCT o.id) FILTER (WHERE o.notified_at IS NOT NULL)::int AS notified,
-                    count(DISTINCT o.id) FILTER (WHERE o.reported_at IS NOT NULL)::int AS reported
-               FROM order_items i JOIN orders o ON o.id = i.order_id
-              WHERE i.product_id = (SELECT id FROM products WHERE sku = $1)`,
-      values: [sku],
+      name: 'product-sales-v2',
+      text: `WITH lines AS (
+               SELECT o.id, o.status, o.notified_at, o.reported_at, o.stock_returned_at, i.quantity
+                 FROM order_items i JOIN orders o ON o.id = i.order_id
+                WHERE i.product_id = (SELECT id FROM products WHERE sku = $1)
+             )
+             SELECT count(DISTINCT id)::int AS orders,
+                    coalesce(sum(quantity), 0)::int AS "unitsSold",
+                    coalesce(sum(quantity) FILTER (WHERE stock_returned_at IS NULL), 0)::int AS "unitsHeld",
+                    coalesce(sum(quantity) FILTER (WHERE stock_returned_at IS NOT NULL), 0)::int AS "unitsReturned",
+                    count(DISTINCT id) FILTER (WHERE notified_at IS NOT NULL)::int AS notified,
+                    count(DISTINCT id) FILTER (WHERE reported_at IS NOT NULL)::int AS reported,
+                    (SELECT jsonb_object_agg(s.status, (SELECT count(DISTINCT l.id) FROM lines l
+                                                          WHERE l.status::text = s.status))
+                       FROM unnest($2::text[]) AS s(status)) AS "byStatus"
+               FROM lines`,
+      values: [sku, ORDER_STATUSES],
     });
     return SalesRecord.parse(rows[0]);
   }

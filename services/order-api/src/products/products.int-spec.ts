@@ -111,8 +111,11 @@ describe('products API', () => {
       stock: 7,
       orders: 2,
       unitsSold: 3,
+      unitsHeld: 3,
+      unitsReturned: 0,
       notified: 1,
       reported: 0,
+      byStatus: { placed: 2, paid: 0, completed: 0, cancelled: 0, expired: 0, refunded: 0 },
     });
     expect((await api.get('/products/NOPE-1/sales')).status).toBe(404);
   });
