@@ -32,6 +32,7 @@ import {
   emailArrived,
   isCompleted,
   logsArchived,
+  payForOrder,
   type OrderExample,
   placeOrder,
   type PlacedOrder,
@@ -243,13 +244,14 @@ async function rehearseDefault({ compose, config, example, reportsDir, logsDir }
   }
   const orderApi = url('ORDER_API_HOST_PORT');
   const order = await steps.run(
-    'README order: 201, then completed',
+    'README order: 201, paid, then completed',
     async () => {
       const placed = await placeOrder(orderApi, example, nextKey());
+      await payForOrder(orderApi, placed);
       await waitForOrder(orderApi, placed, 'completed', isCompleted, 2 * MINUTE);
       return placed;
     },
-    (placed) => `order ${placed.id} placed (201) and completed`,
+    (placed) => `order ${placed.id} placed (201), paid (202) and completed`,
   );
   if (order) {
     await steps.run('email in the mail API', () => emailArrived(url('MAILPIT_HOST_PORT'), order));
@@ -290,6 +292,7 @@ async function reportWorkerCatchesUp(
   let order: PlacedOrder;
   try {
     order = await placeOrder(orderApi, example, nextKey());
+    await payForOrder(orderApi, order);
     const waiting = await waitForOrder(
       orderApi,
       order,
@@ -342,8 +345,9 @@ async function rehearseCluster({ compose, config, example }: Context): Promise<v
   const throughHaproxy = async () => {
     await answers(`${haproxy}/health`, 2 * MINUTE);
     const placed = await placeOrder(haproxy, example, nextKey());
+    await payForOrder(haproxy, placed);
     await waitForOrder(haproxy, placed, 'completed', isCompleted, 3 * MINUTE);
-    return `order ${placed.id} placed (201) and completed`;
+    return `order ${placed.id} placed (201), paid and completed`;
   };
   await steps.run('order through HAProxy', throughHaproxy);
   await steps.run('order with rabbitmq-2 stopped', async () => {

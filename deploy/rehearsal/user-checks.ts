@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SANDBOX_CARDS } from '@shop/contracts';
 import { CATALOGUE } from '@shop/db';
 import type { MailpitMessagesResponse } from '@shop/mail-sink';
 import { extractPdfPages, waitFor } from '@shop/testing';
@@ -78,6 +79,24 @@ export async function placeOrder(
     correlationId: response.headers.get('x-correlation-id') ?? '',
     customer: example.body.customer,
   };
+}
+
+/**
+ * Pays for the order as the README does: POST /orders/:id/payment with the sandbox provider's success
+ * card. 202 means the request is committed; the order becomes paid, then completed, on its own.
+ */
+export async function payForOrder(orderApiUrl: string, { id, accessToken }: OrderRef): Promise<void> {
+  const response = await fetch(`${orderApiUrl}/orders/${id}/payment`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ card: SANDBOX_CARDS.succeeds }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (response.status !== 202) {
+    throw new Error(
+      `POST /orders/${id}/payment answered ${response.status}: ${(await response.text()).slice(0, 300)}`,
+    );
+  }
 }
 
 async function readOrder(orderApiUrl: string, { id, accessToken }: OrderRef): Promise<OrderState> {
