@@ -33,6 +33,14 @@
     return element;
   };
 
+  /** One `<span data-<attribute>="key">` per entry of a map of figures (statuses, outcomes), written by `format`. */
+  const figureChips = (id, attribute, figures, format) =>
+    $(id).replaceChildren(
+      ...Object.entries(figures).map(([key, value]) =>
+        el('span', { [`data-${attribute}`]: key, text: format(key, value) }),
+      ),
+    );
+
   const svg = (tag, attributes = {}, content) => {
     const element = document.createElementNS(svgNS, tag);
     for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
@@ -100,6 +108,12 @@
       { label: 'PDFs', colour: '#2563eb' },
       { label: 'retries', colour: '#d97706' },
     ]);
+    charts.payments = new RollingChart($('payments-chart'), 'payments per second', [
+      { label: 'succeeded', colour: '#1f9d55' },
+      { label: 'declined', colour: '#d97706' },
+      { label: 'timeout', colour: '#dc2626' },
+      { label: 'refunds', colour: '#7c3aed' },
+    ]);
     charts.saleRate = new RollingChart($('sale-rate-chart'), 'sale: requests and accepted per second', [
       { label: 'requests/s', colour: '#2563eb' },
       { label: 'accepted/s', colour: '#1f9d55' },
@@ -124,8 +138,32 @@
   const consumerNodes = new Map(); // service → group
 
   /**
+   * A delay queue's messages wait out its TTL, then the broker dead-letters them to an exchange (not
+   * back to a queue, as a retry queue does): the queues that binding routes them to, or none.
+   */
+  function deadLetterTargets(topology, queue) {
+    const exchange = queue.arguments['x-dead-letter-exchange'];
+    if (queue.arguments['x-message-ttl'] === undefined || !exchange) return [];
+    const key = queue.arguments['x-dead-letter-routing-key'];
+    return topology.bindings
+      .filter((b) => b.destinationType === 'queue' && b.source === exchange && b.routingKey === key)
+      .map((b) => b.destination);
+  }
+
+  /** `15m`, `90s`, `1500ms`: a TTL as the delay queues name their window. */
+  const duration = (ms) =>
+    ms % 3_600_000 === 0
+      ? `${ms / 3_600_000}h`
+      : ms % 60_000 === 0
+        ? `${ms / 60_000}m`
+        : ms % 1_000 === 0
+          ? `${ms / 1_000}s`
+          : `${ms}ms`;
+
+  /**
    * Lays the topology out in three columns: exchanges, the queues their bindings route to, and the
-   * service consuming each queue. Queues are ordered by the exchange that feeds them.
+   * service consuming each queue. Queues are ordered by the exchange that feeds them; a delay queue
+   * sits just above the queue its expired messages are dead-lettered to.
    */
   function drawTopology(topology) {
     const exchanges = [
@@ -138,8 +176,10 @@
       if (!feeding.has(binding.destination)) feeding.set(binding.destination, []);
       feeding.get(binding.destination).push(binding);
     }
-    // report_rpc is published to through the default exchange, which binds every queue by its name.
-    feeding.set('report_rpc', [{ source: '(default)', destination: 'report_rpc', routingKey: 'report_rpc' }]);
+    // report_rpc and the delay queues are published to through the default exchange, which binds every
+    // queue by its name.
+    for (const name of topology.defaultExchangeQueues)
+      feeding.set(name, [{ source: '(default)', destination: name, routingKey: name }]);
 
     const queueOrder = [];
     for (const exchange of exchanges) {
@@ -150,6 +190,14 @@
       }
     }
     for (const queue of topology.queues) if (!queueOrder.includes(queue.name)) queueOrder.push(queue.name);
+    const delayedInto = new Map(); // delay queue → the queue its expired messages reach
+    for (const queue of topology.queues) {
+      const [target] = deadLetterTargets(topology, queue);
+      if (!target) continue;
+      delayedInto.set(queue.name, target);
+      queueOrder.splice(queueOrder.indexOf(queue.name), 1);
+      queueOrder.splice(queueOrder.indexOf(target), 0, queue.name);
+    }
 
     // Retry queues get a one-line box: nine of them would otherwise make the diagram twice as tall.
     const compact = (name) => name.includes('.retry.');
@@ -260,7 +308,28 @@
       group.append(svg('rect', { width: BOX.queue.w, height, rx: 4 }), title, sub);
       if (!small) group.append(rates);
       nodes.append(group);
-      const node = { group, sub, rates, small, edges: [] };
+      const node = { group, sub, rates, small, delay: delayedInto.has(name), edges: [] };
+      if (node.delay) {
+        group.classList.add('delay');
+        // Expired, the broker dead-letters each message on: drawn as a dashed arc to where it lands.
+        const target = delayedInto.get(name);
+        const ttl = topology.queues.find((q) => q.name === name).arguments['x-message-ttl'];
+        const from = y + height / 2;
+        const to = queueY.get(target) + 17;
+        const right = BOX.queue.x + BOX.queue.w;
+        edges.append(
+          svg('path', {
+            class: 'edge dead-letter',
+            'data-dead-letter': `${name} → ${target}`,
+            d: `M${right},${from} C${right + 60},${from} ${right + 60},${to} ${right},${to}`,
+          }),
+          svg(
+            'text',
+            { class: 'edge-label', x: right + 10, y: (from + to) / 2 + 3 },
+            `TTL ${duration(ttl)}, dead-lettered`,
+          ),
+        );
+      }
       (feeding.get(name) || []).forEach((binding, i, all) => {
         const from = exchangeY.get(binding.source);
         if (from === undefined) return;
@@ -318,7 +387,9 @@
       if (!node) continue;
       node.sub.textContent = node.small
         ? `ready ${num(queue.ready)}`
-        : `ready ${num(queue.ready)} · unacked ${num(queue.unacked)} · consumers ${num(queue.consumers)}`;
+        : node.delay
+          ? `${num(queue.ready)} reservations waiting for their deadline`
+          : `ready ${num(queue.ready)} · unacked ${num(queue.unacked)} · consumers ${num(queue.consumers)}`;
       node.rates.textContent =
         queue.publishRate === null && queue.deliverRate === null
           ? ''
@@ -328,8 +399,10 @@
       const isParking = queue.name.endsWith('.dlq');
       const isRetry = queue.name.includes('.retry.');
       node.group.classList.toggle('parked', isParking && queue.ready > 0);
-      node.group.classList.toggle('backlog', !isParking && !isRetry && queue.ready > 100);
-      node.group.classList.toggle('no-consumer', !isParking && !isRetry && queue.consumers === 0);
+      // A delay queue has no consumer by design, and many reservations waiting in it is no backlog.
+      const waits = isParking || isRetry || node.delay;
+      node.group.classList.toggle('backlog', !waits && queue.ready > 100);
+      node.group.classList.toggle('no-consumer', !waits && queue.consumers === 0);
       for (const edge of node.edges)
         edge.classList.toggle('flowing', (queue.publishRate || 0) > 0 || (isRetry && queue.ready > 0));
       if (node.out) node.out.classList.toggle('flowing', (queue.deliverRate || 0) > 0);
@@ -373,11 +446,7 @@
     text('orders-failed-rate', rate(o.failedPerSecond));
     text('orders-latency', `${ms(o.latencyP50Ms)} / ${ms(o.latencyP99Ms)}`);
     text('outbox-backlog', num(o.outboxBacklog));
-    $('orders-by-status').replaceChildren(
-      ...Object.entries(o.byStatus).map(([status, count]) =>
-        el('span', { 'data-status': status, text: `${status} ${num(count)}` }),
-      ),
-    );
+    figureChips('orders-by-status', 'status', o.byStatus, (status, count) => `${status} ${num(count)}`);
     const w = snapshot.workers;
     text('emails-rate', rate(w.emailsPerSecond));
     text('pdfs-rate', rate(w.pdfsPerSecond));
@@ -389,14 +458,44 @@
     text('rpc-p99', ms(r.p99Ms));
     text('rpc-timeouts', num(r.timeoutsTotal));
     text('rpc-late', num(r.lateRepliesTotal));
-    $('rpc-outcomes').replaceChildren(
-      ...Object.entries(r.byOutcome).map(([outcome, count]) =>
-        el('span', { text: `${outcome} ${num(count)}` }),
-      ),
-    );
+    figureChips('rpc-outcomes', 'outcome', r.byOutcome, (outcome, count) => `${outcome} ${num(count)}`);
     const at = Date.parse(snapshot.at) / 1000;
     charts.orders.push(at, [o.acceptedPerSecond, o.refusedPerSecond, o.failedPerSecond]);
     charts.workers.push(at, [w.emailsPerSecond, w.pdfsPerSecond, w.retriesPerSecond]);
+  }
+
+  function renderPayments(snapshot) {
+    const p = snapshot.payments;
+    text('payments-rate', rate(p.chargesPerSecond));
+    text('refunds-rate', rate(p.refundsPerSecond));
+    text('payments-total', num(p.chargesTotal));
+    text('refunds-total', num(p.refundsTotal));
+    figureChips(
+      'payment-outcomes',
+      'outcome',
+      p.byOutcome,
+      (outcome, perSecond) => `${outcome.replace('_', ' ')} ${rate(perSecond)}/s`,
+    );
+    charts.payments.push(Date.parse(snapshot.at) / 1000, [
+      p.byOutcome.succeeded,
+      p.byOutcome.declined,
+      p.byOutcome.timeout,
+      p.refundsPerSecond,
+    ]);
+  }
+
+  function renderDeadlines(snapshot) {
+    const d = snapshot.deadlines;
+    text('deadlines-rate', rate(d.firedPerSecond));
+    $('delay-queues').replaceChildren(
+      ...d.delayQueues.map((queue) =>
+        el('li', {
+          'data-delay-queue': queue.name,
+          'data-waiting': String(queue.waiting),
+          text: `${queue.name}: ${num(queue.waiting)} reservations waiting for their deadline`,
+        }),
+      ),
+    );
   }
 
   function renderDeadLetters(snapshot) {
@@ -627,6 +726,8 @@
     renderHealth(snapshot);
     renderTopology(snapshot);
     renderOrders(snapshot);
+    renderPayments(snapshot);
+    renderDeadlines(snapshot);
     renderDeadLetters(snapshot);
     renderErrors(snapshot);
     renderSale(snapshot.sale, Date.parse(snapshot.at) / 1000);

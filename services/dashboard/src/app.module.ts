@@ -1,6 +1,5 @@
 import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { vhostOf } from '@shop/config';
-import { TOPOLOGY } from '@shop/contracts';
 import { HealthModule, MetricsModule, type HealthCheck } from '@shop/service-kit';
 import { DashboardAuth } from './auth/dashboard-auth';
 import { DashboardOperatorGuard } from './auth/dashboard-operator.guard';
@@ -14,6 +13,7 @@ import { SnapshotCollector } from './snapshot/snapshot.collector';
 import { SnapshotBuilder } from './snapshot/snapshot-builder';
 import { AmqpBrokerReader, BROKER_READER } from './sources/broker-reader';
 import { ManagementBrokerReader } from './sources/management-reader';
+import { WATCHED_TOPOLOGY, watchedTopology } from './sources/watched-topology';
 import { EventsController } from './stream/events.controller';
 import { SseHub } from './stream/sse-hub';
 
@@ -42,6 +42,7 @@ class SnapshotHealthCheck implements HealthCheck {
 @Module({})
 class DashboardCoreModule {
   static forRoot(config: DashboardConfig): DynamicModule {
+    const topology = watchedTopology(config.PAYMENT_WINDOW_MS);
     return {
       module: DashboardCoreModule,
       global: true,
@@ -49,20 +50,21 @@ class DashboardCoreModule {
       controllers: [PageController, EventsController, SalesController, SessionController],
       providers: [
         { provide: DASHBOARD_CONFIG, useValue: config },
+        { provide: WATCHED_TOPOLOGY, useValue: topology },
         {
           provide: BROKER_READER,
           useFactory: () => {
-            const amqp = new AmqpBrokerReader(config.RABBITMQ_URL, TOPOLOGY);
+            const amqp = new AmqpBrokerReader(config.RABBITMQ_URL, topology);
             if (!config.RABBITMQ_MANAGEMENT_URL) return amqp;
             return new ManagementBrokerReader(
               config.RABBITMQ_MANAGEMENT_URL,
               vhostOf(config.RABBITMQ_URL),
-              TOPOLOGY,
+              topology,
               amqp,
             );
           },
         },
-        { provide: SnapshotBuilder, useValue: new SnapshotBuilder({ topology: TOPOLOGY }) },
+        { provide: SnapshotBuilder, useValue: new SnapshotBuilder({ topology }) },
         { provide: SseHub, useValue: new SseHub() },
         DashboardAuth,
         DashboardOperatorGuard,

@@ -1,4 +1,10 @@
-import { TOPOLOGY } from '@shop/contracts';
+import {
+  DEFAULT_PAYMENT_WINDOW_MS,
+  ORDER_STATUSES,
+  paymentDueQueueOf,
+  Queues,
+  TOPOLOGY,
+} from '@shop/contracts';
 import {
   insertProduct,
   launchChromium,
@@ -81,7 +87,7 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
 
     expect(await page.locator('[data-queue]').count()).toBe(TOPOLOGY.queues.length);
     expect(await page.locator('[data-exchange]').count()).toBe(TOPOLOGY.exchanges.length + 1); // + the default exchange
-    expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(4);
+    expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(5);
     expect(await textOf('#stream-state')).toBe('live');
     const hosts = new Set(requested.map((url) => new URL(url).hostname));
     expect([...hosts]).toEqual(['127.0.0.1']);
@@ -109,6 +115,89 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     expect(await page.locator('path.edge.flowing').count()).toBeGreaterThan(0);
     await waitFor('the emails counted', async () => (await numberOf('#emails-total')) >= 30);
     await saveScreenshot(page, 'dashboard-orders-flowing');
+  });
+
+  it('shows orders by every status, the reservations waiting in the delay queue, and payments per second', async () => {
+    // Nobody paid the orders above: each is placed, its deadline waiting in the default window's delay queue.
+    const { rows } = await system.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM orders WHERE status = 'placed'`,
+    );
+    const placed = rows[0].n;
+    expect(placed).toBe(ordersPlaced);
+    // orders_by_status is recounted every few seconds.
+    await waitFor(
+      'the page counts the placed orders',
+      async () => (await textOf('#orders-by-status [data-status="placed"]')) === `placed ${placed}`,
+      { timeoutMs: 20_000 },
+    );
+    const statuses = page.locator('#orders-by-status [data-status]');
+    expect(
+      await statuses.evaluateAll((spans) => spans.map((span) => span.getAttribute('data-status'))),
+    ).toEqual([...ORDER_STATUSES]);
+    expect(await statuses.allTextContents()).toEqual([
+      `placed ${placed}`,
+      'paid 0',
+      'completed 0',
+      'cancelled 0',
+      'expired 0',
+      'refunded 0',
+    ]);
+
+    const delayQueue = paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS);
+    const waiting = page.locator(`#delay-queues [data-delay-queue="${delayQueue}"]`);
+    await waitFor(
+      'the delay queue holds every reservation',
+      async () => (await waiting.getAttribute('data-waiting')) === String(placed),
+    );
+    expect(await waiting.textContent()).toBe(
+      `${delayQueue}: ${placed} reservations waiting for their deadline`,
+    );
+    // In the diagram: waiting without a consumer is what a delay queue does, not a fault; expired, its
+    // messages are dead-lettered on to order_deadlines, which order-api consumes.
+    expect(await queue(delayQueue).locator('[data-field="figures"]').textContent()).toBe(
+      `${placed} reservations waiting for their deadline`,
+    );
+    expect(await queue(delayQueue).getAttribute('class')).not.toContain('no-consumer');
+    expect(await page.locator(`[data-dead-letter="${delayQueue} → ${Queues.orderDeadlines}"]`).count()).toBe(
+      1,
+    );
+    expect(await page.locator('[data-consumer="payment"] [data-field="instances"]').textContent()).toBe(
+      '1/1 up',
+    );
+
+    // The payment service charges and refunds at a steady pace: 4 succeeded, 1 declined, 1 refund per 100 ms.
+    const pace = setInterval(() => {
+      system.payment.charged('succeeded', 4);
+      system.payment.charged('declined');
+      system.payment.refunded();
+    }, 100);
+    try {
+      await waitFor('payments per second on the page', async () => {
+        const declined = /^declined ([\d.]+)\/s$/.exec(
+          await textOf('#payment-outcomes [data-outcome="declined"]'),
+        );
+        return Number(declined?.[1]) >= 5;
+      });
+      const outcomes = await page.locator('#payment-outcomes [data-outcome]').allTextContents();
+      expect(outcomes).toEqual([
+        expect.stringMatching(/^succeeded \d+\/s$/),
+        expect.stringMatching(/^declined [\d.]+\/s$/),
+        'timeout 0.0/s',
+        'already paid 0.0/s',
+      ]);
+      expect(Number(await textOf('#payments-rate'))).toBeGreaterThan(0);
+      expect(Number(await textOf('#refunds-rate'))).toBeGreaterThan(0);
+      await saveScreenshot(page, 'dashboard-lifecycle');
+    } finally {
+      clearInterval(pace);
+    }
+    const counted = system.payment.chargesCounted();
+    await waitFor(
+      'the totals as counted',
+      async () =>
+        (await numberOf('#payments-total')) === counted.charges &&
+        (await numberOf('#refunds-total')) === counted.refunds,
+    );
   });
 
   it('with notify-worker stopped, order_notify has 0 consumers and a growing backlog; a restart drains it', async () => {

@@ -1,3 +1,4 @@
+import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf } from '@shop/contracts';
 import { insertProduct, parsePrometheusText, sampleValue, testSecrets, waitFor } from '@shop/testing';
 import type { DashboardSnapshot, SaleStatus } from './snapshot/snapshot';
 import { DashboardSystem } from './testing/dashboard-system.harness';
@@ -97,7 +98,7 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
     expect(Number(fresh.id.split('-')[1])).toBeGreaterThanOrEqual(Number(first[2].id.split('-')[1]));
   });
 
-  it('shows what happened: orders accepted, events published, emails and PDFs, orders by status', async () => {
+  it('shows what happened: orders accepted, events published, emails and PDFs, orders by every status, their deadlines', async () => {
     await insertProduct(system.pool, { sku: 'DASH-TEA', name: '대시보드 tea', priceCents: 700, stock: 100 });
     for (let i = 0; i < 5; i++) expect(await system.placeOrder('DASH-TEA', i)).toBe(201);
 
@@ -112,6 +113,7 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
       ['notify-worker', 'up', true],
       ['report-worker', 'up', true],
       ['log-aggregator', 'up', true],
+      ['payment', 'up', true],
     ]);
     expect(seen.broker).toMatchObject({ source: 'amqp', nodes: [{ up: true }] });
     const orderNotify = seen.queues.find((q) => q.name === 'order_notify')!;
@@ -119,9 +121,76 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
     const { rows } = await system.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders`);
     expect(rows[0].n).toBe(5);
 
-    // The status feed completes each order; orders_by_status is recounted every few seconds.
-    await waitFor('all five completed', async () => (await snapshot()).orders.byStatus.completed === 5, {
-      timeoutMs: 20_000,
+    // Nobody pays them: emailed and reported, each stays placed, its deadline waiting in the default
+    // window's delay queue. orders_by_status is recounted every few seconds.
+    const reserved = await waitFor(
+      'five placed orders',
+      async () => {
+        const s = await snapshot();
+        return s.orders.byStatus.placed === 5 ? s : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(reserved.orders.byStatus).toEqual({
+      placed: 5,
+      paid: 0,
+      completed: 0,
+      cancelled: 0,
+      expired: 0,
+      refunded: 0,
+    });
+    const delayQueue = paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS);
+    const deadlines = await waitFor('the five deadlines waiting', async () => {
+      const s = await snapshot();
+      const waiting = s.deadlines.delayQueues.find((q) => q.name === delayQueue)?.waiting;
+      return waiting === 5 ? s.deadlines : undefined;
+    });
+    expect(deadlines.delayQueues).toEqual([
+      { name: delayQueue, waiting: 5, publishRate: expect.any(Number) },
+    ]);
+    expect((await system.broker.channel.checkQueue(delayQueue)).messageCount).toBe(5);
+  });
+
+  it('shows payments per second by outcome and refunds per second from the payment service’s counters', async () => {
+    // Charges and refunds at a steady pace: 4 succeeded, 1 declined and 1 refund every 100 ms.
+    const pace = setInterval(() => {
+      system.payment.charged('succeeded', 4);
+      system.payment.charged('declined');
+      system.payment.refunded();
+    }, 100);
+    let payments: DashboardSnapshot['payments'];
+    try {
+      payments = await waitFor('payments flowing over a full rate window', async () => {
+        const s = await snapshot();
+        return (s.payments.byOutcome.declined ?? 0) >= 8 ? s.payments : undefined;
+      });
+    } finally {
+      clearInterval(pace);
+    }
+    // Rates over the window: about 40, 10 and 10 per second, in exactly the proportions they were counted.
+    expect(payments.byOutcome.succeeded).toBeLessThanOrEqual(48);
+    expect(payments.byOutcome.succeeded! / payments.byOutcome.declined!).toBeCloseTo(4);
+    expect(payments.refundsPerSecond! / payments.byOutcome.declined!).toBeCloseTo(1);
+    expect(payments.byOutcome.timeout).toBe(0);
+    expect(payments.byOutcome.already_paid).toBe(0);
+    expect(payments.chargesPerSecond).toBeCloseTo(
+      payments.byOutcome.succeeded! + payments.byOutcome.declined!,
+    );
+
+    // Once the counters stop: the totals are exactly what was counted, and the rates fall to 0.
+    const charged = system.payment.chargesCounted();
+    const settled = await waitFor(
+      'the rates back at 0',
+      async () => {
+        const s = await snapshot();
+        return s.payments.chargesPerSecond === 0 ? s.payments : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(settled).toMatchObject({
+      chargesTotal: charged.charges,
+      refundsTotal: charged.refunds,
+      refundsPerSecond: 0,
     });
   });
 

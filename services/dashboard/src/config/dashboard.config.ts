@@ -10,6 +10,7 @@ import {
   secretVariable,
   SERVICE_PORTS,
 } from '@shop/config';
+import { DEFAULT_PAYMENT_WINDOW_MS, PAYMENT_WINDOW_LIMITS } from '@shop/contracts';
 import { z } from 'zod';
 
 /** One service instance the dashboard watches: its /health and /metrics are read every second. */
@@ -26,6 +27,7 @@ const WATCHED_SERVICES = [
   'report-worker',
   'log-aggregator',
   'identity',
+  'payment',
 ] as const;
 
 const DEFAULT_TARGETS = WATCHED_SERVICES.map(
@@ -92,6 +94,16 @@ export const dashboardConfigShape = {
     .optional(),
   DASHBOARD_TARGETS: scrapeTargetsVariable(),
   /**
+   * The payment window order-api runs with: over AMQP alone its delay queue is checked beside the default
+   * window's (passive declares cannot list queues); the management API lists every window's.
+   */
+  PAYMENT_WINDOW_MS: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(PAYMENT_WINDOW_LIMITS.minMs, `must be at least ${PAYMENT_WINDOW_LIMITS.minMs}`)
+    .max(PAYMENT_WINDOW_LIMITS.maxMs, `must be at most ${PAYMENT_WINDOW_LIMITS.maxMs}`)
+    .default(DEFAULT_PAYMENT_WINDOW_MS),
+  /**
    * The operators' token: signing in to the page, its event stream and sales need it, and the dashboard
    * sends it to the log-aggregator's GET /logs and to order-api.
    */
@@ -113,6 +125,14 @@ export const dashboardConfigShape = {
     .number({ message: 'must be a number' })
     .int('must be a whole number')
     .min(0, 'must be 0 (no bound) or more')
+    .optional(),
+  /**
+   * The database a flash sale's audit reads (the load test's `--database`: the admin URL of the database
+   * order-api and payment use). Unset: the load test's own default ($DATABASE_URL, else the local one).
+   */
+  SALES_DATABASE_URL: z
+    .string()
+    .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgresql:// URL')
     .optional(),
   /** Each flash sale's results.json and report.html, in a folder per sale. */
   SALES_DIR: directoryVariable('./var/loadtest'),

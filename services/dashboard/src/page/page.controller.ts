@@ -1,5 +1,5 @@
-import { Controller, Get, HttpStatus, Param, Req, Res, UseGuards } from '@nestjs/common';
-import { Queues, TOPOLOGY } from '@shop/contracts';
+import { Controller, Get, HttpStatus, Inject, Param, Req, Res, UseGuards } from '@nestjs/common';
+import { Queues, type Topology } from '@shop/contracts';
 import { ApiError } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { DashboardAuth } from '../auth/dashboard-auth';
 import { DashboardOperatorGuard } from '../auth/dashboard-operator.guard';
 import { cookieValueOf, SESSION_COOKIE } from '../auth/operator-session';
 import { SnapshotCollector } from '../snapshot/snapshot.collector';
+import { defaultExchangeQueues, WATCHED_TOPOLOGY } from '../sources/watched-topology';
 import type { DashboardSnapshot } from '../snapshot/snapshot';
 import { dashboardPage, PUBLIC_DIR, signInPage } from './page-html';
 
@@ -27,6 +28,9 @@ const CONSUMERS: Record<string, string> = {
   [Queues.orderReport]: 'report-worker',
   [Queues.orderStatus]: 'order-api',
   [Queues.customerNotify]: 'notify-worker',
+  [Queues.orderDeadlines]: 'order-api',
+  [Queues.paymentRequests]: 'payment',
+  [Queues.orderPayments]: 'order-api',
   [Queues.reportRpc]: 'report-worker',
   [Queues.logArchive]: 'log-aggregator',
   [Queues.logAlerts]: 'log-aggregator',
@@ -37,6 +41,7 @@ export class PageController {
   constructor(
     private readonly collector: SnapshotCollector,
     private readonly auth: DashboardAuth,
+    @Inject(WATCHED_TOPOLOGY) private readonly watched: Topology,
   ) {}
 
   /** The live page for an operator; the sign-in form (401, or 403 for a wrong token) for anyone else. */
@@ -64,11 +69,18 @@ export class PageController {
     void reply.type(asset.type).header('cache-control', 'no-cache').send(readFileSync(asset.path));
   }
 
-  /** The broker topology the diagram draws: exchanges, queues, bindings and each queue's consumer. */
+  /**
+   * The broker topology the diagram draws: exchanges, queues, bindings, each queue's consumer, and the
+   * queues published to through the default exchange, which no binding shows.
+   */
   @Get('api/topology')
   @UseGuards(DashboardOperatorGuard)
   topology() {
-    return { ...TOPOLOGY, consumers: CONSUMERS };
+    return {
+      ...this.watched,
+      consumers: CONSUMERS,
+      defaultExchangeQueues: defaultExchangeQueues(this.watched),
+    };
   }
 
   /** The newest snapshot, as the event stream sends it (for scripts and curl). */

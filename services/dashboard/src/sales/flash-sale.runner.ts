@@ -80,6 +80,7 @@ export class FlashSaleRunner implements OnApplicationShutdown {
       ...(this.config.MAILBOX_CAPACITY === undefined
         ? []
         : ['--mailbox-capacity', String(this.config.MAILBOX_CAPACITY)]),
+      ...(this.config.SALES_DATABASE_URL === undefined ? [] : ['--database', this.config.SALES_DATABASE_URL]),
       ...['--amqp', this.config.RABBITMQ_URL, '--out', outDir],
     ];
     const child = fork(cli, args, { stdio: ['ignore', log, log, 'ipc'], execArgv: [] });

@@ -1,4 +1,10 @@
-import { TOPOLOGY } from '@shop/contracts';
+import {
+  DEFAULT_PAYMENT_WINDOW_MS,
+  ORDER_STATUSES,
+  paymentDueQueueOf,
+  Queues,
+  TOPOLOGY,
+} from '@shop/contracts';
 import { parsePrometheusText } from '@shop/service-kit';
 import { histogramQuantile } from './metric-window';
 import { SnapshotBuilder, type QueueReading, type RawTick, type TargetReading } from './snapshot-builder';
@@ -229,6 +235,9 @@ describe('SnapshotBuilder', () => {
     const gauges = [
       'orders_by_status{status="placed"} 3',
       'orders_by_status{status="completed"} 90',
+      'orders_by_status{status="expired"} 12',
+      // A status from before the order lifecycle (an old order-api still running) is no status any more.
+      'orders_by_status{status="notified"} 7',
       'outbox_unpublished_messages 4',
     ].join('\n');
     const snapshot = builder.build(
@@ -247,7 +256,16 @@ describe('SnapshotBuilder', () => {
         },
       ),
     );
-    expect(snapshot.orders.byStatus).toEqual({ completed: 90, placed: 3 });
+    // Every status of an order's life, in that order; one no order has counts 0.
+    expect(snapshot.orders.byStatus).toEqual({
+      placed: 3,
+      paid: 0,
+      completed: 90,
+      cancelled: 0,
+      expired: 12,
+      refunded: 0,
+    });
+    expect(Object.keys(snapshot.orders.byStatus)).toEqual([...ORDER_STATUSES]);
     expect(snapshot.orders.outboxBacklog).toBe(4);
     const notifyDlq = snapshot.workers.deadLetters.find((d) => d.queue === 'order_notify.dlq');
     expect(notifyDlq?.depth).toBe(3);
@@ -262,7 +280,105 @@ describe('SnapshotBuilder', () => {
     const builder = new SnapshotBuilder({ topology: TOPOLOGY });
     const read = builder.build(tick(0, [target('order-api', 'process_cpu_seconds_total 1')]));
     expect(read.orders.acceptedTotal).toBe(0);
+    expect(read.orders.byStatus.paid).toBe(0);
     expect(read.workers.emailsTotal).toBeNull();
+    expect(read.payments.chargesTotal).toBeNull();
+    const unread = new SnapshotBuilder({ topology: TOPOLOGY }).build(tick(0, []));
+    expect(Object.values(unread.orders.byStatus)).toEqual(ORDER_STATUSES.map(() => null));
+  });
+
+  it('payments per second by outcome and refunds per second, over the same window as the other rates', () => {
+    const builder = new SnapshotBuilder({ topology: TOPOLOGY, rateWindowMs: 2_000 });
+    const payment = (succeeded: number, declined: number, refunds: number, timeout?: number) =>
+      target(
+        'payment',
+        [
+          `payment_charges_total{outcome="succeeded"} ${succeeded}`,
+          `payment_charges_total{outcome="declined"} ${declined}`,
+          ...(timeout === undefined ? [] : [`payment_charges_total{outcome="timeout"} ${timeout}`]),
+          `payment_refunds_total ${refunds}`,
+        ].join('\n'),
+      );
+    const first = builder.build(tick(0, [payment(100, 10, 0)]));
+    // One reading: totals, but no rate yet.
+    expect(first.payments).toEqual({
+      chargesPerSecond: null,
+      byOutcome: { succeeded: null, declined: null, timeout: null, already_paid: null },
+      refundsPerSecond: null,
+      chargesTotal: 110,
+      refundsTotal: 0,
+    });
+    builder.build(tick(1_000, [payment(1_000, 10, 0)]));
+    builder.build(tick(2_000, [payment(1_040, 14, 2, 2)]));
+    const snapshot = builder.build(tick(3_000, [payment(1_080, 18, 6, 4)]));
+    // The window is 1 → 3 s: the burst before 1 s is out of it; a series that appeared meanwhile counts from 0.
+    expect(snapshot.payments).toEqual({
+      chargesPerSecond: (80 + 8 + 4) / 2,
+      byOutcome: { succeeded: 40, declined: 4, timeout: 2, already_paid: 0 },
+      refundsPerSecond: 3,
+      chargesTotal: 1_102,
+      refundsTotal: 6,
+    });
+  });
+
+  it('delay queues over AMQP: the reservations waiting in each, deadlines in from order-api, due from order_deadlines', () => {
+    const delayQueue = paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS);
+    const builder = new SnapshotBuilder({ topology: TOPOLOGY });
+    const api = (k: number) =>
+      [
+        `messages_published_total{exchange="",routing_key="${delayQueue}",outcome="confirmed"} ${30 * k}`,
+        `messages_processed_total{queue="order_deadlines",outcome="handled"} ${5 * k}`,
+        `messages_processed_total{queue="order_deadlines",outcome="retrying"} ${k}`,
+      ].join('\n');
+    const queues: QueueReading[] = [
+      { name: delayQueue, ready: 1_234, consumers: 0 },
+      { name: Queues.orderDeadlines, ready: 0, consumers: 1 },
+    ];
+    builder.build(tick(0, [target('order-api', api(1))], queues));
+    const snapshot = builder.build(tick(1_000, [target('order-api', api(2))], queues));
+    expect(snapshot.deadlines).toEqual({
+      delayQueues: [{ name: delayQueue, waiting: 1_234, publishRate: 30 }],
+      firedPerSecond: 5,
+    });
+    expect(snapshot.queues.find((q) => q.name === delayQueue)).toMatchObject({
+      ready: 1_234,
+      consumers: 0,
+      publishRate: 30,
+      deliverRate: 0,
+    });
+    // Dead-lettered into by the broker, counted by no publisher: its incoming rate is unknown, not 0.
+    expect(snapshot.queues.find((q) => q.name === Queues.orderDeadlines)).toMatchObject({
+      publishRate: null,
+      deliverRate: 6,
+    });
+  });
+
+  it('delay queues with the management API: every window’s queue the broker lists, also one the topology does not name', () => {
+    const builder = new SnapshotBuilder({ topology: TOPOLOGY });
+    const queue = (name: string, ready: number) => ({
+      name,
+      ready,
+      unacked: 0,
+      consumers: 0,
+      rates: { publish: ready / 10, deliver: 0, ack: 0 },
+    });
+    const snapshot = builder.build(
+      tick(0, [], [], {
+        broker: {
+          source: 'management',
+          nodes: [{ name: 'rabbit@a', up: true }],
+          queues: [queue('order_payment_due.15m', 800), queue('order_payment_due.2s', 40)],
+        },
+      }),
+    );
+    expect(snapshot.deadlines.delayQueues).toEqual([
+      { name: 'order_payment_due.15m', waiting: 800, publishRate: 80 },
+      { name: 'order_payment_due.2s', waiting: 40, publishRate: 4 },
+    ]);
+    expect(snapshot.queues.map((q) => q.name)).toEqual([
+      ...TOPOLOGY.queues.map((q) => q.name),
+      'order_payment_due.2s',
+    ]);
   });
 
   it('reports each target’s health and whether its metrics were read', () => {

@@ -1,4 +1,11 @@
-import { deadLetterQueueOf, Queues, WorkQueues, type Topology } from '@shop/contracts';
+import {
+  deadLetterQueueOf,
+  isPaymentDueQueue,
+  ORDER_STATUSES,
+  Queues,
+  WorkQueues,
+  type Topology,
+} from '@shop/contracts';
 import type { PrometheusSample } from '@shop/service-kit';
 import {
   counterRate,
@@ -8,13 +15,17 @@ import {
   type LabelFilter,
   type ScrapeTick,
 } from './metric-window';
-import type {
-  DashboardSnapshot,
-  DeadLetterFigures,
-  QueueFigures,
-  RecentError,
-  SaleStatus,
-  ServiceStatus,
+import {
+  PAYMENT_OUTCOMES,
+  type DashboardSnapshot,
+  type DeadLetterFigures,
+  type DeadlineFigures,
+  type OrderFigures,
+  type PaymentFigures,
+  type QueueFigures,
+  type RecentError,
+  type SaleStatus,
+  type ServiceStatus,
 } from './snapshot';
 
 /** One service instance as read this second: its /health and, when it answered, its /metrics. */
@@ -101,6 +112,7 @@ export class SnapshotBuilder {
       return seconds === null ? null : seconds * 1000;
     };
     const status = (pattern: string) => ({ ...ORDERS_ROUTE, status: statusesMatching(rateTicks, pattern) });
+    const queues = this.queueFigures(tick, rate);
 
     return {
       at: new Date(tick.atMs).toISOString(),
@@ -113,7 +125,7 @@ export class SnapshotBuilder {
         metrics: samples !== undefined,
       })),
       broker: { source: tick.broker.source, nodes: tick.broker.nodes },
-      queues: this.queueFigures(tick, rate),
+      queues,
       orders: {
         acceptedPerSecond: rate('http_requests_total', { ...ORDERS_ROUTE, status: '201' }),
         replayedPerSecond: rate('http_requests_total', { ...ORDERS_ROUTE, status: '200' }),
@@ -123,8 +135,10 @@ export class SnapshotBuilder {
         latencyP50Ms: quantileMs('http_request_duration_seconds', ORDERS_ROUTE, 0.5),
         latencyP99Ms: quantileMs('http_request_duration_seconds', ORDERS_ROUTE, 0.99),
         outboxBacklog: latestMax(rateTicks, 'outbox_unpublished_messages'),
-        byStatus: this.ordersByStatus(rateTicks),
+        byStatus: ordersByStatus(rateTicks, tick.targets),
       },
+      deadlines: deadlineFigures(queues, rate),
+      payments: paymentFigures(rate, total),
       workers: {
         emailsPerSecond: rate('messages_processed_total', { queue: Queues.orderNotify, outcome: 'handled' }),
         pdfsPerSecond: rate('messages_processed_total', { queue: Queues.orderReport, outcome: 'handled' }),
@@ -174,11 +188,24 @@ export class SnapshotBuilder {
   ): QueueFigures[] {
     const readings = new Map(tick.broker.queues.map((queue) => [queue.name, queue]));
     const exchangeTypes = new Map(this.options.topology.exchanges.map((e) => [e.name, e.type]));
+    const names = this.options.topology.queues.map((queue) => queue.name);
+    // The management API lists the delay queues of windows the topology does not name (other windows).
+    for (const { name } of tick.broker.queues)
+      if (isPaymentDueQueue(name) && !names.includes(name)) names.push(name);
+    // A binding the broker feeds by dead-lettering (a delay queue's expired deadlines): no publisher counts it.
+    const deadLettered = new Set(
+      this.options.topology.queues
+        .filter((queue) => queue.arguments['x-message-ttl'] !== undefined)
+        .map(
+          (queue) =>
+            `${queue.arguments['x-dead-letter-exchange']} ${queue.arguments['x-dead-letter-routing-key']}`,
+        ),
+    );
     // The gauge's series for a queue appears with its first delivery: before that, nothing is in progress.
     const inProgress = (queue: string) =>
       latestSum(this.since(tick.atMs), 'messages_in_progress', { queue }) ??
       (tick.targets.some((target) => target.samples) ? 0 : null);
-    return this.options.topology.queues.map(({ name }): QueueFigures => {
+    return names.map((name): QueueFigures => {
       const reading = readings.get(name);
       const consumers = reading?.consumers ?? null;
       if (reading?.rates) {
@@ -198,7 +225,16 @@ export class SnapshotBuilder {
       );
       let publishRate: number | null = null;
       if (name === Queues.reportRpc) publishRate = rate('report_rpc_calls_total');
-      else if (bindings.length > 0) {
+      else if (isPaymentDueQueue(name)) {
+        // order-api's outbox publishes each deadline through the default exchange, keyed by the queue's name.
+        publishRate = rate('messages_published_total', {
+          exchange: '',
+          routing_key: name,
+          outcome: 'confirmed',
+        });
+      } else if (bindings.some((b) => deadLettered.has(`${b.source} ${b.routingKey}`))) {
+        publishRate = null;
+      } else if (bindings.length > 0) {
         publishRate = 0;
         for (const binding of bindings) {
           const published = rate('messages_published_total', {
@@ -255,19 +291,52 @@ export class SnapshotBuilder {
       };
     });
   }
+}
 
-  private ordersByStatus(ticks: readonly ScrapeTick[]): Record<string, number> {
-    const statuses = new Set<string>();
-    for (const samples of ticks.at(-1)?.byInstance.values() ?? []) {
-      for (const sample of samples)
-        if (sample.name === 'orders_by_status') statuses.add(sample.labels.status);
-    }
-    const byStatus: Record<string, number> = {};
-    for (const status of [...statuses].sort()) {
-      byStatus[status] = latestMax(ticks, 'orders_by_status', { status }) ?? 0;
-    }
-    return byStatus;
+/**
+ * Every status an order can have, in its life's order: the largest count any order-api instance
+ * reports (they all count the same table). A status the gauge has no series for has no orders.
+ */
+function ordersByStatus(
+  ticks: readonly ScrapeTick[],
+  targets: readonly TargetReading[],
+): OrderFigures['byStatus'] {
+  const read = targets.some((target) => target.service === 'order-api' && target.samples);
+  const byStatus = {} as OrderFigures['byStatus'];
+  for (const status of ORDER_STATUSES) {
+    byStatus[status] = latestMax(ticks, 'orders_by_status', { status }) ?? (read ? 0 : null);
   }
+  return byStatus;
+}
+
+/** Each delay queue's waiting reservations, and how fast order-api handles the deadlines that fell due. */
+function deadlineFigures(
+  queues: readonly QueueFigures[],
+  rate: (name: string, labels?: LabelFilter) => number | null,
+): DeadlineFigures {
+  return {
+    delayQueues: queues
+      .filter((queue) => isPaymentDueQueue(queue.name))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((queue) => ({ name: queue.name, waiting: queue.ready, publishRate: queue.publishRate })),
+    firedPerSecond: rate('messages_processed_total', { queue: Queues.orderDeadlines, outcome: 'handled' }),
+  };
+}
+
+/** Charges per second by outcome and refunds per second, over the same window as every other rate. */
+function paymentFigures(
+  rate: (name: string, labels?: LabelFilter) => number | null,
+  total: (service: string, name: string, labels?: LabelFilter) => number | null,
+): PaymentFigures {
+  const byOutcome = {} as PaymentFigures['byOutcome'];
+  for (const outcome of PAYMENT_OUTCOMES) byOutcome[outcome] = rate('payment_charges_total', { outcome });
+  return {
+    chargesPerSecond: rate('payment_charges_total'),
+    byOutcome,
+    refundsPerSecond: rate('payment_refunds_total'),
+    chargesTotal: total('payment', 'payment_charges_total'),
+    refundsTotal: total('payment', 'payment_refunds_total'),
+  };
 }
 
 /** The status codes seen for POST /orders that start with `digit` (4 → 400, 409, 422 …). */

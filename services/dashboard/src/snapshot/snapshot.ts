@@ -1,3 +1,5 @@
+import type { OrderLifecycleStatus } from '@shop/contracts';
+
 /**
  * What the page receives once a second over server-sent events: the system's state now and its rates
  * over the last few seconds. Every figure comes from a real source (a service's /metrics or /health,
@@ -12,6 +14,9 @@ export interface DashboardSnapshot {
   broker: BrokerStatus;
   queues: QueueFigures[];
   orders: OrderFigures;
+  /** Reservations waiting for their payment deadline, and the deadlines falling due. */
+  deadlines: DeadlineFigures;
+  payments: PaymentFigures;
   workers: WorkerFigures;
   rpc: RpcFigures;
   /** The newest error and fatal records the log-aggregator archived, newest first. */
@@ -64,8 +69,44 @@ export interface OrderFigures {
   latencyP99Ms: number | null;
   /** Outbox rows not yet confirmed by the broker. */
   outboxBacklog: number | null;
-  byStatus: Record<string, number>;
+  /**
+   * Orders in the database by status, every status of an order's life in its order (placed, paid,
+   * completed, cancelled, expired, refunded): 0 for one order-api counts none of, null while no
+   * order-api instance is read.
+   */
+  byStatus: Record<OrderLifecycleStatus, number | null>;
 }
+
+export interface DeadlineFigures {
+  /** Every payment window's delay queue the broker reported, by name (`order_payment_due.15m`). */
+  delayQueues: DelayQueueFigures[];
+  /** Deadlines order-api handled per second from order_deadlines (each expires a still unpaid order or is moot). */
+  firedPerSecond: number | null;
+}
+
+export interface DelayQueueFigures {
+  name: string;
+  /** Reservations waiting for their deadline: the queue's messages, none of which is consumed. */
+  waiting: number | null;
+  /** Deadlines put in per second. */
+  publishRate: number | null;
+}
+
+/** The payment service's charges and refunds, from its payment_charges_total and payment_refunds_total. */
+export interface PaymentFigures {
+  /** Charges answered per second, every outcome together. */
+  chargesPerSecond: number | null;
+  /** Charges per second by outcome, each of PAYMENT_OUTCOMES. */
+  byOutcome: Record<PaymentOutcome, number | null>;
+  refundsPerSecond: number | null;
+  /** Since the payment service instances started. */
+  chargesTotal: number | null;
+  refundsTotal: number | null;
+}
+
+/** The outcomes the payment service counts a charge under. */
+export const PAYMENT_OUTCOMES = ['succeeded', 'declined', 'timeout', 'already_paid'] as const;
+export type PaymentOutcome = (typeof PAYMENT_OUTCOMES)[number];
 
 export interface WorkerFigures {
   emailsPerSecond: number | null;

@@ -28,6 +28,8 @@ function fakeManagementApi(seen: IncomingMessage[], healthy: { value: boolean })
         // A queue not in the topology (someone's experiment) is not shown; one without stats has rates 0.
         { name: 'scratch', messages_ready: 1, messages_unacknowledged: 0, consumers: 0 },
         { name: 'order_notify.dlq', messages_ready: 2, messages_unacknowledged: 0, consumers: 0 },
+        // A delay queue of a payment window the topology does not name: every window's is shown.
+        { name: 'order_payment_due.2s', messages_ready: 40, messages_unacknowledged: 0, consumers: 0 },
       ]);
     }
     if (url.pathname === '/api/nodes') {
@@ -80,6 +82,13 @@ describe('ManagementBrokerReader', () => {
       {
         name: 'order_notify.dlq',
         ready: 2,
+        unacked: 0,
+        consumers: 0,
+        rates: { publish: 0, deliver: 0, ack: 0 },
+      },
+      {
+        name: 'order_payment_due.2s',
+        ready: 40,
         unacked: 0,
         consumers: 0,
         rates: { publish: 0, deliver: 0, ack: 0 },

@@ -1,4 +1,4 @@
-import type { Topology } from '@shop/contracts';
+import { isPaymentDueQueue, type Topology } from '@shop/contracts';
 import type { QueueReading } from '../snapshot/snapshot-builder';
 import type { BrokerReader, BrokerReading } from './broker-reader';
 
@@ -21,8 +21,8 @@ interface ManagementNode {
 
 /**
  * Reads queues and nodes from RabbitMQ's management API (compose enables the plugin): ready and
- * unacked counts, consumers, and the broker's own publish / deliver / ack rates; each node as the
- * cluster sees it. Parked messages still come over AMQP (`amqp`), which lists them without removing.
+ * unacked counts, consumers, and the broker's own publish / deliver / ack rates, for the topology's
+ * queues and every payment window's delay queue; each node as the cluster sees it. Parked messages still come over AMQP (`amqp`), which lists them without removing.
  */
 export class ManagementBrokerReader implements BrokerReader {
   private readonly base: string;
@@ -51,6 +51,8 @@ export class ManagementBrokerReader implements BrokerReader {
     ]);
     if (!queues || !nodes) return overAmqp;
     const known = new Set(this.topology.queues.map((queue) => queue.name));
+    // Every payment window's delay queue, however many windows order-api instances have run with.
+    const watched = (name: string) => known.has(name) || isPaymentDueQueue(name);
     return {
       source: 'management',
       nodes: nodes.map((node) => ({
@@ -58,7 +60,7 @@ export class ManagementBrokerReader implements BrokerReader {
         up: node.running,
         ...(node.running ? {} : { detail: 'not running' }),
       })),
-      queues: queues.filter((queue) => known.has(queue.name)).map(toReading),
+      queues: queues.filter((queue) => watched(queue.name)).map(toReading),
       parked: overAmqp.parked,
     };
   }

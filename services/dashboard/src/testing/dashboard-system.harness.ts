@@ -16,14 +16,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
+import { ScrapedPaymentService } from './scraped-payment-service';
 
 type Watched = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
 
 /**
  * The whole system as the dashboard sees it under `npm start`: the four built services and the
  * dashboard, each its own process, on the test database and vhost, with an SMTP sink behind a
- * Mailpit-compatible API (what the flash sale counts emails with). A spec can stop and restart one
- * service on its port, as a user killing a worker would.
+ * Mailpit-compatible API (what the flash sale counts emails with). The payment service is a scraped
+ * stand-in whose counters a spec moves. A spec can stop and restart one service on its port, as a
+ * user killing a worker would.
  */
 export class DashboardSystem {
   readonly services = new Map<Watched | 'dashboard', ServiceProcess>();
@@ -32,6 +34,7 @@ export class DashboardSystem {
     readonly pool: Pool,
     readonly broker: BrokerProbe,
     readonly mail: MailpitSink,
+    readonly payment: ScrapedPaymentService,
     private readonly ports: Record<Watched | 'dashboard', number>,
     private readonly dirs: { reports: string; sales: string; logs: string },
   ) {}
@@ -46,6 +49,7 @@ export class DashboardSystem {
     );
     const broker = await BrokerProbe.connect();
     const mail = await startMailpitSink();
+    const payment = await ScrapedPaymentService.start();
     const ports = {
       'order-api': await freePort(),
       'notify-worker': await freePort(),
@@ -58,7 +62,7 @@ export class DashboardSystem {
       sales: await mkdtemp(join(tmpdir(), 'dashboard-sales-')),
       logs: await mkdtemp(join(tmpdir(), 'dashboard-logs-')),
     };
-    const system = new DashboardSystem(pool, broker, mail, ports, dirs);
+    const system = new DashboardSystem(pool, broker, mail, payment, ports, dirs);
     await Promise.all(
       (['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const).map((name) =>
         system.startService(name),
@@ -79,9 +83,13 @@ export class DashboardSystem {
       service === 'dashboard'
         ? {
             RABBITMQ_URL: testConfig.rabbitmqUrl,
-            DASHBOARD_TARGETS: watched.map((name) => `${name}=${this.url(name)}`).join(','),
+            DASHBOARD_TARGETS: [
+              ...watched.map((name) => `${name}=${this.url(name)}`),
+              `payment=${this.payment.url}`,
+            ].join(','),
             ORDER_API_URL: this.url('order-api'),
             MAIL_API_URL: this.mail.apiUrl,
+            SALES_DATABASE_URL: testConfig.databaseUrl,
             SALES_DIR: this.dirs.sales,
           }
         : {
@@ -118,6 +126,7 @@ export class DashboardSystem {
   async stop(): Promise<void> {
     await Promise.all([...this.services.values()].map((service) => service.stop('SIGTERM')));
     await this.mail.stop();
+    await this.payment.stop();
     await this.broker.close();
     await this.pool.end();
     await Promise.all(Object.values(this.dirs).map((dir) => rm(dir, { recursive: true, force: true })));
