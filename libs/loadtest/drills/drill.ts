@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   try {
     if (cluster) system.consumersAtStart = await settledConsumers(cluster);
     for (const drill of drills) {
-      log(`drill ${drill.id}: ${drill.name} — ${orders} orders at ${rate}/s`);
+      log(`drill ${drill.id}: ${drill.name} — ${orders} orders`);
       outcomes.push(await runDrill(system, drill, { orders, rate, brokerOutageMs }));
       printOutcome(outcomes[outcomes.length - 1]);
     }
@@ -121,6 +121,8 @@ async function runDrill(
   const initialStock = orders * 2 + 100;
   await system.createProduct(sku, initialStock);
   const live: LiveLoad = { accepted: 0, orders: [] };
+  const ratePerSecond = drill.minLoadMs ? Math.min(rate, (orders * 1000) / drill.minLoadMs) : rate;
+  log(`steady load: ${orders} orders at ${Math.round(ratePerSecond)}/s`);
   const acceptedPaymentIds: string[] = [];
   const answers: { label: string; at: number }[] = [];
   const load = runSteadyLoad({
@@ -128,13 +130,13 @@ async function runDrill(
     apiUrl: () => system.apiUrl,
     sku,
     orders,
-    ratePerSecond: rate,
+    ratePerSecond,
     orderDeadlineMs: 180_000,
     live,
   });
 
   // Mid-load: a quarter of the way in.
-  await sleep(Math.min(5_000, (orders / rate) * 250));
+  await sleep(Math.min(5_000, (orders / ratePerSecond) * 250));
   let checks: DrillCheck[];
   let faultOver: number | undefined;
   let allowedFailures = 0;

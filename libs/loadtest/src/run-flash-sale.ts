@@ -235,7 +235,9 @@ export async function runFlashSale(
     hooks.onStep?.(
       `checking ${saleOrders.length} orders: the audit, emails at the mail catcher, PDFs, dead letters`,
     );
-    const finalSales = lastSales ?? (await readSales(options.apiUrl, sku));
+    // Read again: a follow-up order may have been placed after the last sample.
+    const finalSales = await readSales(options.apiUrl, sku).catch(() => lastSales);
+    if (!finalSales) throw new Error(`GET /products/${sku}/sales does not answer`);
     const audit = await auditor.audit(sku).catch(() => undefined);
     const emailsByOrder = await countEmailsByOrder(options.mailApiUrl, startedAt);
     const resendsAfter = await readMailboxResends(options.mailApiUrl);
