@@ -52,8 +52,10 @@ export interface FlashSaleOptions {
    */
   resell: boolean;
   /**
-   * Wait for unpaid orders to expire (default). False: an unpaid order counts as done once emailed and
+   * True: wait for unpaid orders to expire. False: an unpaid order counts as done once emailed and
    * reported, its reservation still running (a bench measuring orders nobody pays, with a long window).
+   * Unset: true when the last reservation ends within a minute of the drain's start (a short
+   * PAYMENT_WINDOW_MS), else false (npm start's 15 minutes).
    */
   awaitExpiry?: boolean;
 }

@@ -3,6 +3,7 @@ import {
   ORDER_STATUSES,
   paymentDueQueueOf,
   Queues,
+  SANDBOX_CARDS,
   TOPOLOGY,
 } from '@shop/contracts';
 import {
@@ -165,39 +166,39 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
       '1/1 up',
     );
 
-    // The payment service charges and refunds at a steady pace: 4 succeeded, 1 declined, 1 refund per 100 ms.
-    const pace = setInterval(() => {
-      system.payment.charged('succeeded', 4);
-      system.payment.charged('declined');
-      system.payment.refunded();
-    }, 100);
-    try {
-      await waitFor('payments per second on the page', async () => {
-        const declined = /^declined ([\d.]+)\/s$/.exec(
-          await textOf('#payment-outcomes [data-outcome="declined"]'),
-        );
-        return Number(declined?.[1]) >= 5;
-      });
-      const outcomes = await page.locator('#payment-outcomes [data-outcome]').allTextContents();
-      expect(outcomes).toEqual([
-        expect.stringMatching(/^succeeded \d+\/s$/),
-        expect.stringMatching(/^declined [\d.]+\/s$/),
-        'timeout 0.0/s',
-        'already paid 0.0/s',
-      ]);
-      expect(Number(await textOf('#payments-rate'))).toBeGreaterThan(0);
-      expect(Number(await textOf('#refunds-rate'))).toBeGreaterThan(0);
-      await saveScreenshot(page, 'dashboard-lifecycle');
-    } finally {
-      clearInterval(pace);
+    // Real charges through the payment service's sandbox: four succeed, one is declined; then a refund.
+    await insertProduct(system.pool, { sku: 'PAGE-PAY', name: '결제 tea', priceCents: 900, stock: 100 });
+    const orders = [];
+    for (let i = 0; i < 5; i++) orders.push(await system.placeOrderToPay('PAGE-PAY', i));
+    for (const [i, order] of orders.entries()) {
+      expect(await system.act(order, { pay: i < 4 ? SANDBOX_CARDS.succeeds : SANDBOX_CARDS.declined })).toBe(
+        202,
+      );
     }
-    const counted = system.payment.chargesCounted();
-    await waitFor(
-      'the totals as counted',
-      async () =>
-        (await numberOf('#payments-total')) === counted.charges &&
-        (await numberOf('#refunds-total')) === counted.refunds,
-    );
+    await waitFor('payments per second on the page', async () => {
+      const declined = /^declined ([\d.]+)\/s$/.exec(
+        await textOf('#payment-outcomes [data-outcome="declined"]'),
+      );
+      return Number(declined?.[1]) > 0 && (await numberOf('#payments-total')) === 5;
+    });
+    const outcomes = await page.locator('#payment-outcomes [data-outcome]').allTextContents();
+    expect(outcomes).toEqual([
+      expect.stringMatching(/^succeeded [\d.]+\/s$/),
+      expect.stringMatching(/^declined [\d.]+\/s$/),
+      'timeout 0.0/s',
+      'already paid 0.0/s',
+    ]);
+    expect(Number(await textOf('#payments-rate'))).toBeGreaterThan(0);
+    // Paid, then completed once emailed and reported: four either way.
+    const paidOrDone = async () =>
+      Number((await textOf('#orders-by-status [data-status="paid"]')).replace('paid ', '')) +
+      Number((await textOf('#orders-by-status [data-status="completed"]')).replace('completed ', ''));
+    await waitFor('the paid orders on the page', async () => (await paidOrDone()) === 4, {
+      timeoutMs: 20_000,
+    });
+    expect(await system.act(orders[0], 'cancel')).toBe(202);
+    await waitFor('the refund on the page', async () => (await numberOf('#refunds-total')) === 1);
+    await saveScreenshot(page, 'dashboard-lifecycle');
   });
 
   it('with notify-worker stopped, order_notify has 0 consumers and a growing backlog; a restart drains it', async () => {

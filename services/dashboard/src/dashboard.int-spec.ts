@@ -1,7 +1,7 @@
-import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf } from '@shop/contracts';
+import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf, SANDBOX_CARDS } from '@shop/contracts';
 import { insertProduct, parsePrometheusText, sampleValue, testSecrets, waitFor } from '@shop/testing';
 import type { DashboardSnapshot, SaleStatus } from './snapshot/snapshot';
-import { DashboardSystem } from './testing/dashboard-system.harness';
+import { DashboardSystem, type PlacedOrder } from './testing/dashboard-system.harness';
 
 /** Tools use the dashboard with the operator token itself (the browser signs in for a cookie instead). */
 const operator = { authorization: `Bearer ${testSecrets.OPS_TOKEN}` };
@@ -151,47 +151,51 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
     expect((await system.broker.channel.checkQueue(delayQueue)).messageCount).toBe(5);
   });
 
-  it('shows payments per second by outcome and refunds per second from the payment service’s counters', async () => {
-    // Charges and refunds at a steady pace: 4 succeeded, 1 declined and 1 refund every 100 ms.
-    const pace = setInterval(() => {
-      system.payment.charged('succeeded', 4);
-      system.payment.charged('declined');
-      system.payment.refunded();
-    }, 100);
-    let payments: DashboardSnapshot['payments'];
-    try {
-      payments = await waitFor('payments flowing over a full rate window', async () => {
-        const s = await snapshot();
-        return (s.payments.byOutcome.declined ?? 0) >= 8 ? s.payments : undefined;
-      });
-    } finally {
-      clearInterval(pace);
+  it('shows payments per second by outcome and refunds per second from the payment service', async () => {
+    await insertProduct(system.pool, { sku: 'DASH-PAY', name: '결제 tea', priceCents: 900, stock: 100 });
+    const orders: PlacedOrder[] = [];
+    for (let i = 0; i < 5; i++) orders.push(await system.placeOrderToPay('DASH-PAY', i));
+    // Four charged with the sandbox's success card, one declined; then one paid order cancelled: a refund.
+    for (const [i, order] of orders.entries()) {
+      const card = i < 4 ? SANDBOX_CARDS.succeeds : SANDBOX_CARDS.declined;
+      expect(await system.act(order, { pay: card })).toBe(202);
     }
-    // Rates over the window: about 40, 10 and 10 per second, in exactly the proportions they were counted.
-    expect(payments.byOutcome.succeeded).toBeLessThanOrEqual(48);
-    expect(payments.byOutcome.succeeded! / payments.byOutcome.declined!).toBeCloseTo(4);
-    expect(payments.refundsPerSecond! / payments.byOutcome.declined!).toBeCloseTo(1);
-    expect(payments.byOutcome.timeout).toBe(0);
-    expect(payments.byOutcome.already_paid).toBe(0);
-    expect(payments.chargesPerSecond).toBeCloseTo(
-      payments.byOutcome.succeeded! + payments.byOutcome.declined!,
-    );
+    const charged = await waitFor('five charges counted', async () => {
+      const s = await snapshot();
+      return s.payments.chargesTotal === 5 ? s.payments : undefined;
+    });
+    // All five inside one rate window: the rates are in exactly the proportions they were charged.
+    expect(charged.byOutcome.succeeded! / charged.byOutcome.declined!).toBeCloseTo(4);
+    expect(charged.byOutcome.timeout).toBe(0);
+    expect(charged.byOutcome.already_paid).toBe(0);
+    expect(charged.chargesPerSecond).toBeCloseTo(charged.byOutcome.succeeded! + charged.byOutcome.declined!);
 
-    // Once the counters stop: the totals are exactly what was counted, and the rates fall to 0.
-    const charged = system.payment.chargesCounted();
+    // Paid, then completed once emailed and reported: four either way.
+    const paidOrDone = ({ paid, completed }: DashboardSnapshot['orders']['byStatus']) =>
+      (paid ?? 0) + (completed ?? 0);
+    await waitFor('the four paid', async () => paidOrDone((await snapshot()).orders.byStatus) === 4, {
+      timeoutMs: 20_000,
+    });
+    expect(await system.act(orders[0], 'cancel')).toBe(202);
+    const refunded = await waitFor('the refund counted', async () => {
+      const s = await snapshot();
+      return s.payments.refundsTotal === 1 ? s.payments : undefined;
+    });
+    expect(refunded.refundsPerSecond).toBeGreaterThan(0);
     const settled = await waitFor(
       'the rates back at 0',
       async () => {
         const s = await snapshot();
-        return s.payments.chargesPerSecond === 0 ? s.payments : undefined;
+        return s.payments.chargesPerSecond === 0 && s.payments.refundsPerSecond === 0 ? s : undefined;
       },
       { timeoutMs: 15_000 },
     );
-    expect(settled).toMatchObject({
-      chargesTotal: charged.charges,
-      refundsTotal: charged.refunds,
-      refundsPerSecond: 0,
+    expect(settled.payments).toMatchObject({ chargesTotal: 5, refundsTotal: 1 });
+    const byStatus = await waitFor('the cancellation counted', async () => {
+      const s = await snapshot();
+      return s.orders.byStatus.cancelled === 1 ? s.orders.byStatus : undefined;
     });
+    expect([paidOrDone(byStatus), byStatus.cancelled]).toEqual([3, 1]);
   });
 
   it('serves Prometheus text at /metrics whose counters match what it answered', async () => {
@@ -237,9 +241,12 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
       violations: [],
       reportUrl: `/sales/${sale.id}/report.html`,
     });
-    expect(finished.verdict!.summary.find((row) => row.label === 'sold (database)')?.value).toMatch(
-      /40 units$/,
+    // Every unit sold, and the units cancelled orders gave back sold again: at least the 40 in stock (the
+    // invariants, passed above, prove stock = 40 − units held).
+    const sold = /^(\d+) orders, (\d+) units$/.exec(
+      finished.verdict!.summary.find((row) => row.label === 'sold (database)')?.value ?? '',
     );
+    expect(Number(sold?.[2])).toBeGreaterThanOrEqual(40);
     expect(finished.firing).toMatchObject({ done: 600, total: 600 });
 
     const report = await fetch(`${dashboard}${finished.verdict!.reportUrl}`, { headers: operator });

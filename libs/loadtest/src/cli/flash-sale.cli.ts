@@ -45,6 +45,8 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
                       service's (each order's payBy from its 201 is what counts)
   --no-resell         do not sell returned units again (default: once units come back, buyers the
                       spike turned away order them again and pay)
+  --await-expiry      wait for every unpaid reservation to expire, however long its window (default:
+                      only when the last one ends within a minute, e.g. PAYMENT_WINDOW_MS=5000)
   --timeout MS        per-request timeout                        (default 10000)
   --drain-timeout MS  wait for emails and PDFs, beyond the last reservation's end and the late card
                                                                  (default 120000)
@@ -91,6 +93,7 @@ export function parseFlashSaleArgs(
       'cancel-share': { type: 'string' },
       'payment-window-ms': { type: 'string' },
       'no-resell': { type: 'boolean' },
+      'await-expiry': { type: 'boolean' },
       out: { type: 'string' },
       cpu: { type: 'boolean' },
       ipc: { type: 'boolean' },
@@ -160,6 +163,7 @@ export function parseFlashSaleArgs(
               default: 0,
             }),
       resell: !values['no-resell'],
+      ...(values['await-expiry'] && { awaitExpiry: true }),
     },
     outDir: values.out,
     cpu: values.cpu ?? false,

@@ -16,16 +16,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { ScrapedPaymentService } from './scraped-payment-service';
 
-type Watched = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator';
+type Watched = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment';
+
+/** An order as POST /orders answered it: enough to pay for it and cancel it. */
+export interface PlacedOrder {
+  id: string;
+  accessToken: string;
+}
 
 /**
- * The whole system as the dashboard sees it under `npm start`: the four built services and the
- * dashboard, each its own process, on the test database and vhost, with an SMTP sink behind a
- * Mailpit-compatible API (what the flash sale counts emails with). The payment service is a scraped
- * stand-in whose counters a spec moves. A spec can stop and restart one service on its port, as a
- * user killing a worker would.
+ * The whole system as the dashboard sees it under `npm start`: the five built services (the payment
+ * service with its sandbox provider among them) and the dashboard, each its own process, on the test
+ * database and vhost, with an SMTP sink behind a Mailpit-compatible API (what the flash sale counts
+ * emails with). A spec can stop and restart one service on its port, as a user killing a worker would.
  */
 export class DashboardSystem {
   readonly services = new Map<Watched | 'dashboard', ServiceProcess>();
@@ -34,7 +38,6 @@ export class DashboardSystem {
     readonly pool: Pool,
     readonly broker: BrokerProbe,
     readonly mail: MailpitSink,
-    readonly payment: ScrapedPaymentService,
     private readonly ports: Record<Watched | 'dashboard', number>,
     private readonly dirs: { reports: string; sales: string; logs: string },
   ) {}
@@ -49,12 +52,12 @@ export class DashboardSystem {
     );
     const broker = await BrokerProbe.connect();
     const mail = await startMailpitSink();
-    const payment = await ScrapedPaymentService.start();
     const ports = {
       'order-api': await freePort(),
       'notify-worker': await freePort(),
       'report-worker': await freePort(),
       'log-aggregator': await freePort(),
+      payment: await freePort(),
       dashboard: await freePort(),
     };
     const dirs = {
@@ -62,9 +65,9 @@ export class DashboardSystem {
       sales: await mkdtemp(join(tmpdir(), 'dashboard-sales-')),
       logs: await mkdtemp(join(tmpdir(), 'dashboard-logs-')),
     };
-    const system = new DashboardSystem(pool, broker, mail, payment, ports, dirs);
+    const system = new DashboardSystem(pool, broker, mail, ports, dirs);
     await Promise.all(
-      (['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const).map((name) =>
+      (['order-api', 'notify-worker', 'report-worker', 'log-aggregator', 'payment'] as const).map((name) =>
         system.startService(name),
       ),
     );
@@ -78,15 +81,12 @@ export class DashboardSystem {
 
   /** Starts `service` (again) on its port. */
   async startService(service: Watched | 'dashboard'): Promise<ServiceProcess> {
-    const watched = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator'] as const;
+    const watched = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator', 'payment'] as const;
     const env: Record<string, string> =
       service === 'dashboard'
         ? {
             RABBITMQ_URL: testConfig.rabbitmqUrl,
-            DASHBOARD_TARGETS: [
-              ...watched.map((name) => `${name}=${this.url(name)}`),
-              `payment=${this.payment.url}`,
-            ].join(','),
+            DASHBOARD_TARGETS: [...watched.map((name) => `${name}=${this.url(name)}`)].join(','),
             ORDER_API_URL: this.url('order-api'),
             MAIL_API_URL: this.mail.apiUrl,
             SALES_DATABASE_URL: testConfig.databaseUrl,
@@ -110,6 +110,35 @@ export class DashboardSystem {
     this.services.delete(service);
   }
 
+  /** POST /orders for one unit of `sku`, as customer `i`: 201 and the order, or a failed expectation. */
+  async placeOrderToPay(sku: string, i: number): Promise<PlacedOrder> {
+    const response = await fetch(`${this.url('order-api')}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        customer: { email: `park.jisoo${i}@example.kr`, name: '박지수' },
+        items: [{ sku, quantity: 1 }],
+      }),
+    });
+    if (response.status !== 201) throw new Error(`POST /orders answered ${response.status}`);
+    return (await response.json()) as PlacedOrder;
+  }
+
+  /** The customer's POST /orders/:id/payment with a sandbox card (or /cancel): its HTTP status. */
+  async act(order: PlacedOrder, action: { pay: string } | 'cancel'): Promise<number> {
+    const path = action === 'cancel' ? 'cancel' : 'payment';
+    const response = await fetch(`${this.url('order-api')}/orders/${order.id}/${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${order.accessToken}`,
+        ...(action === 'cancel' ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(action === 'cancel' ? {} : { body: JSON.stringify({ card: action.pay }) }),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
   async placeOrder(sku: string, i: number): Promise<number> {
     const response = await fetch(`${this.url('order-api')}/orders`, {
       method: 'POST',
@@ -126,7 +155,6 @@ export class DashboardSystem {
   async stop(): Promise<void> {
     await Promise.all([...this.services.values()].map((service) => service.stop('SIGTERM')));
     await this.mail.stop();
-    await this.payment.stop();
     await this.broker.close();
     await this.pool.end();
     await Promise.all(Object.values(this.dirs).map((dir) => rm(dir, { recursive: true, force: true })));
