@@ -17,12 +17,16 @@ export const FLASH_SALE_LIMITS = {
   drainTimeoutMs: { min: 1_000, max: 3_600_000, default: 120_000 },
 } as const;
 
-/** notify-worker sends one confirmation email per order (and the load test checks exactly one). */
+/**
+ * notify-worker's placement email: one per order. The lifecycle adds one per transition (paid, expired,
+ * cancelled, refunded: up to two more per order), which the load test adds on top when it sizes the
+ * mailbox a sale needs (libs/loadtest, mailbox-capacity.ts).
+ */
 export const EMAILS_PER_ORDER = 1;
 
 /**
- * The most emails a sale can cause: an order takes at least one unit of stock and one request (a
- * re-send carries its order's key and adds none), so there are at most min(stock, requests) orders.
+ * The most placement emails a sale can cause: an order takes at least one unit of stock and one request
+ * (a re-send carries its order's key and adds none), so there are at most min(stock, requests) orders.
  */
 export function mostEmailsOfSale(sale: { stock: number; requests: number }): number {
   return Math.min(sale.stock, sale.requests) * EMAILS_PER_ORDER;
