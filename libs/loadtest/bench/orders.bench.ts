@@ -31,7 +31,7 @@ import {
   rabbitmqUrlVariable,
   serviceDatabaseUrl,
 } from '@shop/config';
-import { Queues } from '@shop/contracts';
+import { DEFAULT_PAYMENT_WINDOW_MS, Queues } from '@shop/contracts';
 import { createPgPool } from '@shop/db';
 import { ensureVhostExists, freePort, purgeQueues, waitFor, type ServiceProcess } from '@shop/testing';
 import amqp from 'amqplib';
@@ -62,7 +62,10 @@ assertBuilt(['order-api']);
 // The API's own statement and pool default, from its build: a tool may not import a service's sources.
 // The API's own statement, one order per call: what placing orders costs without group commit.
 const { placeOrdersQuery } = loadBuilt<{
-  placeOrdersQuery: (batch: readonly unknown[]) => { name: string; text: string; values: unknown[] };
+  placeOrdersQuery: (
+    batch: readonly unknown[],
+    paymentWindowMs: number,
+  ) => { name: string; text: string; values: unknown[] };
 }>('order-api', 'orders/place-orders.sql.js');
 const { orderApiConfigShape } = loadBuilt<{ orderApiConfigShape: { DATABASE_POOL_SIZE: ZodType<number> } }>(
   'order-api',
@@ -228,16 +231,20 @@ async function placeOrdersInLoops(
       const sent = performance.now();
       try {
         await pool.query(
-          placeOrdersQuery([
-            {
-              request: { customer: CUSTOMER, lines: [{ sku: BASELINE_SKU, quantity: 1 }], requestHash },
-              idempotencyKey: randomUUID(),
-              correlationId: BASELINE_CORRELATION_ID,
-              orderId: randomUUID(),
-              notifyMessageId: randomUUID(),
-              reportMessageId: randomUUID(),
-            },
-          ]),
+          placeOrdersQuery(
+            [
+              {
+                request: { customer: CUSTOMER, lines: [{ sku: BASELINE_SKU, quantity: 1 }], requestHash },
+                idempotencyKey: randomUUID(),
+                correlationId: BASELINE_CORRELATION_ID,
+                orderId: randomUUID(),
+                notifyMessageId: randomUUID(),
+                reportMessageId: randomUUID(),
+                deadlineMessageId: randomUUID(),
+              },
+            ],
+            DEFAULT_PAYMENT_WINDOW_MS,
+          ),
         );
         latencies.push(performance.now() - sent);
       } catch (error) {
