@@ -1,4 +1,4 @@
-import { Queues } from '@shop/contracts';
+import { Queues, SANDBOX_CARDS } from '@shop/contracts';
 import {
   BrokerProbe,
   createTestPool,
@@ -96,6 +96,7 @@ describe('RABBITMQ_URL with three nodes, the first two down', () => {
       DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
       REPORTS_DIR: await mkdtemp(join(tmpdir(), 'node-list-reports-')),
     });
+    await start('payment', { DATABASE_URL: testConfig.databaseUrlOf('payment') });
     const api = await start('order-api', { DATABASE_URL: testConfig.databaseUrlOf('order-api') });
     await insertProduct(pool, { sku: 'NODE-LIST-1', name: 'Failover tea', priceCents: 500, stock: 5 });
 
@@ -111,9 +112,16 @@ describe('RABBITMQ_URL with three nodes, the first two down', () => {
     expect(placed.status).toBe(201);
     const { id: orderId, accessToken } = (await placed.json()) as { id: string; accessToken: string };
     const withToken = { headers: { authorization: `Bearer ${accessToken}` } };
+    // Paid through the payment service, which found the live node too.
+    const paying = await fetch(`${api.baseUrl}/orders/${orderId}/payment`, {
+      method: 'POST',
+      headers: { ...withToken.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ card: SANDBOX_CARDS.succeeds }),
+    });
+    expect(paying.status).toBe(202);
 
     await waitFor(
-      'the order to be completed',
+      'the order to be completed (paid, emailed, reported)',
       async () => {
         const order = (await (await fetch(`${api.baseUrl}/orders/${orderId}`, withToken)).json()) as {
           status: string;
@@ -124,6 +132,7 @@ describe('RABBITMQ_URL with three nodes, the first two down', () => {
     );
     const [email] = await smtp.waitForMessages(1);
     expect(email.envelope.to).toEqual(['failover@example.com']);
+    await smtp.waitForMessages(2); // the reservation's email, then the payment's
     const report = await fetch(`${api.baseUrl}/orders/${orderId}/report`, withToken);
     expect([report.status, report.headers.get('content-type')]).toEqual([200, 'application/pdf']);
 

@@ -117,7 +117,11 @@ describe('SERVICE_USERS', () => {
       ...feeds.map((queue) => `${queue}.dlq`),
       ...feeds.flatMap((queue) => RETRY_DELAYS.map(({ label }) => `${queue}.retry.${label}`)),
     ]);
-    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual(feeds);
+    // And the delay queues, which declaring one with its dead-letter exchange needs (nothing consumes them).
+    expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
+      ...feeds,
+      paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS),
+    ]);
   });
 
   it.each([

@@ -286,7 +286,14 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
       derivedFrom(Queues.orderPayments),
       derivedFrom(Queues.orderDeadlines),
     ),
-    read: anyOf(named(Queues.orderStatus), named(Queues.orderPayments), named(Queues.orderDeadlines)),
+    // Read on the delay queues too: RabbitMQ checks it (and write on the dead-letter exchange, `order`)
+    // when a queue with a dead-letter exchange is declared. Nothing consumes them.
+    read: anyOf(
+      named(Queues.orderStatus),
+      named(Queues.orderPayments),
+      named(Queues.orderDeadlines),
+      derivedFrom(PAYMENT_DUE_QUEUE_PREFIX),
+    ),
     tags: [],
   },
   {

@@ -4,7 +4,9 @@ import {
   LOG_RECORD_LIMITS,
   LogRecordV1,
   MAX_MESSAGE_BYTES,
+  isPaymentDueQueue,
   MessageTypes,
+  paymentDueQueue,
   QUEUE_LIMIT_POLICIES,
   Queues,
   RoutingKeys,
@@ -200,18 +202,21 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await admin.waitForMessages(Queues.reportRpc, 1);
     });
 
-    it('may consume its status feed, order_status', async () => {
-      expect(await brokerErrorOf('order-api', consume(Queues.orderStatus))).toBeUndefined();
+    // Its three feeds: the workers' status events, the payment service's results, the deadlines.
+    const feeds: string[] = [Queues.orderStatus, Queues.orderPayments, Queues.orderDeadlines];
+
+    it.each(feeds)('may consume its feed %s', async (queue) => {
+      expect(await brokerErrorOf('order-api', consume(queue))).toBeUndefined();
     });
 
-    it.each(TOPOLOGY.queues.map((queue) => queue.name).filter((queue) => queue !== Queues.orderStatus))(
-      'may not consume %s',
-      async (queue) => {
-        expect(await brokerErrorOf('order-api', consume(queue))).toEqual(
-          refusal('order-api', 'queue', queue),
-        );
-      },
-    );
+    // It may read its delay queues (declaring one with a dead-letter exchange needs it); it never consumes them.
+    it.each(
+      TOPOLOGY.queues
+        .map((queue) => queue.name)
+        .filter((queue) => !feeds.includes(queue) && !isPaymentDueQueue(queue)),
+    )('may not consume %s', async (queue) => {
+      expect(await brokerErrorOf('order-api', consume(queue))).toEqual(refusal('order-api', 'queue', queue));
+    });
   });
 
   describe.each([
@@ -291,6 +296,39 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await admin.purge(`${own}.dlq`);
       expect(await brokerErrorOf(user, publishConfirmed(Exchanges.orderDeadLetter, own))).toBeUndefined();
       await admin.waitForMessages(`${own}.dlq`, 1);
+    });
+  });
+
+  describe('payment', () => {
+    it('may consume payment_requests and publish its results to payment, and nothing of the orders', async () => {
+      expect(await brokerErrorOf('payment', consume(Queues.paymentRequests))).toBeUndefined();
+      expect(
+        await brokerErrorOf('payment', publishConfirmed(Exchanges.payment, RoutingKeys.paymentSucceeded)),
+      ).toBeUndefined();
+      await admin.purge(Queues.orderPayments);
+      expect(await brokerErrorOf('payment', consume(Queues.orderPayments))).toEqual(
+        refusal('payment', 'queue', Queues.orderPayments),
+      );
+      expect(
+        await brokerErrorOf('payment', publishConfirmed(Exchanges.order, RoutingKeys.orderPaid)),
+      ).toEqual(refusal('payment', 'exchange', Exchanges.order));
+    });
+  });
+
+  describe('order-api and its payment windows', () => {
+    it('may declare the delay queue of a window the definitions do not have, and nothing else', async () => {
+      const window = paymentDueQueue(2_500);
+      expect(
+        await brokerErrorOf('order-api', async (channel) => {
+          await channel.assertQueue(window.name, { durable: true, arguments: window.arguments });
+        }),
+      ).toBeUndefined();
+      await admin.channel.deleteQueue(window.name);
+      expect(
+        await brokerErrorOf('order-api', async (channel) => {
+          await channel.assertQueue('order_payment_later', { durable: true });
+        }),
+      ).toEqual(refusal('order-api', 'queue', 'order_payment_later'));
     });
   });
 
@@ -646,7 +684,9 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       } finally {
         await reportWorker.close();
       }
-      await waitFor('the order to be reported', async () => (await orderRow()).status === 'reported');
+      // Unpaid, it stays placed with the step done (completed needs the payment too).
+      await waitFor('the order to be reported', async () => (await orderRow()).reported_at !== null);
+      expect((await orderRow()).status).toBe('placed');
       expect(await admin.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
     });
 
