@@ -33,7 +33,7 @@ export class OrderDeadlineHandler implements OnApplicationBootstrap {
 
   private async apply(deadline: OrderPaymentDueV1): Promise<void> {
     const { orderId } = deadline.data;
-    const result = await this.store.apply({ orderId, event: { type: 'deadline' } });
+    const result = await this.store.applyEvent({ orderId, event: { type: 'deadline' } });
     if (result.outcome === 'unknown-order') {
       throw new PermanentFailure(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }

@@ -43,11 +43,11 @@ export type LifecycleResult = { outcome: 'unknown-order' } | (LifecycleDecision 
 /** Most events one transaction applies. */
 const MAX_EVENTS_PER_TRANSACTION = 500;
 /**
- * How long an idle store lets events gather before it starts a transaction. Short: customers wait on
- * payments and cancellations; the workers' status events and the deadlines gather into batches anyway
- * while a transaction runs.
+ * How long an idle store lets the brokers' events (status steps, payment results, deadlines) gather
+ * before it starts a transaction: nobody waits on them, and a flash sale's trickle of two or three per
+ * order then shares transactions (a status shows this much later). Customers' requests start at once.
  */
-const LIFECYCLE_LINGER_MS = 5;
+const EVENT_LINGER_MS = 20;
 
 /** An order's lifecycle columns as stored: what `decide` reads, and what a transition writes back. */
 interface LifecycleRow {
@@ -130,26 +130,38 @@ const EMAIL_ROUTES: Record<LifecycleEmail, { routingKey: string; type: string }>
  */
 @Injectable()
 export class OrderLifecycleStore {
-  private readonly commands = new GroupCommit<LifecycleCommand, LifecycleResult>(
-    eachAloneIfBatchFails(
-      (commands) => this.applyBatch(commands),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
-    // No waiting bound: the consumers' prefetch and the HTTP server's connections bound the waiting.
-    {
-      maxBatchSize: MAX_EVENTS_PER_TRANSACTION,
-      maxWaiting: Number.POSITIVE_INFINITY,
-      lingerMs: LIFECYCLE_LINGER_MS,
-    },
-  );
+  /** Customers' payments and cancellations: someone waits for each, so no linger. */
+  private readonly requests = this.batching(0);
+  /** The three feeds' events: they gather for EVENT_LINGER_MS. */
+  private readonly events = this.batching(EVENT_LINGER_MS);
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly relay: OutboxRelay,
   ) {}
 
+  /**
+   * A customer's request (pay, cancel), applied at once. Its transaction and the events' may run side by
+   * side: each locks its orders in id order, then their products in id order, so they cannot deadlock.
+   */
   apply(command: LifecycleCommand): Promise<LifecycleResult> {
-    return this.commands.submit(command);
+    return this.requests.submit(command);
+  }
+
+  /** An event from the broker (a status step, a payment result, a deadline), batched with its peers. */
+  applyEvent(command: LifecycleCommand): Promise<LifecycleResult> {
+    return this.events.submit(command);
+  }
+
+  private batching(lingerMs: number): GroupCommit<LifecycleCommand, LifecycleResult> {
+    return new GroupCommit<LifecycleCommand, LifecycleResult>(
+      eachAloneIfBatchFails(
+        (commands) => this.applyBatch(commands),
+        (error) => !isDatabaseUnavailableError(error),
+      ),
+      // No waiting bound: the consumers' prefetch and the HTTP server's connections bound the waiting.
+      { maxBatchSize: MAX_EVENTS_PER_TRANSACTION, maxWaiting: Number.POSITIVE_INFINITY, lingerMs },
+    );
   }
 
   private async applyBatch(commands: LifecycleCommand[]): Promise<ItemResult<LifecycleResult>[]> {

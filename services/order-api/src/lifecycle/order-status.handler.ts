@@ -28,7 +28,7 @@ export class OrderStatusHandler implements OnApplicationBootstrap {
       event.type === MessageTypes.orderNotifiedV1
         ? { type: 'notified', at: new Date(event.data.notifiedAt) }
         : { type: 'reported', at: new Date(event.data.reportedAt) };
-    const result = await this.store.apply({ orderId: event.data.orderId, event: step });
+    const result = await this.store.applyEvent({ orderId: event.data.orderId, event: step });
     if (result.outcome === 'unknown-order') {
       throw new PermanentFailure(`order ${event.data.orderId} does not exist`, 'ORDER_NOT_FOUND');
     }

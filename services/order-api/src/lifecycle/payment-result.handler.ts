@@ -40,7 +40,7 @@ export class PaymentResultHandler implements OnApplicationBootstrap {
         : result.type === MessageTypes.paymentFailedV1
           ? { type: 'payment-failed', paymentId, code: result.data.code }
           : { type: 'payment-refunded', paymentId };
-    const outcome = await this.store.apply({ orderId, event });
+    const outcome = await this.store.applyEvent({ orderId, event });
     if (outcome.outcome === 'unknown-order') {
       throw new PermanentFailure(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
     }

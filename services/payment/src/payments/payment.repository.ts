@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REFUND_REASONS, type RefundReason } from '@shop/contracts';
-import { PG_POOL, queryKeepingConnection } from '@shop/db';
+import {
+  eachAloneIfBatchFails,
+  GroupCommit,
+  isDatabaseUnavailableError,
+  type ItemResult,
+  PG_POOL,
+  queryKeepingConnection,
+} from '@shop/db';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 
@@ -68,8 +75,22 @@ export type ChargeClaim =
   | { kind: 'busy'; reason: string }
   | { kind: 'refused'; payment: Payment; recordedNow: boolean };
 
+/** Most claims, and most settlements, one statement takes. */
+const MAX_PER_STATEMENT = 100;
+
+interface Settlement {
+  paymentId: string;
+  status: ChargeSettlement;
+  providerReference: string | null;
+}
+
 const COLUMNS = `payment_id::text, order_id::text, amount_cents, currency, card_last4, status,
   provider_reference, created_at, settled_at, refunded_at, refund_reason`;
+
+/** COLUMNS of the updated row where the unnested settlements have columns of the same names. */
+const SETTLED_COLUMNS = `p.payment_id::text AS payment_id, p.order_id::text AS order_id, p.amount_cents,
+  p.currency, p.card_last4, p.status, p.provider_reference, p.created_at, p.settled_at, p.refunded_at,
+  p.refund_reason`;
 
 /**
  * The payments table (payment.payments), each decision one conditional statement. An order has at most
@@ -78,26 +99,35 @@ const COLUMNS = `payment_id::text, order_id::text, amount_cents, currency, card_
  */
 @Injectable()
 export class PaymentRepository {
+  /**
+   * The common cases share one statement among the charges in hand (GroupCommit), as order-api's stores
+   * do: a new payment id's claim, and a claimed charge's settlement. Two commits per charge, each alone,
+   * were most of what a payment cost PostgreSQL. Anything else (a redelivery, a taken-over claim, a paid
+   * order) goes on one statement at a time.
+   */
+  private readonly newClaims = new GroupCommit<{ charge: NewCharge; leaseMs: number }, Payment | undefined>(
+    eachAloneIfBatchFails(
+      (batch) => this.claimNewBatch(batch),
+      (error) => !isDatabaseUnavailableError(error),
+    ),
+    // No waiting bound: the consumer's prefetch bounds how many charges can wait.
+    { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
+  );
+
+  private readonly settlements = new GroupCommit<Settlement, Payment | undefined>(
+    eachAloneIfBatchFails(
+      (batch) => this.settleBatch(batch),
+      (error) => !isDatabaseUnavailableError(error),
+    ),
+    { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
+  );
+
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /** Claims the charge of `charge.paymentId` for `leaseMs`, unless something recorded says otherwise. */
   async claimCharge(charge: NewCharge, leaseMs: number): Promise<ChargeClaim> {
-    const inserted = await this.rows({
-      name: 'claim-new-charge-v1',
-      text: `INSERT INTO payments (payment_id, order_id, amount_cents, currency, card_last4, status, claimed_until)
-             VALUES ($1::uuid, $2::uuid, $3, $4, $5, 'charging', now() + make_interval(secs => $6::double precision / 1000))
-             ON CONFLICT DO NOTHING
-             RETURNING ${COLUMNS}`,
-      values: [
-        charge.paymentId,
-        charge.orderId,
-        charge.amountCents,
-        charge.currency,
-        charge.cardLast4,
-        leaseMs,
-      ],
-    });
-    if (inserted[0]) return { kind: 'claimed', payment: inserted[0] };
+    const inserted = await this.newClaims.submit({ charge, leaseMs });
+    if (inserted) return { kind: 'claimed', payment: inserted };
 
     // A claim whose handler died (a crash mid-charge): taken over once its lease ran out.
     const retaken = await this.rows({
@@ -141,15 +171,66 @@ export class PaymentRepository {
     status: ChargeSettlement,
     providerReference: string | null,
   ): Promise<Payment> {
-    const settled = await this.rows({
-      name: 'settle-charge-v1',
-      text: `UPDATE payments
-                SET status = $2, provider_reference = $3, settled_at = now(), claimed_until = NULL
-              WHERE payment_id = $1::uuid AND status = 'charging'
+    const settled = await this.settlements.submit({ paymentId, status, providerReference });
+    return settled ?? (await this.get(paymentId));
+  }
+
+  /** New payment ids inserted as charging; undefined for one whose id (or order's charge) is there already. */
+  private async claimNewBatch(
+    batch: { charge: NewCharge; leaseMs: number }[],
+  ): Promise<ItemResult<Payment | undefined>[]> {
+    const rows = await this.rows({
+      name: 'claim-new-charges-v2',
+      text: `INSERT INTO payments (payment_id, order_id, amount_cents, currency, card_last4, status, claimed_until)
+             SELECT c.payment_id, c.order_id, c.amount_cents, c.currency, c.card_last4, 'charging',
+                    now() + make_interval(secs => c.lease_ms / 1000)
+               FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::double precision[])
+                    WITH ORDINALITY AS c(payment_id, order_id, amount_cents, currency, card_last4, lease_ms, ord)
+              ORDER BY c.ord
+             ON CONFLICT DO NOTHING
              RETURNING ${COLUMNS}`,
-      values: [paymentId, status, providerReference],
+      values: [
+        batch.map(({ charge }) => charge.paymentId),
+        batch.map(({ charge }) => charge.orderId),
+        batch.map(({ charge }) => charge.amountCents),
+        batch.map(({ charge }) => charge.currency),
+        batch.map(({ charge }) => charge.cardLast4),
+        batch.map(({ leaseMs }) => leaseMs),
+      ],
     });
-    return settled[0] ?? (await this.get(paymentId));
+    // The same payment id twice in one batch (a redelivery beside the first): the first is the claim.
+    const claimed = new Map(rows.map((payment) => [payment.paymentId.toLowerCase(), payment]));
+    return batch.map(({ charge }) => {
+      const key = charge.paymentId.toLowerCase();
+      const payment = claimed.get(key);
+      claimed.delete(key);
+      return { ok: true, value: payment };
+    });
+  }
+
+  /** Claimed charges recorded as their provider answered; undefined for one settled by another handler. */
+  private async settleBatch(batch: Settlement[]): Promise<ItemResult<Payment | undefined>[]> {
+    const rows = await this.rows({
+      name: 'settle-charges-v2',
+      text: `UPDATE payments p
+                SET status = s.status, provider_reference = s.provider_reference, settled_at = now(),
+                    claimed_until = NULL
+               FROM unnest($1::uuid[], $2::text[], $3::text[]) AS s(payment_id, status, provider_reference)
+              WHERE p.payment_id = s.payment_id AND p.status = 'charging'
+             RETURNING ${SETTLED_COLUMNS}`,
+      values: [
+        batch.map((settlement) => settlement.paymentId),
+        batch.map((settlement) => settlement.status),
+        batch.map((settlement) => settlement.providerReference),
+      ],
+    });
+    const settled = new Map(rows.map((payment) => [payment.paymentId.toLowerCase(), payment]));
+    return batch.map((settlement) => {
+      const key = settlement.paymentId.toLowerCase();
+      const payment = settled.get(key);
+      settled.delete(key);
+      return { ok: true, value: payment };
+    });
   }
 
   /** Ends a claim early (the provider call failed before it answered), so a retry may claim again at once. */
