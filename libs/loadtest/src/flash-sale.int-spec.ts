@@ -29,12 +29,16 @@ import { runFlashSale } from './run-flash-sale';
 
 const REPO_ROOT = join(__dirname, '../../..');
 
-/** A short payment window, so unpaid reservations end and their units come back during the sale. */
-const PAYMENT_WINDOW_MS = 3_000;
+/**
+ * A short payment window, so unpaid reservations end and their units come back during the sale. Six
+ * seconds: on a loaded machine a payer's request, the charge and its result took more than 3 s; the
+ * late card (10 s after it is asked for) still lands after the deadline.
+ */
+const PAYMENT_WINDOW_MS = 6_000;
 
 /**
  * The flash sale, small: 2,000 orders from 50 connections for 100 units against the real order-api
- * (3-second payment window), both workers and the payment service (their own processes), the real
+ * (6-second payment window), both workers and the payment service (their own processes), the real
  * broker, PostgreSQL and an SMTP sink behind a Mailpit-compatible API. Half the customers pay, a tenth
  * pay with the card that succeeds 10 s late (after their order expired: refunded), a tenth cancel
  * (before or after paying), the rest never pay; returned units are sold again. Every invariant must
@@ -142,10 +146,12 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     const spike = results.acceptedOrders.filter((order) => order.wave === 'spike');
     const ofAction = (action: string) => spike.filter((order) => order.action === action);
     expect(Math.abs(ofAction('pay').length - spike.length * 0.5)).toBeLessThanOrEqual(2);
-    expect(ofAction('pay').every((o) => o.status === 'completed' && o.actionAnswers?.[0] === '202')).toBe(
-      true,
-    );
-    // The late card succeeds 10 s after the 3-second window ended: expired, then the charge refunded.
+    // Named when they fail: which payer ended how, and what order-api answered them.
+    const payersNotCompleted = ofAction('pay')
+      .filter((o) => o.status !== 'completed' || o.actionAnswers?.[0] !== '202')
+      .map((o) => ({ orderId: o.orderId, status: o.status, answers: o.actionAnswers, payBy: o.payBy }));
+    expect(payersNotCompleted).toEqual([]);
+    // The late card succeeds 10 s after it is asked for, after the 6-second window: expired, then refunded.
     expect(ofAction('pay-late').length).toBeGreaterThan(0);
     expect(ofAction('pay-late').every((o) => o.status === 'expired' && o.refundedAt && !o.paidAt)).toBe(true);
     expect(results.lifecycle!.latePaymentsRefunded).toBe(ofAction('pay-late').length);
