@@ -1,5 +1,5 @@
 import { loadConfig } from './load-config';
-import { allowedHostsVariable, rabbitmqNodesOf, vhostOf } from './variables';
+import { allowedHostsVariable, rabbitmqNodesOf, trustProxyVariable, vhostOf } from './variables';
 
 describe('RABBITMQ_URL helpers', () => {
   const cluster = ' amqp://u:p@127.0.0.1:5681/shop , amqp://u:p@127.0.0.1:5682/shop,';
@@ -34,6 +34,23 @@ describe('allowedHostsVariable', () => {
   it('refuses what is not a host name', () => {
     for (const bad of ['localhost:3000', 'http://localhost', 'a b', ',']) {
       expect(() => loadConfig(shape, { ALLOWED_HOSTS: bad })).toThrow(/ALLOWED_HOSTS: must be host names/);
+    }
+  });
+});
+
+describe('trustProxyVariable', () => {
+  const shape = { TRUST_PROXY: trustProxyVariable() };
+
+  it('defaults to loopback and reads addresses, subnets and proxy-addr names', () => {
+    expect(loadConfig(shape, {}).TRUST_PROXY).toEqual(['127.0.0.1', '::1']);
+    expect(
+      loadConfig(shape, { TRUST_PROXY: ' 10.0.0.0/8, FD00::/8,loopback,uniquelocal ' }).TRUST_PROXY,
+    ).toEqual(['10.0.0.0/8', 'fd00::/8', 'loopback', 'uniquelocal']);
+  });
+
+  it('refuses what proxy-addr would not read', () => {
+    for (const bad of ['haproxy', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', '10.0.0.0/x', ',', '*']) {
+      expect(() => loadConfig(shape, { TRUST_PROXY: bad })).toThrow(/TRUST_PROXY: must be IP addresses/);
     }
   });
 });

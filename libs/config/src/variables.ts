@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Reusable validators for the variables every service reads (the README's "Configuration and ports"). */
@@ -116,20 +117,42 @@ export const hostVariable = (defaultHost = '127.0.0.1') =>
  * Requests naming another host are refused, so a DNS-rebound web page cannot reach a local service.
  */
 export const allowedHostsVariable = (defaultHosts = 'localhost,127.0.0.1,[::1]') =>
+  commaListVariable(defaultHosts).refine(
+    (hosts) =>
+      hosts.length > 0 && hosts.every((host) => /^(\*|\[[0-9a-f:.]+\]|[0-9a-z._-]{1,253})$/.test(host)),
+    'must be host names, IPv4 addresses or [IPv6] addresses separated by commas, or *',
+  );
+
+/**
+ * TRUST_PROXY: the proxies whose X-Forwarded-For names the client (so rate limits count the client, not
+ * the proxy), separated by commas: addresses, subnets (`10.0.0.0/8`), or `loopback`, `linklocal`,
+ * `uniquelocal`. Default: loopback only, so another machine cannot pass itself off as someone else.
+ */
+export const trustProxyVariable = (defaultProxies = '127.0.0.1,::1') =>
+  commaListVariable(defaultProxies).refine(
+    (proxies) => proxies.length > 0 && proxies.every(isProxyAddress),
+    'must be IP addresses, subnets (address/bits), loopback, linklocal or uniquelocal, separated by commas',
+  );
+
+/** Entries separated by commas, trimmed and lower-cased, empty ones dropped. */
+const commaListVariable = (defaultValue: string) =>
   z
     .string()
-    .default(defaultHosts)
+    .default(defaultValue)
     .transform((value) =>
       value
         .split(',')
-        .map((host) => host.trim().toLowerCase())
+        .map((entry) => entry.trim().toLowerCase())
         .filter(Boolean),
-    )
-    .refine(
-      (hosts) =>
-        hosts.length > 0 && hosts.every((host) => /^(\*|\[[0-9a-f:.]+\]|[0-9a-z._-]{1,253})$/.test(host)),
-      'must be host names, IPv4 addresses or [IPv6] addresses separated by commas, or *',
     );
+
+function isProxyAddress(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+}
 
 /**
  * A shared secret (OPS_TOKEN, ORDER_TOKEN_SECRET): required, at least 32 characters, printable ASCII,

@@ -21,6 +21,10 @@ describe('haproxyConfig', () => {
     expect(config).toMatch(/balance roundrobin/);
   });
 
+  it("passes the client's address on in X-Forwarded-For, which the services' rate limits count by", () => {
+    expect(config).toMatch(/^ {2}option forwardfor$/m);
+  });
+
   it('counts any answer to /health as alive, and retries only connections that failed', () => {
     expect(config).toContain('option httpchk GET /health');
     expect(config).toContain('http-check expect rstatus ^(200|503)$');

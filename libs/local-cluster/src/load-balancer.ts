@@ -99,6 +99,8 @@ export function haproxyConfig({ port, backends, healthPath = '/health' }: LoadBa
     '',
     'defaults',
     '  mode http',
+    "  # X-Forwarded-For: the client's address, which rate limits count by (loopback is a trusted proxy).",
+    '  option forwardfor',
     '  timeout connect 1s',
     '  timeout client 60s',
     '  timeout server 60s',

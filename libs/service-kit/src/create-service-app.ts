@@ -23,7 +23,15 @@ export interface ServiceAppOptions {
   connectionTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this long. */
   keepAliveTimeoutMs?: number;
+  /**
+   * Addresses or subnets (`10.0.0.0/8`; `loopback`, `uniquelocal`) of proxies whose X-Forwarded-For is
+   * believed: `request.ip` is then the client's address, which rate limits count by. Default: loopback only.
+   */
+  trustProxy?: readonly string[];
 }
+
+/** The proxies believed unless TRUST_PROXY says otherwise: HAProxy or a load test on this machine. */
+export const DEFAULT_TRUSTED_PROXIES: readonly string[] = ['127.0.0.1', '::1'];
 
 /**
  * The HTTP timeouts (Fastify's and Node's defaults leave the first two at 0: a slow body held a
@@ -57,6 +65,7 @@ export async function createServiceApp(
     requestTimeout,
     connectionTimeout: options.connectionTimeoutMs ?? HTTP_TIMEOUTS.connectionTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? HTTP_TIMEOUTS.keepAliveTimeoutMs,
+    trustProxy: [...(options.trustProxy ?? DEFAULT_TRUSTED_PROXIES)],
     http: {
       // Node looks for requests over their time every 30 s by default: a slow body would get twice its time.
       connectionsCheckingInterval: Math.min(1_000, requestTimeout),

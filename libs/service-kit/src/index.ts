@@ -11,3 +11,4 @@ export * from './auth/bearer-token';
 export * from './auth/operator.guard';
 export * from './http/allowed-hosts';
 export * from './retention/retention.job';
+export * from './http/rate-limits';

@@ -6,6 +6,7 @@ import { AuthModule } from './auth/auth.module';
 import { ORDER_API_CONFIG, type OrderApiConfig } from './config/order-api.config';
 import { OrdersModule } from './orders/orders.module';
 import { ProductsModule } from './products/products.module';
+import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { ReportRpcClient } from './reports/report-rpc.client';
 import { ReportsModule } from './reports/reports.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -46,6 +47,7 @@ export class AppModule {
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         HealthModule.register([DatabaseHealthCheck, BrokerHealthCheck, ReportRpcClient]),
         AuthModule,
+        RateLimitsModule,
         OrdersModule,
         ProductsModule,
         LifecycleModule,

@@ -14,6 +14,7 @@ async function bootstrap(): Promise<void> {
   const app = await createServiceApp(AppModule.forRoot(config), {
     logger,
     allowedHosts: config.ALLOWED_HOSTS,
+    trustProxy: config.TRUST_PROXY,
     errorClassifiers: [databaseUnavailableClassifier],
   });
   setUpApiDocs(app);

@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import { SIGN_IN_CODE_TTL_MS } from '@shop/contracts';
+import { rateLimited } from '@shop/service-kit';
 import type { FastifyReply } from 'fastify';
 import type { CustomerTokenResponse } from '../tokens/customer-token.issuer';
-import { ClientRateLimit, ClientRateLimitGuard, rateLimited } from './client-rate-limit.guard';
+import { ClientRateLimit, ClientRateLimitGuard } from './client-rate-limit.guard';
 import { SignInService } from './sign-in.service';
 import { parseBody, SignInRequest, TokenRequest } from './sign-in.requests';
 

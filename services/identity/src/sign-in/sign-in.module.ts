@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TokensModule } from '../tokens/tokens.module';
-import { ClientRateLimitGuard, ClientRateLimits } from './client-rate-limit.guard';
+import { ClientRateLimitGuard, clientRateLimitsProvider } from './client-rate-limit.guard';
 import { SignInCodePublisher } from './sign-in-code.publisher';
 import { SignInCodeRepository } from './sign-in-code.repository';
 import { SignInController } from './sign-in.controller';
@@ -13,7 +13,7 @@ import { SignInService } from './sign-in.service';
     SignInService,
     SignInCodeRepository,
     SignInCodePublisher,
-    ClientRateLimits,
+    clientRateLimitsProvider,
     ClientRateLimitGuard,
   ],
 })

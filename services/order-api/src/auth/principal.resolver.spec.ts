@@ -35,6 +35,15 @@ describe('PrincipalResolver', () => {
     expect(verified).toEqual([JWT, 'a.b.c']);
   });
 
+  it("verifies a request's customer JWT once, however often the request is resolved", async () => {
+    const first = request(`Bearer ${JWT}`);
+    const second = request(`Bearer ${JWT}`);
+    for (const each of [first, first, second, first]) {
+      expect(await resolver.resolve(each)).toEqual({ kind: 'customer', ...ALICE });
+    }
+    expect(verified).toEqual([JWT, JWT]);
+  });
+
   it('reads ?accessToken= only where asked, never as a customer JWT or the operator; a header wins over it', async () => {
     expect(await resolver.resolve(request(), 'from-query')).toEqual({ kind: 'token', token: 'from-query' });
     expect(await resolver.resolve(request(), '')).toEqual({ kind: 'none' });

@@ -24,6 +24,9 @@ export type Principal =
 /** The one place that turns a request's credentials into a Principal and decides who may read an order. */
 @Injectable()
 export class PrincipalResolver {
+  /** A request's verified customer JWT, so the rate limit's check and the handler verify it once. */
+  private readonly customers = new WeakMap<object, Promise<Principal>>();
+
   constructor(
     @Inject(ORDER_API_CONFIG) private readonly config: OrderApiConfig,
     private readonly customerTokens: CustomerTokenVerifier,
@@ -40,10 +43,19 @@ export class PrincipalResolver {
     // The operator token only as a header: in a query string it would end up in URLs, histories and logs.
     if (bearer !== undefined && secretsEqual(token, this.config.OPS_TOKEN)) return { kind: 'operator' };
     if (bearer !== undefined && looksLikeJwt(token)) {
-      const claims = await this.customerTokens.verify(token);
-      return claims ? { kind: 'customer', ...claims } : { kind: 'invalid' };
+      let principal = this.customers.get(request);
+      if (!principal) {
+        principal = this.verifiedCustomer(token);
+        this.customers.set(request, principal);
+      }
+      return principal;
     }
     return { kind: 'token', token };
+  }
+
+  private async verifiedCustomer(token: string): Promise<Principal> {
+    const claims = await this.customerTokens.verify(token);
+    return claims ? { kind: 'customer', ...claims } : { kind: 'invalid' };
   }
 
   /** The access token of an order, as POST /orders answers it. */

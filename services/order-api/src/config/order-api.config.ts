@@ -11,6 +11,7 @@ import {
   secretVariable,
   SERVICE_PORTS,
   serviceDatabaseUrl,
+  trustProxyVariable,
 } from '@shop/config';
 import { CUSTOMER_TOKEN, DEFAULT_PAYMENT_WINDOW_MS, PAYMENT_WINDOW_LIMITS } from '@shop/contracts';
 import { z } from 'zod';
@@ -29,6 +30,17 @@ export const orderApiConfigShape = {
   HOST: hostVariable(),
   /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
   ALLOWED_HOSTS: allowedHostsVariable(),
+  /** Proxies whose X-Forwarded-For names the client (HAProxy, the load test); others count as the client. */
+  TRUST_PROXY: trustProxyVariable(),
+  /**
+   * Rate limits, per client (address) and per signed-in customer (their JWT's `sub`), each per
+   * RATE_LIMIT_WINDOW_SECONDS and per instance: over one, 429 RATE_LIMITED with Retry-After.
+   */
+  ORDER_RATE_LIMIT_PER_CLIENT: positiveIntVariable(300, 1_000_000),
+  ORDER_RATE_LIMIT_PER_CUSTOMER: positiveIntVariable(10, 1_000_000),
+  PAYMENT_RATE_LIMIT_PER_CLIENT: positiveIntVariable(60, 1_000_000),
+  PAYMENT_RATE_LIMIT_PER_CUSTOMER: positiveIntVariable(10, 1_000_000),
+  RATE_LIMIT_WINDOW_SECONDS: positiveIntVariable(10, 86_400),
   // Its own role: rights on its own schema only.
   DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'order-api')),
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),

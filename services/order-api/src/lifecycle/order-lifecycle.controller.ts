@@ -13,6 +13,7 @@ import { parseOrReject } from '../common/zod-validation';
 import { OrderAccess, orderNotFound } from '../orders/order-access';
 import { orderLocation, type OrderView } from '../orders/order.view';
 import { OrdersService } from '../orders/orders.service';
+import { RateLimited } from '../rate-limits/order-rate-limits';
 import type { LifecycleEvent } from './order-lifecycle';
 import { OrderLifecycleStore, type LifecycleResult } from './order-lifecycle.store';
 
@@ -87,6 +88,7 @@ export class OrderLifecycleController {
       'PAYMENT_IN_PROGRESS (wait for the current attempt)',
     schema: errorResponseSchema,
   })
+  @RateLimited('payments')
   async pay(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

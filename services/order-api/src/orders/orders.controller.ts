@@ -33,6 +33,7 @@ import { requireJsonContentType } from '../common/request-headers';
 import { parseOrReject } from '../common/zod-validation';
 import { CreateOrderRequest, IdempotencyKey, normaliseOrder } from './create-order.request';
 import { ReportRpcClient } from '../reports/report-rpc.client';
+import { RateLimited } from '../rate-limits/order-rate-limits';
 import { decodeCursor, encodeCursor, ListOrdersQuery } from './list-orders.query';
 import { OrderAccess, orderNotFound } from './order-access';
 import { orderLocation, toOrderPlacedData, type OrderView } from './order.view';
@@ -150,6 +151,7 @@ export class OrdersController {
     description: 'DATABASE_UNAVAILABLE, IDENTITY_UNAVAILABLE (a customer JWT cannot be checked now)',
     schema: errorResponseSchema,
   })
+  @RateLimited('orders')
   async placeOrder(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

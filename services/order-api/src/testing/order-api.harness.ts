@@ -16,6 +16,17 @@ export const bearer = (token: string): Record<string, string> => ({ authorizatio
 export const asOperator = bearer(testSecrets.OPS_TOKEN);
 
 /**
+ * Rate limits no spec reaches by accident (many place orders at once, from 127.0.0.1, as one customer);
+ * the limits' own spec sets low ones.
+ */
+const UNREACHED_RATE_LIMITS = {
+  ORDER_RATE_LIMIT_PER_CLIENT: '1000000',
+  ORDER_RATE_LIMIT_PER_CUSTOMER: '1000000',
+  PAYMENT_RATE_LIMIT_PER_CLIENT: '1000000',
+  PAYMENT_RATE_LIMIT_PER_CUSTOMER: '1000000',
+};
+
+/**
  * Boots the real order-api against the test database and vhost, with the test secrets (testSecrets).
  * `env` overrides configuration variables (e.g. a DATABASE_URL nothing listens on, the IDENTITY_JWKS_URL
  * of a spec's own key server); `logger` replaces the errors-only default.
@@ -30,6 +41,7 @@ export async function startOrderApi(
     // The sweep runs often in tests so broker-outage specs finish quickly.
     OUTBOX_SWEEP_INTERVAL_MS: '250',
     ...testSecrets,
+    ...UNREACHED_RATE_LIMITS,
     ...env,
   });
   const harness = await startHttpApp(AppModule.forRoot(config), {
