@@ -47,6 +47,8 @@ export const RoutingKeys = {
   paymentSucceeded: 'payment.succeeded',
   paymentFailed: 'payment.failed',
   paymentRefunded: 'payment.refunded',
+  /** A customer's order for a sale with queued admission, waiting its turn in order_requests. */
+  orderRequested: 'order.requested',
 } as const;
 
 export const Queues = {
@@ -69,6 +71,12 @@ export const Queues = {
   /** order-api's payment results: payment.succeeded, payment.failed, payment.refunded. */
   orderPayments: 'order_payments',
   orderPaymentsDeadLetter: 'order_payments.dlq',
+  /**
+   * The waiting room of a sale with queued admission: order-api's consumers place the requests in
+   * arrival order, at the database's pace. Bounded (WAITING_ROOM_SIZE, reject-publish).
+   */
+  orderRequests: 'order_requests',
+  orderRequestsDeadLetter: 'order_requests.dlq',
   /** report-worker's RPC requests (the PDF of an order), published to through the default exchange. */
   reportRpc: 'report_rpc',
   logArchive: 'log_archive',
@@ -171,6 +179,12 @@ export const paymentDueQueueOf = (windowMs: number) =>
 /** Whether a queue is one of the payment windows' delay queues. */
 export const isPaymentDueQueue = (queue: string) => queue.startsWith(`${PAYMENT_DUE_QUEUE_PREFIX}.`);
 
+/**
+ * How many order requests the waiting room (order_requests) holds; one more is refused by the broker
+ * (`overflow: reject-publish`, a nack to the publisher) and POST /orders answers 503 WAITING_ROOM_FULL.
+ */
+export const WAITING_ROOM_SIZE = 10_000;
+
 export const LogAlertBindings = ['*.error', '*.fatal'] as const;
 
 /** Routing key of a log record on the `logs` topic exchange: `<service>.<level>`, e.g. `order-api.info`. */
@@ -198,6 +212,8 @@ export const MessageTypes = {
   paymentSucceededV1: 'payment.succeeded.v1',
   paymentFailedV1: 'payment.failed.v1',
   paymentRefundedV1: 'payment.refunded.v1',
+  /** A queued order request: the ticket, the customer and the order they asked for. */
+  orderRequestedV1: 'order.requested.v1',
 } as const;
 
 export type ExchangeName = (typeof Exchanges)[keyof typeof Exchanges];

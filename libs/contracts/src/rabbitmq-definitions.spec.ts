@@ -7,6 +7,7 @@ import {
   paymentDueQueueOf,
   Queues,
   RETRY_DELAYS,
+  WAITING_ROOM_SIZE,
 } from './names';
 import {
   buildQueuePolicies,
@@ -103,7 +104,7 @@ describe('SERVICE_USERS', () => {
     expect(allows(user('order-api').configure, 'order_payment_due')).toBe(false);
   });
 
-  it('lets order-api publish order and payment events and logs, and consume its three feeds with their retries only', () => {
+  it('lets order-api publish order and payment events and logs, and consume its three feeds with their retries and its waiting room only', () => {
     const { write, read } = user('order-api');
     expect(allows(write, DEFAULT_EXCHANGE)).toBe(true); // report_rpc requests, deadlines into delay queues
     const feeds = [Queues.orderStatus, Queues.orderDeadlines, Queues.orderPayments];
@@ -121,6 +122,8 @@ describe('SERVICE_USERS', () => {
     expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
       ...feeds,
       paymentDueQueueOf(DEFAULT_PAYMENT_WINDOW_MS),
+      Queues.orderRequests,
+      Queues.orderRequestsDeadLetter,
     ]);
   });
 
@@ -292,6 +295,11 @@ describe('QUEUE_LIMIT_POLICIES', () => {
       expect(policy.definition['max-length']).toBeGreaterThan(0);
     }
     expect(matching(Queues.reportRpc)[0].definition['max-length']).toBe(1_000);
+    // The waiting room's size: one more request is refused by the broker, and the customer hears 503.
+    expect(matching(Queues.orderRequests)[0]).toMatchObject({
+      name: 'shop-limit-waiting-room',
+      definition: { 'max-length': WAITING_ROOM_SIZE, overflow: 'reject-publish' },
+    });
   });
 
   it('are in definitions.json and in what apply-local imports', () => {

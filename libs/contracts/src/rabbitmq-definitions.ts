@@ -2,6 +2,7 @@ import { FLASH_SALE_LIMITS } from './flash-sale';
 import {
   MessageTypes,
   PAYMENT_DUE_QUEUE_PREFIX,
+  WAITING_ROOM_SIZE,
   Queues,
   RETRY_DELAYS,
   retryExchangeOf,
@@ -86,7 +87,7 @@ export interface QueueLimitPolicy {
 
 const MiB = 1024 * 1024;
 /** Every parking and retry queue, by the work queue it belongs to. */
-const parkingQueues = WorkQueues.map((queue) => `${queue}.dlq`);
+const parkingQueues = [...WorkQueues.map((queue) => `${queue}.dlq`), Queues.orderRequestsDeadLetter];
 const retryQueues = WorkQueues.flatMap((queue) => RETRY_DELAYS.map(({ label }) => `${queue}.retry.${label}`));
 
 /**
@@ -118,6 +119,12 @@ export const QUEUE_LIMIT_POLICIES: readonly QueueLimitPolicy[] = [
     queues: [],
     queuePrefixes: [PAYMENT_DUE_QUEUE_PREFIX],
     limit: { 'max-length': 4 * FLASH_SALE_LIMITS.stock.max, overflow: 'reject-publish' },
+  },
+  {
+    // The waiting room of queued sales: a full room is refused at once (503 WAITING_ROOM_FULL).
+    name: 'shop-limit-waiting-room',
+    queues: [Queues.orderRequests],
+    limit: { 'max-length': WAITING_ROOM_SIZE, overflow: 'reject-publish' },
   },
   {
     // Sign-in codes: identity answers 503 when refused; thousands waiting means the mail is down.
@@ -292,6 +299,9 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
       named(Queues.orderStatus),
       named(Queues.orderPayments),
       named(Queues.orderDeadlines),
+      // The waiting room, and its parked requests (its retention job removes the old ones).
+      named(Queues.orderRequests),
+      named(Queues.orderRequestsDeadLetter),
       derivedFrom(PAYMENT_DUE_QUEUE_PREFIX),
     ),
     tags: [],

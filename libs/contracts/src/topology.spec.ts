@@ -67,7 +67,24 @@ describe('TOPOLOGY', () => {
       'payment.succeeded',
       'payment.failed',
       'payment.refunded',
+      'order.requested',
     ]);
+  });
+
+  it('keeps the waiting room in order: a quorum queue that parks what it cannot read, with no retry path or delivery limit', () => {
+    const room = TOPOLOGY.queues.find((q) => q.name === Queues.orderRequests);
+    expect(room?.arguments).toEqual({
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': 'order.dlx',
+      'x-dead-letter-routing-key': 'order_requests',
+    });
+    expect(TOPOLOGY.bindings).toContainEqual({
+      source: 'order',
+      destination: 'order_requests',
+      destinationType: 'queue',
+      routingKey: 'order.requested',
+    });
+    expect(TOPOLOGY.queues.some((q) => q.name.startsWith('order_requests.retry'))).toBe(false);
   });
 
   it('gives each work queue retry queues that expire back into it', () => {

@@ -103,6 +103,24 @@ export function paymentDueQueue(windowMs: number): QueueDefinition {
   };
 }
 
+/**
+ * The waiting room: a quorum queue (no request is lost with a node) that dead-letters only what cannot
+ * be read. No retry path and no delivery limit: a request that cannot be placed now (the database is
+ * down) goes back to the head of the line, so the line keeps its order. Its length limit is a policy
+ * (`shop-limit-waiting-room`: max-length WAITING_ROOM_SIZE, overflow reject-publish).
+ */
+function waitingRoomQueue(name: string): QueueDefinition {
+  return {
+    name,
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': Exchanges.orderDeadLetter,
+      'x-dead-letter-routing-key': name,
+    },
+  };
+}
+
 const retryPaths = WorkQueues.flatMap((workQueue) =>
   RETRY_DELAYS.map(({ label, ms }) => ({ workQueue, label, queue: retryQueue(workQueue, label, ms) })),
 );
@@ -137,6 +155,7 @@ export const TOPOLOGY: Topology = {
     workQueue(Queues.paymentRequests),
     workQueue(Queues.orderPayments),
     paymentDueQueue(DEFAULT_PAYMENT_WINDOW_MS),
+    waitingRoomQueue(Queues.orderRequests),
     parkingQueue(Queues.orderNotifyDeadLetter),
     parkingQueue(Queues.orderReportDeadLetter),
     parkingQueue(Queues.orderStatusDeadLetter),
@@ -144,6 +163,7 @@ export const TOPOLOGY: Topology = {
     parkingQueue(Queues.orderDeadlinesDeadLetter),
     parkingQueue(Queues.paymentRequestsDeadLetter),
     parkingQueue(Queues.orderPaymentsDeadLetter),
+    parkingQueue(Queues.orderRequestsDeadLetter),
     // Classic on one node: requests are transient and short-lived (they expire per message), and a
     // quorum queue's log would buy nothing without other nodes to replicate to. Quorum on a cluster.
     { name: Queues.reportRpc, durable: true, arguments: { 'x-queue-type': 'classic' } },
@@ -163,6 +183,7 @@ export const TOPOLOGY: Topology = {
     toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderCancelled),
     toQueue(Exchanges.order, Queues.orderNotify, RoutingKeys.orderRefunded),
     toQueue(Exchanges.order, Queues.orderDeadlines, RoutingKeys.orderPaymentDue),
+    toQueue(Exchanges.order, Queues.orderRequests, RoutingKeys.orderRequested),
     toQueue(Exchanges.payment, Queues.paymentRequests, RoutingKeys.paymentRequested),
     toQueue(Exchanges.payment, Queues.paymentRequests, RoutingKeys.paymentRefundRequested),
     toQueue(Exchanges.payment, Queues.orderPayments, RoutingKeys.paymentSucceeded),
@@ -176,6 +197,7 @@ export const TOPOLOGY: Topology = {
     toQueue(Exchanges.orderDeadLetter, Queues.orderDeadlinesDeadLetter, Queues.orderDeadlines),
     toQueue(Exchanges.orderDeadLetter, Queues.paymentRequestsDeadLetter, Queues.paymentRequests),
     toQueue(Exchanges.orderDeadLetter, Queues.orderPaymentsDeadLetter, Queues.orderPayments),
+    toQueue(Exchanges.orderDeadLetter, Queues.orderRequestsDeadLetter, Queues.orderRequests),
     {
       source: Exchanges.logs,
       destination: Exchanges.logsBroadcast,

@@ -202,8 +202,15 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await admin.waitForMessages(Queues.reportRpc, 1);
     });
 
-    // Its three feeds: the workers' status events, the payment service's results, the deadlines.
-    const feeds: string[] = [Queues.orderStatus, Queues.orderPayments, Queues.orderDeadlines];
+    // Its three feeds: the workers' status events, the payment service's results, the deadlines; and the
+    // waiting room it feeds itself, with its parked requests (its retention job removes the old ones).
+    const feeds: string[] = [
+      Queues.orderStatus,
+      Queues.orderPayments,
+      Queues.orderDeadlines,
+      Queues.orderRequests,
+      Queues.orderRequestsDeadLetter,
+    ];
 
     it.each(feeds)('may consume its feed %s', async (queue) => {
       expect(await brokerErrorOf('order-api', consume(queue))).toBeUndefined();
@@ -688,6 +695,62 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
       await waitFor('the order to be reported', async () => (await orderRow()).reported_at !== null);
       expect((await orderRow()).status).toBe('placed');
       expect(await admin.messageCount(Queues.orderStatusDeadLetter)).toBe(0);
+    });
+
+    it('order-api takes into its waiting room only the requests it queued itself: a forged one is parked, nothing placed', async () => {
+      await admin.purge(Queues.orderRequests, Queues.orderRequestsDeadLetter);
+      const api = await start('order-api', { DATABASE_URL: testConfig.databaseUrlOf('order-api') });
+      await logsUntil(api, /consuming order_requests/);
+      const ticket = randomUUID();
+      const body = {
+        messageId: ticket,
+        type: MessageTypes.orderRequestedV1,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        correlationId: `least-privilege-${ticket}`,
+        data: {
+          ticket,
+          sequence: 0,
+          issuer: 'forger',
+          requestedAt: new Date().toISOString(),
+          customerId: randomUUID(),
+          customer: { email: 'forged.request@example.com', name: 'Forged Request' },
+          lines: [{ sku: 'TEA-001', quantity: 1 }],
+          idempotencyKey: `forged:${ticket}`,
+          requestHash: 'f'.repeat(64),
+        },
+      };
+      // notify-worker may publish to `order` (its status events): the exchange cannot tell the keys apart.
+      const notifyWorker = await BrokerProbe.connect(urlAs('notify-worker', applied));
+      try {
+        await notifyWorker.publishBurstConfirmed([
+          {
+            exchange: Exchanges.order,
+            routingKey: RoutingKeys.orderRequested,
+            body: Buffer.from(JSON.stringify(body)),
+            options: {
+              persistent: true,
+              contentType: 'application/json',
+              messageId: ticket,
+              type: MessageTypes.orderRequestedV1,
+              userId: 'notify-worker',
+            },
+          },
+        ]);
+      } finally {
+        await notifyWorker.close();
+      }
+      const [parked] = await admin.waitForMessages(Queues.orderRequestsDeadLetter, 1, 20_000);
+      expect(parked.properties.headers).toMatchObject({
+        [FailureHeaders.lastError]: expect.stringMatching(
+          /^FORBIDDEN_PUBLISHER: order_requests takes messages from order-api only/,
+        ),
+        'x-original-user-id': 'notify-worker',
+      });
+      const placed = await pool.query('SELECT 1 FROM orders WHERE customer_email = $1', [
+        'forged.request@example.com',
+      ]);
+      expect(placed.rowCount).toBe(0);
     });
 
     it('report-worker answers only a direct reply-to or an exclusive queue, never a shared queue', async () => {

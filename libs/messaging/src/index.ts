@@ -8,6 +8,7 @@ export * from './outbox/outbox-relay';
 export * from './outbox/outbox-relay.module';
 export * from './outbox/outbox-relay.options';
 export * from './consumer/permanent-failure';
+export * from './consumer/try-later';
 export * from './consumer/surviving-error-handler';
 export * from './consumer/work-queue-processor';
 export * from './dead-letters/dead-letter-queue';

@@ -68,6 +68,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       this.logger.warn(`${body.code}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    // An answer that says when to come back (429, a sale not open yet, 503) says it in the header too.
+    if (typeof body.retryAfterSeconds === 'number')
+      void reply.header('retry-after', String(body.retryAfterSeconds));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

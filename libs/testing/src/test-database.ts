@@ -12,7 +12,7 @@ export async function resetDatabase(pool: Pool): Promise<void> {
   const { rows } = await pool.query<{ db: string }>('SELECT current_database() AS db');
   assertTestDatabase(`postgresql://x/${rows[0].db}`);
   await pool.query(
-    'TRUNCATE order_items, orders, outbox_messages, products, order_notifications, order_lifecycle_emails, order_reports',
+    'TRUNCATE order_items, orders, outbox_messages, products, sales, order_request_outcomes, order_notifications, order_lifecycle_emails, order_reports',
   );
 }
 

@@ -10,6 +10,7 @@ import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { ReportRpcClient } from './reports/report-rpc.client';
 import { ReportsModule } from './reports/reports.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { AdmissionModule } from './admission/admission.module';
 
 export const SERVICE_NAME = 'order-api';
 
@@ -51,6 +52,7 @@ export class AppModule {
         OrdersModule,
         ProductsModule,
         LifecycleModule,
+        AdmissionModule,
       ],
       providers: [{ provide: ORDER_API_CONFIG, useValue: config }],
       exports: [ORDER_API_CONFIG],

@@ -1,6 +1,5 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import {
-  deadLetterQueueOf,
   Exchanges,
   FailureHeaders,
   FORBIDDEN_PUBLISHER,
@@ -106,28 +105,11 @@ export class WorkQueueProcessor {
       redelivered: message.fields.redelivered,
     };
 
-    const validation = validateMessage(schema, message.content);
-    if (!validation.ok) {
-      await this.park(queue, message, 'invalid-message', validation.reason, delivery.attempt);
-      return 'parked';
-    }
-    const forbidden = forbiddenPublisher(
-      [typeOf(validation.message), message.properties.type as string | undefined],
-      publisherOf(message.properties, this.publisher.userId),
-    );
-    if (forbidden) {
-      await this.park(
-        queue,
-        message,
-        'permanent-failure',
-        `${FORBIDDEN_PUBLISHER}: ${forbidden}`,
-        delivery.attempt,
-      );
-      return 'parked';
-    }
+    const body = await this.admit(queue, schema, message, delivery.attempt);
+    if (body === PARKED) return 'parked';
 
     try {
-      await handle(validation.message, delivery);
+      await handle(body, delivery);
       return 'handled';
     } catch (error) {
       const reason = (error as Error)?.message ?? String(error);
@@ -151,8 +133,42 @@ export class WorkQueueProcessor {
     }
   }
 
-  private async park(
-    queue: WorkQueueName,
+  /**
+   * The body when the message may be handled: valid against the contract, and from the user
+   * EVENT_PUBLISHERS names for its type. Otherwise it is parked in `<queue>.dlq` with the reason, and
+   * PARKED is returned (the caller acknowledges the delivery).
+   */
+  async admit<Schema extends z.ZodType>(
+    queue: string,
+    schema: Schema,
+    message: ConsumeMessage,
+    attempt: number,
+    { ownMessagesOnly = false }: { ownMessagesOnly?: boolean } = {},
+  ): Promise<z.infer<Schema> | typeof PARKED> {
+    const validation = validateMessage(schema, message.content);
+    if (!validation.ok) {
+      await this.park(queue, message, 'invalid-message', validation.reason, attempt);
+      return PARKED;
+    }
+    const publisher = publisherOf(message.properties, this.publisher.userId);
+    const forbidden = ownMessagesOnly
+      ? publisher === this.publisher.userId
+        ? undefined
+        : `${queue} takes messages from ${this.publisher.userId} only (this service), not from ${publisher ?? 'a message without user_id'}`
+      : forbiddenPublisher(
+          [typeOf(validation.message), message.properties.type as string | undefined],
+          publisher,
+        );
+    if (forbidden) {
+      await this.park(queue, message, 'permanent-failure', `${FORBIDDEN_PUBLISHER}: ${forbidden}`, attempt);
+      return PARKED;
+    }
+    return validation.message;
+  }
+
+  /** Publishes the message to `<queue>.dlq` (through order.dlx) with why, confirmed, and logs it. */
+  async park(
+    queue: string,
     message: ConsumeMessage,
     reason: DeadLetterReason,
     detail: string,
@@ -167,10 +183,13 @@ export class WorkQueueProcessor {
       [FailureHeaders.originalQueue]: queue,
     });
     this.logger.error(
-      `${queue}: message ${message.properties.messageId ?? '?'} parked in ${deadLetterQueueOf(queue)} after ${attempts} attempt(s): ${reason}: ${detail}`,
+      `${queue}: message ${message.properties.messageId ?? '?'} parked in ${queue}.dlq after ${attempts} attempt(s): ${reason}: ${detail}`,
     );
   }
 }
+
+/** WorkQueueProcessor.admit's answer for a message it parked. */
+export const PARKED = Symbol('parked');
 
 /** The envelope's `type`, when the message has one. */
 const typeOf = (body: unknown): string | undefined =>

@@ -1,11 +1,14 @@
 import { AmqpConnection, Nack } from '@golevelup/nestjs-rabbitmq';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { TOPOLOGY, type WorkQueueName } from '@shop/contracts';
+import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { MESSAGING_OPTIONS, type MessagingOptions } from '../messaging.options';
 import { survivingErrorHandler } from './surviving-error-handler';
-import { WorkQueueProcessor, type Delivery } from './work-queue-processor';
+import { PARKED, WorkQueueProcessor, type Delivery } from './work-queue-processor';
+import { TryLater } from './try-later';
 
 /**
  * Subscribes a handler to a work queue through golevelup, with manual ack (after the handler
@@ -24,7 +27,7 @@ import { WorkQueueProcessor, type Delivery } from './work-queue-processor';
 export class WorkQueueSubscriber implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkQueueSubscriber.name);
   private readonly consumerTags: string[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
 
   constructor(
@@ -38,6 +41,47 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
     schema: Schema,
     handle: (body: z.infer<Schema>, delivery: Delivery) => Promise<void>,
   ): void {
+    this.consume(queue, async (message) => {
+      await this.processor.process(queue, schema, message, handle);
+      return undefined;
+    });
+  }
+
+  /**
+   * A queue whose order matters (the waiting room): validated and checked like a work queue, but a
+   * message that cannot be handled now (`TryLater`) goes back where it was, at the head of the line,
+   * after `pauseMs`, instead of round a retry queue that would put it behind later ones. Any other error
+   * parks it (`permanent-failure`): a message that can never succeed must not block the line.
+   * With `ownMessagesOnly`, only what this service's own RabbitMQ user published is taken (a queue a
+   * service feeds itself); anything else is parked with FORBIDDEN_PUBLISHER.
+   */
+  subscribeInOrder<Schema extends z.ZodType>(
+    queue: string,
+    schema: Schema,
+    handle: (body: z.infer<Schema>) => Promise<void>,
+    options: { ownMessagesOnly?: boolean } = {},
+  ): void {
+    this.consume(queue, async (message) => {
+      const attempt = (message.fields.redelivered ? 2 : 1) as number;
+      const body = await this.processor.admit(queue, schema, message, attempt, options);
+      if (body === PARKED) return undefined;
+      try {
+        await handle(body);
+        return undefined;
+      } catch (error) {
+        if (error instanceof TryLater) {
+          this.logger.warn(`${queue}: ${error.message}; back in line in ${error.pauseMs} ms`);
+          await sleep(error.pauseMs);
+          return new Nack(true);
+        }
+        await this.processor.park(queue, message, 'permanent-failure', (error as Error).message, attempt);
+        return undefined;
+      }
+    });
+  }
+
+  /** One consumer with manual ack: `onMessage` settles each delivery (undefined acks it). */
+  private consume(queue: string, onMessage: (message: ConsumeMessage) => Promise<Nack | undefined>): void {
     // Our own tag, kept across reconnects (golevelup re-registers the consumer under it), so shutdown
     // can cancel exactly this consumer.
     const consumerTag = `${this.options.appId}.${queue}.${randomUUID().slice(0, 8)}`;
@@ -48,10 +92,10 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
           // Delivered in the moment between the shutdown starting and the cancel reaching the broker:
           // handed straight back, untouched, for another worker or this one after its restart.
           if (this.stopping) return new Nack(true);
-          const handling = this.processor.process(queue, schema, message!, handle).then(() => undefined);
+          const handling = onMessage(message!);
           this.inFlight.add(handling);
           try {
-            await handling;
+            return await handling;
           } finally {
             this.inFlight.delete(handling);
           }
@@ -59,7 +103,7 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
         {
           queue,
           ...this.queueDeclaration(queue),
-          // WorkQueueProcessor parses and validates the raw body; golevelup would throw on bad JSON.
+          // The processor parses and validates the raw body; golevelup would throw on bad JSON.
           allowNonJsonMessages: true,
           deserializer: (body: Buffer) => body,
           errorHandler: survivingErrorHandler,
@@ -93,7 +137,7 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
    * existence check loses that race on a fresh broker (404, channel closed, again on every retry).
    * A least-privileged service only checks: its queue comes from the broker's definitions file.
    */
-  private queueDeclaration(queue: WorkQueueName) {
+  private queueDeclaration(queue: string) {
     const definition = TOPOLOGY.queues.find((candidate) => candidate.name === queue);
     if (!this.options.declareTopology || !definition) return { createQueueIfNotExists: false };
     return {

@@ -1,5 +1,5 @@
 import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { deadLetterQueueOf, FailureHeaders, type WorkQueueName } from '@shop/contracts';
+import { FailureHeaders, type Queues, type WorkQueueName } from '@shop/contracts';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
 /**
@@ -30,11 +30,12 @@ export function parkedAt(message: GetMessage): Date | undefined {
  */
 export async function removeParkedOlderThan(
   channel: Channel,
-  workQueue: WorkQueueName,
+  workQueue: WorkQueueName | typeof Queues.orderRequests,
   cutoff: Date,
   { limit = 100_000 }: { limit?: number } = {},
 ): Promise<number> {
-  const queue = deadLetterQueueOf(workQueue);
+  // `<queue>.dlq`, as deadLetterQueueOf names it (the waiting room parks there too).
+  const queue = `${workQueue}.dlq`;
   let removed = 0;
   // A refused or missing queue closes the channel: the rejected get says so, the event needs no one.
   channel.on('error', () => undefined);

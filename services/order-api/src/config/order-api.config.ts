@@ -7,6 +7,7 @@ import {
   hostVariable,
   portVariable,
   positiveIntVariable,
+  retentionDaysVariable,
   rabbitmqUrlVariable,
   secretVariable,
   SERVICE_PORTS,
@@ -75,6 +76,13 @@ export const orderApiConfigShape = {
     .min(PAYMENT_WINDOW_LIMITS.minMs, `must be at least ${PAYMENT_WINDOW_LIMITS.minMs} (1 s)`)
     .max(PAYMENT_WINDOW_LIMITS.maxMs, `must be at most ${PAYMENT_WINDOW_LIMITS.maxMs} (7 days)`)
     .default(DEFAULT_PAYMENT_WINDOW_MS),
+  /**
+   * Whether this instance places the waiting room's requests (order_requests). Off, it only admits them
+   * at the door: front instances can take a spike while others place at the database's pace.
+   */
+  WAITING_ROOM_CONSUMER: booleanVariable(true),
+  /** Days the outcomes of waiting-room tickets are kept (order_request_outcomes). */
+  RETENTION_DAYS: retentionDaysVariable(),
   /** The operators' bearer token: product writes, every order. */
   OPS_TOKEN: secretVariable(),
   /** Signs each order's access token (an HMAC of its id): stateless, so a replay answers the same token. */

@@ -5,7 +5,6 @@ import { OrderLifecycleController } from './order-lifecycle.controller';
 import { OrderLifecycleStore } from './order-lifecycle.store';
 import { OrderStatusHandler } from './order-status.handler';
 import { PaymentResultHandler } from './payment-result.handler';
-import { PaymentWindowQueue } from './payment-window-queue';
 
 /**
  * An order's life after its placement (see order-lifecycle.ts): payments, deadlines, cancellations
@@ -14,12 +13,6 @@ import { PaymentWindowQueue } from './payment-window-queue';
 @Module({
   imports: [OrdersModule],
   controllers: [OrderLifecycleController],
-  providers: [
-    OrderLifecycleStore,
-    OrderStatusHandler,
-    PaymentResultHandler,
-    OrderDeadlineHandler,
-    PaymentWindowQueue,
-  ],
+  providers: [OrderLifecycleStore, OrderStatusHandler, PaymentResultHandler, OrderDeadlineHandler],
 })
 export class LifecycleModule {}

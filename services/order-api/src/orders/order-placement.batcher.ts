@@ -7,7 +7,7 @@ import {
   type ItemResult,
 } from '@shop/db';
 import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
-import { Exchanges, MessageTypes, paymentDueQueueOf, RoutingKeys } from '@shop/contracts';
+import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
 import { DatabaseError, type Pool } from 'pg';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import {
@@ -16,6 +16,7 @@ import {
   placeOrdersQuery,
   type OrderToPlace,
   type PlaceOrdersRow,
+  type SaleRefusalOutcome,
 } from './place-orders.sql';
 import { SoldOutMarkers } from './sold-out-markers';
 
@@ -33,7 +34,9 @@ export type Placement =
   | { kind: 'replay' }
   | { kind: 'unknown-sku'; skus: string[] }
   | { kind: 'out-of-stock'; skus: string[] }
-  | { kind: 'too-big' };
+  | { kind: 'too-big' }
+  /** A sale's rule refused it (`refusal`: which), for the products `skus`; nothing was taken. */
+  | { kind: 'sale-refusal'; refusal: SaleRefusalOutcome; skus: string[] };
 
 /** More orders than this for one sold-out product: their keys are not held in memory. */
 const MAX_KEYS_HELD_PER_PRODUCT = 50_000;
@@ -188,7 +191,7 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
           ...common,
           exchange: '',
           id: order.deadlineMessageId,
-          routingKey: paymentDueQueueOf(this.paymentWindowMs),
+          routingKey: row.deadline_queue as string,
           messageType: MessageTypes.orderPaymentDueV1,
           payload: row.deadline_payload,
         },
@@ -263,5 +266,10 @@ function placementOf(row: PlaceOrdersRow): Placement {
       return { kind: 'out-of-stock', skus: row.skus ?? [] };
     case 'too_big':
       return { kind: 'too-big' };
+    case 'sale_not_open':
+    case 'sale_closed':
+    case 'sign_in_required':
+    case 'limit_per_customer':
+      return { kind: 'sale-refusal', refusal: row.outcome, skus: row.skus ?? [] };
   }
 }

@@ -38,6 +38,7 @@ import { decodeCursor, encodeCursor, ListOrdersQuery } from './list-orders.query
 import { OrderAccess, orderNotFound } from './order-access';
 import { orderLocation, toOrderPlacedData, type OrderView } from './order.view';
 import { OrdersService, type OrderOwner } from './orders.service';
+import type { QueuedTicket } from '../admission/waiting-room';
 
 /** An order as POST /orders and the reads answer it: with its access token, to read it again. */
 export type OrderWithAccessToken = OrderView & { accessToken: string };
@@ -97,7 +98,8 @@ export class OrdersController {
 
   @Post()
   @ApiOperation({
-    summary: 'Place an order: takes the stock and queues the email and the PDF report',
+    summary:
+      'Place an order: takes the stock and queues the email and the PDF report (or, in a queued sale, a ticket)',
     description:
       'As a guest (no Authorization), or signed in with a customer JWT from identity: the order then ' +
       "belongs to that customer and is sent to the token's email, so customer.email must be that " +
@@ -129,12 +131,22 @@ export class OrdersController {
   @ApiResponse({ status: 400, description: 'VALIDATION_FAILED, MALFORMED_JSON', schema: errorResponseSchema })
   @ApiResponse({
     status: 401,
-    description: 'AUTHENTICATION_REQUIRED: a bearer token that is not a valid customer JWT',
+    description:
+      'AUTHENTICATION_REQUIRED: a bearer token that is not a valid customer JWT; SIGN_IN_REQUIRED: a product ' +
+      'on sale, ordered as a guest',
     schema: errorResponseSchema,
   })
   @ApiResponse({
+    status: 202,
+    description:
+      'A sale with queued admission: { ticket, status: "waiting", position }, Location /orders/requests/<ticket> ' +
+      '(follow it there, or over server-sent events)',
+  })
+  @ApiResponse({
     status: 409,
-    description: 'OUT_OF_STOCK (nothing was written)',
+    description:
+      'OUT_OF_STOCK; a sale: SALE_NOT_OPEN (with opensAt and Retry-After), SALE_CLOSED, LIMIT_PER_CUSTOMER ' +
+      '(nothing was written)',
     schema: errorResponseSchema,
   })
   @ApiResponse({ status: 413, description: 'PAYLOAD_TOO_LARGE (over 64 KB)', schema: errorResponseSchema })
@@ -148,7 +160,9 @@ export class OrdersController {
   })
   @ApiResponse({
     status: 503,
-    description: 'DATABASE_UNAVAILABLE, IDENTITY_UNAVAILABLE (a customer JWT cannot be checked now)',
+    description:
+      'DATABASE_UNAVAILABLE, IDENTITY_UNAVAILABLE (a customer JWT cannot be checked now), WAITING_ROOM_FULL ' +
+      '(a queued sale whose waiting room is full; Retry-After)',
     schema: errorResponseSchema,
   })
   @RateLimited('orders')
@@ -157,17 +171,21 @@ export class OrdersController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
-  ): Promise<OrderWithAccessToken> {
+  ): Promise<OrderWithAccessToken | QueuedTicket> {
     requireJsonContentType(request);
     const idempotencyKey = parseOrReject(IdempotencyKey, idempotencyKeyHeader, 'Idempotency-Key header');
     const order = normaliseOrder(parseOrReject(CreateOrderRequest, body));
     const owner = ownerOf(await this.principals.resolve(request));
     const correlationId = correlationIdOf(request);
-    const result = await this.orders.placeOrder(order, idempotencyKey, correlationId, owner);
+    const result = await this.orders.admitOrder(order, idempotencyKey, correlationId, owner);
+    void reply.header('x-correlation-id', correlationId);
+    if (result.kind === 'queued') {
+      void reply.status(HttpStatus.ACCEPTED).header('location', result.ticket.location);
+      return result.ticket;
+    }
     void reply
       .status(result.created ? HttpStatus.CREATED : HttpStatus.OK)
-      .header('location', orderLocation(result.order.id))
-      .header('x-correlation-id', correlationId);
+      .header('location', orderLocation(result.order.id));
     return this.withAccessToken(result.order);
   }
 

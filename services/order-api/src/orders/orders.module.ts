@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { WaitingRoom } from '../admission/waiting-room';
+import { SalesModule } from '../sales/sales.module';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import { OrderAccess } from './order-access';
 import { OrderPlacementBatcher } from './order-placement.batcher';
@@ -11,6 +13,7 @@ import { SoldOutMarkers } from './sold-out-markers';
 import { StockReplenishedListener } from './stock-replenished.listener';
 
 @Module({
+  imports: [SalesModule],
   controllers: [OrdersController],
   providers: [
     OutboxBacklogMetric,
@@ -20,12 +23,13 @@ import { StockReplenishedListener } from './stock-replenished.listener';
     OrderRepository,
     OrderPlacementBatcher,
     StockReplenishedListener,
+    WaitingRoom,
     {
       provide: SoldOutMarkers,
       useFactory: (config: OrderApiConfig) => new SoldOutMarkers(config.SOLD_OUT_MARKER_TTL_MS),
       inject: [ORDER_API_CONFIG],
     },
   ],
-  exports: [OrdersService, OrderAccess],
+  exports: [OrdersService, OrderAccess, WaitingRoom, SalesModule],
 })
 export class OrdersModule {}

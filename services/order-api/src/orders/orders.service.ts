@@ -10,6 +10,16 @@ import { OrderPlacementBatcher } from './order-placement.batcher';
 import { OrderRepository } from './order.repository';
 import { toOrderView, type OrderView } from './order.view';
 import { SoldOutMarkers } from './sold-out-markers';
+import type { SaleRefusalOutcome } from './place-orders.sql';
+import { WaitingRoom, type QueuedTicket } from '../admission/waiting-room';
+import { SaleCatalog } from '../sales/sale-catalog';
+import {
+  limitPerCustomer,
+  refusalFromMemory,
+  saleClosed,
+  saleNotOpen,
+  signInRequired,
+} from '../sales/sale-rules';
 
 /** Who an order is placed for: a guest (the body's email), or a signed-in customer (their token's). */
 export type OrderOwner = { kind: 'guest' } | { kind: 'customer'; customerId: string; email: string };
@@ -24,9 +34,21 @@ export interface OrderPage {
 }
 
 export interface PlaceOrderResult {
+  kind: 'order';
   order: OrderView;
   /** false when an Idempotency-Key replay returned the order placed earlier. */
   created: boolean;
+}
+
+/** What POST /orders answers: the order, or (a sale with queued admission) a ticket in the waiting room. */
+export type AdmissionResult = PlaceOrderResult | { kind: 'queued'; ticket: QueuedTicket };
+
+/** One order request as the waiting room's consumer places it: checked and scoped when it was queued. */
+export interface QueuedOrder {
+  request: NormalisedOrder;
+  idempotencyKey: string;
+  customer: Extract<OrderOwner, { kind: 'customer' }>;
+  correlationId: string;
 }
 
 @Injectable()
@@ -37,14 +59,21 @@ export class OrdersService {
     private readonly orders: OrderRepository,
     private readonly placements: OrderPlacementBatcher,
     private readonly soldOut: SoldOutMarkers,
+    private readonly sales: SaleCatalog,
+    private readonly waitingRoom: WaitingRoom,
   ) {}
 
-  async placeOrder(
+  /**
+   * POST /orders: placed at once, or, for a sale with queued admission, queued in the waiting room with
+   * a ticket. A sale's window and sign-in are checked first, from memory: a refused request touches
+   * nothing.
+   */
+  async admitOrder(
     request: NormalisedOrder,
     clientKey: string | undefined,
     correlationId: string,
     owner: OrderOwner = { kind: 'guest' },
-  ): Promise<PlaceOrderResult> {
+  ): Promise<AdmissionResult> {
     if (owner.kind === 'customer' && request.customer.email !== owner.email) {
       throw new ApiError(
         HttpStatus.UNPROCESSABLE_ENTITY,
@@ -61,6 +90,46 @@ export class OrdersService {
               : { guestEmail: request.customer.email },
             clientKey,
           );
+    const sales = this.sales.salesOf(request.lines.map((line) => line.sku));
+    if (sales.length > 0) {
+      const refusal = refusalFromMemory(
+        sales,
+        { signedIn: owner.kind === 'customer', mayBeReplay: idempotencyKey !== undefined },
+        Date.now(),
+      );
+      if (refusal) throw refusal;
+      // Known sold out: answered at once (below) rather than after a wait in line for nothing.
+      if (
+        owner.kind === 'customer' &&
+        sales.some((sale) => sale.admission === 'queued') &&
+        this.soldOut.shortOf(request.lines).length === 0
+      ) {
+        return {
+          kind: 'queued',
+          ticket: await this.waitingRoom.enter(request, clientKey, correlationId, owner),
+        };
+      }
+    }
+    return this.place(request, idempotencyKey, correlationId, owner);
+  }
+
+  /**
+   * A request from the waiting room, in its turn: the same rules as a direct order (the window again:
+   * it may have closed while the request waited), answered with the order or a refusal (ApiError).
+   */
+  async placeQueued(queued: QueuedOrder): Promise<PlaceOrderResult> {
+    const sales = this.sales.salesOf(queued.request.lines.map((line) => line.sku));
+    const refusal = refusalFromMemory(sales, { signedIn: true, mayBeReplay: true }, Date.now());
+    if (refusal) throw refusal;
+    return this.place(queued.request, queued.idempotencyKey, queued.correlationId, queued.customer);
+  }
+
+  private async place(
+    request: NormalisedOrder,
+    idempotencyKey: string | undefined,
+    correlationId: string,
+    owner: OrderOwner,
+  ): Promise<PlaceOrderResult> {
     const knownShort = this.soldOut.shortOf(request.lines);
     if (knownShort.length > 0) {
       // Certainly not enough stock, so no lock and no write; only a retry of an order placed earlier
@@ -119,6 +188,8 @@ export class OrdersService {
         throw validationFailed('request body', [
           { field: 'items', code: 'too_big', message: 'the order total is larger than an order can hold' },
         ]);
+      case 'sale-refusal':
+        throw await this.saleRefusal(placement.refusal, placement.skus);
       case 'placed':
         break;
     }
@@ -129,6 +200,7 @@ export class OrdersService {
       `order ${orderId} placed (${itemCount} items, ${formatMoney(placement.totalCents, placement.currency)})`,
     );
     return {
+      kind: 'order',
       created: true,
       order: {
         id: orderId,
@@ -180,7 +252,23 @@ export class OrdersService {
         'This Idempotency-Key was already used for a different order; use a new key for a new order.',
       );
     }
-    return { created: false, order: toOrderView(existing) };
+    return { kind: 'order', created: false, order: toOrderView(existing) };
+  }
+
+  /** The database applied a sale's rule this instance's memory did not know of yet (or the limit). */
+  private async saleRefusal(refusal: SaleRefusalOutcome, skus: string[]): Promise<ApiError> {
+    const sale = this.sales.bySkuNow(skus[0]) ?? (await this.sales.read(skus[0]));
+    if (!sale) throw new Error(`place_orders refused ${skus.join(', ')} as ${refusal}, but no sale holds it`);
+    switch (refusal) {
+      case 'sale_not_open':
+        return saleNotOpen(sale, Date.now());
+      case 'sale_closed':
+        return saleClosed(sale);
+      case 'sign_in_required':
+        return signInRequired(sale);
+      case 'limit_per_customer':
+        return limitPerCustomer(sale);
+    }
   }
 }
 

@@ -20,14 +20,18 @@ export interface OrderToPlace {
   deadlineMessageId: string;
 }
 
-/** The outcomes `place_orders` decides, one per order (see its migration for what each means). */
-export type PlaceOrdersOutcome = 'placed' | 'replay' | 'unknown_sku' | 'out_of_stock' | 'too_big';
+/** The outcomes `place_orders` decides, one per order (see its migrations for what each means). */
+export type PlaceOrdersOutcome =
+  'placed' | 'replay' | 'unknown_sku' | 'out_of_stock' | 'too_big' | SaleRefusalOutcome;
+
+/** A sale's rules refused the order (the skus are the lines at fault); nothing was taken. */
+export type SaleRefusalOutcome = 'sale_not_open' | 'sale_closed' | 'sign_in_required' | 'limit_per_customer';
 
 /** One row of `place_orders`: the order at position `ord` (1-based) of the batch. */
 export interface PlaceOrdersRow {
   ord: number;
   outcome: PlaceOrdersOutcome;
-  /** unknown_sku, out_of_stock: the skus at fault. */
+  /** unknown_sku, out_of_stock and the sale refusals: the skus at fault. */
   skus: string[] | null;
   /** placed, out_of_stock: the stock each line's product has left after this order's turn. */
   units_left: number[] | null;
@@ -40,6 +44,8 @@ export interface PlaceOrdersRow {
   /** placed: when the reservation ends unless the order is paid. */
   pay_by: Date | null;
   deadline_payload: string | null;
+  /** placed: the delay queue of the order's payment window (its sale's, or the default). */
+  deadline_queue: string | null;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
@@ -48,17 +54,32 @@ const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
   'unknown_sku',
   'out_of_stock',
   'too_big',
+  'sale_not_open',
+  'sale_closed',
+  'sign_in_required',
+  'limit_per_customer',
 ]);
+
+const SALE_REFUSALS: readonly string[] = [
+  'sale_not_open',
+  'sale_closed',
+  'sign_in_required',
+  'limit_per_customer',
+];
 
 const PLACE_ORDERS_SQL = `SELECT * FROM place_orders($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
   $6::uuid[], $7::text[], $8::uuid[], $9::uuid[], $10::uuid[], $11::int[], $12::text[], $13::int[], $14, $15, $16,
   $17, $18, $19, $20)`;
 
 /**
- * The call that places a whole batch in one statement, hence one transaction and one commit flush. Each
- * order reserves its stock for `paymentWindowMs`; its deadline goes to that window's delay queue.
+ * The call that places a whole batch in one statement, hence one transaction and one commit flush. An
+ * order reserves its stock for its sale's payment window, or `defaultPaymentWindowMs` outside a sale;
+ * its deadline goes to that window's delay queue.
  */
-export function placeOrdersQuery(batch: readonly OrderToPlace[], paymentWindowMs: number): QueryConfig {
+export function placeOrdersQuery(
+  batch: readonly OrderToPlace[],
+  defaultPaymentWindowMs: number,
+): QueryConfig {
   const lineSkus: string[] = [];
   const lineQuantities: number[] = [];
   for (const { request } of batch) {
@@ -69,7 +90,7 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[], paymentWindowMs
   }
   return {
     // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
-    name: 'place-orders-v3',
+    name: 'place-orders-v4',
     text: PLACE_ORDERS_SQL,
     values: [
       batch.map((order) => order.orderId),
@@ -89,8 +110,8 @@ export function placeOrdersQuery(batch: readonly OrderToPlace[], paymentWindowMs
       RoutingKeys.orderNotify,
       RoutingKeys.orderReport,
       MessageTypes.orderPlacedV1,
-      paymentWindowMs,
-      paymentDueQueueOf(paymentWindowMs),
+      defaultPaymentWindowMs,
+      paymentDueQueueOf(defaultPaymentWindowMs),
       MessageTypes.orderPaymentDueV1,
     ],
   };
@@ -117,8 +138,9 @@ export function checkPlaceOrdersRows(rows: readonly PlaceOrdersRow[], batchSize:
           row.notify_payload !== null &&
           row.report_payload !== null &&
           row.pay_by !== null &&
-          row.deadline_payload !== null)) &&
-      (row.outcome !== 'unknown_sku' || row.skus !== null) &&
+          row.deadline_payload !== null &&
+          row.deadline_queue !== null)) &&
+      (!['unknown_sku', ...SALE_REFUSALS].includes(row.outcome) || row.skus !== null) &&
       (row.outcome !== 'out_of_stock' || (row.skus !== null && row.units_left !== null));
     if (!complete) throw new Error(`place_orders answered an incomplete row for order ${i + 1}`);
   });
