@@ -1,5 +1,5 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
-import { Queues, queuesOf, WorkQueues } from '@shop/contracts';
+import { CUSTOMER_TOKEN, Queues, queuesOf, WorkQueues } from '@shop/contracts';
 import {
   ensureVhostExists,
   freePort,
@@ -61,7 +61,15 @@ import {
  * results.json and report.html.
  */
 
-const SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator', 'payment'];
+/** identity mints the sales' customer tokens; order-api checks them against its JWKS. */
+const SERVICES: ServiceName[] = [
+  'identity',
+  'order-api',
+  'notify-worker',
+  'report-worker',
+  'log-aggregator',
+  'payment',
+];
 const CONNECTIONS = 200;
 /**
  * `paid`: every customer pays (with the card that succeeds) as their 201 arrives, and the run waits
@@ -79,7 +87,25 @@ const SCENARIOS = [
     paid: true,
   },
   { key: 'stampede', title: 'sold-out stampede', unit: 'refusal', stock: 0, requests: 10_000, paid: false },
-  { key: 'sale', title: '20,000 / 500 / 200', unit: 'request', stock: 500, requests: 20_000, paid: false },
+  // The issue's sale in both admissions, signed-in customers, one unit each.
+  {
+    key: 'sale',
+    title: '20,000 / 500 / 200 direct',
+    unit: 'request',
+    stock: 500,
+    requests: 20_000,
+    paid: false,
+    admission: 'direct',
+  },
+  {
+    key: 'sale-queued',
+    title: '20,000 / 500 / 200 queued',
+    unit: 'request',
+    stock: 500,
+    requests: 20_000,
+    paid: false,
+    admission: 'queued',
+  },
 ] as const;
 type ScenarioKey = (typeof SCENARIOS)[number]['key'];
 const TARGETS = {
@@ -123,7 +149,9 @@ interface Baselines {
   pgbench: { transactionsPerSecond: number; postgresMsPerTx: number; pgbenchMsPerTx: number };
   bareNest: {
     requestsPerSecond: number;
+    p50Ms: number;
     p99Ms: number;
+    maxMs: number;
     appMsPerRequest: number;
     loadGeneratorMsPerRequest: number;
   };
@@ -207,6 +235,7 @@ async function main(): Promise<void> {
   };
 
   const sale = runs.find((run) => run.key === 'sale')!.results;
+  const saleQueued = runs.find((run) => run.key === 'sale-queued')!.results;
   const outDir = join(REPO_ROOT, 'var', 'bench', `flash-sale-${sale.startedAt.replace(/[:.]/g, '-')}`);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
@@ -227,16 +256,20 @@ async function main(): Promise<void> {
           : {}),
         baselines,
         sale,
+        saleQueued,
       },
       null,
       2,
     )}\n`,
   );
   writeFileSync(join(outDir, 'report.html'), renderReportHtml(sale));
+  writeFileSync(join(outDir, 'report-queued.html'), renderReportHtml(saleQueued));
 
   printResults(runs, baselines, single.costRows);
   if (scaledOut && clusterPublishes) printClusterComparison(single, scaledOut, baselines, clusterPublishes);
-  console.log(`\nresults: ${join(outDir, 'results.json')}\nreport:  ${join(outDir, 'report.html')}`);
+  console.log(
+    `\nresults: ${join(outDir, 'results.json')}\nreports: ${join(outDir, 'report.html')} (direct), ${join(outDir, 'report-queued.html')} (queued)`,
+  );
 }
 
 /** What runs the scenarios: the single-node services, or replicas on the cluster behind HAProxy. */
@@ -289,13 +322,20 @@ async function runDeployment(deployment: Deployment, databaseUrl: string): Promi
       `${deployment.label}: starting ${deployment.replicas.map((r) => r.name).join(', ')} (built)` +
         `${deployment.balanced ? ', HAProxy' : ''} and the mail sink (pid ${mail.pid})`,
     );
-    const started = await Promise.all(
-      deployment.replicas.map(({ service, env: own }) =>
-        launcher.start(service, { ...env, ...serviceDatabaseEnv(service, databaseUrl), ...own }),
-      ),
+    // identity first: order-api checks the customers' tokens against its JWKS.
+    const launch = ({ service, env: own }: ReplicaPlan, extra: Record<string, string> = {}) =>
+      launcher.start(service, { ...env, ...serviceDatabaseEnv(service, databaseUrl), ...own, ...extra });
+    const identities = deployment.replicas.filter((r) => r.service === 'identity');
+    const identity = await Promise.all(identities.map((replica) => launch(replica)));
+    const jwks = { IDENTITY_JWKS_URL: `${identity[0].baseUrl}${CUSTOMER_TOKEN.jwksPath}` };
+    const others = await Promise.all(
+      deployment.replicas.filter((r) => r.service !== 'identity').map((replica) => launch(replica, jwks)),
     );
-    const names = deployment.replicas.map((replica) => replica.name);
-    const apis = started.filter((_, i) => deployment.replicas[i].service === 'order-api');
+    const started = [...identity, ...others];
+    const names = [...identities, ...deployment.replicas.filter((r) => r.service !== 'identity')].map(
+      (replica) => replica.name,
+    );
+    const apis = started.filter((service) => service.name === 'order-api');
     if (deployment.balanced) {
       balancer = await LocalLoadBalancer.start({
         port: await freePort(),
@@ -324,6 +364,7 @@ async function runDeployment(deployment: Deployment, databaseUrl: string): Promi
       requestTimeoutMs: 10_000,
       drainTimeoutMs: 180_000,
       opsToken: TOOL_OPS_TOKEN,
+      identityUrl: identity[0].baseUrl,
       auditDatabaseUrl: databaseUrl,
       payShare: scenario.paid ? 1 : 0,
       latePayShare: 0,
@@ -338,6 +379,14 @@ async function runDeployment(deployment: Deployment, databaseUrl: string): Promi
     const warmUp = await runFlashSale(options({ stock: 50, requests: 1_000, connections: 50, paid: true }));
     if (warmUp.violations.length > 0)
       log(`warm-up had violations: ${warmUp.violations.map((v) => v.code).join(', ')}`);
+    for (const admission of ['direct', 'queued'] as const) {
+      log(`${deployment.label}: warm-up ${admission} sale: 1,000 requests, 50 units (not measured)`);
+      const warmSale = await runFlashSale(
+        options({ stock: 50, requests: 1_000, connections: 50, paid: false, admission }),
+      );
+      if (warmSale.violations.length > 0)
+        log(`warm-up sale had violations: ${warmSale.violations.map((v) => v.code).join(', ')}`);
+    }
 
     for (const scenario of SCENARIOS) {
       log(
@@ -345,7 +394,12 @@ async function runDeployment(deployment: Deployment, databaseUrl: string): Promi
       );
       const progress = new ProgressLine();
       const results = await runFlashSale(
-        options({ stock: scenario.stock, requests: scenario.requests, paid: scenario.paid }),
+        options({
+          stock: scenario.stock,
+          requests: scenario.requests,
+          paid: scenario.paid,
+          ...('admission' in scenario && { admission: scenario.admission }),
+        }),
         {
           onPhase: (phase: FlashSalePhase) => timeline.mark(`${scenario.key}:${phase}`),
           onFiring: (p) => progress.firing(p),
@@ -499,9 +553,12 @@ async function measureBareNest(): Promise<Baselines['bareNest']> {
     const window = timeline.window();
     const perRequest = (ms: number) => ms / outcomes.length;
     log(`bare Nest: ${formatNumber((outcomes.length * 1000) / durationMs)} requests/s`);
+    const latency = summarise(outcomes.map((o) => o.latencyMs));
     return {
       requestsPerSecond: (outcomes.length * 1000) / durationMs,
-      p99Ms: summarise(outcomes.map((o) => o.latencyMs)).p99,
+      p50Ms: latency.p50,
+      p99Ms: latency.p99,
+      maxMs: latency.max,
       appMsPerRequest: perRequest((window?.cpuSeconds.app ?? NaN) * 1000),
       loadGeneratorMsPerRequest: perRequest(
         ((window?.cpuSeconds[LOAD_GENERATOR] ?? NaN) - (window?.meterSeconds ?? 0)) * 1000,
@@ -580,7 +637,10 @@ function printResults(runs: ScenarioRun[], baselines: Baselines, costRows: CostR
   ];
   const n = formatNumber;
 
-  console.log(`\n${sale.results.product.sku} (the 20,000 / 500 / 200 sale)\n${formatSummary(sale.results)}`);
+  const queued = run('sale-queued');
+  for (const r of [sale, queued])
+    console.log(`\n${r.results.product.sku} (${r.column.title})\n${formatSummary(r.results)}`);
+  printAdmissions(sale, queued, baselines, costRows);
   console.log(
     '\nCPU per unit of work by process, from /proc (firing → drained), and peak resident memory (MB) in that window\n',
   );
@@ -751,6 +811,64 @@ function printPaymentCost(unpaid: ScenarioRun, paid: ScenarioRun, costRows: Cost
       .join(', ')}; emails ${Object.entries(paid.results.lifecycle?.emails ?? {})
       .map(([kind, count]) => `${kind} ×${count}`)
       .join(', ')})`,
+  );
+}
+
+/**
+ * The sale in both admissions side by side, with the bare server under the same load generator: time
+ * to the answer and to the final outcome, accepted/s, system CPU per request and per accepted order,
+ * refusals by code, fairness.
+ */
+function printAdmissions(
+  direct: ScenarioRun,
+  queued: ScenarioRun,
+  baselines: Baselines,
+  costRows: CostRow[],
+) {
+  const n = formatNumber;
+  const { bareNest } = baselines;
+  const triple = (s: { p50: number; p99: number; max: number } | undefined) =>
+    s ? `${n(s.p50, 1)} / ${n(s.p99, 1)} / ${n(s.max, 1)}` : 'n/a';
+  const perOrder = (r: ScenarioRun) =>
+    (systemMsPerUnit(r.column, costRows) * r.column.units) / Math.max(1, r.results.serverSales.orders);
+  const codes = [
+    ...new Set([direct, queued].flatMap((r) => Object.keys(r.results.firing.refusalsByCode ?? {}))),
+  ].sort();
+  const row = (label: string, of: (r: ScenarioRun) => string, bare = '') => [
+    label,
+    of(direct),
+    of(queued),
+    bare,
+  ];
+  const fairness = (r: ScenarioRun) => r.results.firing.fairness;
+  const rows = [
+    row('requests/s', (r) => n(r.results.firing.requestsPerSecond), n(bareNest.requestsPerSecond)),
+    row('accepted/s while stock lasted', (r) => n(r.results.firing.acceptedPerSecond)),
+    row(
+      'time to answer p50 / p99 / max, ms',
+      (r) => triple(r.results.firing.latency),
+      triple({ p50: bareNest.p50Ms, p99: bareNest.p99Ms, max: bareNest.maxMs }),
+    ),
+    row('time to final outcome p50 / p99 / max, ms', (r) => triple(r.results.firing.finalOutcome)),
+    row(
+      'system CPU per request, ms',
+      (r) => n(systemMsPerUnit(r.column, costRows), 3),
+      `${n(bareNest.appMsPerRequest, 3)} (app)`,
+    ),
+    row('system CPU per accepted order, ms', (r) => n(perOrder(r), 2)),
+    row('orders (database)', (r) => n(r.results.serverSales.orders)),
+    ...codes.map((code) => row(`refused ${code}`, (r) => n(r.results.firing.refusalsByCode?.[code] ?? 0))),
+    row('tickets placed / refused / lost', (r) => {
+      const t = r.results.firing.tickets;
+      return t ? `${n(t.placed)} / ${n(t.refused)} / ${n(t.lost)}` : '-';
+    }),
+    row('fairness: inverted pairs', (r) => `${n((fairness(r)?.invertedShare ?? NaN) * 100, 2)} %`),
+    row("fairness: Kendall's tau", (r) => n(fairness(r)?.kendallTau, 3)),
+    row('violations', (r) => r.results.violations.map((v) => v.code).join(', ') || 'none'),
+  ];
+  console.log(
+    `\nThe sale (20,000 requests / 500 units / 200 connections) by admission, same run; bare Nest + Fastify under the same load generator\n\n` +
+      formatTable(['figure', 'direct', 'queued', 'bare server'], rows),
   );
 }
 

@@ -1,7 +1,7 @@
 import { SANDBOX_CARDS } from '@shop/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { customerFor } from './customers';
+import { customerFor, type Customer } from './customers';
 import type { CustomerAction, OrderStatus, RequestOutcome } from './flash-sale.results';
 
 /** Shares of the accepted orders whose customers pay, pay late or cancel; the rest never pay. */
@@ -59,6 +59,8 @@ export interface ActingCustomer {
   orderId: string;
   accessToken: string;
   action: CustomerAction;
+  /** The X-Forwarded-For of the client that placed the order: its payment counts against that client. */
+  clientAddress?: string;
 }
 
 /** An answer as the results keep it: `202`, `409 ORDER_NOT_PAYABLE`, `0 NETWORK_ERROR`. */
@@ -129,10 +131,33 @@ export class Customers {
 
   /**
    * A follow-up order for one unit of `sku` (a buyer turned away by the spike comes back for a returned
-   * unit), with its own Idempotency-Key; never throws.
+   * unit), with its own Idempotency-Key: as a guest, or as a sale's signed-in `buyer`; never throws.
    */
-  async placeOrder(sku: string, runId: string, n: number): Promise<RequestOutcome> {
-    const idempotencyKey = `${runId}-resale-${n}`;
+  placeOrder(
+    sku: string,
+    runId: string,
+    n: number,
+    buyer?: { email: string; token: string },
+    clientAddress?: string,
+  ): Promise<RequestOutcome> {
+    return this.orderOneUnit(sku, {
+      idempotencyKey: `${runId}-resale-${n}`,
+      customer: buyer ? { ...customerFor(runId, n), email: buyer.email } : customerFor(`${runId}-resale`, n),
+      token: buyer?.token,
+      clientAddress,
+    });
+  }
+
+  /**
+   * POST /orders for one unit of `sku`: the answer as a RequestOutcome (a 201's or 200's order, a 202's
+   * ticket, a refusal's code, TIMEOUT or NETWORK_ERROR); never throws. `latencyMs` is set, the caller's
+   * clock sets the rest.
+   */
+  async orderOneUnit(
+    sku: string,
+    request: { idempotencyKey: string; customer: Customer; token?: string; clientAddress?: string },
+  ): Promise<RequestOutcome> {
+    const { idempotencyKey, customer, token, clientAddress } = request;
     const outcome: RequestOutcome = {
       idempotencyKey,
       resend: false,
@@ -140,25 +165,34 @@ export class Customers {
       status: 0,
       latencyMs: 0,
       finishedAtMs: 0,
+      ...(clientAddress && { clientAddress }),
+      ...(token && { customer: customer.email }),
     };
     const sentAt = performance.now();
     try {
       const response = await this.pool.request({
         path: `${this.basePath}/orders`,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-        body: JSON.stringify({ customer: customerFor(`${runId}-resale`, n), items: [{ sku, quantity: 1 }] }),
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+          ...(clientAddress && { 'x-forwarded-for': clientAddress }),
+          ...(token && { authorization: `Bearer ${token}` }),
+        },
+        body: JSON.stringify({ customer, items: [{ sku, quantity: 1 }] }),
       });
       const answer = (await response.body.json().catch(() => ({}))) as {
         id?: string;
         accessToken?: string;
         payBy?: string;
+        ticket?: string;
         code?: string;
       };
       outcome.status = response.statusCode;
       if (answer.id && response.statusCode < 300) {
         Object.assign(outcome, { orderId: answer.id, accessToken: answer.accessToken, payBy: answer.payBy });
-      } else if (answer.code) outcome.code = answer.code;
+      } else if (response.statusCode === 202) outcome.ticket = answer.ticket;
+      else if (answer.code) outcome.code = answer.code;
     } catch (error) {
       outcome.code = String((error as { code?: string }).code ?? '').includes('TIMEOUT')
         ? 'TIMEOUT'
@@ -173,7 +207,7 @@ export class Customers {
   }
 
   private async post(
-    { orderId, accessToken }: ActingCustomer,
+    { orderId, accessToken, clientAddress }: ActingCustomer,
     what: 'payment' | 'cancel',
     body: object,
   ): Promise<AnswerLabel> {
@@ -181,7 +215,11 @@ export class Customers {
       const response = await this.pool.request({
         path: `${this.basePath}/orders/${orderId}/${what}`,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${accessToken}`,
+          ...(clientAddress && { 'x-forwarded-for': clientAddress }),
+        },
         body: JSON.stringify(body),
       });
       const answer = (await response.body.json().catch(() => ({}))) as { code?: string; paymentId?: string };

@@ -15,6 +15,26 @@ export interface SpikeOptions {
   onOutcome?: (outcome: RequestOutcome) => void;
   /** Stop: no new order is sent once aborted; those in flight still get their answer. */
   stopSignal?: AbortSignal;
+  /**
+   * A sale's signed-in customers: request n is customers[n]'s, for one unit, with their token and
+   * email (at least `requests` of them). Unset: guests, 1-2 units each.
+   */
+  customers?: readonly SpikeCustomer[];
+}
+
+export interface SpikeCustomer {
+  email: string;
+  /** identity's customer JWT. */
+  token: string;
+}
+
+/**
+ * The fake client address of connection `lane` (10.0.0.1, 10.0.0.2, …) for X-Forwarded-For, so
+ * order-api's per-client rate limit counts each connection as one client, as behind HAProxy.
+ */
+export function clientAddressOf(lane: number): string {
+  const n = lane + 1;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 }
 
 export interface SpikeResult {
@@ -58,7 +78,7 @@ class Spike {
       bodyTimeout: options.requestTimeoutMs,
     });
     this.path = `${api.pathname.replace(/\/$/, '')}/orders`;
-    this.bodyHead = '{"customer":{"email":"buyer-';
+    this.bodyHead = '{"customer":{"email":"';
     this.bodyTail = `,"items":[{"sku":${JSON.stringify(options.sku)},"quantity":`;
     this.lanesLeft = options.connections;
   }
@@ -67,7 +87,7 @@ class Spike {
     try {
       if (this.options.requests > 0 && this.lanesLeft > 0) {
         const done = new Promise<void>((resolve) => (this.resolve = resolve));
-        for (let lane = 0; lane < this.options.connections; lane++) this.sendNext();
+        for (let lane = 0; lane < this.options.connections; lane++) this.sendNext(lane);
         await done;
       }
     } finally {
@@ -81,37 +101,45 @@ class Spike {
   }
 
   /** The lane's next order, or the lane ends when every order has been sent. */
-  sendNext(): void {
+  sendNext(laneIndex: number): void {
     if (this.next >= this.options.requests || this.options.stopSignal?.aborted) {
       if (--this.lanesLeft === 0) this.resolve?.();
       return;
     }
     const n = this.next++;
-    const quantity = Math.random() < 0.5 ? 1 : 2;
+    const customer = this.options.customers?.[n];
+    // A sale allows one unit per customer; guests order 1 or 2.
+    const quantity = customer || Math.random() < 0.5 ? 1 : 2;
     const name = CUSTOMER_NAMES_JSON[Math.floor(Math.random() * CUSTOMER_NAMES_JSON.length)];
-    // customerFor's shape, built from a template: a unique email, a name picked at random.
-    const body = `${this.bodyHead}${n}@${this.options.runId}.loadtest.example","name":${name}}${this.bodyTail}${quantity}}]}`;
+    // customerFor's shape, built from a template: a unique email (the signed-in customer's), a random name.
+    const email = customer?.email ?? `buyer-${n}@${this.options.runId}.loadtest.example`;
+    const body = `${this.bodyHead}${email}","name":${name}}${this.bodyTail}${quantity}}]}`;
     const idempotencyKey = `${this.options.runId}-${n}-${randomUUID().slice(0, 8)}`;
+    const headers = [
+      'content-type',
+      'application/json',
+      'idempotency-key',
+      idempotencyKey,
+      'x-forwarded-for',
+      clientAddressOf(laneIndex),
+      ...(customer ? ['authorization', `Bearer ${customer.token}`] : []),
+    ];
     const resend = Math.random() < this.options.retryShare;
-    const lane = { pending: resend ? 2 : 1 };
-    this.send(new Exchange(this, lane, idempotencyKey, body, quantity, false));
+    const lane = { index: laneIndex, pending: resend ? 2 : 1 };
+    const exchange = (again: boolean) =>
+      new Exchange(this, lane, { idempotencyKey, headers, body, quantity, resend: again, customer });
+    this.send(exchange(false));
     if (resend) {
       // Impatient: the same request again a few milliseconds later, before the first answer.
-      setTimeout(
-        () => this.send(new Exchange(this, lane, idempotencyKey, body, quantity, true)),
-        Math.random() * 10,
-      );
+      setTimeout(() => this.send(exchange(true)), Math.random() * 10);
     }
   }
 
   private send(exchange: Exchange): void {
+    exchange.sentAt = performance.now();
+    exchange.outcome.sentAtMs = exchange.sentAt - this.startedAt;
     this.pool.dispatch(
-      {
-        path: this.path,
-        method: 'POST',
-        headers: ['content-type', 'application/json', 'idempotency-key', exchange.outcome.idempotencyKey],
-        body: exchange.body,
-      },
+      { path: this.path, method: 'POST', headers: exchange.request.headers, body: exchange.request.body },
       exchange,
     );
   }
@@ -123,26 +151,33 @@ class Spike {
     outcome.finishedAtMs = finishedAt - this.startedAt;
     this.outcomes.push(outcome);
     this.options.onOutcome?.(outcome);
-    if (--exchange.lane.pending === 0) this.sendNext();
+    if (--exchange.lane.pending === 0) this.sendNext(exchange.lane.index);
   }
 }
 
 /** One HTTP exchange: undici's dispatch handler, collecting the status and the small JSON answer. */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly outcome: RequestOutcome;
-  readonly sentAt = performance.now();
+  sentAt = performance.now();
   private text = '';
   private done = false;
 
   constructor(
     private readonly spike: Spike,
-    readonly lane: { pending: number },
-    idempotencyKey: string,
-    readonly body: string,
-    quantity: number,
-    resend: boolean,
+    readonly lane: { index: number; pending: number },
+    readonly request: {
+      idempotencyKey: string;
+      headers: string[];
+      body: string;
+      quantity: number;
+      resend: boolean;
+      customer?: SpikeCustomer;
+    },
   ) {
+    const { idempotencyKey, resend, quantity, customer } = request;
     this.outcome = { idempotencyKey, resend, quantity, status: 0, latencyMs: 0, finishedAtMs: 0 };
+    this.outcome.clientAddress = clientAddressOf(lane.index);
+    if (customer) Object.assign(this.outcome, { customer: customer.email, attempt: 1 });
   }
 
   onConnect(): void {}
@@ -166,6 +201,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       outcome.orderId = idOf(this.text);
       outcome.accessToken = accessTokenOf(this.text);
       outcome.payBy = stringFieldOf(this.text, 'payBy');
+    } else if (outcome.status === 202) {
+      outcome.ticket = stringFieldOf(this.text, 'ticket');
     } else {
       const code = codeOf(this.text);
       if (code) outcome.code = code;

@@ -1,4 +1,4 @@
-import { WorkQueues } from '@shop/contracts';
+import { CUSTOMER_TOKEN, WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from './pipeline-probe';
 import {
   BrokerProbe,
@@ -65,13 +65,21 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
 
     reportsDir = await mkdtemp(join(tmpdir(), 'flash-sale-reports-'));
     const apiPort = await freePort();
+    // A sale's customers are signed in: identity mints their tokens, order-api checks them against its keys.
+    const identity = await startServiceProcess(
+      'identity',
+      { RABBITMQ_URL: testRabbitmqUrlAs('identity'), DATABASE_URL: testConfig.databaseUrlOf('identity') },
+      { port: await freePort() },
+    );
     services = [
+      identity,
       await startServiceProcess(
         'order-api',
         {
           RABBITMQ_URL: testConfig.rabbitmqUrl,
           DATABASE_URL: testConfig.databaseUrlOf('order-api'),
           PAYMENT_WINDOW_MS: String(PAYMENT_WINDOW_MS),
+          IDENTITY_JWKS_URL: `${identity.baseUrl}${CUSTOMER_TOKEN.jwksPath}`,
         },
         { port: apiPort },
       ),
@@ -89,6 +97,7 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       connections: 50,
       retryShare: 0.05,
       apiUrl: `http://127.0.0.1:${apiPort}`,
+      identityUrl: identity.baseUrl,
       mailApiUrl: mail.apiUrl,
       amqpUrl: testConfig.rabbitmqUrl,
       requestTimeoutMs: 10_000,
@@ -197,6 +206,40 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     expect(results.endToEnd.pdf.count).toBe(orderIds.size);
   });
 
+  it('queued sale: every ticket ends placed or refused, nobody over the limit, early and second tries refused', async () => {
+    const results = await runFlashSale({
+      ...options,
+      admission: 'queued',
+      stock: 30,
+      requests: 600,
+      connections: 20,
+      // Customer 0 (first in line, so served) and 13 among those who try twice.
+      secondAttemptShare: 0.05,
+      resell: false,
+    });
+
+    expect(results.violations).toEqual([]);
+    const { tickets, refusalsByCode, fairness } = results.firing;
+    expect(tickets!.lost).toBe(0);
+    expect(tickets!.issued).toBe(tickets!.placed + tickets!.refused);
+    // A re-send's ticket is placed as its original's order: tickets placed ≥ orders.
+    expect(tickets!.placed).toBeGreaterThanOrEqual(results.serverSales.orders);
+    expect(results.sale).toMatchObject({ admission: 'queued', limitPerCustomer: 1, stockBeforeOpen: 30 });
+    // The early ones, before opening, and the second tries of customers who had their unit.
+    expect(refusalsByCode!.SALE_NOT_OPEN).toBe(results.sale!.earlyRequests);
+    expect(refusalsByCode!.LIMIT_PER_CUSTOMER).toBeGreaterThan(0);
+    expect(refusalsByCode!.OUT_OF_STOCK).toBeGreaterThan(0);
+    const ordersPerCustomer = new Map<string, number>();
+    for (const order of results.acceptedOrders)
+      ordersPerCustomer.set(order.customer!, (ordersPerCustomer.get(order.customer!) ?? 0) + 1);
+    expect([...ordersPerCustomer.values()].every((n) => n === 1)).toBe(true);
+    expect(
+      results.acceptedOrders.every((o) => Date.parse(o.createdAt) >= Date.parse(results.sale!.opensAt)),
+    ).toBe(true);
+    expect(fairness!.orders).toBe(results.serverSales.orders);
+    expect(results.firing.finalOutcome!.count).toBeGreaterThan(0);
+  });
+
   it('runs from the command line, writes results.json and a self-contained report.html, exits 0', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'flash-sale-out-'));
     const args = [
@@ -204,6 +247,8 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
       ...['--stock', '20', '--requests', '300', '--connections', '20', '--out', outDir],
       ...['--api', options.apiUrl, '--mail-api', options.mailApiUrl, '--amqp', options.amqpUrl],
       ...['--database', options.auditDatabaseUrl, '--payment-window-ms', String(PAYMENT_WINDOW_MS)],
+      // A direct sale (the default admission) with the customers identity signs in.
+      ...['--identity', options.identityUrl!],
     ];
     const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(
@@ -221,6 +266,9 @@ describe('flash-sale load test (real services, broker, database, SMTP)', () => {
     expect(resultsText).not.toContain(testSecrets.OPS_TOKEN);
     const results = JSON.parse(resultsText) as FlashSaleResults;
     expect(results.options.paymentWindowMs).toBe(PAYMENT_WINDOW_MS);
+    expect(results.sale).toMatchObject({ admission: 'direct', paymentWindowMs: PAYMENT_WINDOW_MS });
+    expect(results.firing.refusalsByCode?.SALE_NOT_OPEN).toBe(results.sale!.earlyRequests);
+    expect(stdout).toContain('fairness (arrival vs acceptance)');
     expect(results.lifecycle?.statuses.completed).toBeGreaterThan(0);
     expect(existsSync(join(outDir, 'report.html'))).toBe(true);
     const html = readFileSync(join(outDir, 'report.html'), 'utf8');

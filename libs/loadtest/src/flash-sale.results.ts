@@ -1,3 +1,6 @@
+import type { SaleAdmission } from '@shop/contracts';
+import type { Fairness } from './fairness';
+
 /**
  * What one flash-sale run produced: written to results.json, drawn into report.html and checked by
  * the invariant checker. Times are milliseconds; `atMs` values count from the moment firing started.
@@ -58,7 +61,21 @@ export interface FlashSaleOptions {
    * PAYMENT_WINDOW_MS), else false (npm start's 15 minutes).
    */
   awaitExpiry?: boolean;
+  /**
+   * The sale's admission, when the run puts its product on sale (PUT /sales/<run id>) with signed-in
+   * customers, one unit each: `direct` (POST /orders answers 201 or a refusal) or `queued` (202 and a
+   * ticket the client follows). Unset: a plain product ordered by guests (the bench's other scenarios).
+   */
+  admission?: SaleAdmission;
+  /** identity's base URL: the sale's customers get their tokens from POST /ops/customers/tokens. */
+  identityUrl?: string;
+  /** Share of a sale's customers who order a second time with a new Idempotency-Key, 0-1 (default 0.02). */
+  secondAttemptShare?: number;
+  /** How long before opening the sale opens after it is created: the early requests go in between. */
+  opensInMs?: number;
 }
+
+export type { SaleAdmission } from '@shop/contracts';
 
 /** What a customer does with an accepted order once the spike is over. */
 export type CustomerAction =
@@ -131,11 +148,31 @@ export interface RequestOutcome {
   latencyMs: number;
   /** When the answer arrived, counted from the start of firing. */
   finishedAtMs: number;
+  /** When the request was sent, counted from the start of firing (negative: before it, an early request). */
+  sentAtMs?: number;
+  /** A sale's customer (their email): the limit per customer is counted by it. */
+  customer?: string;
+  /** The X-Forwarded-For it was sent with: follow-ups of a sale's customer come from the same client. */
+  clientAddress?: string;
+  /** 2: the customer's second try, with a new Idempotency-Key, once their first was answered. */
+  attempt?: 1 | 2;
+  /** Sent before the sale opened, on purpose: must be refused SALE_NOT_OPEN and take nothing. */
+  early?: boolean;
+  /** Queued admission: the ticket of a 202. */
+  ticket?: string;
+  /** Queued admission: where the ticket ended (`lost`: not placed or refused before the drain timeout). */
+  ticketStatus?: 'placed' | 'refused' | 'lost';
+  /** When the client saw the ticket end, counted from the start of firing. */
+  ticketEndedAtMs?: number;
+  /** The order's createdAt from a placed ticket: its place in the queue's order of acceptance. */
+  createdAt?: string;
 }
 
 /** An accepted order as the API reports it after draining. */
 export interface AcceptedOrder {
   orderId: string;
+  /** A sale's customer (their email). */
+  customer?: string;
   idempotencyKey: string;
   quantity: number;
   createdAt: string;
@@ -190,10 +227,21 @@ export interface FlashSaleResults {
     lastAcceptanceAtMs: number | null;
     /** Keyed by `201`, `200`, `409 OUT_OF_STOCK`, `503 DATABASE_UNAVAILABLE`, `0 TIMEOUT`, ... */
     statusCounts: Record<string, number>;
+    /** Time to the HTTP answer (a 202's too). */
     latency: LatencySummary;
+    /** Time to the final outcome: the answer, or for a ticket until the client saw it placed or refused. */
+    finalOutcome?: LatencySummary;
+    /** Every attempt's final refusal by code (`OUT_OF_STOCK`, `SALE_NOT_OPEN`, ...; re-sends left out). */
+    refusalsByCode?: Record<string, number>;
+    /** Arrival order (sending) against acceptance order among the accepted orders. */
+    fairness?: Fairness;
+    /** Queued admission: tickets issued (distinct) and where they ended. */
+    tickets?: { issued: number; placed: number; refused: number; lost: number };
     histogram: HistogramBucket[];
     timeline: FiringSample[];
   };
+  /** The sale the run created for its product, when it ran one. */
+  sale?: SaleFigures;
   drain: {
     /** From the last acceptance until every email and PDF was there (or the drain timed out). */
     durationMs: number;
@@ -216,6 +264,21 @@ export interface FlashSaleResults {
   /** The customers' side after the spike, and the returned stock sold again. */
   lifecycle?: LifecycleFigures;
   violations: Violation[];
+}
+
+export interface SaleFigures {
+  id: string;
+  admission: SaleAdmission;
+  opensAt: string;
+  closesAt: string;
+  limitPerCustomer: number;
+  paymentWindowMs: number;
+  customers: number;
+  /** Requests sent before opening (each must be refused SALE_NOT_OPEN), and their customers' later tries. */
+  earlyRequests: number;
+  secondAttempts: number;
+  /** The product's stock read after the early requests, before opening: the initial stock if they took nothing. */
+  stockBeforeOpen: number | null;
 }
 
 export interface LifecycleFigures {

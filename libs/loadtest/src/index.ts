@@ -9,3 +9,5 @@ export { renderReportHtml } from './report/report-html';
 export * from './support/cpu-timeline';
 export * from './support/cpu-cost-table';
 export * from './support/local-processes';
+export * from './fairness';
+export * from './sale-figures';

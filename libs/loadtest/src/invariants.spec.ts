@@ -357,3 +357,169 @@ describe('deadLettersOfRun', () => {
     expect(others).toEqual({ 'order_notify.dlq': 2, 'order_report.dlq': 1, 'order_status.dlq': 0 });
   });
 });
+
+describe('checkFlashSaleInvariants on a sale with signed-in customers', () => {
+  const OPENS_AT = '2026-11-23T09:59:59.000Z';
+
+  /** 2 units, one each for ann and bob; cy was early, then turned away; ann tried again. */
+  function signedInSale(admission: 'direct' | 'queued' = 'direct'): Sale {
+    const sale = cleanSale();
+    const placed = (key: string, customer: string, orderId: string): RequestOutcome =>
+      admission === 'direct'
+        ? outcome({ idempotencyKey: key, customer, attempt: 1, status: 201, orderId })
+        : outcome({
+            idempotencyKey: key,
+            customer,
+            attempt: 1,
+            status: 202,
+            ticket: `t-${key}`,
+            ticketStatus: 'placed',
+            orderId,
+          });
+    sale.product = { sku: 'FLASH-1', initialStock: 2, finalStock: 0, priceCents: 100 };
+    sale.serverSales = { orders: 2, units: 2 };
+    sale.outcomes = [
+      outcome({
+        idempotencyKey: 'early',
+        customer: 'cy',
+        attempt: 1,
+        early: true,
+        status: 409,
+        code: 'SALE_NOT_OPEN',
+      }),
+      placed('a', 'ann', 'order-a'),
+      placed('b', 'bob', 'order-b'),
+      outcome({ idempotencyKey: 'c', customer: 'cy', attempt: 1, status: 409, code: 'OUT_OF_STOCK' }),
+      outcome({ idempotencyKey: 'a2', customer: 'ann', attempt: 2, status: 409, code: 'LIMIT_PER_CUSTOMER' }),
+    ];
+    sale.acceptedOrders = [
+      accepted('order-a', 1, { customer: 'ann' }),
+      accepted('order-b', 1, { customer: 'bob' }),
+    ];
+    sale.audit.orders = [completedOrder('order-a', 1), completedOrder('order-b', 1)];
+    sale.sale = { opensAt: OPENS_AT, limitPerCustomer: 1, stockBeforeOpen: 2 };
+    return sale;
+  }
+
+  it('finds nothing wrong with a clean sale, direct or queued', () => {
+    expect(checkFlashSaleInvariants(signedInSale())).toEqual([]);
+    expect(checkFlashSaleInvariants(signedInSale('queued'))).toEqual([]);
+  });
+
+  it('reports a customer holding two orders at once, not one who ordered again after cancelling', () => {
+    const sale = signedInSale();
+    sale.product.initialStock = 3;
+    sale.sale!.stockBeforeOpen = 3;
+    sale.serverSales = { orders: 3, units: 3 };
+    sale.outcomes[4] = outcome({
+      idempotencyKey: 'a2',
+      customer: 'ann',
+      attempt: 2,
+      status: 201,
+      orderId: 'order-a2',
+    });
+    sale.acceptedOrders.push(
+      accepted('order-a2', 1, { customer: 'ann', createdAt: '2026-11-23T10:00:02.000Z' }),
+    );
+    sale.audit.orders.push(completedOrder('order-a2', 1, { createdAt: '2026-11-23T10:00:02.000Z' }));
+    expect(codesOf(sale)).toEqual(['OVER_LIMIT']);
+
+    // Cancelled a second before the second order: the limit counts holding orders only.
+    sale.acceptedOrders[0] = accepted('order-a', 1, {
+      customer: 'ann',
+      status: 'cancelled',
+      cancelledAt: '2026-11-23T10:00:01.000Z',
+    });
+    expect(codesOf(sale)).not.toContain('OVER_LIMIT');
+  });
+
+  it('reports an order made before opening, an early request served, and stock touched before opening', () => {
+    const sale = signedInSale();
+    sale.acceptedOrders[1] = accepted('order-b', 1, {
+      customer: 'bob',
+      createdAt: '2026-11-23T09:59:58.000Z',
+    });
+    sale.outcomes[0] = outcome({
+      idempotencyKey: 'early',
+      customer: 'cy',
+      attempt: 1,
+      early: true,
+      status: 201,
+      orderId: 'order-e',
+    });
+    sale.sale!.stockBeforeOpen = 1;
+    expect(codesOf(sale)).toEqual(
+      expect.arrayContaining([
+        'ORDER_BEFORE_OPENING',
+        'EARLY_NOT_REFUSED',
+        'EARLY_TOOK_STOCK',
+        'STOCK_TOUCHED_BEFORE_OPENING',
+      ]),
+    );
+  });
+
+  it.each([
+    [409, 'LIMIT_PER_CUSTOMER', ['UNEXPECTED_ANSWER']],
+    [409, 'SALE_NOT_OPEN', ['UNEXPECTED_ANSWER']],
+    [429, 'RATE_LIMITED', []],
+  ])('a first try after opening answered %i %s: %j', (status, code, violations) => {
+    // SALE_NOT_OPEN only before opening, LIMIT_PER_CUSTOMER only for a second try.
+    const sale = signedInSale();
+    sale.outcomes[3] = outcome({ idempotencyKey: 'c', customer: 'cy', attempt: 1, status, code });
+    expect(codesOf(sale)).toEqual(violations);
+  });
+
+  it('queued: a full waiting room is a refusal, a ticket never ended is lost, an odd refusal code is reported', () => {
+    const sale = signedInSale('queued');
+    sale.outcomes.push(outcome({ customer: 'dan', attempt: 1, status: 503, code: 'WAITING_ROOM_FULL' }));
+    expect(codesOf(sale)).toEqual([]);
+
+    sale.outcomes.push(
+      outcome({ customer: 'eve', attempt: 1, status: 202, ticket: 't-eve', ticketStatus: 'lost' }),
+    );
+    sale.outcomes.push(
+      outcome({
+        customer: 'fay',
+        attempt: 1,
+        status: 202,
+        ticket: 't-fay',
+        ticketStatus: 'refused',
+        code: 'SALE_CLOSED',
+      }),
+    );
+    expect(codesOf(sale)).toEqual(['UNEXPECTED_ANSWER', 'LOST_TICKET']);
+  });
+
+  it('queued: a re-send naming the same placed ticket is one order', () => {
+    const sale = signedInSale('queued');
+    sale.outcomes.push({ ...sale.outcomes[1], resend: true });
+    expect(codesOf(sale)).toEqual([]);
+  });
+});
+
+describe('checkFlashSaleInvariants: queued re-sends', () => {
+  it('counts two tickets of one key placed as the same order once', () => {
+    const sale = cleanSale();
+    sale.outcomes = [
+      outcome({
+        idempotencyKey: 'a',
+        quantity: 2,
+        status: 202,
+        ticket: 't1',
+        ticketStatus: 'placed',
+        orderId: 'order-a',
+      }),
+      outcome({
+        idempotencyKey: 'a',
+        quantity: 2,
+        status: 202,
+        ticket: 't2',
+        ticketStatus: 'placed',
+        orderId: 'order-a',
+        resend: true,
+      }),
+      outcome({ idempotencyKey: 'b', quantity: 1, status: 201, orderId: 'order-b' }),
+    ];
+    expect(checkFlashSaleInvariants(sale)).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import {
   type Violation,
 } from './flash-sale.results';
 import { isSettled, isTaken, type AuditedOrder, type LifecycleAudit } from './lifecycle-audit';
+import { refusalOf } from './sale-figures';
 
 /** What the checker needs: the answers the load test received and what it found afterwards. */
 export interface InvariantInput {
@@ -25,6 +26,16 @@ export interface InvariantInput {
   audit: LifecycleAudit | undefined;
   /** False: unpaid orders may still be placed at the end (see FlashSaleOptions.awaitExpiry). */
   awaitExpiry?: boolean;
+  /** The sale the product was on, when the run made one: its rules are checked too. */
+  sale?: SaleRules;
+}
+
+/** What the sale's invariants need of it. */
+export interface SaleRules {
+  opensAt: string;
+  limitPerCustomer: number;
+  /** The product's stock read after the early requests, before opening (null: not read). */
+  stockBeforeOpen: number | null;
 }
 
 /** The statuses that hold their units; the others (expired, cancelled, refunded) gave them back. */
@@ -47,6 +58,7 @@ export function checkFlashSaleInvariants(input: InvariantInput): Violation[] {
     ...checkLifecycle(input),
     ...checkCustomerAnswers(input.acceptedOrders),
     ...checkPipeline(input),
+    ...checkSale(input),
   ];
 }
 
@@ -94,7 +106,7 @@ function checkStock(input: InvariantInput): Violation[] {
   }
   // While no unit comes back, stock never rises, so a refused request for q units proves stock < q at
   // the end. Returned units may come back after the last request: then nothing is proved.
-  const turnedAway = outcomes.filter((o) => o.status === 409 && o.code === 'OUT_OF_STOCK');
+  const turnedAway = outcomes.filter((o) => refusalOf(o) === 'OUT_OF_STOCK');
   const wouldHaveFit = turnedAway.filter((o) => o.quantity <= product.finalStock);
   if (unitsReturned === 0 && wouldHaveFit.length > 0) {
     violations.push({
@@ -107,7 +119,8 @@ function checkStock(input: InvariantInput): Violation[] {
 
 function checkAnswers(outcomes: readonly RequestOutcome[]): Violation[] {
   const violations: Violation[] = [];
-  const serverErrors = outcomes.filter((o) => o.status >= 500);
+  // A full waiting room is the system's answer to too many at once, not a failure.
+  const serverErrors = outcomes.filter((o) => o.status >= 500 && o.code !== 'WAITING_ROOM_FULL');
   if (serverErrors.length > 0) {
     violations.push({
       code: 'SERVER_ERROR',
@@ -121,22 +134,37 @@ function checkAnswers(outcomes: readonly RequestOutcome[]): Violation[] {
       message: `${unanswered.length} requests got no answer (${describe(unanswered)})`,
     });
   }
-  const unexpected = outcomes.filter(
-    (o) =>
-      o.status > 0 &&
-      o.status < 500 &&
-      // 200 is a replay: a re-send, or an original that lost the race to its own re-send.
-      o.status !== 201 &&
-      o.status !== 200 &&
-      !(o.status === 409 && o.code === 'OUT_OF_STOCK'),
-  );
+  const unexpected = outcomes.filter((o) => o.status > 0 && !isCleanAnswer(o));
   if (unexpected.length > 0) {
     violations.push({
       code: 'UNEXPECTED_ANSWER',
-      message: `${unexpected.length} answers were neither an order nor 409 OUT_OF_STOCK (${describe(unexpected)})`,
+      message: `${unexpected.length} answers were neither an order nor a refusal the request could get (${describe(unexpected)})`,
     });
   }
   return violations;
+}
+
+/**
+ * An order (201, 200 a replay: a re-send, or an original that lost the race to its own re-send), a
+ * ticket (202), or a refusal this request could get: OUT_OF_STOCK, RATE_LIMITED and a full waiting room
+ * for anyone, SALE_NOT_OPEN only before opening, LIMIT_PER_CUSTOMER only for a customer's second try.
+ * A refused ticket is judged by its code the same way.
+ */
+function isCleanAnswer(o: RequestOutcome): boolean {
+  if (o.status === 200 || o.status === 201 || (o.status === 202 && o.ticketStatus !== 'refused')) return true;
+  const answer = o.status === 202 ? `409 ${o.code ?? ''}` : `${o.status} ${o.code ?? ''}`;
+  switch (answer) {
+    case '409 OUT_OF_STOCK':
+    case '429 RATE_LIMITED':
+    case '503 WAITING_ROOM_FULL':
+      return true;
+    case '409 SALE_NOT_OPEN':
+      return o.early === true;
+    case '409 LIMIT_PER_CUSTOMER':
+      return o.attempt === 2;
+    default:
+      return false;
+  }
 }
 
 function checkIdempotency({ outcomes, acceptedOrders, serverSales }: InvariantInput): Violation[] {
@@ -155,11 +183,14 @@ function checkIdempotency({ outcomes, acceptedOrders, serverSales }: InvariantIn
       message: `${duplicated.length} Idempotency-Keys created more than one order (e.g. ${duplicated[0][0]}: ${[...duplicated[0][1]].join(', ')})`,
     });
   }
-  const created = outcomes.filter((o) => o.status === 201).length;
+  // Tickets of one Idempotency-Key (a re-send's and its original's) are placed as one order.
+  const created =
+    outcomes.filter((o) => o.status === 201).length +
+    new Set(outcomes.filter((o) => o.ticketStatus === 'placed').map((o) => o.orderId)).size;
   if (created !== acceptedOrders.length || serverSales.orders !== acceptedOrders.length) {
     violations.push({
       code: 'ORDER_COUNT_MISMATCH',
-      message: `${created} answers were 201 Created, ${acceptedOrders.length} distinct orders were named, the database holds ${serverSales.orders}`,
+      message: `${created} answers were 201 Created or tickets placed, ${acceptedOrders.length} distinct orders were named, the database holds ${serverSales.orders}`,
     });
   }
   return violations;
@@ -377,6 +408,89 @@ function checkPipeline({ acceptedOrders, deadLettered, emailsResent }: Invariant
     }
   }
   return violations;
+}
+
+/**
+ * A sale's rules: no customer ever held more than the limit (orders count from their creation until
+ * cancelled, expired or refunded), no order made before opening, the early requests refused
+ * SALE_NOT_OPEN and the stock untouched by them, every ticket placed or refused.
+ */
+function checkSale({ sale, outcomes, acceptedOrders, product }: InvariantInput): Violation[] {
+  if (!sale) return [];
+  const violations: Violation[] = [];
+  const report = (code: string, items: string[], what: string) => {
+    if (items.length === 0) return;
+    violations.push({ code, message: `${items.length} ${what} (e.g. ${items.slice(0, 3).join('; ')})` });
+  };
+  report(
+    'OVER_LIMIT',
+    customersOverLimit(acceptedOrders, sale.limitPerCustomer),
+    `customers held more than ${sale.limitPerCustomer} order(s) of the sale at once`,
+  );
+  const opensAt = Date.parse(sale.opensAt);
+  report(
+    'ORDER_BEFORE_OPENING',
+    acceptedOrders
+      .filter((o) => o.createdAt && Date.parse(o.createdAt) < opensAt)
+      .map((o) => `${o.orderId} created ${o.createdAt}`),
+    `orders were created before the sale opened at ${sale.opensAt}`,
+  );
+  report(
+    'EARLY_NOT_REFUSED',
+    outcomes
+      .filter((o) => o.early && refusalOf(o) !== 'SALE_NOT_OPEN')
+      .map((o) => `${o.idempotencyKey}: ${o.status} ${o.ticketStatus ?? ''} ${o.code ?? ''}`.trim()),
+    'requests sent before opening were not refused SALE_NOT_OPEN',
+  );
+  report(
+    'EARLY_TOOK_STOCK',
+    outcomes.filter((o) => o.early && o.orderId).map((o) => `${o.idempotencyKey} → ${o.orderId}`),
+    'requests sent before opening got an order',
+  );
+  if (sale.stockBeforeOpen !== null && sale.stockBeforeOpen !== product.initialStock) {
+    violations.push({
+      code: 'STOCK_TOUCHED_BEFORE_OPENING',
+      message: `${sale.stockBeforeOpen} units in stock after the early requests, before opening; the product was created with ${product.initialStock}`,
+    });
+  }
+  report(
+    'LOST_TICKET',
+    [
+      ...new Set(
+        outcomes
+          .filter((o) => o.status === 202 && o.ticketStatus !== 'placed' && o.ticketStatus !== 'refused')
+          .map((o) => o.ticket ?? `${o.idempotencyKey} (no ticket in the 202)`),
+      ),
+    ],
+    'tickets were neither placed nor refused before the drain timeout',
+  );
+  return violations;
+}
+
+/**
+ * Customers who, at some order's creation, held more than `limit` orders (counting it): an order
+ * holds from its createdAt until it was cancelled, expired or refunded, and to the end otherwise.
+ */
+export function customersOverLimit(orders: readonly AcceptedOrder[], limit: number): string[] {
+  const byCustomer = new Map<string, AcceptedOrder[]>();
+  for (const order of orders) {
+    if (!order.customer) continue;
+    byCustomer.set(order.customer, [...(byCustomer.get(order.customer) ?? []), order]);
+  }
+  const endOf = (o: AcceptedOrder) =>
+    Math.min(...[o.cancelledAt, o.expiredAt, o.refundedAt].map((t) => (t ? Date.parse(t) : Infinity)));
+  const over: string[] = [];
+  for (const [customer, held] of byCustomer) {
+    if (held.length <= limit) continue;
+    const worst = Math.max(
+      ...held.map((order) => {
+        const at = Date.parse(order.createdAt);
+        return held.filter((o) => Date.parse(o.createdAt) <= at && endOf(o) > at).length;
+      }),
+    );
+    if (worst > limit) over.push(`${customer}: ${worst} orders (${held.map((o) => o.orderId).join(', ')})`);
+  }
+  return over;
 }
 
 /** `503 DATABASE_UNAVAILABLE ×3, 0 TIMEOUT ×1` */

@@ -6,7 +6,7 @@ import {
 } from '@shop/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { fireSpike } from './fire-spike';
+import { clientAddressOf, fireSpike, type SpikeCustomer } from './fire-spike';
 import { sharesRefusal } from './customer-actions';
 import type {
   AcceptedOrder,
@@ -17,6 +17,7 @@ import type {
   LifecycleFigures,
   PipelineSample,
   RequestOutcome,
+  SaleFigures,
 } from './flash-sale.results';
 import { checkFlashSaleInvariants, deadLettersOfRun, expectedEmailsOf } from './invariants';
 import {
@@ -41,6 +42,16 @@ import {
   type ProductSales,
 } from './pipeline-probe';
 import { SaleAftermath, type SaleOrder } from './sale-aftermath';
+import { createSale, mintCustomerTokens, SaleClient } from './sale-client';
+import {
+  fairnessOfOutcomes,
+  finalAtMs,
+  finalOutcomeLatency,
+  isAccepted,
+  refusalOf,
+  refusalsByCode,
+  ticketFigures,
+} from './sale-figures';
 import { histogram, percentile, summarise } from './stats';
 
 export type { DrainProgress, FiringProgress, FlashSalePhase } from '@shop/contracts';
@@ -63,6 +74,20 @@ export interface FlashSaleHooks {
 const LONGEST_EXPIRY_WAIT_MS = 60_000;
 const TICK_MS = 250;
 const TIMELINE_SLICE_MS = 250;
+/** identity under npm start. */
+export const DEFAULT_IDENTITY_URL = 'http://127.0.0.1:3005';
+/** A sale opens this long after it is created: the early requests are sent and answered in between. */
+const DEFAULT_OPENS_IN_MS = 1_500;
+/** Sent after opening by the load generator's clock, so no spike request can reach order-api before it. */
+const OPENING_MARGIN_MS = 50;
+/** Share of a sale's customers who order a second time. */
+const DEFAULT_SECOND_ATTEMPT_SHARE = 0.02;
+/** 1/φ: customer n tries twice when n/φ mod 1 falls below the share (evenly spread, the same every run). */
+const GOLDEN_STEP = (Math.sqrt(5) - 1) / 2;
+
+/** The requests sent before a sale opens: a few, 1 % of them, 3 to 50. */
+export const earlyRequestsOf = (requests: number): number =>
+  Math.min(requests, 50, Math.max(3, Math.ceil(requests / 100)));
 
 /**
  * The whole flash-sale scenario: make sure the mailbox can keep every email the sale may send, create
@@ -125,9 +150,90 @@ export async function runFlashSale(
   };
 
   try {
+    const aftermath = new SaleAftermath({
+      apiUrl: api,
+      sku,
+      runId,
+      // A queued sale's follow-up orders would get tickets too: only a direct sale's units are resold.
+      resell: options.resell && options.admission !== 'queued',
+      shares: options,
+    });
+    const live = { done: 0, accepted: 0, soldOut: 0, errors: 0 };
+    const secondAttempts: RequestOutcome[] = [];
+    // An attempt's final outcome: its answer, or where its ticket ended.
+    const onFinal = (outcome: RequestOutcome) => {
+      const refusal = refusalOf(outcome);
+      // A replay (200) names its order too: its customer acts on it if the original's answer was lost.
+      aftermath.accepted(outcome);
+      if (isAccepted(outcome)) live.accepted++;
+      else if (refusal === 'OUT_OF_STOCK') live.soldOut++;
+      else if (refusal) live.errors++;
+      if (outcome.attempt === 2) secondAttempts.push(outcome);
+    };
+    const triesTwice = new Set<string>();
+    let saleClient: SaleClient | undefined;
+    let sale: SaleFigures | undefined;
+    let customers: SpikeCustomer[] | undefined;
+    const earlyOutcomes: RequestOutcome[] = [];
+    if (options.admission) {
+      const emails = Array.from(
+        { length: options.requests },
+        (_, n) => `buyer-${n}@${runId}.loadtest.example`,
+      );
+      const identityUrl = options.identityUrl ?? DEFAULT_IDENTITY_URL;
+      hooks.onStep?.(`signing in ${emails.length} customers: tokens from identity at ${identityUrl}`);
+      customers = await mintCustomerTokens(identityUrl, options.opsToken, emails);
+      const share = options.secondAttemptShare ?? DEFAULT_SECOND_ATTEMPT_SHARE;
+      customers.forEach(({ email }, n) => (n * GOLDEN_STEP) % 1 < share && triesTwice.add(email));
+      saleClient = new SaleClient(api, { sku, runId, customers }, onFinal);
+      const opensAt = Date.now() + (options.opensInMs ?? DEFAULT_OPENS_IN_MS);
+      const created = await createSale(api, options.opsToken, runId, {
+        sku,
+        opensAt: new Date(opensAt).toISOString(),
+        // Open past anything the run can still do: the drain's end, follow-up orders included.
+        closesAt: new Date(opensAt + 3_600_000 + options.drainTimeoutMs).toISOString(),
+        limitPerCustomer: 1,
+        ...(options.paymentWindowMs !== undefined && { paymentWindowMs: options.paymentWindowMs }),
+        admission: options.admission,
+      });
+      const early = earlyRequestsOf(options.requests);
+      hooks.onStep?.(
+        `sale ${runId} (${options.admission}) opens at ${created.opensAt}; ${early} customers try before that`,
+      );
+      earlyOutcomes.push(
+        ...(await Promise.all(
+          customers.slice(0, early).map((customer, i) =>
+            saleClient!.attempt(customer, {
+              key: `early-${i}`,
+              clientAddress: clientAddressOf(i),
+              attempt: 1,
+              early: true,
+            }),
+          ),
+        )),
+      );
+      for (const outcome of earlyOutcomes) saleClient.answered(outcome);
+      const stockBeforeOpen = await readSales(options.apiUrl, sku).then(
+        (sales) => sales.stock,
+        () => null,
+      );
+      sale = {
+        id: created.id,
+        admission: created.admission,
+        opensAt: created.opensAt,
+        closesAt: created.closesAt,
+        limitPerCustomer: created.limitPerCustomer,
+        paymentWindowMs: created.paymentWindowMs,
+        customers: customers.length,
+        earlyRequests: early,
+        secondAttempts: 0,
+        stockBeforeOpen,
+      };
+      await sleep(Math.max(0, Date.parse(created.opensAt) + OPENING_MARGIN_MS - Date.now()));
+    }
+
     // ---- fire ----
     hooks.onStep?.(`firing ${options.requests} orders from ${options.connections} connections at once`);
-    const live = { done: 0, accepted: 0, soldOut: 0, errors: 0 };
     let lastTick = { at: performance.now(), done: 0, accepted: 0 };
     let tickLatencies: number[] = [];
     const progressNow = (): FiringProgress => {
@@ -154,10 +260,18 @@ export async function runFlashSale(
         await sleep(TICK_MS);
       }
     })();
-    const aftermath = new SaleAftermath({ apiUrl: api, sku, runId, resell: options.resell, shares: options });
     hooks.onPhase?.('firing');
     firingStart = performance.now();
     aftermath.firingStart = firingStart;
+    if (saleClient) {
+      // The early requests' times count from firing too: before it, negative.
+      const shift = firingStart - saleClient.firingStart;
+      for (const outcome of earlyOutcomes) {
+        outcome.sentAtMs = (outcome.sentAtMs ?? 0) - shift;
+        outcome.finishedAtMs -= shift;
+      }
+      saleClient.firingStart = firingStart;
+    }
     const spike = await fireSpike({
       apiUrl: options.apiUrl,
       sku,
@@ -167,23 +281,50 @@ export async function runFlashSale(
       retryShare: options.retryShare,
       requestTimeoutMs: options.requestTimeoutMs,
       stopSignal: hooks.stopSignal,
+      customers,
       onOutcome: (outcome) => {
         tickLatencies.push(outcome.latencyMs);
         if (!outcome.resend) live.done++;
-        aftermath.accepted(outcome);
-        if (outcome.status === 201) live.accepted++;
-        else if (outcome.status === 409) live.soldOut++;
-        else if (outcome.status !== 200) live.errors++;
+        if (!saleClient) onFinal(outcome);
+        else {
+          saleClient.answered(outcome);
+          // Trying again as soon as the first try is answered (a 201, or a ticket), while stock lasts:
+          // order-api tells a customer over the limit so only when stock is left.
+          if (!outcome.resend && outcome.customer && triesTwice.has(outcome.customer))
+            saleClient.secondAttempt(outcome);
+        }
       },
-    }).finally(() => clearInterval(firingTicker));
+    }).catch((error: unknown) => {
+      clearInterval(firingTicker);
+      throw error;
+    });
+    if (saleClient) {
+      // Tickets still waiting and second tries end within the drain timeout: what has not, is lost.
+      if (saleClient.busy)
+        hooks.onStep?.(`following ${saleClient.tickets.size} tickets and the second tries`);
+      saleClient.followUntil(Date.now() + options.drainTimeoutMs);
+      await saleClient.settled();
+      sale!.secondAttempts = secondAttempts.length;
+    }
+    clearInterval(firingTicker);
     hooks.onFiring?.({ ...progressNow(), currentRate: 0, acceptedRate: 0 });
     sampling = false;
     await sampler;
 
     // ---- drain: the customers act, returned units are sold again, every order settles ----
-    aftermath.demand = spike.outcomes.filter(
-      (o) => o.status === 409 && o.code === 'OUT_OF_STOCK' && !o.resend,
-    ).length;
+    const attempts = [...earlyOutcomes, ...spike.outcomes, ...secondAttempts];
+    if (customers) {
+      // A sale's buyers turned away come back signed in, and only those who got nothing.
+      const served = new Set(attempts.filter(isAccepted).map((o) => o.customer));
+      const tokenOf = new Map(customers.map((c) => [c.email, c.token]));
+      const turnedAway = new Set(
+        attempts
+          .filter((o) => refusalOf(o) === 'OUT_OF_STOCK' && !served.has(o.customer))
+          .map((o) => o.customer!),
+      );
+      aftermath.turnedAway = [...turnedAway].map((email) => ({ email, token: tokenOf.get(email)! }));
+      aftermath.demand = aftermath.turnedAway.length;
+    } else aftermath.demand = spike.outcomes.filter((o) => refusalOf(o) === 'OUT_OF_STOCK').length;
     hooks.onPhase?.('draining');
     const actions = countBy([...aftermath.orders.values()].map((o) => o.action));
     hooks.onStep?.(
@@ -242,6 +383,7 @@ export async function runFlashSale(
       }
     } finally {
       await aftermath.close();
+      await saleClient?.close();
     }
     const drainWaitedMs = performance.now() - drainStart;
     hooks.onPhase?.('verifying');
@@ -286,12 +428,17 @@ export async function runFlashSale(
     const violations = checkFlashSaleInvariants({
       product,
       serverSales,
-      outcomes: [...spike.outcomes, ...aftermath.resaleOutcomes],
+      outcomes: [...attempts, ...aftermath.resaleOutcomes],
       acceptedOrders,
       deadLettered: deadLetteredComplete,
       emailsResent,
       audit,
       awaitExpiry,
+      sale: sale && {
+        opensAt: sale.opensAt,
+        limitPerCustomer: sale.limitPerCustomer,
+        stockBeforeOpen: sale.stockBeforeOpen,
+      },
     });
     if (!drained) {
       const unsettled = audit?.orders.filter((order) => !isSettled(order, awaitExpiry)).length;
@@ -308,9 +455,16 @@ export async function runFlashSale(
       product,
       serverSales,
       firing: {
-        ...firingFigures(spike.outcomes, spike.durationMs),
+        ...firingFigures(attempts, spike.durationMs),
+        ...(sale && {
+          finalOutcome: finalOutcomeLatency(attempts),
+          refusalsByCode: refusalsByCode(attempts),
+          fairness: fairnessOfOutcomes(attempts, options.admission),
+          ...(options.admission === 'queued' && { tickets: ticketFigures(attempts) }),
+        }),
         stoppedEarly: hooks.stopSignal?.aborted ?? false,
       },
+      ...(sale && { sale }),
       drain: {
         durationMs: drained ? drainDurationMs(acceptedOrders) : drainWaitedMs,
         completed: drained,
@@ -377,7 +531,7 @@ type OrderView = Pick<
 async function describeAcceptedOrder(
   pool: Pool,
   basePath: string,
-  { accessToken, answers, ...order }: SaleOrder,
+  { accessToken, answers, clientAddress: _address, ...order }: SaleOrder,
   emails: EmailsOfOrder,
 ): Promise<AcceptedOrder> {
   const headers = { authorization: `Bearer ${accessToken}` };
@@ -460,7 +614,7 @@ function firingFigures(
     const label = status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();
     statusCounts[label] = (statusCounts[label] ?? 0) + 1;
   }
-  const acceptances = outcomes.filter((o) => o.status === 201).map((o) => o.finishedAtMs);
+  const acceptances = outcomes.filter(isAccepted).map((o) => finalAtMs(o) ?? o.finishedAtMs);
   const firstAcceptanceAtMs = acceptances.length ? Math.min(...acceptances) : null;
   const lastAcceptanceAtMs = acceptances.length ? Math.max(...acceptances) : null;
   const acceptingMs =
@@ -468,11 +622,13 @@ function firingFigures(
       ? lastAcceptanceAtMs - firstAcceptanceAtMs
       : 0;
   const latencies = outcomes.map((o) => o.latencyMs);
+  // The rate of the spike's own exchanges: early requests and second tries come before and after it.
+  const spiked = outcomes.filter((o) => !o.early && o.attempt !== 2).length;
   return {
     durationMs,
     requestsSent: outcomes.length,
     resendsSent: outcomes.filter((o) => o.resend).length,
-    requestsPerSecond: (outcomes.length * 1000) / durationMs,
+    requestsPerSecond: (spiked * 1000) / durationMs,
     // Rate while stock lasted; one acceptance alone has no rate.
     acceptedPerSecond: acceptingMs > 0 ? (acceptances.length * 1000) / acceptingMs : Number.NaN,
     firstAcceptanceAtMs,
@@ -496,7 +652,9 @@ function timelineOf(outcomes: readonly RequestOutcome[], durationMs: number): Fi
     }),
   );
   for (const outcome of outcomes) {
-    const slice = slices[Math.min(slices.length - 1, Math.floor(outcome.finishedAtMs / TIMELINE_SLICE_MS))];
+    // An early request (before firing) counts in the first slice, a late second try in the last.
+    const index = Math.floor(outcome.finishedAtMs / TIMELINE_SLICE_MS);
+    const slice = slices[Math.max(0, Math.min(slices.length - 1, index))];
     slice.completed++;
     if (outcome.status === 201) slice.accepted++;
     else if (outcome.status === 409) slice.soldOut++;

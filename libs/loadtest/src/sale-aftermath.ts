@@ -1,5 +1,6 @@
 import { SANDBOX_LATE_SUCCESS_MS } from '@shop/contracts';
 import { actionOfRank, Customers, type AnswerLabel, type CustomerShares } from './customer-actions';
+import { clientAddressOf } from './fire-spike';
 import type { CustomerAction, RequestOutcome } from './flash-sale.results';
 
 /** An order the sale accepted, with what its customer does and what order-api answered them. */
@@ -7,6 +8,10 @@ export interface SaleOrder {
   orderId: string;
   idempotencyKey: string;
   quantity: number;
+  /** A sale's customer (their email). */
+  customer?: string;
+  /** The client address (X-Forwarded-For) the order came from: its customer pays and cancels from it. */
+  clientAddress?: string;
   /** From the 201 (or 200): reads, pays and cancels the order; kept out of the results. */
   accessToken: string;
   payBy?: string;
@@ -14,6 +19,9 @@ export interface SaleOrder {
   action: CustomerAction;
   answers: AnswerLabel[];
 }
+
+/** The resale's buyers' client addresses are clientAddressOf(this + n): past any spike's connections. */
+const RESALE_ADDRESSES_FROM = 1_000_000;
 
 /** Follow-up orders placed at once for returned units, at most. */
 const RESALE_BATCH = 20;
@@ -35,6 +43,8 @@ export class SaleAftermath {
 
   /** Buyers the spike turned away: the most follow-up orders there can be. */
   demand = 0;
+  /** A sale's signed-in buyers the spike turned away, who come back for returned units (then `demand` is theirs). */
+  turnedAway: { email: string; token: string }[] = [];
   /** When firing started (performance.now()): the follow-up outcomes' finishedAtMs count from it. */
   firingStart = performance.now();
 
@@ -58,6 +68,8 @@ export class SaleAftermath {
       orderId,
       idempotencyKey: outcome.idempotencyKey,
       quantity: outcome.quantity,
+      customer: outcome.customer,
+      clientAddress: outcome.clientAddress,
       accessToken: outcome.accessToken ?? '',
       payBy: outcome.payBy,
       wave: 'spike',
@@ -82,10 +94,14 @@ export class SaleAftermath {
     if (batch <= 0) return;
     const placing = Promise.all(
       Array.from({ length: batch }, async () => {
+        const n = this.resaleRequests++;
+        // Buyers coming back, each from an address of their own beyond the spike's connections.
         const outcome = await this.customers.placeOrder(
           this.sale.sku,
           this.sale.runId,
-          this.resaleRequests++,
+          n,
+          this.turnedAway[n],
+          clientAddressOf(RESALE_ADDRESSES_FROM + n),
         );
         outcome.finishedAtMs = performance.now() - this.firingStart;
         this.resaleOutcomes.push(outcome);
@@ -94,6 +110,8 @@ export class SaleAftermath {
             orderId: outcome.orderId,
             idempotencyKey: outcome.idempotencyKey,
             quantity: outcome.quantity,
+            customer: outcome.customer,
+            clientAddress: outcome.clientAddress,
             accessToken: outcome.accessToken ?? '',
             payBy: outcome.payBy,
             wave: 'resale',

@@ -29,6 +29,7 @@ export function summaryRows(results: FlashSaleResults): [string, string][] {
     ['accepted/s while stock lasted', number(firing.acceptedPerSecond)],
     ['latency', latency(firing.latency, ['p50', 'p90', 'p99', 'max'])],
     ['answers', statuses || '-'],
+    ...saleRows(results),
     [
       'drain',
       `${number(drain.durationMs / 1000, 2)} s after the last acceptance${drain.completed ? '' : ' (NOT finished)'}`,
@@ -41,6 +42,39 @@ export function summaryRows(results: FlashSaleResults): [string, string][] {
   return firing.stoppedEarly
     ? [...rows.slice(0, 2), ['stopped', 'early, before every order was sent'], ...rows.slice(2)]
     : rows;
+}
+
+/** A sale's rules, its time to the final outcome, refusals by code and fairness. */
+function saleRows({ sale, firing }: FlashSaleResults): [string, string][] {
+  if (!sale) return [];
+  const { fairness, tickets } = firing;
+  return [
+    [
+      'sale',
+      `${sale.id}, ${sale.admission}, ${sale.limitPerCustomer} per customer, opens ${sale.opensAt}; ` +
+        `${number(sale.earlyRequests)} early requests, ${number(sale.secondAttempts)} second tries`,
+    ],
+    ...(firing.finalOutcome
+      ? [['time to final outcome', latency(firing.finalOutcome, ['p50', 'p99', 'max'])] as [string, string]]
+      : []),
+    ...(tickets
+      ? [
+          [
+            'tickets',
+            `${number(tickets.issued)}: ${number(tickets.placed)} placed, ${number(tickets.refused)} refused, ${number(tickets.lost)} lost`,
+          ] as [string, string],
+        ]
+      : []),
+    ['refusals by code', counts(firing.refusalsByCode ?? {})],
+    ...(fairness
+      ? [
+          [
+            'fairness (arrival vs acceptance)',
+            `${number(fairness.invertedShare * 100, 2)} % of ${number(fairness.pairs)} pairs inverted, Kendall's tau ${number(fairness.kendallTau, 3)}`,
+          ] as [string, string],
+        ]
+      : []),
+  ];
 }
 
 const counts = (values: Partial<Record<string, number>>) =>

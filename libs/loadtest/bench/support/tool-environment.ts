@@ -83,7 +83,8 @@ export async function emptyBusinessTables(
 // ---------------------------------------------------------------------------------------------
 // Built services: the tools measure and drill the built code
 
-export type ServiceName = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment';
+export type ServiceName =
+  'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment' | 'identity';
 
 export const builtEntryOf = (service: ServiceName) => join(REPO_ROOT, 'services', service, 'dist', 'main.js');
 

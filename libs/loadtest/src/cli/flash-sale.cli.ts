@@ -12,7 +12,7 @@ import {
   type FlashSaleProgressMessage,
 } from '@shop/contracts';
 import { CUSTOMER_DEFAULTS, sharesRefusal } from '../customer-actions';
-import type { FlashSaleOptions, FlashSaleResults } from '../flash-sale.results';
+import type { FlashSaleOptions, FlashSaleResults, SaleAdmission } from '../flash-sale.results';
 import { ProgressLine } from '../progress';
 import { renderReportHtml } from '../report/report-html';
 import { runFlashSale, type FlashSalePhase } from '../run-flash-sale';
@@ -27,6 +27,14 @@ const USAGE = `npm run loadtest:flash-sale -- [options]
   --requests N        new orders to fire                         (default 20000)
   --connections N     clients firing at once                     (default 200)
   --retry-share F     share of orders re-sent with the same key  (default 0.05)
+  --admission MODE    direct | queued: the product goes on sale (PUT /sales) opening 1.5 s later, a
+                      few customers try before that, one unit per signed-in customer, some try twice;
+                      queued: each 202's ticket is followed until placed or refused. none: no sale,
+                      guests order 1-2 units                     (default direct)
+  --identity URL      identity, which mints the sale's customer tokens
+                                                                 (default http://127.0.0.1:${SERVICE_PORTS.identity})
+  --second-attempt-share F  share of a sale's customers who order again with a new key once their
+                      first is answered                          (default 0.02)
   --api URL           order-api                                  (default http://localhost:${SERVICE_PORTS['order-api']})
   --mail-api URL      Mailpit-compatible API                     (default http://localhost:8025)
   --mailbox-capacity N  messages the mailbox keeps, for one that does not report it: Mailpit's
@@ -81,6 +89,9 @@ export function parseFlashSaleArgs(
       requests: { type: 'string' },
       connections: { type: 'string' },
       'retry-share': { type: 'string' },
+      admission: { type: 'string' },
+      identity: { type: 'string' },
+      'second-attempt-share': { type: 'string' },
       api: { type: 'string' },
       'mail-api': { type: 'string' },
       'mailbox-capacity': { type: 'string' },
@@ -136,12 +147,20 @@ export function parseFlashSaleArgs(
   };
   const refusedShares = sharesRefusal(shares);
   if (refusedShares) throw new Error(refusedShares);
+  const admission = values.admission ?? 'direct';
+  if (!['direct', 'queued', 'none'].includes(admission))
+    throw new Error(`--admission must be direct, queued or none (got ${admission})`);
   return {
     options: {
       stock: int('stock', LIMITS.stock),
       requests: int('requests', LIMITS.requests),
       connections: int('connections', LIMITS.connections),
       retryShare,
+      ...(admission !== 'none' && {
+        admission: admission as SaleAdmission,
+        identityUrl: url('identity', `http://127.0.0.1:${SERVICE_PORTS.identity}`),
+        secondAttemptShare: share('second-attempt-share', 0.02),
+      }),
       apiUrl: url('api', `http://localhost:${SERVICE_PORTS['order-api']}`),
       mailApiUrl: url('mail-api', 'http://localhost:8025'),
       mailboxCapacity:

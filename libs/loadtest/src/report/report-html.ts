@@ -131,6 +131,51 @@ function verdictBanner(violations: Violation[]): string {
 /** A label (plain text, escaped when drawn) and a value that is already HTML. */
 type Row = [label: string, valueHtml: string];
 
+/** A sale's rules, its time to the final outcome, its refusals by code and its fairness. */
+function saleGroups({ sale, firing }: FlashSaleResults): Array<[caption: string, rows: Row[]]> {
+  if (!sale) return [];
+  const { fairness, tickets } = firing;
+  return [
+    [
+      `Sale ${sale.id} (${sale.admission})`,
+      [
+        ['Opens at', escapeHtml(sale.opensAt)],
+        ['Limit per customer', num(sale.limitPerCustomer, 0)],
+        ['Customers signed in', num(sale.customers, 0)],
+        ['Early requests (before opening)', num(sale.earlyRequests, 0)],
+        ['Second tries', num(sale.secondAttempts, 0)],
+        ['Stock before opening', sale.stockBeforeOpen === null ? 'n/a' : num(sale.stockBeforeOpen, 0)],
+        ...(tickets
+          ? [
+              [
+                'Tickets: placed / refused / lost',
+                `${num(tickets.placed, 0)} / ${num(tickets.refused, 0)} / ${num(tickets.lost, 0)} of ${num(tickets.issued, 0)}`,
+              ] as Row,
+            ]
+          : []),
+        ...(firing.finalOutcome
+          ? latencyRows('Time to final outcome', firing.finalOutcome, ['p50', 'p99', 'max'])
+          : []),
+        ...(fairness
+          ? [
+              [
+                'Fairness: inverted pairs',
+                `${percent(fairness.invertedShare)} of ${num(fairness.pairs, 0)}`,
+              ] as Row,
+              ["Fairness: Kendall's tau", num(fairness.kendallTau, 3)] as Row,
+            ]
+          : []),
+      ],
+    ],
+    [
+      'Refusals by code',
+      Object.entries(firing.refusalsByCode ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([code, count]): Row => [code, num(count, 0)]),
+    ],
+  ];
+}
+
 function summaryTables(results: FlashSaleResults): string {
   const { options, firing, drain, endToEnd, product, serverSales } = results;
   const statusRows = Object.entries(firing.statusCounts)
@@ -165,6 +210,7 @@ function summaryTables(results: FlashSaleResults): string {
       ],
     ],
     ['Answers by status', statusRows.length > 0 ? statusRows : [['(none)', '0']]],
+    ...saleGroups(results),
     [
       'Stock and sales',
       [

@@ -1,0 +1,77 @@
+import { fairnessOf, type Fairness } from './fairness';
+import type { LatencySummary, RequestOutcome, SaleAdmission } from './flash-sale.results';
+import { summarise } from './stats';
+
+/** An order was made for this attempt: a 201, or a ticket that ended placed. */
+export const isAccepted = (o: RequestOutcome): boolean => o.status === 201 || o.ticketStatus === 'placed';
+
+/** When the attempt's outcome was final for the client: its answer, or when it saw its ticket end. */
+export function finalAtMs(o: RequestOutcome): number | undefined {
+  if (o.status !== 202) return o.finishedAtMs;
+  return o.ticketStatus === 'placed' || o.ticketStatus === 'refused' ? o.ticketEndedAtMs : undefined;
+}
+
+/** The code an attempt was finally refused with, or undefined when it was not refused (re-sends left out). */
+export function refusalOf(o: RequestOutcome): string | undefined {
+  if (o.resend || isAccepted(o) || o.status === 200) return undefined;
+  if (o.status === 202) return o.ticketStatus === 'refused' ? (o.code ?? 'UNKNOWN') : 'TICKET_LOST';
+  return o.code ?? `HTTP_${o.status}`;
+}
+
+export function refusalsByCode(outcomes: readonly RequestOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) {
+    const code = refusalOf(outcome);
+    if (code) counts[code] = (counts[code] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Time from sending to the final outcome of every attempt that has one (re-sends left out). */
+export function finalOutcomeLatency(outcomes: readonly RequestOutcome[]): LatencySummary {
+  return summarise(
+    outcomes.flatMap((o) => {
+      const at = finalAtMs(o);
+      return o.resend || at === undefined || o.sentAtMs === undefined ? [] : [at - o.sentAtMs];
+    }),
+  );
+}
+
+/**
+ * Arrival (when the request was sent) against acceptance among the accepted orders, each order once:
+ * direct, when its 201 arrived; queued, the order's createdAt, ties ranked by when the client saw
+ * `placed` (the client's clock when a placed order lacks createdAt).
+ */
+export function fairnessOfOutcomes(
+  outcomes: readonly RequestOutcome[],
+  admission: SaleAdmission | undefined,
+): Fairness {
+  const seen = new Set<string>();
+  const accepted = outcomes.filter((o) => {
+    if (!isAccepted(o) || !o.orderId || o.sentAtMs === undefined || seen.has(o.orderId)) return false;
+    seen.add(o.orderId);
+    return true;
+  });
+  const byCreation = admission === 'queued' && accepted.every((o) => o.createdAt);
+  return fairnessOf(
+    accepted.map((o) => ({
+      arrivedAtMs: o.sentAtMs!,
+      acceptedAtMs: byCreation && o.createdAt ? Date.parse(o.createdAt) : (finalAtMs(o) ?? o.finishedAtMs),
+      acceptedTieBreak: finalAtMs(o),
+    })),
+  );
+}
+
+/** Distinct tickets issued and where they ended (a ticket two outcomes share counts once). */
+export function ticketFigures(outcomes: readonly RequestOutcome[]): {
+  issued: number;
+  placed: number;
+  refused: number;
+  lost: number;
+} {
+  const ended = new Map<string, RequestOutcome['ticketStatus']>();
+  for (const o of outcomes) if (o.ticket && !ended.has(o.ticket)) ended.set(o.ticket, o.ticketStatus);
+  const count = (status: RequestOutcome['ticketStatus']) =>
+    [...ended.values()].filter((s) => (s ?? 'lost') === status).length;
+  return { issued: ended.size, placed: count('placed'), refused: count('refused'), lost: count('lost') };
+}
