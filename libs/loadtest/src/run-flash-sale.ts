@@ -165,7 +165,7 @@ export async function runFlashSale(
       const refusal = refusalOf(outcome);
       // A replay (200) names its order too: its customer acts on it if the original's answer was lost.
       aftermath.accepted(outcome);
-      if (isAccepted(outcome)) live.accepted++;
+      if (isAccepted(outcome) && !outcome.resend) live.accepted++;
       else if (refusal === 'OUT_OF_STOCK') live.soldOut++;
       else if (refusal) live.errors++;
       if (outcome.attempt === 2) secondAttempts.push(outcome);
@@ -614,13 +614,19 @@ function firingFigures(
     const label = status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();
     statusCounts[label] = (statusCounts[label] ?? 0) + 1;
   }
-  const acceptances = outcomes.filter(isAccepted).map((o) => finalAtMs(o) ?? o.finishedAtMs);
+  // Each order once: a re-send's ticket is placed as its original's order.
+  const accepted = [...new Map(outcomes.filter(isAccepted).map((o) => [o.orderId ?? o, o])).values()];
+  const acceptances = accepted.map((o) => finalAtMs(o) ?? o.finishedAtMs);
   const firstAcceptanceAtMs = acceptances.length ? Math.min(...acceptances) : null;
   const lastAcceptanceAtMs = acceptances.length ? Math.max(...acceptances) : null;
+  // Queued: the orders' createdAt span, not when polling clients happened to see them placed.
+  const created = accepted.every((o) => o.createdAt) ? accepted.map((o) => Date.parse(o.createdAt!)) : [];
   const acceptingMs =
-    firstAcceptanceAtMs !== null && lastAcceptanceAtMs !== null
-      ? lastAcceptanceAtMs - firstAcceptanceAtMs
-      : 0;
+    created.length > 1
+      ? Math.max(...created) - Math.min(...created)
+      : firstAcceptanceAtMs !== null && lastAcceptanceAtMs !== null
+        ? lastAcceptanceAtMs - firstAcceptanceAtMs
+        : 0;
   const latencies = outcomes.map((o) => o.latencyMs);
   // The rate of the spike's own exchanges: early requests and second tries come before and after it.
   const spiked = outcomes.filter((o) => !o.early && o.attempt !== 2).length;
