@@ -1,5 +1,5 @@
 import { LOCAL_DEFAULTS, serviceDatabaseEnv } from '@shop/config';
-import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf, WorkQueues } from '@shop/contracts';
+import { CUSTOMER_TOKEN, DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf, WorkQueues } from '@shop/contracts';
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { LifecycleAuditor, type LifecycleAudit } from '../src/lifecycle-audit';
 import { orderEmailOf, type EmailsOfOrder } from '../src/mail-catcher.client';
@@ -30,7 +30,14 @@ const ONE_CLIENT_UNLIMITED = {
   ORDER_RATE_LIMIT_PER_CLIENT: '1000000',
   PAYMENT_RATE_LIMIT_PER_CLIENT: '1000000',
 };
-const SINGLE_NODE_SERVICES: ServiceName[] = ['order-api', 'notify-worker', 'report-worker', 'payment'];
+// identity: the queued-sale drill's customers sign in (order-api checks their tokens against its JWKS).
+const SINGLE_NODE_SERVICES: ServiceName[] = [
+  'identity',
+  'order-api',
+  'notify-worker',
+  'report-worker',
+  'payment',
+];
 
 /** The payment window of the lifecycle drills: short, so deadlines fall due during the drill. */
 export const DRILL_PAYMENT_WINDOW_MS = 5_000;
@@ -115,6 +122,17 @@ export class DrillSystem {
     return system;
   }
 
+  /** identity's URL, when this system runs one (it mints the queued-sale drill's customer tokens). */
+  get identityUrl(): string | undefined {
+    const identity = [...this.instances.values()].find((i) => i.service === 'identity');
+    return identity && `http://127.0.0.1:${identity.port}`;
+  }
+
+  private identityJwks(): Record<string, string> {
+    const url = this.identityUrl;
+    return url ? { IDENTITY_JWKS_URL: `${url}${CUSTOMER_TOKEN.jwksPath}` } : {};
+  }
+
   /** The API as clients reach it: HAProxy on the cluster, the one order-api otherwise. */
   get apiUrl(): string {
     if (this.balancer) return this.balancer.url;
@@ -151,7 +169,7 @@ export class DrillSystem {
       REPORTS_DIR: this.reportsDir,
       ...(instance.service === 'notify-worker' ? { SMTP_URL: this.smtp.url } : {}),
       // One drill client sends every order and payment: the drills test faults, not rate limits.
-      ...(instance.service === 'order-api' ? ONE_CLIENT_UNLIMITED : {}),
+      ...(instance.service === 'order-api' ? { ...ONE_CLIENT_UNLIMITED, ...this.identityJwks() } : {}),
       ...instance.env,
       ...instance.overrides,
     };

@@ -5,6 +5,7 @@ import { Customers, type ActingCustomer } from '../src/customer-actions';
 import { DRILL_PAYMENT_WINDOW_MS, DRILL_VHOST, type DrillSystem, type ServiceName } from './drill-system';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveLoad } from './steady-load';
+import { queuedSaleDrill } from './queued-sale-drill';
 
 /** Something a drill checked beyond "nothing lost, nothing duplicated". */
 export interface DrillCheck {
@@ -225,6 +226,7 @@ export const DRILLS: Drill[] = [
     },
   },
   paymentOutageDrill(),
+  queuedSaleDrill(),
   {
     id: 8,
     name: 'broker stopped while deadlines fall due',
