@@ -54,6 +54,17 @@ export interface FiringProgress {
   /** Latency percentiles of the answers in the last tick (ms); NaN when none came. */
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /**
+   * Every POST /orders answer so far by status and code, as results.json's statusCounts keys them
+   * (`201`, `202`, `409 OUT_OF_STOCK`, `429 RATE_LIMITED`, ...). Optional: older load tests lack it.
+   */
+  answersByCode?: Record<string, number>;
+  /**
+   * Time from sending to the final outcome of the attempts that ended in the last tick (ms): the answer,
+   * or for a queued sale's ticket when the client saw it placed or refused; NaN when none ended.
+   */
+  outcomeP50Ms?: number;
+  outcomeP99Ms?: number;
 }
 
 /** Live figures while the pipeline drains. */

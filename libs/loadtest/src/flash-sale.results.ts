@@ -71,8 +71,13 @@ export interface FlashSaleOptions {
   identityUrl?: string;
   /** Share of a sale's customers who order a second time with a new Idempotency-Key, 0-1 (default 0.02). */
   secondAttemptShare?: number;
-  /** How long before opening the sale opens after it is created: the early requests go in between. */
+  /**
+   * How long after it is created the sale opens (default 1.5 s): the early requests go in between, none
+   * when it opens sooner than that.
+   */
   opensInMs?: number;
+  /** Units one customer may hold of the sale's product (PUT /sales' limitPerCustomer, default 1). */
+  limitPerCustomer?: number;
 }
 
 export type { SaleAdmission } from '@shop/contracts';

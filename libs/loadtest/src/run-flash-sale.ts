@@ -159,9 +159,18 @@ export async function runFlashSale(
       shares: options,
     });
     const live = { done: 0, accepted: 0, soldOut: 0, errors: 0 };
+    // For the live view: every answer as it arrives, each ticket's end, the last tick's times to outcome.
+    const answersByCode: Record<string, number> = {};
+    const countAnswer = (label: string) => (answersByCode[label] = (answersByCode[label] ?? 0) + 1);
+    let tickOutcomeTimes: number[] = [];
     const secondAttempts: RequestOutcome[] = [];
     // An attempt's final outcome: its answer, or where its ticket ended.
     const onFinal = (outcome: RequestOutcome) => {
+      if (outcome.status === 202)
+        countAnswer(`ticket ${outcome.ticketStatus ?? 'lost'}${outcome.code ? ` ${outcome.code}` : ''}`);
+      const at = finalAtMs(outcome);
+      if (!outcome.resend && at !== undefined && outcome.sentAtMs !== undefined)
+        tickOutcomeTimes.push(at - outcome.sentAtMs);
       const refusal = refusalOf(outcome);
       // A replay (200) names its order too: its customer acts on it if the original's answer was lost.
       aftermath.accepted(outcome);
@@ -186,17 +195,20 @@ export async function runFlashSale(
       const share = options.secondAttemptShare ?? DEFAULT_SECOND_ATTEMPT_SHARE;
       customers.forEach(({ email }, n) => (n * GOLDEN_STEP) % 1 < share && triesTwice.add(email));
       saleClient = new SaleClient(api, { sku, runId, customers }, onFinal);
-      const opensAt = Date.now() + (options.opensInMs ?? DEFAULT_OPENS_IN_MS);
+      saleClient.onAnswer = (outcome) => countAnswer(answerLabelOf(outcome));
+      const opensInMs = options.opensInMs ?? DEFAULT_OPENS_IN_MS;
+      const opensAt = Date.now() + opensInMs;
       const created = await createSale(api, options.opsToken, runId, {
         sku,
         opensAt: new Date(opensAt).toISOString(),
         // Open past anything the run can still do: the drain's end, follow-up orders included.
         closesAt: new Date(opensAt + 3_600_000 + options.drainTimeoutMs).toISOString(),
-        limitPerCustomer: 1,
+        limitPerCustomer: options.limitPerCustomer ?? 1,
         ...(options.paymentWindowMs !== undefined && { paymentWindowMs: options.paymentWindowMs }),
         admission: options.admission,
       });
-      const early = earlyRequestsOf(options.requests);
+      // Sooner than the default, the early requests might arrive after opening: none are sent.
+      const early = opensInMs >= DEFAULT_OPENS_IN_MS ? earlyRequestsOf(options.requests) : 0;
       hooks.onStep?.(
         `sale ${runId} (${options.admission}) opens at ${created.opensAt}; ${early} customers try before that`,
       );
@@ -240,6 +252,7 @@ export async function runFlashSale(
       const now = performance.now();
       const perSecond = (count: number) => (count * 1000) / Math.max(1, now - lastTick.at);
       const sorted = tickLatencies.sort((a, b) => a - b);
+      const outcomeTimes = tickOutcomeTimes.sort((a, b) => a - b);
       const progress = {
         ...live,
         total: options.requests,
@@ -247,9 +260,13 @@ export async function runFlashSale(
         acceptedRate: perSecond(live.accepted - lastTick.accepted),
         latencyP50Ms: percentile(sorted, 50),
         latencyP99Ms: percentile(sorted, 99),
+        answersByCode: { ...answersByCode },
+        outcomeP50Ms: percentile(outcomeTimes, 50),
+        outcomeP99Ms: percentile(outcomeTimes, 99),
       };
       lastTick = { at: now, done: live.done, accepted: live.accepted };
       tickLatencies = [];
+      tickOutcomeTimes = [];
       return progress;
     };
     const firingTicker = setInterval(() => hooks.onFiring?.(progressNow()), TICK_MS);
@@ -285,8 +302,10 @@ export async function runFlashSale(
       onOutcome: (outcome) => {
         tickLatencies.push(outcome.latencyMs);
         if (!outcome.resend) live.done++;
-        if (!saleClient) onFinal(outcome);
-        else {
+        if (!saleClient) {
+          countAnswer(answerLabelOf(outcome));
+          onFinal(outcome);
+        } else {
           saleClient.answered(outcome);
           // Trying again as soon as the first try is answered (a 201, or a ticket), while stock lasts:
           // order-api tells a customer over the limit so only when stock is left.
@@ -605,13 +624,18 @@ function countBy<T extends string>(values: readonly T[]): Partial<Record<T, numb
   return counts;
 }
 
+/** An answer as statusCounts and the live answersByCode key it: `201`, `202`, `409 OUT_OF_STOCK`, `0 TIMEOUT`. */
+export function answerLabelOf({ status, code }: Pick<RequestOutcome, 'status' | 'code'>): string {
+  return status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();
+}
+
 function firingFigures(
   outcomes: readonly RequestOutcome[],
   durationMs: number,
 ): Omit<FlashSaleResults['firing'], 'stoppedEarly'> {
   const statusCounts: Record<string, number> = {};
-  for (const { status, code } of outcomes) {
-    const label = status === 200 || status === 201 ? String(status) : `${status} ${code ?? ''}`.trim();
+  for (const outcome of outcomes) {
+    const label = answerLabelOf(outcome);
     statusCounts[label] = (statusCounts[label] ?? 0) + 1;
   }
   // Each order once: a re-send's ticket is placed as its original's order.

@@ -101,6 +101,8 @@ export class SaleClient {
   readonly tickets = new Map<string, 'waiting' | 'placed' | 'refused'>();
   /** When the spike's clock started (performance.now()): outcomes' times count from it. */
   firingStart = performance.now();
+  /** Every HTTP answer of POST /orders as it arrives (a 202 before its ticket ends): the live counts. */
+  onAnswer?: (outcome: RequestOutcome) => void;
 
   constructor(
     apiUrl: string,
@@ -160,6 +162,7 @@ export class SaleClient {
 
   /** A spike or follow-up answer: a 202 is followed until its ticket ends, anything else is final. */
   answered(outcome: RequestOutcome): void {
+    this.onAnswer?.(outcome);
     if (outcome.status !== 202 || !outcome.ticket) {
       this.onFinal(outcome);
       return;

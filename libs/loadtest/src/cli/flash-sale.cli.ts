@@ -21,16 +21,27 @@ import { costOf, formatCostTable, type CostColumn, type CostRow } from '../suppo
 import { CpuTimeline } from '../support/cpu-timeline';
 import { LOCAL_PROCESSES_FILE, readLocalProcesses } from '../support/local-processes';
 
+/** The bounds of a sale's rules on the command line (order-api takes any limit of 1 or more). */
+const SALE_LIMITS = {
+  limitPerCustomer: { min: 1, max: 1_000, default: 1 },
+  opensInMs: { min: 0, max: 3_600_000, default: 1_500 },
+} as const;
+
 const USAGE = `npm run loadtest:flash-sale -- [options]
 
   --stock N           units of the fresh flash-sale product      (default 500)
   --requests N        new orders to fire                         (default 20000)
   --connections N     clients firing at once                     (default 200)
   --retry-share F     share of orders re-sent with the same key  (default 0.05)
-  --admission MODE    direct | queued: the product goes on sale (PUT /sales) opening 1.5 s later, a
-                      few customers try before that, one unit per signed-in customer, some try twice;
+  --admission MODE    direct | queued: the product goes on sale (PUT /sales) opening --opens-in-ms
+                      later, a few customers try before that, each signed-in customer orders one
+                      unit, some try twice;
                       queued: each 202's ticket is followed until placed or refused. none: no sale,
                       guests order 1-2 units                     (default direct)
+  --limit-per-customer N  units one customer may hold of the sale (PUT /sales' limitPerCustomer)
+                                                                 (default ${SALE_LIMITS.limitPerCustomer.default})
+  --opens-in-ms MS    the sale opens this long after it is created; sooner than 1500, no customer
+                      tries before it opens                      (default ${SALE_LIMITS.opensInMs.default})
   --identity URL      identity, which mints the sale's customer tokens
                                                                  (default http://127.0.0.1:${SERVICE_PORTS.identity})
   --second-attempt-share F  share of a sale's customers who order again with a new key once their
@@ -90,6 +101,8 @@ export function parseFlashSaleArgs(
       connections: { type: 'string' },
       'retry-share': { type: 'string' },
       admission: { type: 'string' },
+      'limit-per-customer': { type: 'string' },
+      'opens-in-ms': { type: 'string' },
       identity: { type: 'string' },
       'second-attempt-share': { type: 'string' },
       api: { type: 'string' },
@@ -158,6 +171,8 @@ export function parseFlashSaleArgs(
       retryShare,
       ...(admission !== 'none' && {
         admission: admission as SaleAdmission,
+        limitPerCustomer: int('limit-per-customer', SALE_LIMITS.limitPerCustomer),
+        opensInMs: int('opens-in-ms', SALE_LIMITS.opensInMs),
         identityUrl: url('identity', `http://127.0.0.1:${SERVICE_PORTS.identity}`),
         secondAttemptShare: share('second-attempt-share', 0.02),
       }),
