@@ -209,6 +209,8 @@ async function main(): Promise<void> {
       RABBITMQ_URL: adminUrl,
       DASHBOARD_TARGETS: instances.map(({ name, port }) => `${name}=http://127.0.0.1:${port}`).join(','),
       ORDER_API_URL: `http://127.0.0.1:${SERVICE_PORTS['order-api']}`,
+      // A sale's customers get their tokens from identity (a replica's port on a cluster).
+      IDENTITY_URL: `http://127.0.0.1:${identityPort}`,
       // npm start's mail catcher answers Mailpit's API; with SMTP_URL set, a Mailpit on its usual port.
       MAIL_API_URL: catcher?.uiUrl ?? `http://127.0.0.1:${MAIL_CATCHER_PORTS.http}`,
       SALES_DIR: join(ROOT, 'var/loadtest'),

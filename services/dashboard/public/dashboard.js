@@ -126,6 +126,7 @@
       { label: 'order_notify', colour: '#7c3aed' },
       { label: 'order_report', colour: '#2563eb' },
       { label: 'order_status', colour: '#1f9d55' },
+      { label: 'order_requests (waiting room)', colour: '#d97706' },
     ]);
   }
 
@@ -550,6 +551,22 @@
   let shownSaleId;
   let drawnUntilMs = -1;
   const RUNNING = ['starting', 'firing', 'draining', 'verifying'];
+  /** The form's fields (what POST /sales takes); those marked data-optional are left out when empty. */
+  const SALE_FIELDS = [
+    'stock',
+    'requests',
+    'connections',
+    'retryShare',
+    'admission',
+    'limitPerCustomer',
+    'opensInSeconds',
+    'paymentWindowSeconds',
+    'payShare',
+    'latePayShare',
+    'cancelShare',
+    'secondAttemptShare',
+  ];
+  const WAITING_ROOM = 'order_requests';
 
   function renderSale(sale, at) {
     const running = sale && RUNNING.includes(sale.state);
@@ -562,8 +579,19 @@
       for (const chart of [charts.saleRate, charts.saleLatency, charts.saleQueues]) chart.clear();
       // The form shows the options of the sale on screen (after a reload, those it was started with).
       const form = $('sale-form');
-      for (const [name, value] of Object.entries(sale.options))
-        if (form.elements[name]) form.elements[name].value = String(value);
+      for (const name of SALE_FIELDS) {
+        const value = sale.options[name];
+        form.elements[name].value = value === undefined ? '' : String(value);
+      }
+      const o = sale.options;
+      const mode = $('sale-mode');
+      mode.dataset.admission = o.admission || '';
+      mode.textContent = o.admission
+        ? `${o.admission} admission · ${o.limitPerCustomer} per customer · opens ${o.opensInSeconds} s after the start · ` +
+          `payment window ${o.paymentWindowSeconds === undefined ? 'order-api’s' : `${o.paymentWindowSeconds} s`}`
+        : '';
+      $('sale-answers').replaceChildren();
+      text('sale-outcome-latency', '–');
     }
     // The load test's own ticks (four a second), each drawn once: a reloaded page gets them all.
     const startedAt = Date.parse(sale.startedAt);
@@ -588,12 +616,22 @@
       text('sale-errors', num(f.errors));
       text('sale-rps', rate(f.requestsPerSecond));
       text('sale-latency', `${ms(f.latencyP50Ms)} / ${ms(f.latencyP99Ms)}`);
+      // The last tick's: kept on screen while a tick ends no attempt (the queued tickets still waiting).
+      if (f.outcomeP50Ms !== null && f.outcomeP50Ms !== undefined)
+        text('sale-outcome-latency', `${ms(f.outcomeP50Ms)} / ${ms(f.outcomeP99Ms)}`);
+      figureChips('sale-answers', 'answer', f.answersByCode || {}, (code, n) => `${code} ×${num(n)}`);
     }
+    renderWaitingRoom();
     const d = sale.draining;
     if (d) text('sale-drain', `${num(d.emails)} / ${num(d.pdfs)} of ${num(d.accepted)}`);
     if (running && at) {
       const depth = (name) => (latestQueues.get(name) || {}).ready;
-      charts.saleQueues.push(at, [depth('order_notify'), depth('order_report'), depth('order_status')]);
+      charts.saleQueues.push(at, [
+        depth('order_notify'),
+        depth('order_report'),
+        depth('order_status'),
+        depth(WAITING_ROOM),
+      ]);
     }
     for (const [id, chart] of [
       ['sale-rate-chart', charts.saleRate],
@@ -603,6 +641,26 @@
       $(id).dataset.points = String(chart.points);
     }
     renderVerdict(sale);
+  }
+
+  /**
+   * order_requests' messages: waiting their turn (ready) and being placed by order-api (unacked, which
+   * only the management API reports for this queue).
+   */
+  function renderWaitingRoom() {
+    const room = latestQueues.get(WAITING_ROOM);
+    const element = $('sale-waiting-room');
+    if (!room || room.ready === null) {
+      element.dataset.depth = '';
+      text('sale-waiting-room', '–');
+      return;
+    }
+    const placing = room.unacked === null || room.unacked === undefined ? null : room.unacked;
+    element.dataset.depth = String(room.ready + (placing || 0));
+    text(
+      'sale-waiting-room',
+      `${num(room.ready)} waiting${placing === null ? '' : ` · ${num(placing)} being placed`}`,
+    );
   }
 
   function renderVerdict(sale) {
@@ -654,10 +712,12 @@
   function readForm() {
     const form = $('sale-form');
     const body = {};
-    for (const name of ['stock', 'requests', 'connections', 'retryShare']) {
-      const raw = form.elements[name].value.trim();
+    for (const name of SALE_FIELDS) {
+      const input = form.elements[name];
+      const raw = input.value.trim();
+      if (raw === '' && input.dataset.optional) continue;
       // Sent as typed: the server checks it and says what is wrong with each field.
-      body[name] = raw === '' || Number.isNaN(Number(raw)) ? raw : Number(raw);
+      body[name] = name === 'admission' || raw === '' || Number.isNaN(Number(raw)) ? raw : Number(raw);
     }
     return body;
   }

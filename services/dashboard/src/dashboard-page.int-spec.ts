@@ -88,7 +88,7 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
 
     expect(await page.locator('[data-queue]').count()).toBe(TOPOLOGY.queues.length);
     expect(await page.locator('[data-exchange]').count()).toBe(TOPOLOGY.exchanges.length + 1); // + the default exchange
-    expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(5);
+    expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(6);
     expect(await textOf('#stream-state')).toBe('live');
     const hosts = new Set(requested.map((url) => new URL(url).hostname));
     expect([...hosts]).toEqual(['127.0.0.1']);
@@ -260,21 +260,23 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     // Left parked: the sale below must pass with it there, since it belongs to no order of that sale.
   });
 
-  it('a flash sale started from the page: field errors, a reload mid-sale shows it, then PASS with its charts', async () => {
-    const field = (name: string) => page.locator(`#sale-form input[name="${name}"]`);
+  it('a queued flash sale started from the page: field errors, its rules, the waiting room and answers by code live, a reload mid-sale shows it, then PASS with its charts', async () => {
+    const field = (name: string) => page.locator(`#sale-form [name="${name}"]`);
     await field('requests').fill('0');
+    await field('limitPerCustomer').fill('11');
     await page.click('#sale-start');
-    await waitFor(
-      'the field error',
-      async () =>
-        (await page.locator('[data-error-for="requests"]').getAttribute('data-code')) === 'OUT_OF_RANGE',
-    );
+    const errorCode = (name: string) => page.locator(`[data-error-for="${name}"]`).getAttribute('data-code');
+    await waitFor('the field errors', async () => (await errorCode('requests')) === 'OUT_OF_RANGE');
+    expect(await errorCode('limitPerCustomer')).toBe('OUT_OF_RANGE');
     expect(await textOf('#sale-message')).toMatch(/^VALIDATION_FAILED: /);
 
     await field('stock').fill('50');
     await field('requests').fill('8000');
     await field('connections').fill('20');
     await field('retryShare').fill('0.05');
+    await field('admission').selectOption('queued');
+    await field('limitPerCustomer').fill('1');
+    await field('opensInSeconds').fill('1.5');
     await page.click('#sale-start');
     const saleId = await waitFor('the sale running', async () => {
       const state = await page.locator('#sale-state').getAttribute('data-state');
@@ -282,6 +284,32 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     });
     expect(saleId).toMatch(/^sale-/);
     expect(await page.locator('#sale-start').isDisabled()).toBe(true);
+    // The rules reached the load test: its sale is queued, so order-api answers 202 with a ticket.
+    expect(await page.locator('#sale-mode').getAttribute('data-admission')).toBe('queued');
+    expect(await textOf('#sale-mode')).toMatch(
+      /^queued admission · 1 per customer · opens 1.5 s after the start/,
+    );
+    const tickets = await waitFor(
+      '202s among the answers by code',
+      async () => {
+        const chip = await page
+          .locator('#sale-answers [data-answer="202"]')
+          .textContent({ timeout: 100 })
+          .catch(() => null);
+        const n = /^202 ×([\d,]+)$/.exec(chip ?? '')?.[1];
+        return n ? Number(n.replace(/,/g, '')) : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(tickets).toBeGreaterThan(0);
+    // The customers who tried before the sale opened were turned away (at once, or their tickets refused).
+    await waitFor(
+      'SALE_NOT_OPEN among the answers',
+      async () => (await page.locator('#sale-answers [data-answer$="SALE_NOT_OPEN"]').count()) > 0,
+    );
+    const depth = await page.locator('#sale-waiting-room').getAttribute('data-depth');
+    expect(depth).toMatch(/^\d+$/);
+    expect(await textOf('#sale-waiting-room')).toMatch(/^[\d,]+ waiting( · [\d,]+ being placed)?$/);
 
     await page.reload();
     await waitFor('the reloaded page shows the same sale', async () =>
@@ -301,6 +329,13 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     expect(await textOf('[data-testid="sale-verdict-line"]')).toBe(
       'PASS: nothing oversold, lost or duplicated',
     );
+    // The summary has the sale's rows: its tickets, the refusals by code and the fairness.
+    const labels = await page.locator('#sale-verdict td:first-child').allTextContents();
+    expect(labels).toEqual(
+      expect.arrayContaining(['sale', 'tickets', 'refusals by code', 'fairness (arrival vs acceptance)']),
+    );
+    expect(await page.locator('#sale-answers [data-answer^="ticket placed"]').count()).toBe(1);
+    expect(await textOf('#sale-outcome-latency')).toMatch(/^[\d.,]+ ms \/ [\d.,]+ ms$/);
     expect(await page.locator('#sale-state').getAttribute('data-state')).toBe('passed');
     for (const chart of ['sale-rate-chart', 'sale-latency-chart', 'sale-queues-chart']) {
       expect(Number(await page.locator(`#${chart}`).getAttribute('data-points'))).toBeGreaterThan(0);

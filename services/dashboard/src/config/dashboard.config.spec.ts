@@ -15,6 +15,12 @@ describe('dashboard config', () => {
       'payment=http://127.0.0.1:3006',
     ]);
     expect(config.PAYMENT_WINDOW_MS).toBe(15 * 60 * 1000);
+    // A flash sale's customers are signed in by identity, on its own port under npm start.
+    expect(config.IDENTITY_URL).toBe('http://127.0.0.1:3005');
+    expect(loadDashboardConfig({ ...required, IDENTITY_URL: 'http://identity:3005/' }).IDENTITY_URL).toBe(
+      'http://identity:3005',
+    );
+    expect(() => loadDashboardConfig({ ...required, IDENTITY_URL: 'identity:3005' })).toThrow(/IDENTITY_URL/);
     // A sale's audit reads the load test's own default database unless told one.
     expect(config.SALES_DATABASE_URL).toBeUndefined();
     expect(

@@ -114,6 +114,8 @@ export const dashboardConfigShape = {
   DASHBOARD_INTERVAL_MS: positiveIntVariable(1_000, 60_000),
   /** Where a flash sale started from the page sends its orders (HAProxy's port on a cluster). */
   ORDER_API_URL: httpUrlVariable(`http://127.0.0.1:${SERVICE_PORTS['order-api']}`),
+  /** identity, which signs a flash sale's customers in (the load test's --identity). */
+  IDENTITY_URL: httpUrlVariable(`http://127.0.0.1:${SERVICE_PORTS.identity}`),
   /** The Mailpit-compatible API the flash sale counts emails with (Mailpit, or npm start's mail catcher). */
   MAIL_API_URL: httpUrlVariable('http://127.0.0.1:8025'),
   /**

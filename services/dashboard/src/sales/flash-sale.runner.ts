@@ -72,18 +72,10 @@ export class FlashSaleRunner implements OnApplicationShutdown {
     const outDir = join(this.salesDir, id);
     mkdirSync(outDir, { recursive: true });
     const log = openSync(join(outDir, 'loadtest.log'), 'a');
-    const args = [
-      '--ipc',
-      ...['--stock', String(form.stock), '--requests', String(form.requests)],
-      ...['--connections', String(form.connections), '--retry-share', String(form.retryShare)],
-      ...['--api', this.config.ORDER_API_URL, '--mail-api', this.config.MAIL_API_URL],
-      ...(this.config.MAILBOX_CAPACITY === undefined
-        ? []
-        : ['--mailbox-capacity', String(this.config.MAILBOX_CAPACITY)]),
-      ...(this.config.SALES_DATABASE_URL === undefined ? [] : ['--database', this.config.SALES_DATABASE_URL]),
-      ...['--amqp', this.config.RABBITMQ_URL, '--out', outDir],
-    ];
-    const child = fork(cli, args, { stdio: ['ignore', log, log, 'ipc'], execArgv: [] });
+    const child = fork(cli, loadTestArgs(form, this.config, outDir), {
+      stdio: ['ignore', log, log, 'ipc'],
+      execArgv: [],
+    });
     closeSync(log); // the child holds its own copy
     this.child = child;
     const sale: SaleStatus = {
@@ -104,7 +96,7 @@ export class FlashSaleRunner implements OnApplicationShutdown {
       sale.error ??= `the load test ended (${signal ?? `exit code ${code}`}) without results: ${lastLines(join(outDir, 'loadtest.log'))}`;
     });
     this.logger.log(
-      `flash sale ${id}: ${form.requests} orders from ${form.connections} connections for ${form.stock} units`,
+      `flash sale ${id} (${form.admission}): ${form.requests} orders from ${form.connections} connections for ${form.stock} units`,
     );
     return sale;
   }
@@ -152,8 +144,11 @@ export class FlashSaleRunner implements OnApplicationShutdown {
           errors: p.errors,
           requestsPerSecond: p.currentRate,
           acceptedPerSecond: p.acceptedRate,
-          latencyP50Ms: Number.isFinite(p.latencyP50Ms) ? p.latencyP50Ms : null,
-          latencyP99Ms: Number.isFinite(p.latencyP99Ms) ? p.latencyP99Ms : null,
+          latencyP50Ms: finiteOrNull(p.latencyP50Ms),
+          latencyP99Ms: finiteOrNull(p.latencyP99Ms),
+          outcomeP50Ms: finiteOrNull(p.outcomeP50Ms),
+          outcomeP99Ms: finiteOrNull(p.outcomeP99Ms),
+          answersByCode: { ...p.answersByCode },
         };
         if (sale.timeline.length < MAX_TIMELINE_TICKS) {
           const { requestsPerSecond, acceptedPerSecond, latencyP50Ms, latencyP99Ms } = sale.firing;
@@ -197,6 +192,48 @@ export class FlashSaleRunner implements OnApplicationShutdown {
     );
   }
 }
+
+/**
+ * The load test's command line for a sale from the form: its own options, the sale's rules (PUT /sales
+ * with this admission, limit, opening delay and window), the customers' shares, and where the system is:
+ * identity signs the sale's customers in.
+ */
+export function loadTestArgs(form: SaleForm, config: DashboardConfig, outDir: string): string[] {
+  const ms = (seconds: number | undefined) =>
+    seconds === undefined ? undefined : Math.round(seconds * 1000);
+  // Each flag and its value; one left undefined is not passed (the load test's own default).
+  const flags: Record<string, number | string | undefined> = {
+    stock: form.stock,
+    requests: form.requests,
+    connections: form.connections,
+    'retry-share': form.retryShare,
+    admission: form.admission,
+    'limit-per-customer': form.limitPerCustomer,
+    'opens-in-ms': ms(form.opensInSeconds),
+    'payment-window-ms': ms(form.paymentWindowSeconds),
+    'pay-share': form.payShare,
+    'late-pay-share': form.latePayShare,
+    'cancel-share': form.cancelShare,
+    'second-attempt-share': form.secondAttemptShare,
+    api: config.ORDER_API_URL,
+    identity: config.IDENTITY_URL,
+    'mail-api': config.MAIL_API_URL,
+    'mailbox-capacity': config.MAILBOX_CAPACITY,
+    database: config.SALES_DATABASE_URL,
+    amqp: config.RABBITMQ_URL,
+    out: outDir,
+  };
+  return [
+    '--ipc',
+    ...Object.entries(flags).flatMap(([name, value]) =>
+      value === undefined ? [] : [`--${name}`, String(value)],
+    ),
+  ];
+}
+
+/** A percentile as the snapshot carries it: NaN (no answer in the tick) or absent (an older load test) is null. */
+const finiteOrNull = (value: number | undefined): number | null =>
+  value !== undefined && Number.isFinite(value) ? value : null;
 
 /** The end of the load test's output, for an error that has nothing better to say. */
 function lastLines(file: string): string {

@@ -1,4 +1,5 @@
 import type { OrderLifecycleStatus } from '@shop/contracts';
+import type { SaleForm } from '../sales/sale-form';
 
 /**
  * What the page receives once a second over server-sent events: the system's state now and its rates
@@ -156,7 +157,8 @@ export interface SaleTick {
 export interface SaleStatus {
   id: string;
   state: 'starting' | 'firing' | 'draining' | 'verifying' | 'passed' | 'failed' | 'error';
-  options: { stock: number; requests: number; connections: number; retryShare: number };
+  /** The form it was started with: the load test's options and the sale's rules. */
+  options: SaleForm;
   startedAt: string;
   finishedAt?: string;
   /** Set by Stop: firing ended early, the orders accepted so far are still checked. */
@@ -174,6 +176,14 @@ export interface SaleStatus {
     /** Client-side latency percentiles of the answers in the last tick, in ms. */
     latencyP50Ms: number | null;
     latencyP99Ms: number | null;
+    /**
+     * Time to the final outcome of the attempts that ended in the last tick (a queued sale's tickets
+     * until placed or refused), in ms; null when none ended or the load test does not report it.
+     */
+    outcomeP50Ms: number | null;
+    outcomeP99Ms: number | null;
+    /** Every answer so far by status and code (`201`, `202`, `409 OUT_OF_STOCK`, ...); {} if not reported. */
+    answersByCode: Record<string, number>;
   };
   draining?: { accepted: number; emails: number; pdfs: number; queueDepths: Record<string, number> };
   /**

@@ -1,4 +1,4 @@
-import { TOPOLOGY } from '@shop/contracts';
+import { CUSTOMER_TOKEN, TOPOLOGY } from '@shop/contracts';
 import {
   BrokerProbe,
   createTestPool,
@@ -17,7 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 
-type Watched = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment';
+type Watched = 'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'payment' | 'identity';
+const WATCHED = [
+  'order-api',
+  'notify-worker',
+  'report-worker',
+  'log-aggregator',
+  'payment',
+  'identity',
+] as const satisfies readonly Watched[];
 
 /** An order as POST /orders answered it: enough to pay for it and cancel it. */
 export interface PlacedOrder {
@@ -26,8 +34,9 @@ export interface PlacedOrder {
 }
 
 /**
- * The whole system as the dashboard sees it under `npm start`: the five built services (the payment
- * service with its sandbox provider among them) and the dashboard, each its own process, on the test
+ * The whole system as the dashboard sees it under `npm start`: the six built services (the payment
+ * service with its sandbox provider among them, identity signing a flash sale's customers in) and the
+ * dashboard, each its own process, on the test
  * database and vhost, with an SMTP sink behind a Mailpit-compatible API (what the flash sale counts
  * emails with). A spec can stop and restart one service on its port, as a user killing a worker would.
  */
@@ -58,6 +67,7 @@ export class DashboardSystem {
       'report-worker': await freePort(),
       'log-aggregator': await freePort(),
       payment: await freePort(),
+      identity: await freePort(),
       dashboard: await freePort(),
     };
     const dirs = {
@@ -66,11 +76,9 @@ export class DashboardSystem {
       logs: await mkdtemp(join(tmpdir(), 'dashboard-logs-')),
     };
     const system = new DashboardSystem(pool, broker, mail, ports, dirs);
-    await Promise.all(
-      (['order-api', 'notify-worker', 'report-worker', 'log-aggregator', 'payment'] as const).map((name) =>
-        system.startService(name),
-      ),
-    );
+    // First: order-api checks customers' tokens with identity's keys.
+    await system.startService('identity');
+    await Promise.all(WATCHED.filter((name) => name !== 'identity').map((name) => system.startService(name)));
     await system.startService('dashboard');
     return system;
   }
@@ -81,13 +89,13 @@ export class DashboardSystem {
 
   /** Starts `service` (again) on its port. */
   async startService(service: Watched | 'dashboard'): Promise<ServiceProcess> {
-    const watched = ['order-api', 'notify-worker', 'report-worker', 'log-aggregator', 'payment'] as const;
     const env: Record<string, string> =
       service === 'dashboard'
         ? {
             RABBITMQ_URL: testConfig.rabbitmqUrl,
-            DASHBOARD_TARGETS: [...watched.map((name) => `${name}=${this.url(name)}`)].join(','),
+            DASHBOARD_TARGETS: WATCHED.map((name) => `${name}=${this.url(name)}`).join(','),
             ORDER_API_URL: this.url('order-api'),
+            IDENTITY_URL: this.url('identity'),
             MAIL_API_URL: this.mail.apiUrl,
             SALES_DATABASE_URL: testConfig.databaseUrl,
             SALES_DIR: this.dirs.sales,
@@ -96,6 +104,9 @@ export class DashboardSystem {
             // Each as its own RabbitMQ user: order-api accepts a status event only from its worker.
             RABBITMQ_URL: testRabbitmqUrlAs(service),
             ...(service === 'log-aggregator' ? {} : { DATABASE_URL: testConfig.databaseUrlOf(service) }),
+            ...(service === 'order-api' && {
+              IDENTITY_JWKS_URL: `${this.url('identity')}${CUSTOMER_TOKEN.jwksPath}`,
+            }),
             SMTP_URL: this.mail.smtp.url,
             REPORTS_DIR: this.dirs.reports,
             LOG_DIR: this.dirs.logs,
