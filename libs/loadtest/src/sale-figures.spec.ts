@@ -1,5 +1,11 @@
 import type { RequestOutcome } from './flash-sale.results';
-import { fairnessOfOutcomes, finalOutcomeLatency, refusalsByCode, ticketFigures } from './sale-figures';
+import {
+  ARRIVAL_RESOLUTION_MS,
+  fairnessOfOutcomes,
+  finalOutcomeLatency,
+  refusalsByCode,
+  ticketFigures,
+} from './sale-figures';
 
 const attempt = (overrides: Partial<RequestOutcome>): RequestOutcome => ({
   idempotencyKey: `key-${Math.random()}`,
@@ -74,12 +80,16 @@ describe('sale figures', () => {
   });
 
   it('queued: ranks acceptance by the orders createdAt; direct: by the 201s arrival', () => {
-    expect(fairnessOfOutcomes(queued, 'queued')).toMatchObject({ orders: 2, inversions: 1, kendallTau: -1 });
+    const spaced = queued.map((o) => ({ ...o, sentAtMs: o.sentAtMs! * ARRIVAL_RESOLUTION_MS }));
+    expect(fairnessOfOutcomes(spaced, 'queued')).toMatchObject({ orders: 2, inversions: 1, kendallTau: -1 });
     const direct = [
       attempt({ orderId: 'a', sentAtMs: 0, finishedAtMs: 9 }),
       attempt({ orderId: 'b', sentAtMs: 1, finishedAtMs: 8 }),
       attempt({ orderId: 'c', sentAtMs: 2, finishedAtMs: 10 }),
     ];
-    expect(fairnessOfOutcomes(direct, 'direct')).toMatchObject({ orders: 3, pairs: 3, inversions: 1 });
+    expect(fairnessOfOutcomes(direct, 'direct')).toMatchObject({ orders: 3, pairs: 3, inversions: 0 });
+    // Sent further apart than ARRIVAL_RESOLUTION_MS, the same answers are an inversion.
+    const apart = direct.map((o, i) => ({ ...o, sentAtMs: i * ARRIVAL_RESOLUTION_MS }));
+    expect(fairnessOfOutcomes(apart, 'direct')).toMatchObject({ orders: 3, pairs: 3, inversions: 1 });
   });
 });

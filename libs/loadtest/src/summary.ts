@@ -1,4 +1,5 @@
 import type { FlashSaleResults, LatencySummary } from './flash-sale.results';
+import { ARRIVAL_RESOLUTION_MS } from './sale-figures';
 
 /** `12,345.6`, or `n/a` for a missing or non-finite value: the one number format of the tools. */
 export const formatNumber = (value: number | null | undefined, digits = 0): string =>
@@ -69,7 +70,7 @@ function saleRows({ sale, firing }: FlashSaleResults): [string, string][] {
     ...(fairness
       ? [
           [
-            'fairness (arrival vs acceptance)',
+            `fairness (arrival to ${ARRIVAL_RESOLUTION_MS} ms vs acceptance)`,
             `${number(fairness.invertedShare * 100, 2)} % of ${number(fairness.pairs)} pairs inverted, Kendall's tau ${number(fairness.kendallTau, 3)}`,
           ] as [string, string],
         ]

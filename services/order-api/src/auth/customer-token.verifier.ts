@@ -10,6 +10,12 @@ const JWKS_TIMEOUT_MS = 2_000;
 const JWKS_COOLDOWN_MS = 30_000;
 /** The set is refetched after this long anyway, so a retired key stops being accepted. */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * Tokens remembered as verified: a sale's customer sends several requests with one token (a re-send,
+ * the payment, a cancel, a ticket's polls), and a signature check costs ~0.19 ms of CPU each time
+ * (bench:credentials). Beyond this many, the longest-remembered is forgotten first.
+ */
+const MAX_REMEMBERED_TOKENS = 10_000;
 
 // jose is an ES module: a dynamic import loads it from this CommonJS build (and types it without a
 // type-only import, which CommonJS cannot name).
@@ -32,10 +38,18 @@ export const looksLikeJwt = (token: string): boolean =>
 @Injectable()
 export class CustomerTokenVerifier {
   private keys?: Promise<{ verify: JwtVerify; keySet: KeySet }>;
+  /**
+   * Verified tokens and until when each may be taken as verified: its `exp`, and no longer than the
+   * key set is trusted (a retired key stops being accepted as soon as the set is fetched again).
+   */
+  private readonly remembered = new Map<string, { claims: CustomerTokenClaims; untilMs: number }>();
 
   constructor(@Inject(ORDER_API_CONFIG) private readonly config: OrderApiConfig) {}
 
   async verify(token: string): Promise<CustomerTokenClaims | undefined> {
+    const known = this.remembered.get(token);
+    if (known && known.untilMs > Date.now()) return known.claims;
+    if (known) this.remembered.delete(token);
     const { verify, keySet } = await this.keySet();
     try {
       const { payload } = await verify(token, keySet, {
@@ -43,8 +57,11 @@ export class CustomerTokenVerifier {
         audience: CUSTOMER_TOKEN.audience,
         algorithms: [CUSTOMER_TOKEN.algorithm],
       });
-      const claims = Claims.safeParse(payload);
-      return claims.success ? { sub: claims.data.sub, email: claims.data.email.toLowerCase() } : undefined;
+      const parsed = Claims.safeParse(payload);
+      if (!parsed.success) return undefined;
+      const claims = { sub: parsed.data.sub, email: parsed.data.email.toLowerCase() };
+      this.remember(token, claims, payload.exp);
+      return claims;
     } catch (error) {
       if (keysUnavailable(error)) {
         throw new ApiError(
@@ -55,6 +72,15 @@ export class CustomerTokenVerifier {
       }
       return undefined;
     }
+  }
+
+  private remember(token: string, claims: CustomerTokenClaims, expSeconds: number | undefined): void {
+    const untilMs = Math.min((expSeconds ?? 0) * 1000, Date.now() + JWKS_MAX_AGE_MS);
+    if (untilMs <= Date.now()) return;
+    if (this.remembered.size >= MAX_REMEMBERED_TOKENS) {
+      this.remembered.delete(this.remembered.keys().next().value as string);
+    }
+    this.remembered.set(token, { claims, untilMs });
   }
 
   /** Loaded once, on the first customer token; the key set caches identity's keys itself. */
