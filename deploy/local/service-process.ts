@@ -1,4 +1,4 @@
-import { SERVICE_NODE_FLAGS } from '@shop/config';
+import { SERVICE_NODE_FLAGS, yieldCpuAsConfigured } from '@shop/config';
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { type Colour, compactLogLine, prefix, writeOut } from './console-output';
@@ -10,6 +10,8 @@ export interface ServiceExit {
 
 export interface ServiceProcessOptions {
   name: string;
+  /** Which service it is (`notify-worker` for the instance `notify-worker-2`): its CPU priority. */
+  service: string;
   /** The built entry point, e.g. services/order-api/dist/main.js. */
   entry: string;
   cwd: string;
@@ -38,6 +40,8 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    // The background services yield the CPU to order-api (SERVICE_NICENESS), as in the benches.
+    yieldCpuAsConfigured(options.service, this.child.pid);
     const label = prefix(options.name, options.colour);
     const show = (line: string): string => {
       if (options.rawLogs) return `${label}${line}\n`;

@@ -151,6 +151,7 @@ async function main(): Promise<void> {
     const { name, service: serviceName } = instance;
     const service = new ServiceProcess({
       name,
+      service: serviceName,
       entry: join(ROOT, 'services', serviceName, 'dist/main.js'),
       cwd: ROOT,
       // The services read and validate these themselves; PORT is per instance, so a PORT in the

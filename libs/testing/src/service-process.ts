@@ -1,4 +1,4 @@
-import { SERVICE_NODE_FLAGS } from '@shop/config';
+import { SERVICE_NODE_FLAGS, yieldCpuAsConfigured } from '@shop/config';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export interface ServiceProcessOptions {
    * CPU of the process that drives the load, which must not spend it on the services' log lines.
    */
   logFile?: string;
+  /** Run at the priority SERVICE_NICENESS gives the service, as npm start does (benches); specs do not. */
+  yieldCpu?: boolean;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function startServiceProcess(
   name:
     'order-api' | 'notify-worker' | 'report-worker' | 'log-aggregator' | 'dashboard' | 'identity' | 'payment',
   env: Record<string, string>,
-  { port, healthTimeoutMs = 20_000, logFile }: ServiceProcessOptions,
+  { port, healthTimeoutMs = 20_000, logFile, yieldCpu = false }: ServiceProcessOptions,
 ): Promise<ServiceProcess> {
   let buffered = '';
   const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
@@ -61,6 +63,7 @@ export async function startServiceProcess(
     },
   );
   if (fd !== undefined) closeSync(fd); // the child holds its own copy
+  if (yieldCpu) yieldCpuAsConfigured(name, child.pid);
   child.stdout?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (buffered += chunk.toString()));
   const output = () => (logFile === undefined ? buffered : readFileSync(logFile, 'utf8'));

@@ -28,7 +28,8 @@ export class ServiceLauncher {
   ): Promise<ServiceProcess> {
     const logFile = join(this.logDir, `${name}-${++this.started}.log`);
     const starting = freePort().then((free) =>
-      startServiceProcess(name, env, { port: port ?? free, healthTimeoutMs, logFile }),
+      // At npm start's priorities: the background services yield the CPU to order-api.
+      startServiceProcess(name, env, { port: port ?? free, healthTimeoutMs, logFile, yieldCpu: true }),
     );
     this.starting.add(starting);
     try {
