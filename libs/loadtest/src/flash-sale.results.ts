@@ -169,6 +169,8 @@ export interface RequestOutcome {
   ticketStatus?: 'placed' | 'refused' | 'lost';
   /** When the client saw the ticket end, counted from the start of firing. */
   ticketEndedAtMs?: number;
+  /** When order-api decided it (its outcome row), counted from the start of firing, when the run can read it. */
+  ticketDecidedAtMs?: number;
   /** The order's createdAt from a placed ticket: its place in the queue's order of acceptance. */
   createdAt?: string;
 }
@@ -234,7 +236,10 @@ export interface FlashSaleResults {
     statusCounts: Record<string, number>;
     /** Time to the HTTP answer (a 202's too). */
     latency: LatencySummary;
-    /** Time to the final outcome: the answer, or for a ticket until the client saw it placed or refused. */
+    /**
+     * Time to the final outcome: the answer, or for a ticket until order-api decided it (what a client
+     * following it over server-sent events hears), else until the polling client saw it.
+     */
     finalOutcome?: LatencySummary;
     /** Every attempt's final refusal by code (`OUT_OF_STOCK`, `SALE_NOT_OPEN`, ...; re-sends left out). */
     refusalsByCode?: Record<string, number>;

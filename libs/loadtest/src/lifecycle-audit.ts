@@ -142,6 +142,15 @@ export class LifecycleAuditor {
     }));
   }
 
+  /** When order-api decided each of these waiting-room tickets (epoch ms), by ticket id. */
+  async ticketDecisions(ticketIds: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await this.client.query<{ ticket: string; decided_at: Date }>(
+      'SELECT ticket, decided_at FROM order_api.order_request_outcomes WHERE ticket = ANY($1::uuid[])',
+      [ticketIds],
+    );
+    return new Map(rows.map((row) => [row.ticket, row.decided_at.getTime()]));
+  }
+
   async audit(sku: string): Promise<LifecycleAudit> {
     const orders = await this.orders(sku);
     const { rows: products } = await this.client.query<{ stock: number }>(

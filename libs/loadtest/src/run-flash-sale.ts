@@ -324,6 +324,12 @@ export async function runFlashSale(
       saleClient.followUntil(Date.now() + options.drainTimeoutMs);
       await saleClient.settled();
       sale!.secondAttempts = secondAttempts.length;
+      if (auditor)
+        await timeTicketDecisions(
+          auditor,
+          [...earlyOutcomes, ...spike.outcomes, ...secondAttempts],
+          firingStart,
+        );
     }
     clearInterval(firingTicker);
     hooks.onFiring?.({ ...progressNow(), currentRate: 0, acceptedRate: 0 });
@@ -732,4 +738,26 @@ async function mapConcurrently<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * When order-api decided each ticket (order_request_outcomes.decided_at), counted from the start of
+ * firing on this machine's clock: a client following its ticket over server-sent events hears it then,
+ * while one that polls hears it up to a poll interval later.
+ */
+async function timeTicketDecisions(
+  auditor: LifecycleAuditor,
+  outcomes: RequestOutcome[],
+  firingStart: number,
+): Promise<void> {
+  const ticketIdOf = (ticket: string) => ticket.split('.')[0];
+  const tickets = outcomes.flatMap((o) => (o.ticket ? [ticketIdOf(o.ticket)] : []));
+  if (tickets.length === 0) return;
+  const decidedAt = await auditor.ticketDecisions(tickets);
+  // performance.now() and Date.now() as one clock: firing started at this wall-clock time.
+  const firingStartedAtEpochMs = Date.now() - (performance.now() - firingStart);
+  for (const outcome of outcomes) {
+    const at = outcome.ticket && decidedAt.get(ticketIdOf(outcome.ticket));
+    if (at) outcome.ticketDecidedAtMs = at - firingStartedAtEpochMs;
+  }
 }

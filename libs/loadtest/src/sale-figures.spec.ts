@@ -71,6 +71,12 @@ describe('sale figures', () => {
     });
   });
 
+  it('times a ticket until order-api decided it when the run could read that, not until a poll saw it', () => {
+    const decided = queued.map((o) => (o.ticket === 't3' ? { ...o, ticketDecidedAtMs: 43 } : o));
+    expect(finalOutcomeLatency(decided).max).toBeLessThan(finalOutcomeLatency(queued).max);
+    expect(finalOutcomeLatency(decided)).toMatchObject({ count: 5, max: 300 });
+  });
+
   it('times a ticket until the client saw it end, an answer until it arrived', () => {
     expect(finalOutcomeLatency(queued)).toMatchObject({ count: 5, max: 900, p50: 278 });
   });

@@ -5,10 +5,11 @@ import { summarise } from './stats';
 /** An order was made for this attempt: a 201, or a ticket that ended placed. */
 export const isAccepted = (o: RequestOutcome): boolean => o.status === 201 || o.ticketStatus === 'placed';
 
-/** When the attempt's outcome was final for the client: its answer, or when it saw its ticket end. */
+/** When the attempt's outcome was final: its answer, or when its ticket was decided (else seen to end). */
 export function finalAtMs(o: RequestOutcome): number | undefined {
   if (o.status !== 202) return o.finishedAtMs;
-  return o.ticketStatus === 'placed' || o.ticketStatus === 'refused' ? o.ticketEndedAtMs : undefined;
+  if (o.ticketStatus !== 'placed' && o.ticketStatus !== 'refused') return undefined;
+  return o.ticketDecidedAtMs ?? o.ticketEndedAtMs;
 }
 
 /** The code an attempt was finally refused with, or undefined when it was not refused (re-sends left out). */

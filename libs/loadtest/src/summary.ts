@@ -70,8 +70,8 @@ function saleRows({ sale, firing }: FlashSaleResults): [string, string][] {
     ...(fairness
       ? [
           [
-            `fairness (arrival to ${ARRIVAL_RESOLUTION_MS} ms vs acceptance)`,
-            `${number(fairness.invertedShare * 100, 2)} % of ${number(fairness.pairs)} pairs inverted, Kendall's tau ${number(fairness.kendallTau, 3)}`,
+            'fairness (arrival vs acceptance)',
+            `${number(fairness.invertedShare * 100, 2)} % of ${number(fairness.pairs)} pairs inverted (sent within ${ARRIVAL_RESOLUTION_MS} ms: a tie), Kendall's tau ${number(fairness.kendallTau, 3)}`,
           ] as [string, string],
         ]
       : []),

@@ -72,11 +72,13 @@ export class OrderRequestsController {
   }
 
   private async viewOf(ticket: string, ticketId: string, decided?: TicketOutcome): Promise<TicketView> {
+    // The database first: with replicas, another instance's consumer may have decided it.
     const outcome = decided ?? (await this.outcomes.find(ticketId));
     if (!outcome) {
       const position = this.waitingRoom.positionOf(ticketId) ?? (await this.depth.now()) ?? 1;
       return { ticket, status: 'waiting', position: Math.max(1, position) };
     }
+    this.waitingRoom.forget(ticketId);
     if (outcome.kind === 'refused')
       return { ticket, status: 'refused', code: outcome.code, message: outcome.message };
     const order = await this.orders.findOrder(outcome.orderId);

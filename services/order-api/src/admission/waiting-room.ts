@@ -88,6 +88,10 @@ export class WaitingRoom {
         requestHash: request.requestHash,
       },
     };
+    // Bounded: tickets decided by another instance and never polled here would stay otherwise. The room
+    // holds WAITING_ROOM_SIZE at most, so older ones than twice that are long decided.
+    if (this.waiting.size >= 2 * WAITING_ROOM_SIZE)
+      this.waiting.delete(this.waiting.keys().next().value as string);
     this.waiting.set(ticketId, sequence);
     try {
       await this.publisher.publish({
@@ -126,6 +130,11 @@ export class WaitingRoom {
   positionOf(ticketId: string): number | undefined {
     const sequence = this.waiting.get(ticketId);
     return sequence === undefined ? undefined : Math.max(1, sequence - this.decidedUpTo);
+  }
+
+  /** A ticket found decided (by another instance's consumer, say): no longer counted as waiting here. */
+  forget(ticketId: string): void {
+    this.waiting.delete(ticketId);
   }
 
   /** A request was decided (by this instance's consumer): it leaves the line. */
