@@ -755,6 +755,7 @@ function printResults(runs: ScenarioRun[], baselines: Baselines, costRows: CostR
       `≤ ${TARGETS.endToEndP99Ms} ms`,
       verdict(s.endToEnd.pdf.p99 <= TARGETS.endToEndP99Ms),
     ],
+    ...tailTargets(accepted, sale, queued, bareNest),
     ['violations (all scenarios)', String(violations), '0', verdict(violations === 0)],
     ...peaks.map(({ service, mb }) => [
       `peak RSS of ${service}`,
@@ -770,6 +771,65 @@ function printResults(runs: ScenarioRun[], baselines: Baselines, costRows: CostR
     ],
   ];
   console.log(`\nTargets (same-run figures)\n\n${formatTable(['target', 'measured', 'target', ''], rows)}`);
+}
+
+/**
+ * The tail against the bare server under the same load generator in the same run: direct answers (the
+ * sale and all accepted) within 3× its p99 and 2× its max; queued answers within 2× both, the queued
+ * sale's final outcome within 2× the direct sale's answer p99, no ticket lost; and in both modes at
+ * most 5 % of the accepted pairs inverted between arrival and acceptance.
+ */
+function tailTargets(
+  accepted: ScenarioRun,
+  direct: ScenarioRun,
+  queued: ScenarioRun,
+  bare: { p99Ms: number; maxMs: number },
+): string[][] {
+  const n = formatNumber;
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const within = (what: string, measured: number, times: number, of: number, ofName: string) => [
+    what,
+    `${n(measured, 1)} ms`,
+    `≤ ${times}× ${ofName} ${n(of, 1)} = ${n(times * of, 1)} ms`,
+    verdict(measured <= times * of),
+  ];
+  const rows: string[][] = [];
+  for (const [name, run] of [
+    ['all accepted', accepted],
+    ['direct sale', direct],
+  ] as const) {
+    const { latency } = run.results.firing;
+    rows.push(within(`${name}: time to answer p99`, latency.p99, 3, bare.p99Ms, 'bare p99'));
+    rows.push(within(`${name}: time to answer max`, latency.max, 2, bare.maxMs, 'bare max'));
+  }
+  const q = queued.results.firing;
+  rows.push(within('queued sale: time to answer p99', q.latency.p99, 2, bare.p99Ms, 'bare p99'));
+  rows.push(within('queued sale: time to answer max', q.latency.max, 2, bare.maxMs, 'bare max'));
+  if (q.finalOutcome) {
+    const directP99 = direct.results.firing.latency.p99;
+    rows.push(
+      within('queued sale: time to final outcome p99', q.finalOutcome.p99, 2, directP99, 'direct p99'),
+    );
+  }
+  rows.push([
+    'queued sale: tickets lost',
+    String(q.tickets?.lost ?? 0),
+    '0',
+    verdict((q.tickets?.lost ?? 0) === 0),
+  ]);
+  for (const [name, run] of [
+    ['direct sale', direct],
+    ['queued sale', queued],
+  ] as const) {
+    const share = run.results.firing.fairness?.invertedShare ?? Number.NaN;
+    rows.push([
+      `${name}: accepted pairs inverted`,
+      `${n(share * 100, 2)} %`,
+      '≤ 5 %',
+      verdict(share <= 0.05),
+    ]);
+  }
+  return rows;
 }
 
 /**
