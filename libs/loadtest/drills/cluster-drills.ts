@@ -4,6 +4,7 @@ import { waitFor } from '@shop/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DRILL_VHOST, type DrillSystem } from './drill-system';
 import { everyServiceHealthy, type Drill, type DrillCheck } from './drills';
+import { runQueuedSale } from './queued-sale-drill';
 
 const CLUSTER_BACK_TIMEOUT_MS = 120_000;
 
@@ -174,5 +175,33 @@ export const CLUSTER_DRILLS: Drill[] = [
         await everyServiceHealthy(system),
       ];
     },
+  },
+  {
+    id: 4,
+    name: 'RabbitMQ node leading order_requests SIGKILLed during a queued sale, restarted later',
+    inject: ({ system, brokerOutageMs, log, markFaultOver, reportBack }) =>
+      runQueuedSale(system, log, async (waiting) => {
+        const cluster = clusterOf(system);
+        const started = Date.now();
+        const leader = (await cluster.queueLeaders(DRILL_VHOST)).get(Queues.orderRequests);
+        const target = cluster.nodeNamed(leader!);
+        const pid = await cluster.kill(target);
+        log(
+          `SIGKILL ${target.name} (pid ${pid}), leader of order_requests, with ${waiting.tickets} of ${waiting.of} tickets waiting; back in ${brokerOutageMs / 1000} s`,
+        );
+        await sleep(brokerOutageMs);
+        await cluster.start(target);
+        markFaultOver();
+        const back = await clusterAndConsumersBack(system, cluster, started);
+        reportBack(back.ms);
+        return [
+          {
+            ok: true,
+            what: `killed ${target.label}, which led order_requests, with ${waiting.tickets} of ${waiting.of} tickets waiting`,
+          },
+          back.check,
+          await everyServiceHealthy(system, 90_000),
+        ];
+      }),
   },
 ];

@@ -77,8 +77,16 @@ export class OrderRequestConsumer implements OnModuleInit {
       ) {
         throw new TryLater(`ticket ${ticket} cannot be placed now (${(error as Error).message})`);
       }
-      this.logger.error(`ticket ${ticket}: ${(error as Error).message}`);
-      throw error;
+      // Anything else is a fault of order-api's own: the ticket ends with it rather than waiting forever.
+      this.logger.error(`ticket ${ticket}: ${(error as Error).message}`, (error as Error).stack);
+      return {
+        ticket,
+        customerId,
+        kind: 'refused',
+        code: 'INTERNAL_ERROR',
+        message:
+          'The order could not be placed because of an error of ours; try again with the same Idempotency-Key.',
+      };
     }
   }
 }

@@ -90,7 +90,7 @@ export class OrdersService {
               : { guestEmail: request.customer.email },
             clientKey,
           );
-    const sales = this.sales.salesOf(request.lines.map((line) => line.sku));
+    const sales = this.sales.salesOf(request.lines);
     if (sales.length > 0) {
       const refusal = refusalFromMemory(
         sales,
@@ -118,7 +118,7 @@ export class OrdersService {
    * it may have closed while the request waited), answered with the order or a refusal (ApiError).
    */
   async placeQueued(queued: QueuedOrder): Promise<PlaceOrderResult> {
-    const sales = this.sales.salesOf(queued.request.lines.map((line) => line.sku));
+    const sales = this.sales.salesOf(queued.request.lines);
     const refusal = refusalFromMemory(sales, { signedIn: true, mayBeReplay: true }, Date.now());
     if (refusal) throw refusal;
     return this.place(queued.request, queued.idempotencyKey, queued.correlationId, queued.customer);

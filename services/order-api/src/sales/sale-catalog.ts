@@ -47,11 +47,11 @@ export class SaleCatalog implements OnModuleInit, OnApplicationShutdown {
     await this.listener?.stop();
   }
 
-  /** The sale of each product of `skus` that has one. */
-  salesOf(skus: Iterable<string>): Sale[] {
+  /** The sale of each product of these order lines that has one (the hot path: no allocation without sales). */
+  salesOf(lines: readonly { sku: string }[]): Sale[] {
     if (this.bySku.size === 0) return [];
     const found: Sale[] = [];
-    for (const sku of skus) {
+    for (const { sku } of lines) {
       const sale = this.bySku.get(sku);
       if (sale) found.push(sale);
     }
