@@ -64,3 +64,25 @@ describe('ConfirmedPublisher (what it hands the broker, without one)', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('ConfirmedPublisher watching for returned messages', () => {
+  it('registers its setup again on the next channel when the first could not be registered', async () => {
+    const { EventEmitter } = await import('node:events');
+    const managedChannel = Object.assign(new EventEmitter(), {
+      setups: 0,
+      addSetup(): Promise<void> {
+        // amqp-connection-manager rejects (and drops the setup) when the channel's own set-up failed.
+        return ++this.setups === 1 ? Promise.reject(new Error('Channel ended')) : Promise.resolve();
+      },
+    });
+    const amqp = { managedChannel } as unknown as AmqpConnection;
+    new ConfirmedPublisher(amqp, {
+      url: 'amqp://order-api:x@127.0.0.1/shop',
+      appId: 'order-api',
+    }).onModuleInit();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(managedChannel.setups).toBe(1);
+    managedChannel.emit('connect');
+    expect(managedChannel.setups).toBe(2);
+  });
+});

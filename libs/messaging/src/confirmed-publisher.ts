@@ -58,13 +58,25 @@ export class ConfirmedPublisher implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    // A setup runs on the current channel and again on each one after a reconnect. The broker sends
-    // basic.return before the confirm, so the mark is here by the time the publish's promise resolves.
-    void this.amqp.managedChannel.addSetup((channel: Channel) => {
-      channel.on('return', ({ fields, properties }: Message) =>
-        this.returned.add(returnKey(fields.exchange, fields.routingKey, properties.messageId)),
-      );
-    });
+    this.watchReturns();
+  }
+
+  /**
+   * A setup runs on the current channel and again on each one after a reconnect. The broker sends
+   * basic.return before the confirm, so the mark is here by the time the publish's promise resolves.
+   * amqp-connection-manager registers a setup only once the channel's own set-up has finished: when that
+   * fails (the channel closed meanwhile: a reconnect, or a stop right after the start), the setup was not
+   * registered and its promise rejects, so it is added again on the next channel.
+   */
+  private watchReturns(): void {
+    const channel = this.amqp.managedChannel;
+    channel
+      .addSetup((amqpChannel: Channel) => {
+        amqpChannel.on('return', ({ fields, properties }: Message) =>
+          this.returned.add(returnKey(fields.exchange, fields.routingKey, properties.messageId)),
+        );
+      })
+      .catch(() => channel.once('connect', () => this.watchReturns()));
   }
 
   async publish(message: OutgoingMessage): Promise<void> {

@@ -23,10 +23,15 @@ import { TryLater } from './try-later';
  * the channels). golevelup waits for handlers only in its own onApplicationShutdown, after some of
  * those may be closed already: messages waiting for an SMTP connection failed and went to retry.
  */
+/** How long a stop waits for consumers still being set up (the broker may be down: then not long). */
+const SETUP_WAIT_ON_STOP_MS = 5_000;
+
 @Injectable()
 export class WorkQueueSubscriber implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkQueueSubscriber.name);
   private readonly consumerTags: string[] = [];
+  /** Consumers still being set up (their consume call in flight); a stop waits for them, within bounds. */
+  private readonly settingUp = new Set<Promise<unknown>>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
 
@@ -86,7 +91,7 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
     // can cancel exactly this consumer.
     const consumerTag = `${this.options.appId}.${queue}.${randomUUID().slice(0, 8)}`;
     this.consumerTags.push(consumerTag);
-    this.amqp
+    const setUp = this.amqp
       .createSubscriber<Buffer>(
         async (_body, message) => {
           // Delivered in the moment between the shutdown starting and the cancel reaching the broker:
@@ -114,7 +119,9 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
       .then(
         () => this.logger.log(`consuming ${queue}`),
         (error: Error) => this.logger.error(`could not consume ${queue}: ${error.message}`),
-      );
+      )
+      .finally(() => this.settingUp.delete(setUp));
+    this.settingUp.add(setUp);
   }
 
   /** Deliveries being handled right now (validated, handled, retried or parked, not yet settled). */
@@ -124,6 +131,15 @@ export class WorkQueueSubscriber implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    // A stop right after the start: the consume calls still in flight finish first (at most a few
+    // seconds), so closing the channel does not cut them off mid-call.
+    if (this.settingUp.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.settingUp]),
+        // Unreferenced: a timer left over must not hold the stopping process open.
+        sleep(SETUP_WAIT_ON_STOP_MS, undefined, { ref: false }),
+      ]);
+    }
     // Fails harmlessly when the connection is down: nothing is delivered then anyway.
     await Promise.all(this.consumerTags.map((tag) => this.amqp.cancelConsumer(tag).catch(() => undefined)));
     if (this.inFlight.size === 0) return;
