@@ -156,11 +156,18 @@ export const CLUSTER_DRILLS: Drill[] = [
     async inject({ system, live, brokerOutageMs, log, markFaultOver, allowFailures, reportBack }) {
       const [victim, survivor] = system.instancesOf('order-api');
       const started = Date.now();
-      // Whatever the load had in flight may have been on the victim: those may fail, nothing else.
-      allowFailures(live.inFlight ?? 0);
-      await system.stopService(victim, 'SIGKILL');
+      // Whatever the load had in flight may have been on the victim: those may fail, nothing else. The
+      // load keeps sending until the process is gone, so the most in flight over that moment counts.
+      let mostInFlight = live.inFlight ?? 0;
+      const sampling = setInterval(() => (mostInFlight = Math.max(mostInFlight, live.inFlight ?? 0)), 2);
+      try {
+        await system.stopService(victim, 'SIGKILL');
+      } finally {
+        clearInterval(sampling);
+      }
+      allowFailures(mostInFlight);
       log(
-        `${victim} killed with SIGKILL (${live.inFlight ?? 0} requests in flight); ${survivor} and HAProxy carry on`,
+        `${victim} killed with SIGKILL (at most ${mostInFlight} requests in flight meanwhile); ${survivor} and HAProxy carry on`,
       );
       await sleep(brokerOutageMs);
       await system.startService(victim);
