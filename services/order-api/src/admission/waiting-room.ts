@@ -144,10 +144,6 @@ export class WaitingRoom {
     if (sequence > this.decidedUpTo) this.decidedUpTo = sequence;
   }
 
-  get size(): number {
-    return WAITING_ROOM_SIZE;
-  }
-
   private macOf(ticketId: string, customerId: string): string {
     return createHmac('sha256', this.config.ORDER_TOKEN_SECRET)
       .update(`order-request:${ticketId}:${customerId}`)
