@@ -1,4 +1,5 @@
-import { isDatabaseUnavailableError } from './database-errors';
+import { DatabaseError } from 'pg';
+import { isDatabaseUnavailableError, isStatementError } from './database-errors';
 
 describe('isDatabaseUnavailableError', () => {
   it.each([
@@ -29,5 +30,30 @@ describe('isDatabaseUnavailableError', () => {
     [undefined],
   ])('treats %j as a query problem', (error) => {
     expect(isDatabaseUnavailableError(error)).toBe(false);
+  });
+});
+
+describe('isStatementError', () => {
+  const raised = (code: string, message = 'refused') =>
+    Object.assign(new DatabaseError(message, 0, 'error'), { code });
+
+  it.each([
+    ['a unique violation', raised('23505')],
+    ['a check violation', raised('23514')],
+    ['a RAISE in a function', raised('P0001')],
+    ['a statement_timeout', raised('57014', 'canceling statement due to statement timeout')],
+  ])('is true for %s: rolled back, the session still usable', (_, error) => {
+    expect(isStatementError(error)).toBe(true);
+  });
+
+  it.each([
+    ['the backend terminated', raised('57P01', 'terminating connection due to administrator command')],
+    ['a connection exception', raised('08006')],
+    ['a socket error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+    ['a client-side query timeout (the statement may still commit)', new Error('Query read timeout')],
+    ['an error of our own code after the statement', new Error('place_orders answered 1 rows for 2 orders')],
+    ['nothing', undefined],
+  ])('is false for %s', (_, error) => {
+    expect(isStatementError(error)).toBe(false);
   });
 });

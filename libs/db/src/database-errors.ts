@@ -1,3 +1,5 @@
+import { DatabaseError } from 'pg';
+
 /**
  * True when an error means "the database cannot be reached or dropped us" rather than "the query was
  * wrong": connection refused or timed out, the server shutting down, our backend being terminated.
@@ -25,6 +27,15 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     current = candidate.meta?.driverAdapterError ?? candidate.cause;
   }
   return false;
+}
+
+/**
+ * True when PostgreSQL itself refused the statement (a constraint, a value out of range, a RAISE):
+ * the statement and its transaction were rolled back, nothing of it is written, and the session is still
+ * usable. Work refused this way may run again in parts; any other failure may or may not have committed.
+ */
+export function isStatementError(error: unknown): boolean {
+  return error instanceof DatabaseError && !isDatabaseUnavailableError(error);
 }
 
 const NETWORK_ERROR_CODES = new Set([

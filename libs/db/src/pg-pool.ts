@@ -1,12 +1,5 @@
-import {
-  DatabaseError,
-  Pool,
-  type PoolClient,
-  type QueryConfig,
-  type QueryResult,
-  type QueryResultRow,
-} from 'pg';
-import { isDatabaseUnavailableError } from './database-errors';
+import { Pool, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from 'pg';
+import { isStatementError } from './database-errors';
 
 export interface PgPoolOptions {
   databaseUrl: string;
@@ -54,10 +47,9 @@ export async function queryKeepingConnection<Row extends QueryResultRow>(
     client.release();
     return result;
   } catch (error) {
-    // A server-side statement error leaves the session usable; anything else (socket closed, query
-    // timeout, backend terminated) removes the connection from the pool.
-    const sessionIsUsable = error instanceof DatabaseError && !isDatabaseUnavailableError(error);
-    client.release(sessionIsUsable ? undefined : (error as Error));
+    // Anything but a refused statement (socket closed, query timeout, backend terminated) removes the
+    // connection from the pool.
+    client.release(isStatementError(error) ? undefined : (error as Error));
     throw error;
   }
 }

@@ -5,6 +5,7 @@ import {
   eachAloneIfBatchFails,
   GroupCommit,
   isDatabaseUnavailableError,
+  isStatementError,
   type ItemResult,
   PG_POOL,
   queryKeepingConnection,
@@ -66,10 +67,7 @@ export class NotificationStore {
 
   /** The claims of the messages in hand share a statement; the prefetch bounds how many wait. */
   private readonly claims = new GroupCommit<ClaimRequest, ClaimResult>(
-    eachAloneIfBatchFails(
-      (requests) => this.claimBatch(requests),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
+    eachAloneIfBatchFails((requests) => this.claimBatch(requests), isStatementError),
     { maxBatchSize: MAX_CLAIMS_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   eachAloneIfBatchFails,
   GroupCommit,
-  isDatabaseUnavailableError,
+  isStatementError,
   type ItemResult,
   PG_POOL,
   queryKeepingConnection,
@@ -53,19 +53,13 @@ const keyOf = (orderId: string, kind: string) => `${orderId.toLowerCase()}/${kin
 @Injectable()
 export class OrderLifecycleEmailStore {
   private readonly claims = new GroupCommit<ClaimRequest, ClaimResult>(
-    eachAloneIfBatchFails(
-      (batch) => this.claimBatch(batch),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
+    eachAloneIfBatchFails((batch) => this.claimBatch(batch), isStatementError),
     // No waiting bound: the consumer's prefetch bounds how many claims can wait.
     { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );
 
   private readonly marks = new GroupCommit<SentMark, void>(
-    eachAloneIfBatchFails(
-      (batch) => this.markBatch(batch),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
+    eachAloneIfBatchFails((batch) => this.markBatch(batch), isStatementError),
     // Refusing a mark would have the retry send the email again: the prefetch bounds these too.
     { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );

@@ -11,7 +11,7 @@ import {
   eachAloneIfBatchFails,
   GroupCommit,
   inTransaction,
-  isDatabaseUnavailableError,
+  isStatementError,
   type ItemResult,
   PG_POOL,
 } from '@shop/db';
@@ -155,10 +155,7 @@ export class OrderLifecycleStore {
 
   private batching(lingerMs: number): GroupCommit<LifecycleCommand, LifecycleResult> {
     return new GroupCommit<LifecycleCommand, LifecycleResult>(
-      eachAloneIfBatchFails(
-        (commands) => this.applyBatch(commands),
-        (error) => !isDatabaseUnavailableError(error),
-      ),
+      eachAloneIfBatchFails((commands) => this.applyBatch(commands), isStatementError),
       // No waiting bound: the consumers' prefetch and the HTTP server's connections bound the waiting.
       { maxBatchSize: MAX_EVENTS_PER_TRANSACTION, maxWaiting: Number.POSITIVE_INFINITY, lingerMs },
     );

@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
   GroupCommit,
-  isDatabaseUnavailableError,
+  isStatementError,
   PG_POOL,
   queryKeepingConnection,
   type ItemResult,
 } from '@shop/db';
 import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
-import { DatabaseError, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import {
   checkPlaceOrdersRows,
@@ -132,7 +132,7 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
       );
       rows = checkPlaceOrdersRows(result.rows, batch.length);
     } catch (error) {
-      if (batch.length > 1 && rolledBack(error)) {
+      if (batch.length > 1 && isStatementError(error)) {
         this.logger.warn(
           `a batch of ${batch.length} orders failed (${(error as Error).message}); placing them one by one`,
         );
@@ -240,11 +240,6 @@ export class OrderPlacementBatcher implements OnApplicationBootstrap {
       .finally(() => this.keyReads.delete(sku));
     this.keyReads.set(sku, read);
   }
-}
-
-/** An error PostgreSQL raised for the statement: it was rolled back, nothing of the batch is written. */
-function rolledBack(error: unknown): boolean {
-  return error instanceof DatabaseError && !isDatabaseUnavailableError(error);
 }
 
 function placementOf(row: PlaceOrdersRow): Placement {

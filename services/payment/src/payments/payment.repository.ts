@@ -3,7 +3,7 @@ import { REFUND_REASONS, type RefundReason } from '@shop/contracts';
 import {
   eachAloneIfBatchFails,
   GroupCommit,
-  isDatabaseUnavailableError,
+  isStatementError,
   type ItemResult,
   PG_POOL,
   queryKeepingConnection,
@@ -106,19 +106,13 @@ export class PaymentRepository {
    * order) goes on one statement at a time.
    */
   private readonly newClaims = new GroupCommit<{ charge: NewCharge; leaseMs: number }, Payment | undefined>(
-    eachAloneIfBatchFails(
-      (batch) => this.claimNewBatch(batch),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
+    eachAloneIfBatchFails((batch) => this.claimNewBatch(batch), isStatementError),
     // No waiting bound: the consumer's prefetch bounds how many charges can wait.
     { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );
 
   private readonly settlements = new GroupCommit<Settlement, Payment | undefined>(
-    eachAloneIfBatchFails(
-      (batch) => this.settleBatch(batch),
-      (error) => !isDatabaseUnavailableError(error),
-    ),
+    eachAloneIfBatchFails((batch) => this.settleBatch(batch), isStatementError),
     { maxBatchSize: MAX_PER_STATEMENT, maxWaiting: Number.POSITIVE_INFINITY },
   );
 

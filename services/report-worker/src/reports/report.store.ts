@@ -3,7 +3,7 @@ import {
   eachAloneIfBatchFails,
   GroupCommit,
   inTransaction,
-  isDatabaseUnavailableError,
+  isStatementError,
   type ItemResult,
   PG_POOL,
   queryKeepingConnection,
@@ -154,6 +154,3 @@ export class ReportStore {
 
 /** PostgreSQL prints uuids in lower case; a message may carry one in upper case. */
 const keyOf = (orderId: string) => orderId.toLowerCase();
-
-/** An error of the statement itself (one order's values), not of the connection: worth splitting on. */
-const isStatementError = (error: unknown) => !isDatabaseUnavailableError(error);
