@@ -3,7 +3,6 @@ import { Pool } from 'pg';
 import { DatabaseHealthCheck } from './database.health';
 import { PG_POOL } from './db.tokens';
 import { createPgPool } from './pg-pool';
-import { PrismaService } from './prisma.service';
 
 export interface DbModuleOptions {
   databaseUrl: string;
@@ -30,10 +29,9 @@ export class DbModule implements OnApplicationShutdown {
               onIdleError: (error) => logger.warn(`idle connection lost: ${error.message}`),
             }),
         },
-        PrismaService,
         DatabaseHealthCheck,
       ],
-      exports: [PG_POOL, PrismaService, DatabaseHealthCheck],
+      exports: [PG_POOL, DatabaseHealthCheck],
     };
   }
 

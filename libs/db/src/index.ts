@@ -7,7 +7,6 @@ export * from './db.tokens';
 export * from './group-commit';
 export * from './pg-channel-listener';
 export * from './pg-pool';
-export * from './prisma.service';
 export * from './retry-while-unavailable';
 export * from './migrations/apply-migrations';
 export { Prisma, PrismaClient } from './generated/prisma/client';
