@@ -4,10 +4,17 @@ import {
   paymentDueQueueOf,
   Queues,
   TOPOLOGY,
+  WorkQueues,
 } from '@shop/contracts';
 import { parsePrometheusText } from '@shop/service-kit';
 import { histogramQuantile } from './metric-window';
-import { SnapshotBuilder, type QueueReading, type RawTick, type TargetReading } from './snapshot-builder';
+import {
+  deadLetterQueuesOf,
+  SnapshotBuilder,
+  type QueueReading,
+  type RawTick,
+  type TargetReading,
+} from './snapshot-builder';
 
 /** A target that answered, with its /metrics written as Prometheus text. */
 const target = (
@@ -274,6 +281,30 @@ describe('SnapshotBuilder', () => {
       { reason: 'retries-exhausted', count: 1 },
     ]);
     expect(notifyDlq?.messages.map((m) => m.messageId)).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it("lists every dead-letter queue of the topology, the waiting room's too", () => {
+    const builder = new SnapshotBuilder({ topology: TOPOLOGY });
+    const snapshot = builder.build(
+      tick(0, [], [{ name: Queues.orderRequestsDeadLetter, ready: 2, consumers: 0 }]),
+    );
+    const listed = snapshot.workers.deadLetters.map((d) => d.queue);
+    expect(listed).toEqual(TOPOLOGY.queues.map((q) => q.name).filter((name) => name.endsWith('.dlq')));
+    expect(listed).toEqual(
+      expect.arrayContaining([...WorkQueues.map((q) => `${q}.dlq`), 'order_requests.dlq']),
+    );
+    // The broker reader lists parked messages through `npm run dlq`'s work queues; the waiting room's by depth.
+    expect(
+      deadLetterQueuesOf(TOPOLOGY)
+        .filter((d) => d.workQueue)
+        .map((d) => d.workQueue),
+    ).toEqual([...WorkQueues]);
+    expect(snapshot.workers.deadLetters.find((d) => d.queue === 'order_requests.dlq')).toEqual({
+      queue: 'order_requests.dlq',
+      depth: 2,
+      reasons: [],
+      messages: [],
+    });
   });
 
   it('a total is 0 while its service was read without the series yet, unknown while the service is not read', () => {

@@ -1,10 +1,10 @@
 import {
-  deadLetterQueueOf,
   isPaymentDueQueue,
   ORDER_STATUSES,
   Queues,
   WorkQueues,
   type Topology,
+  type WorkQueueName,
 } from '@shop/contracts';
 import type { PrometheusSample } from '@shop/service-kit';
 import {
@@ -275,8 +275,7 @@ export class SnapshotBuilder {
   }
 
   private deadLetters(tick: RawTick): DeadLetterFigures[] {
-    return WorkQueues.map((workQueue) => {
-      const queue = deadLetterQueueOf(workQueue);
+    return deadLetterQueuesOf(this.options.topology).map(({ queue }) => {
       const depth = tick.broker.queues.find((q) => q.name === queue)?.ready ?? null;
       const parked = depth === 0 ? [] : (tick.parked[queue] ?? []);
       const counts = new Map<string, number>();
@@ -291,6 +290,22 @@ export class SnapshotBuilder {
       };
     });
   }
+}
+
+const DEAD_LETTER_SUFFIX = '.dlq';
+
+/**
+ * Every dead-letter queue the topology declares (`<queue>.dlq`, the work queues' and the waiting
+ * room's alike) in the topology's order, with the work queue whose messages it parks when it is one
+ * (`npm run dlq` reads those).
+ */
+export function deadLetterQueuesOf(topology: Topology): { queue: string; workQueue?: WorkQueueName }[] {
+  return topology.queues
+    .filter(({ name }) => name.endsWith(DEAD_LETTER_SUFFIX))
+    .map(({ name }) => ({
+      queue: name,
+      workQueue: WorkQueues.find((workQueue) => `${workQueue}${DEAD_LETTER_SUFFIX}` === name),
+    }));
 }
 
 /**

@@ -1,10 +1,15 @@
 import { connectToBroker } from '@shop/broker';
 import { rabbitmqNodesOf } from '@shop/config';
-import { WorkQueues, deadLetterQueueOf, type Topology, type WorkQueueName } from '@shop/contracts';
+import type { Topology, WorkQueueName } from '@shop/contracts';
 import { listParked, type ParkedMessage } from '@shop/messaging';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ChannelModel } from 'amqplib';
-import type { ParkedReading, QueueReading, RawTick } from '../snapshot/snapshot-builder';
+import {
+  deadLetterQueuesOf,
+  type ParkedReading,
+  type QueueReading,
+  type RawTick,
+} from '../snapshot/snapshot-builder';
 
 /** Parked messages are listed (taken and put back) this often at most, not every second. */
 const LIST_PARKED_EVERY_MS = 5_000;
@@ -94,13 +99,14 @@ export class AmqpBrokerReader implements BrokerReader {
     connection: ChannelModel,
     queues: QueueReading[],
   ): Promise<Record<string, ParkedReading[]>> {
-    const dlqs = WorkQueues.map((workQueue) => ({ workQueue, queue: deadLetterQueueOf(workQueue) }));
+    const dlqs = deadLetterQueuesOf(this.topology);
     const depths = dlqs.map(({ queue }) => queues.find((q) => q.name === queue)?.ready ?? 0).join(',');
     if (depths === this.parked.depths && Date.now() - this.parked.at < LIST_PARKED_EVERY_MS)
       return this.parked.byQueue;
     const byQueue: Record<string, ParkedReading[]> = {};
     for (const { workQueue, queue } of dlqs) {
-      if ((queues.find((q) => q.name === queue)?.ready ?? 0) === 0) continue;
+      // `npm run dlq` lists the work queues' parked messages; the waiting room's show by depth alone.
+      if (!workQueue || (queues.find((q) => q.name === queue)?.ready ?? 0) === 0) continue;
       byQueue[queue] = await this.listOn(connection, workQueue).catch(() => []);
     }
     this.parked = { at: Date.now(), byQueue, depths };
