@@ -2,14 +2,15 @@
  * CPU per order confirmation email in notify-worker, one process:
  *
  *   npx tsx services/notify-worker/bench/order-email.bench.ts [emails per case, default 4000] [--rounds N]
- *       [--only TEXT] [--sink-in-process]
+ *       [--only TEXT] [--sink-in-process] [--json]
  *
  * renderOrderEmail alone; the MIME build alone (from rendered emails: nodemailer's MailComposer, as
  * sendMail did before, against the MimeSkeleton the Mailer uses now); and render + send through the
  * Mailer's pooled SMTP transport (same settings as the service) to an SmtpSink, PREFETCH-many in flight.
  * The sink parses every message, so by default it runs in a child process and its CPU is reported
  * apart; `--sink-in-process` counts it in. CPU is user + system from process.cpuUsage, the median of
- * the rounds (cases interleaved, so drifting load on a shared host hits all of them alike).
+ * the rounds (cases interleaved, so drifting load on a shared host hits all of them alike). `--json`
+ * ends with the medians as one JSON line (npm run bench:rendering reads it).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { OrderPlacedV1Data } from '@shop/contracts';
@@ -88,7 +89,11 @@ async function cpuPerEmail({ inFlight, run }: Case, offset: number, count: numbe
 }
 
 /** Every case once to warm up, then `rounds` rounds of all cases interleaved (load on a shared host drifts). */
-async function runCases(cases: Case[], count: number, sinkCpu: () => Promise<number>): Promise<void> {
+async function runCases(
+  cases: Case[],
+  count: number,
+  sinkCpu: () => Promise<number>,
+): Promise<Record<string, number>> {
   const chosen = cases.filter((c) => c.label.includes(only));
   for (const c of chosen) await cpuPerEmail(c, 1_000_000, Math.min(2_000, count));
   const results = new Map<Case, { sender: number[]; sink: number[] }>(
@@ -101,14 +106,17 @@ async function runCases(cases: Case[], count: number, sinkCpu: () => Promise<num
       results.get(c)!.sink.push(((await sinkCpu()) - sinkBefore) / count);
     }
   }
-  const ms = (micros: number[]) => {
-    const sorted = [...micros].sort((a, b) => a - b);
-    return `${(sorted[Math.floor(sorted.length / 2)] / 1000).toFixed(3)} ms (min ${(sorted[0] / 1000).toFixed(3)})`;
-  };
+  const medianMs = (micros: number[]) =>
+    [...micros].sort((a, b) => a - b)[Math.floor(micros.length / 2)] / 1000;
+  const ms = (micros: number[]) =>
+    `${medianMs(micros).toFixed(3)} ms (min ${(Math.min(...micros) / 1000).toFixed(3)})`;
+  const medians: Record<string, number> = {};
   for (const [c, { sender, sink }] of results) {
     const sinkNote = c.inFlight > 1 && sink[0] >= 0 ? `  [sink process: ${ms(sink)}]` : '';
     console.log(`${c.label.padEnd(52)} ${ms(sender)} CPU/email${sinkNote}`);
+    medians[c.label] = medianMs(sender);
   }
+  return medians;
 }
 
 /** An SmtpSink in a child process, so the sender's CPU is measured alone. */
@@ -141,7 +149,7 @@ async function main(): Promise<void> {
   const rendered = Array.from({ length: count }, (_, seq) => renderOrderEmail(sampleOrder(seq), DOMAIN));
   const pick = (seq: number) => rendered[seq % count];
   console.log(`${count} emails per case and round, median of ${rounds} rounds`);
-  await runCases(
+  const built = await runCases(
     [
       {
         label: 'renderOrderEmail (text + html)',
@@ -149,12 +157,12 @@ async function main(): Promise<void> {
         run: async (seq) => renderOrderEmail(sampleOrder(seq), DOMAIN),
       },
       {
-        label: 'MIME build: nodemailer MailComposer (before)',
+        label: 'MIME build: nodemailer MailComposer (public)',
         inFlight: 1,
         run: (seq) => new MailComposer(legacy(pick(seq))).compile().build(),
       },
       {
-        label: 'MIME build: MimeSkeleton (after)',
+        label: 'MIME build: MimeSkeleton (hand-written)',
         inFlight: 1,
         run: async (seq) => skeleton.build(pick(seq)),
       },
@@ -174,15 +182,15 @@ async function main(): Promise<void> {
   }
   const mailer = new Mailer({ smtpUrl: sink.url, from: FROM, maxConnections: POOL });
   try {
-    await runCases(
+    const sent = await runCases(
       [
         {
-          label: 'render + send: nodemailer composes (before)',
+          label: 'render + send: nodemailer composes (public)',
           inFlight: IN_FLIGHT,
           run: (seq) => mailer.sendComposed(renderOrderEmail(sampleOrder(seq), DOMAIN)),
         },
         {
-          label: 'render + send: Mailer.send, skeleton raw (after)',
+          label: 'render + send: Mailer.send, skeleton raw (hand-written)',
           inFlight: IN_FLIGHT,
           run: (seq) => mailer.send(renderOrderEmail(sampleOrder(seq), DOMAIN)),
         },
@@ -190,6 +198,8 @@ async function main(): Promise<void> {
       count,
       sink.cpu,
     );
+    if (process.argv.includes('--json'))
+      console.log(JSON.stringify({ count, rounds, cpuMs: { ...built, ...sent } }));
   } finally {
     mailer.onApplicationShutdown();
     await sink.stop();

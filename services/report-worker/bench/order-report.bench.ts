@@ -3,16 +3,25 @@
  *
  *   npx tsx services/report-worker/bench/order-report.bench.ts [seconds per case, default 5] [--npm-fonts]
  *     [--sample FILE [items, default 3]]
+ *   npx tsx services/report-worker/bench/order-report.bench.ts --ways [PDFs per round, default 40]
+ *     [--rounds N] [--npm-fonts] [--json]
  *
  * The font is report-worker's (REPORT_FONT_PATH, else a system Noto Sans CJK, else Noto Sans SC and KR from
- * npm); --npm-fonts takes the npm ones even where a system font is installed.
+ * npm); --npm-fonts takes the npm ones even where a system font is installed. --ways weighs the prepared
+ * faces against pdfkit's public way (registerFont with the file's bytes), rounds alternating, CPU medians;
+ * --json prints the result as one JSON line (npm run bench:rendering reads it).
  *
  * Each render gets a different order id, customer and prices (from a small catalogue with Chinese and
  * Korean names), so per-document work is not flattered by identical input.
  */
 import { writeFileSync } from 'node:fs';
 import { renderOrderReport, type OrderReportInput } from '../src/reports/order-report.pdf';
-import { describeReportFont, resolveReportFont } from '../src/reports/report-font';
+import {
+  describeReportFont,
+  resolveReportFont,
+  type ReportFontWay,
+  type ResolvedReportFont,
+} from '../src/reports/report-font';
 
 const CATALOGUE = [
   { sku: 'TEA-LONGJING-100G', name: '龙井茶 Longjing green tea, 100 g' },
@@ -51,11 +60,59 @@ export function sampleOrder(seq: number, itemCount: number): OrderReportInput {
   };
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** One way's CPU milliseconds and KiB per PDF, the medians of the rounds. */
+export interface WayFigures {
+  cpuMs: number;
+  kib: number;
+}
+
+/** CPU per PDF of each way, `count` PDFs per round, the ways alternating within each round. */
+async function compareWays(
+  font: ResolvedReportFont,
+  itemCount: number,
+  count: number,
+  rounds: number,
+): Promise<Record<ReportFontWay, WayFigures>> {
+  const ways: ReportFontWay[] = ['pdfkit', 'prepared'];
+  for (const way of ways)
+    for (let i = 0; i < 5; i++) await renderOrderReport(sampleOrder(i, itemCount), font, way);
+  const cpu = new Map<ReportFontWay, number[]>(ways.map((way) => [way, []]));
+  const kib = new Map<ReportFontWay, number[]>(ways.map((way) => [way, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const way of ways) {
+      const before = process.cpuUsage();
+      let bytes = 0;
+      for (let i = 0; i < count; i++) {
+        bytes += (await renderOrderReport(sampleOrder(round * count + i, itemCount), font, way)).length;
+      }
+      const used = process.cpuUsage(before);
+      cpu.get(way)!.push((used.user + used.system) / 1000 / count);
+      kib.get(way)!.push(bytes / count / 1024);
+    }
+  }
+  const figures = (way: ReportFontWay) => ({ cpuMs: median(cpu.get(way)!), kib: median(kib.get(way)!) });
+  return { pdfkit: figures('pdfkit'), prepared: figures('prepared') };
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5) || 5;
   const font = process.argv.includes('--npm-fonts')
     ? resolveReportFont(undefined, [])
     : resolveReportFont(process.env.REPORT_FONT_PATH);
+  if (process.argv.includes('--ways')) {
+    const count = Number(process.argv[process.argv.indexOf('--ways') + 1]) || 40;
+    const rounds = process.argv.includes('--rounds')
+      ? Number(process.argv[process.argv.indexOf('--rounds') + 1])
+      : 5;
+    const results = [];
+    for (const items of [3, 60]) results.push({ items, ...(await compareWays(font, items, count, rounds)) });
+    const run = { font: describeReportFont(font), count, rounds, results };
+    if (process.argv.includes('--json')) console.log(JSON.stringify(run));
+    else console.log(JSON.stringify(run, null, 2));
+    return;
+  }
   const sampleIndex = process.argv.indexOf('--sample');
   if (sampleIndex > 0) {
     const pdf = await renderOrderReport(sampleOrder(3, Number(process.argv[sampleIndex + 2] ?? 3)), font);

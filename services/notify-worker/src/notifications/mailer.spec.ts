@@ -42,6 +42,23 @@ describe('Mailer (nodemailer pool to an in-process SMTP sink)', () => {
     expect(mail.html).toBe(email.html);
   });
 
+  it('sends from a From with a display name through nodemailer', async () => {
+    const named = new Mailer({
+      smtpUrl: sink.url,
+      from: 'Rabbit Shop <orders@shop.local>',
+      maxConnections: 1,
+    });
+    try {
+      const result = await named.send(email);
+      expect(result.response).toMatch(/^250/);
+    } finally {
+      named.onApplicationShutdown();
+    }
+    expect(sink.messages[0].envelope.from).toBe('orders@shop.local');
+    expect(sink.messages[0].from).toEqual({ address: 'orders@shop.local', name: 'Rabbit Shop' });
+    expect(sink.messages[0].text).toBe(email.text);
+  });
+
   it('sends an address the skeleton does not take through nodemailer', async () => {
     const result = await mailer.send({ ...email, to: { name: 'Kim', address: 'kim@exämple.kr' } });
     expect(result.response).toMatch(/^250/);

@@ -1,7 +1,7 @@
+import { encode, wrap } from 'libqp';
+import libmime from 'libmime';
 import { randomBytes } from 'node:crypto';
-import addressparser from 'nodemailer/lib/addressparser';
 import type { OrderEmail } from './order-email';
-import { encodeQuotedPrintable } from './quoted-printable';
 
 /** A message ready for nodemailer's `sendMail({ envelope, raw })`. */
 export interface RawMessage {
@@ -11,8 +11,10 @@ export interface RawMessage {
 
 /** Header lines are kept within the 78 characters RFC 5322 recommends. */
 const HEADER_LINE = 78;
-/** UTF-8 bytes per encoded-word: 42 bytes are 56 base64 characters, 68 with `=?UTF-8?B?` and `?=`. */
-const WORD_BYTES = 42;
+/** An encoded-word's length: `=?UTF-8?B?` and `?=` around 56 base64 characters (42 bytes of UTF-8). */
+const WORD_LENGTH = 68;
+/** RFC 2045: encoded body lines are at most 76 characters, the `=` of a soft line break included. */
+const BODY_LINE = 76;
 /** An addr-spec taken as it is: ASCII without spaces, quotes, brackets or other specials. */
 const PLAIN_ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$/;
 /** Words of atext separated by single spaces: a display name that needs no quoting. */
@@ -24,7 +26,8 @@ const MESSAGE_ID = /^<[\x21-\x3b\x3d\x3f-\x7e]+>$/;
  * The order confirmation's MIME structure, prepared once: multipart/alternative with a quoted-printable
  * text/plain and text/html part, From and the boundary fixed. Per message only To, Subject, Message-ID,
  * Date and the two encoded bodies are filled in. The boundary contains `=_`, which quoted-printable
- * output never does, so one boundary serves every message.
+ * output never does, so one boundary serves every message. `from` is an address, as MAIL_FROM is; a
+ * From with a display name is left to nodemailer's own composition, which parses it.
  */
 export class MimeSkeleton {
   private readonly fromAddress: string | undefined;
@@ -34,9 +37,8 @@ export class MimeSkeleton {
   private readonly closing: Buffer;
 
   constructor(from: string) {
-    const [sender] = addressparser(from, { flatten: true });
-    this.fromAddress = sender && PLAIN_ADDRESS.test(sender.address) ? sender.address : undefined;
-    this.fromLine = this.fromAddress ? addressHeader('From', sender.name, this.fromAddress) : '';
+    this.fromAddress = PLAIN_ADDRESS.test(from) ? from : undefined;
+    this.fromLine = this.fromAddress ? addressHeader('From', '', this.fromAddress) : '';
     const boundary = `----=_Part_${randomBytes(12).toString('hex')}`;
     const partHead = (type: string) =>
       `--${boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
@@ -61,9 +63,9 @@ export class MimeSkeleton {
       this.textPartHead;
     const raw = Buffer.concat([
       Buffer.from(head, 'latin1'),
-      encodeQuotedPrintable(email.text),
+      quotedPrintable(email.text),
       this.htmlPartHead,
-      encodeQuotedPrintable(email.html),
+      quotedPrintable(email.html),
       this.closing,
     ]);
     return { envelope: { from: this.fromAddress, to: [email.to.address] }, raw };
@@ -94,27 +96,9 @@ function unstructuredHeader(name: string, value: string): string {
   return `${name}: ${plain ? value : encodedWords(value)}\r\n`;
 }
 
-/**
- * RFC 2047 B encoded-words of UTF-8, each whole characters and at most WORD_BYTES bytes, folded onto
- * continuation lines; decoders join adjacent encoded-words without the whitespace between them.
- */
-function encodedWords(value: string): string {
-  const words: string[] = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < value.length;) {
-    const code = value.codePointAt(i)!;
-    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    if (bytes + size > WORD_BYTES) {
-      words.push(encodedWord(value.slice(start, i)));
-      start = i;
-      bytes = 0;
-    }
-    bytes += size;
-    i += code > 0xffff ? 2 : 1;
-  }
-  words.push(encodedWord(value.slice(start)));
-  return words.join('\r\n ');
-}
+/** RFC 2047 B encoded-words of whole characters (libmime), one per continuation line. */
+const encodedWords = (value: string) => libmime.encodeWord(value, 'B', WORD_LENGTH).split(' ').join('\r\n ');
 
-const encodedWord = (text: string) => `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+/** A text body as quoted-printable (libqp) with CRLF line endings, whatever line breaks the text has. */
+const quotedPrintable = (text: string) =>
+  Buffer.from(wrap(encode(text.replace(/\r\n|\r|\n/g, '\r\n')), BODY_LINE), 'latin1');

@@ -185,14 +185,9 @@ describe('the order email on the wire (MimeSkeleton, parsed back with mailparser
     ).toBeUndefined();
   });
 
-  it('takes a From with a display name', async () => {
-    const message = new MimeSkeleton('Rabbit Shop <orders@shop.local>').build(
-      renderOrderEmail(order, 'shop.local'),
-    );
-    expect(message?.envelope.from).toBe('orders@shop.local');
-    const mail = await simpleParser(message!.raw);
-    expect((mail.from as AddressObject).value).toEqual([
-      { address: 'orders@shop.local', name: 'Rabbit Shop' },
-    ]);
+  it('leaves a From with a display name to nodemailer, which parses it (MAIL_FROM is an address)', () => {
+    expect(
+      new MimeSkeleton('Rabbit Shop <orders@shop.local>').build(renderOrderEmail(order, 'shop.local')),
+    ).toBeUndefined();
   });
 });

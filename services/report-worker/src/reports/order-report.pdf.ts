@@ -1,6 +1,6 @@
 import { formatMoney, orderNumberOf, type OrderPlacedV1Data } from '@shop/contracts';
 import PDFDocument from 'pdfkit';
-import { loadReportFont, type ResolvedReportFont } from './report-font';
+import { loadReportFont, type ReportFontWay, type ResolvedReportFont } from './report-font';
 import { ReportText, type FontWeight } from './report-text';
 
 /** What the report shows: the `order.report` message's data (OrderPlacedV1). */
@@ -41,8 +41,13 @@ const COLUMNS: readonly Column[] = [
  * Renders the order report as an A4 PDF: header, order and customer, the items (the table continues on the
  * next page under a repeated header row), the total and "Page N of M" on every page. The same input gives
  * the same bytes: the PDF dates and the document ID derive from `placedAt`, nothing from the clock.
+ * `way` says how the document gets its faces (see ReportFontWay); the service always prepares them.
  */
-export async function renderOrderReport(order: OrderReportInput, font: ResolvedReportFont): Promise<Buffer> {
+export async function renderOrderReport(
+  order: OrderReportInput,
+  font: ResolvedReportFont,
+  way: ReportFontWay = 'prepared',
+): Promise<Buffer> {
   const placedAt = new Date(order.placedAt);
   if (Number.isNaN(placedAt.getTime())) throw new Error(`placedAt is not a date: ${order.placedAt}`);
   const number = orderNumberOf(order.orderId);
@@ -64,37 +69,13 @@ export async function renderOrderReport(order: OrderReportInput, font: ResolvedR
     },
   });
   const done = collect(doc);
-  const text = new ReportText(doc, loadReportFont(font));
+  const text = new ReportText(doc, loadReportFont(font, way));
 
   drawHeader(text, order, number, placedAt);
   drawItems(text, order, number);
   drawFooters(text, order.orderId);
-  embedFontsUncompressed(doc);
   doc.end();
   return done;
-}
-
-interface PdfkitInternals {
-  compress?: boolean;
-  _fontFamilies?: Record<string, { embed?: () => unknown }>;
-}
-
-/** A font subset and its ToUnicode map barely compress: deflating them costs more CPU than it saves bytes. */
-function embedFontsUncompressed(doc: PDFKit.PDFDocument): void {
-  const internals = doc as unknown as PdfkitInternals;
-  for (const font of new Set(Object.values(internals._fontFamilies ?? {}))) {
-    const embed = font.embed;
-    if (typeof embed !== 'function') continue;
-    font.embed = function (this: unknown) {
-      const compress = internals.compress;
-      internals.compress = false;
-      try {
-        return embed.call(this);
-      } finally {
-        internals.compress = compress;
-      }
-    };
-  }
 }
 
 function collect(doc: PDFKit.PDFDocument): Promise<Buffer> {

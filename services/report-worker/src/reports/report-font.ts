@@ -118,16 +118,30 @@ function openFontFile(path: string, label: string): fontkit.Font | fontkit.FontC
   }
 }
 
-/** One weight's faces in the form `doc.registerFont(name, src)` takes, and how text splits between them. */
+/** A face as `doc.registerFont(name, src, family)` takes it. */
+export interface RegisteredFace {
+  src: PDFKit.Mixins.PDFFontSource;
+  family?: string;
+}
+
+/** One weight's faces for `doc.registerFont`, and how text splits between them. */
 export interface LoadedReportWeight {
-  main: PDFKit.Mixins.PDFFontSource;
-  hangul?: PDFKit.Mixins.PDFFontSource;
+  main: RegisteredFace;
+  hangul?: RegisteredFace;
   /** The runs of `text` and the face each takes: one run of the main face when there is no Hangul face. */
   runs(text: string): TextRun[];
 }
 
+/**
+ * How a document gets its faces. `prepared`: parsed fontkit fonts shared by every document, with cmap-only
+ * layout and the subsetters of this folder (see `prepareFace`). `pdfkit`: the file's bytes, which pdfkit
+ * parses, shapes, subsets and compresses through its public API for every document (the bench's baseline).
+ */
+export type ReportFontWay = 'prepared' | 'pdfkit';
+
 /** See `loadReportFont`. */
 export interface LoadedReportFont {
+  way: ReportFontWay;
   regular: LoadedReportWeight;
   bold: LoadedReportWeight;
 }
@@ -136,28 +150,37 @@ const loadedFonts = new Map<string, LoadedReportFont>();
 
 /**
  * Reads and parses the font files once per process (a CJK collection is ~20 MB, Noto Sans SC ~10 MB) and
- * returns faces prepared for fast rendering; later calls with the same font return the cached faces.
+ * returns the faces the documents register; later calls with the same font and way return the cached ones.
  */
-export function loadReportFont(font: ResolvedReportFont): LoadedReportFont {
-  const key = JSON.stringify([font.regular, font.bold]);
+export function loadReportFont(font: ResolvedReportFont, way: ReportFontWay = 'prepared'): LoadedReportFont {
+  const key = JSON.stringify([way, font.regular, font.bold]);
   let loaded = loadedFonts.get(key);
   if (!loaded) {
-    const faces = new Map<string, fontkit.Font>();
-    const regular = loadWeight(font.regular, faces);
+    const faces = new Map<string, OpenedFace>();
+    const regular = loadWeight(font.regular, way, faces);
     const sameWeight = JSON.stringify(font.bold) === JSON.stringify(font.regular);
-    loaded = { regular, bold: sameWeight ? regular : loadWeight(font.bold, faces) };
+    loaded = { way, regular, bold: sameWeight ? regular : loadWeight(font.bold, way, faces) };
     loadedFonts.set(key, loaded);
   }
   return loaded;
 }
 
+interface OpenedFace {
+  parsed: fontkit.Font;
+  registered: RegisteredFace;
+}
+
 /** Opens a weight's faces (each file once, through `faces`) and checks that together they draw every script. */
-function loadWeight(weight: ReportFontWeight, faces: Map<string, fontkit.Font>): LoadedReportWeight {
-  const open = (face: ReportFontFace): fontkit.Font => {
+function loadWeight(
+  weight: ReportFontWeight,
+  way: ReportFontWay,
+  faces: Map<string, OpenedFace>,
+): LoadedReportWeight {
+  const open = (face: ReportFontFace): OpenedFace => {
     const key = JSON.stringify(face);
     let opened = faces.get(key);
     if (!opened) {
-      opened = openFace(face);
+      opened = openFace(face, way);
       faces.set(key, opened);
     }
     return opened;
@@ -165,35 +188,38 @@ function loadWeight(weight: ReportFontWeight, faces: Map<string, fontkit.Font>):
   const main = open(weight.main);
   const hangul = weight.hangul && open(weight.hangul);
   const missing = REQUIRED_CODE_POINTS.filter(
-    (cp) => !main.hasGlyphForCodePoint(cp) && !hangul?.hasGlyphForCodePoint(cp),
+    (cp) => !main.parsed.hasGlyphForCodePoint(cp) && !hangul?.parsed.hasGlyphForCodePoint(cp),
   );
   if (missing.length > 0) {
     const files = [weight.main, weight.hangul].flatMap((face) => (face ? [face.path] : [])).join(' + ');
     throw new Error(`${files}: no glyph for ${String.fromCodePoint(...missing)}. ${FONT_HINT}`);
   }
   if (!hangul) {
-    return { main: asFontSource(main), runs: (text) => (text ? [{ text, face: 0 }] : []) };
+    return { main: main.registered, runs: (text) => (text ? [{ text, face: 0 }] : []) };
   }
-  const splitter = new RunSplitter(main, hangul);
-  return { main: asFontSource(main), hangul: asFontSource(hangul), runs: (text) => splitter.split(text) };
+  const splitter = new RunSplitter(main.parsed, hangul.parsed);
+  return { main: main.registered, hangul: hangul.registered, runs: (text) => splitter.split(text) };
 }
 
 /** pdfkit's types do not list the parsed fontkit font it accepts (see `prepareFace`). */
 const asFontSource = (face: fontkit.Font) => face as unknown as PDFKit.Mixins.PDFFontSource;
 
-function openFace({ path, family }: ReportFontFace): fontkit.Font {
+function openFace({ path, family }: ReportFontFace, way: ReportFontWay): OpenedFace {
   const bytes = readFileSync(path);
   const opened = fontkit.create(bytes, family);
   if ('fonts' in opened) {
     const names = opened.fonts.map((f) => f.postscriptName).join(', ');
     throw new Error(`${path} is a font collection: name one of its fonts (${names})`);
   }
-  return prepareFace(opened, bytes);
+  if (way === 'pdfkit') return { parsed: opened, registered: { src: bytes, family } };
+  return { parsed: opened, registered: { src: asFontSource(prepareFace(opened, bytes)) } };
 }
 
 /*
- * pdfkit (0.20) accepts a parsed fontkit font in place of a file (`typeof src.layout === 'function'`), so the
- * parse is shared by every document. Two changes make a CJK font cheap to embed per document:
+ * pdfkit accepts a parsed fontkit font in place of a file (`typeof src.layout === 'function'`), so the parse
+ * is shared by every document. This and the changes below go past both libraries' public API, so their
+ * versions are pinned in package.json (report-font.pinned-libraries.spec.ts fails when they change), and
+ * `npm run bench:rendering` weighs them against pdfkit's own way. Two changes make a CJK font cheap to embed:
  *  - layout maps characters to glyphs through the cmap with their advance widths and skips OpenType shaping
  *    (kerning, ligatures): Noto Sans CJK's large GSUB/GPOS tables made shaping most of the render time.
  *  - the subset is written by CffSubsetSource, which prepares the font-wide parts once and keeps each used

@@ -21,9 +21,9 @@ export class ReportText {
     private readonly font: LoadedReportFont,
   ) {
     for (const weight of WEIGHTS) {
-      doc.registerFont(weight, font[weight].main);
-      const hangul = font[weight].hangul;
-      if (hangul) doc.registerFont(`${weight}-hangul`, hangul);
+      const { main, hangul } = font[weight];
+      doc.registerFont(weight, main.src, main.family);
+      if (hangul) doc.registerFont(`${weight}-hangul`, hangul.src, hangul.family);
     }
   }
 
