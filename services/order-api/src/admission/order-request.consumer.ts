@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { OrderRequestedV1, Queues } from '@shop/contracts';
-import { GroupCommitFullError, isDatabaseUnavailableError } from '@shop/db';
+import { isDatabaseUnavailableError } from '@shop/db';
 import { TryLater, WorkQueueSubscriber } from '@shop/messaging';
 import { ApiError } from '@shop/service-kit';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
@@ -70,11 +70,7 @@ export class OrderRequestConsumer implements OnModuleInit {
       if (error instanceof ApiError && error.getStatus() < 500) {
         return { ticket, customerId, kind: 'refused', code: error.body.code, message: error.body.message };
       }
-      if (
-        error instanceof GroupCommitFullError ||
-        isDatabaseUnavailableError(error) ||
-        (error instanceof ApiError && error.getStatus() >= 500)
-      ) {
+      if (isDatabaseUnavailableError(error) || (error instanceof ApiError && error.getStatus() >= 500)) {
         throw new TryLater(`ticket ${ticket} cannot be placed now (${(error as Error).message})`);
       }
       // Anything else is a fault of order-api's own: the ticket ends with it rather than waiting forever.

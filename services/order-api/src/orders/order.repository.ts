@@ -1,8 +1,47 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Exchanges, MessageTypes, ORDER_STATUSES, RoutingKeys } from '@shop/contracts';
 import { PG_POOL, queryKeepingConnection } from '@shop/db';
+import type { OutboxRecord } from '@shop/messaging';
 import type { Pool } from 'pg';
-import { ORDER_STATUSES } from '@shop/contracts';
 import { z } from 'zod';
+import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
+import {
+  checkPlaceOrdersRows,
+  ORDER_CURRENCY,
+  placeOrdersQuery,
+  type OrderToPlace,
+  type PlaceOrdersRow,
+  type SaleRefusalOutcome,
+} from './place-orders.sql';
+
+/** What became of one order of a batch. `placed` is only ever answered after the batch committed. */
+export type Placement =
+  | {
+      kind: 'placed';
+      createdAt: Date;
+      /** When the reservation ends unless the order is paid. */
+      payBy: Date;
+      totalCents: number;
+      currency: string;
+      items: { sku: string; name: string; quantity: number; unitPriceCents: number }[];
+    }
+  | { kind: 'replay' }
+  | { kind: 'unknown-sku'; skus: string[] }
+  | { kind: 'out-of-stock'; skus: string[] }
+  | { kind: 'too-big' }
+  /** A sale's rule refused it (`refusal`: which), for the products `skus`; nothing was taken. */
+  | { kind: 'sale-refusal'; refusal: SaleRefusalOutcome; skus: string[] }
+  /** Too many orders already wait for a batch: nothing was tried. */
+  | { kind: 'too-many-waiting' };
+
+/** One order of a committed batch: its placement, what its products have left, and its outbox rows. */
+export interface PlacedInBatch {
+  placement: Placement;
+  /** placed, out-of-stock: the stock each line's product has left after this order's turn. */
+  unitsLeft: number[] | undefined;
+  /** placed: the rows the batch wrote to the outbox for it, to publish right after the commit. */
+  outbox: OutboxRecord[];
+}
 
 /** An order and its lines as order-api stores them (the rows, checked at run time). */
 const OrderRecord = z.object({
@@ -62,12 +101,86 @@ const ORDER_WITH_ITEMS = `
     FROM orders o`;
 
 /**
- * Reads orders with their own SQL on the pg pool (placing them is OrderPlacementBatcher's). Plain pg
- * rather than Prisma on purpose: order-api then never loads Prisma's query compiler (about 40 MB).
+ * The SQL of orders in order-api, on the pg pool: placing a batch (`place_orders`), the reads, and the
+ * order-key lookups of sold-out products. Rows come back checked and typed; statement errors reach the
+ * caller unchanged for OrderPlacementBatcher to split on (isStatementError). Plain pg rather than
+ * Prisma on purpose: order-api then never loads Prisma's query compiler. An order's changes after its
+ * placement are OrderLifecycleStore's.
  */
 @Injectable()
 export class OrderRepository {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  private readonly logger = new Logger(OrderRepository.name);
+  private readonly poolSize: number;
+  private readonly paymentWindowMs: number;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(ORDER_API_CONFIG) config: OrderApiConfig,
+  ) {
+    this.poolSize = config.DATABASE_POOL_SIZE;
+    this.paymentWindowMs = config.PAYMENT_WINDOW_MS;
+  }
+
+  /**
+   * Places a batch in one statement (one transaction, one commit flush), each order with its own
+   * outcome, in batch order. A statement error means nothing of the batch was written.
+   */
+  async placeBatch(batch: readonly OrderToPlace[]): Promise<PlacedInBatch[]> {
+    const { rows } = await queryKeepingConnection<PlaceOrdersRow>(
+      this.pool,
+      placeOrdersQuery(batch, this.paymentWindowMs),
+    );
+    return checkPlaceOrdersRows(rows, batch.length).map((row, i) => ({
+      placement: placementOf(row),
+      unitsLeft: row.units_left ?? undefined,
+      outbox: row.outcome === 'placed' ? outboxOf(batch[i], row) : [],
+    }));
+  }
+
+  /**
+   * Opens every pool connection and runs an empty batch on each, so the first flash sale after a start
+   * does not pay for new backends, the statement's preparation and the function's first planning while
+   * thousands of requests wait. A database that is down only delays nothing: the warm-up gives up.
+   */
+  async warmUp(): Promise<void> {
+    const clients = await Promise.all(
+      Array.from({ length: this.poolSize }, () => this.pool.connect().catch(() => undefined)),
+    );
+    await Promise.all(
+      clients.map((client) =>
+        client
+          ?.query(placeOrdersQuery([], this.paymentWindowMs))
+          .then(() => client.release())
+          .catch((error: Error) => client.release(error)),
+      ),
+    );
+    const warmed = clients.filter(Boolean).length;
+    if (warmed < this.poolSize) this.logger.warn(`warmed ${warmed} of ${this.poolSize} database connections`);
+  }
+
+  /** Whether a key has an order, for a request the sold-out markers refuse and cannot decide alone. */
+  async orderExistsFor(idempotencyKey: string): Promise<boolean> {
+    const { rowCount } = await queryKeepingConnection(this.pool, {
+      name: 'order-exists-for-key-v1',
+      text: 'SELECT 1 FROM orders WHERE idempotency_key = $1',
+      values: [idempotencyKey],
+    });
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The idempotency keys of the orders of a product, or undefined when it has more than `max` of them. */
+  async keysOfOrdersFor(sku: string, max: number): Promise<string[] | undefined> {
+    const { rows } = await queryKeepingConnection(this.pool, {
+      name: 'keys-of-orders-for-sku-v1',
+      text: `SELECT o.idempotency_key
+               FROM order_items i JOIN orders o ON o.id = i.order_id
+              WHERE i.product_id = (SELECT id FROM products WHERE sku = $1) AND o.idempotency_key IS NOT NULL
+              LIMIT $2`,
+      values: [sku, max + 1],
+    });
+    if (rows.length > max) return undefined;
+    return rows.map((row) => z.string().parse(row.idempotency_key));
+  }
 
   async findById(orderId: string): Promise<OrderRecord | undefined> {
     return this.findOne('order-by-id-v2', `${ORDER_WITH_ITEMS} WHERE o.id = $1::uuid`, orderId);
@@ -118,4 +231,64 @@ export class OrderRepository {
     const { rows } = await queryKeepingConnection(this.pool, { name, text, values: [value] });
     return rows.length === 0 ? undefined : OrderRecord.parse(rows[0]);
   }
+}
+
+function placementOf(row: PlaceOrdersRow): Placement {
+  switch (row.outcome) {
+    case 'placed':
+      return {
+        kind: 'placed',
+        createdAt: row.created_at as Date,
+        payBy: row.pay_by as Date,
+        totalCents: row.total_cents as number,
+        currency: ORDER_CURRENCY,
+        items: row.items ?? [],
+      };
+    case 'replay':
+      return { kind: 'replay' };
+    case 'unknown_sku':
+      return { kind: 'unknown-sku', skus: row.skus ?? [] };
+    case 'out_of_stock':
+      return { kind: 'out-of-stock', skus: row.skus ?? [] };
+    case 'too_big':
+      return { kind: 'too-big' };
+    case 'sale_not_open':
+    case 'sale_closed':
+    case 'sign_in_required':
+    case 'limit_per_customer':
+      return { kind: 'sale-refusal', refusal: row.outcome, skus: row.skus ?? [] };
+  }
+}
+
+/** The three rows place_orders wrote to the outbox for a placed order, as the relay publishes them. */
+function outboxOf(order: OrderToPlace, row: PlaceOrdersRow): OutboxRecord[] {
+  const common = {
+    exchange: Exchanges.order,
+    messageType: MessageTypes.orderPlacedV1,
+    headers: { correlationId: order.correlationId, 'order-id': order.orderId },
+    createdAt: row.created_at as Date,
+  };
+  return [
+    {
+      ...common,
+      id: order.notifyMessageId,
+      routingKey: RoutingKeys.orderNotify,
+      payload: row.notify_payload,
+    },
+    {
+      ...common,
+      id: order.reportMessageId,
+      routingKey: RoutingKeys.orderReport,
+      payload: row.report_payload,
+    },
+    {
+      // Through the default exchange, straight into the window's delay queue.
+      ...common,
+      exchange: '',
+      id: order.deadlineMessageId,
+      routingKey: row.deadline_queue as string,
+      messageType: MessageTypes.orderPaymentDueV1,
+      payload: row.deadline_payload,
+    },
+  ];
 }

@@ -1,6 +1,5 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { formatMoney } from '@shop/contracts';
-import { GroupCommitFullError } from '@shop/db';
 import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '../common/zod-validation';
@@ -142,37 +141,31 @@ export class OrdersService {
         known = this.soldOut.orderForKey(knownShort, idempotencyKey);
       }
       if (known === 'no-order') throw outOfStock(knownShort);
-      if (known === 'ask-database' && !(await this.placements.orderExistsFor(idempotencyKey))) {
+      if (known === 'ask-database' && !(await this.orders.orderExistsFor(idempotencyKey))) {
         throw outOfStock(knownShort);
       }
       return this.replay(idempotencyKey, request);
     }
 
     const orderId = randomUUID();
-    let placement;
-    try {
-      placement = await this.placements.place({
-        request,
-        idempotencyKey,
-        customerId: owner.kind === 'customer' ? owner.customerId : undefined,
-        correlationId,
-        orderId,
-        notifyMessageId: randomUUID(),
-        reportMessageId: randomUUID(),
-        deadlineMessageId: randomUUID(),
-      });
-    } catch (error) {
-      if (error instanceof GroupCommitFullError) {
+    const placement = await this.placements.place({
+      request,
+      idempotencyKey,
+      customerId: owner.kind === 'customer' ? owner.customerId : undefined,
+      correlationId,
+      orderId,
+      notifyMessageId: randomUUID(),
+      reportMessageId: randomUUID(),
+      deadlineMessageId: randomUUID(),
+    });
+
+    switch (placement.kind) {
+      case 'too-many-waiting':
         throw new ApiError(
           HttpStatus.SERVICE_UNAVAILABLE,
           'TOO_MANY_ORDERS_WAITING',
           'Too many orders are waiting to be placed; retry in a moment.',
         );
-      }
-      throw error;
-    }
-
-    switch (placement.kind) {
       case 'replay':
         return this.replay(idempotencyKey as string, request);
       case 'unknown-sku':
