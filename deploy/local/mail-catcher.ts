@@ -4,8 +4,7 @@
  * count emails work against either. `npm start` runs it when SMTP_URL is unset; `npm run mail:catcher`
  * runs it alone.
  */
-import { createServer, type Server } from 'node:http';
-import { createMailpitApiHandler, SmtpSink } from '@shop/mail-sink';
+import { MailSinkPortInUseError, type MailpitSink, startMailpitSink } from '@shop/mail-sink';
 import { loadMailCatcherConfig } from './local.config';
 import { MAIL_CATCHER_PAGE } from './mail-catcher.page';
 
@@ -20,11 +19,9 @@ export interface MailCatcherOptions {
   maxMessages: number;
 }
 
-export interface MailCatcher {
-  sink: SmtpSink;
-  smtpUrl: string;
+export interface MailCatcher extends MailpitSink {
+  /** The web page (and the API under /api/v1), as a browser on this machine opens it. */
   uiUrl: string;
-  stop(): Promise<void>;
 }
 
 /** A port of the catcher is taken; the message says which and what to do. */
@@ -41,71 +38,21 @@ export class MailCatcherPortInUseError extends Error {
   }
 }
 
+/** The shared mail sink on the catcher's ports, with its page, behaving as a mailbox. */
 export async function startMailCatcher(options: MailCatcherOptions): Promise<MailCatcher> {
-  const host = options.host ?? '127.0.0.1';
-  // Like Mailpit in compose (MP_IGNORE_DUPLICATE_IDS): one copy per Message-ID, re-sends counted.
-  const sink = new SmtpSink({
-    host,
+  const sink = await startMailpitSink({
+    host: options.host,
+    smtpPort: options.smtpPort,
+    httpPort: options.httpPort,
     maxMessages: options.maxMessages,
+    // Like Mailpit in compose (MP_IGNORE_DUPLICATE_IDS): one copy per Message-ID, re-sends counted.
     ignoreDuplicateMessageIds: true,
+    page: MAIL_CATCHER_PAGE,
+  }).catch((error: Error) => {
+    if (!(error instanceof MailSinkPortInUseError)) throw error;
+    throw new MailCatcherPortInUseError(error.port, error.role === 'SMTP' ? 'SMTP' : 'web UI');
   });
-  try {
-    await sink.start(options.smtpPort);
-  } catch (error) {
-    throw portError(error, options.smtpPort, 'SMTP');
-  }
-
-  const api = createMailpitApiHandler(sink);
-  const server = createServer((request, response) => {
-    if (api(request, response)) return;
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if ((request.method === 'GET' || request.method === 'HEAD') && (path === '/' || path === '/index.html')) {
-      const page = Buffer.from(MAIL_CATCHER_PAGE, 'utf8');
-      response.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': page.length,
-        'cache-control': 'no-store',
-        // The page's own inline script and style only; message HTML renders in a sandboxed frame.
-        'content-security-policy':
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-src 'self' about:; img-src * data:",
-      });
-      response.end(page);
-      return;
-    }
-    response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found');
-  });
-  try {
-    await listen(server, options.httpPort, host);
-  } catch (error) {
-    await sink.stop();
-    throw portError(error, options.httpPort, 'web UI');
-  }
-
-  return {
-    sink,
-    smtpUrl: `smtp://${host}:${sink.port}`,
-    uiUrl: `http://localhost:${(server.address() as { port: number }).port}`,
-    async stop() {
-      server.closeAllConnections();
-      await Promise.all([new Promise((resolve) => server.close(resolve)), sink.stop()]);
-    },
-  };
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function portError(error: unknown, port: number, role: 'SMTP' | 'web UI'): Error {
-  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-    ? new MailCatcherPortInUseError(port, role)
-    : (error as Error);
+  return { ...sink, uiUrl: `http://localhost:${new URL(sink.apiUrl).port}` };
 }
 
 async function main(): Promise<void> {

@@ -9,10 +9,8 @@
  *
  * Needs no database, broker or built service.
  */
-import { createMailpitApiHandler, SmtpSink } from '@shop/mail-sink';
+import { startMailpitSink } from '@shop/mail-sink';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import nodemailer from 'nodemailer';
@@ -98,14 +96,8 @@ async function templates(): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  const sink = new SmtpSink({ maxMessages: MESSAGES, ignoreDuplicateMessageIds: true });
-  await sink.start();
-  const api = createMailpitApiHandler(sink);
-  const server = createServer((request, response) => {
-    if (!api(request, response)) response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mail = await startMailpitSink({ maxMessages: MESSAGES, ignoreDuplicateMessageIds: true });
+  const { smtp: sink, apiUrl } = mail;
   const sender = nodemailer.createTransport({
     host: '127.0.0.1',
     port: sink.port,
@@ -175,9 +167,7 @@ async function main(): Promise<void> {
     );
   } finally {
     sender.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await sink.stop();
+    await mail.stop();
   }
 }
 

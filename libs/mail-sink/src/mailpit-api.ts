@@ -1,6 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SmtpSink, type MailAddress, type ReceivedMail, type SmtpSinkOptions } from './smtp-sink';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { MailAddress, ReceivedMail, SmtpSink } from './smtp-sink';
 
 /**
  * The part of Mailpit's HTTP API (v1) that tests and tools use, served from an SmtpSink, so the same
@@ -324,31 +323,4 @@ async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   } catch {
     throw new Error('request body is not JSON');
   }
-}
-
-/** An SMTP sink with the Mailpit-compatible API in front of it, on free local ports (specs). */
-export interface MailpitSink {
-  smtp: SmtpSink;
-  /** The API's base URL, as the load test's --mail-api takes it. */
-  apiUrl: string;
-  stop(): Promise<void>;
-}
-
-export async function startMailpitSink(options: SmtpSinkOptions = {}): Promise<MailpitSink> {
-  const smtp = new SmtpSink(options);
-  await smtp.start();
-  const handle = createMailpitApiHandler(smtp);
-  const server = createServer((request, response) => {
-    if (!handle(request, response)) response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    smtp,
-    apiUrl: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      await new Promise((resolve) => server.close(resolve));
-      await smtp.stop();
-    },
-  };
 }
