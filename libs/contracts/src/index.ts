@@ -17,3 +17,4 @@ export * from './money';
 export * from './http/product-sales';
 export * from './http/customer-token';
 export * from './http/sale';
+export * from './messages/order-id';

@@ -11,6 +11,11 @@ export const Exchanges = {
   logs: 'logs',
   /** Fanout exchange bound to `logs` with `#`: every subscriber gets every record. */
   logsBroadcast: 'logs.broadcast',
+  /**
+   * Headers exchange bound to `logs` with `#`: a follower binds a queue with `x-match: all` on
+   * LogHeaders.orderId (or .correlationId) and gets one order's records from every service.
+   */
+  logsFollow: 'logs.follow',
   /** Direct exchange for customer events: identity's sign-in codes, mailed by notify-worker. */
   customer: 'customer',
   /**
@@ -186,6 +191,23 @@ export const isPaymentDueQueue = (queue: string) => queue.startsWith(`${PAYMENT_
 export const WAITING_ROOM_SIZE = 10_000;
 
 export const LogAlertBindings = ['*.error', '*.fatal'] as const;
+
+/**
+ * AMQP headers of every published log record, what a binding on `logs.follow` matches on. `order-id`
+ * is there only when the record concerns an order, `correlation-id` only when it has one.
+ */
+export const LogHeaders = {
+  orderId: 'order-id',
+  correlationId: 'correlation-id',
+  service: 'service',
+  level: 'level',
+} as const;
+
+/** The arguments of a `logs.follow` binding that takes the records whose `header` is `value`, and no other. */
+export const followBindingOf = (
+  header: typeof LogHeaders.orderId | typeof LogHeaders.correlationId,
+  value: string,
+): Record<string, string> => ({ 'x-match': 'all', [header]: value });
 
 /** Routing key of a log record on the `logs` topic exchange: `<service>.<level>`, e.g. `order-api.info`. */
 export const logRoutingKeyOf = (service: string, level: string) => `${service}.${level}`;

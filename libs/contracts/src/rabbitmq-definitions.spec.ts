@@ -179,10 +179,11 @@ describe('SERVICE_USERS', () => {
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
   });
 
-  it("lets the dashboard publish logs and read every work queue's dead-letter queue only", () => {
-    const { write, read } = user('dashboard');
+  it("lets the dashboard publish logs, read every work queue's dead-letter queue and follow orders only", () => {
+    const { write, read, configure } = user('dashboard');
     // basic.get on the parked messages; closing the channel unacked puts them back.
     expect(topologyNames.filter((resource) => allows(read, resource))).toEqual([
+      Exchanges.logsFollow,
       Queues.orderNotifyDeadLetter,
       Queues.orderReportDeadLetter,
       Queues.orderStatusDeadLetter,
@@ -193,6 +194,12 @@ describe('SERVICE_USERS', () => {
     ]);
     expect(topologyNames.filter((resource) => allows(write, resource))).toEqual([Exchanges.logs]);
     expect(allows(write, DEFAULT_EXCHANGE)).toBe(false);
+    // A follow's own queue, server-named: declared, bound and consumed; nothing of the topology.
+    const followQueue = 'amq.gen-JzTY20BRgKO-HjmUJj0wLg';
+    for (const pattern of [configure, write, read]) expect(allows(pattern, followQueue)).toBe(true);
+    expect(allows(configure, 'amq.gen-')).toBe(false);
+    expect(allows(read, Exchanges.logsBroadcast)).toBe(false);
+    expect(allows(read, Exchanges.logs)).toBe(false);
   });
 
   it('tags only the dashboard, with monitoring (management API reads), and never as an administrator', () => {

@@ -252,6 +252,9 @@ function anyOf(...patterns: string[]): string {
  */
 export const DEFAULT_EXCHANGE = 'amq.default';
 
+/** A queue the broker names (`amq.gen-…`, declared with an empty name): a follower's exclusive queue. */
+export const SERVER_NAMED_QUEUE = 'amq\\.gen-.+';
+
 /**
  * A worker that consumes one work queue, dead-letters through `order.dlx`, retries through its own path
  * and publishes its status event to `order`.
@@ -350,11 +353,17 @@ export const SERVICE_USERS: readonly ServiceUser[] = [
     // from passive declares, which need no permission; it lists the parked messages of every
     // dead-letter queue with basic.get and closes the channel unacked, which puts them back (read only).
     // `monitoring` lets the management API show it /api/queues/<vhost> and /api/nodes.
+    // Follows an order: declares a server-named exclusive queue, binds it to `logs.follow` (write on
+    // the queue, read on the exchange) and consumes it; another connection's exclusive queue is locked.
     name: 'dashboard',
     passwordVariable: 'RABBITMQ_DASHBOARD_PASSWORD',
-    configure: anyOf(),
-    write: anyOf(named(Exchanges.logs)),
-    read: anyOf(...WorkQueues.map((queue) => named(deadLetterQueueOf(queue)))),
+    configure: anyOf(SERVER_NAMED_QUEUE),
+    write: anyOf(named(Exchanges.logs), SERVER_NAMED_QUEUE),
+    read: anyOf(
+      ...WorkQueues.map((queue) => named(deadLetterQueueOf(queue))),
+      named(Exchanges.logsFollow),
+      SERVER_NAMED_QUEUE,
+    ),
     tags: ['monitoring'],
   },
   {

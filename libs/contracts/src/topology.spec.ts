@@ -1,6 +1,8 @@
 import {
   DEFAULT_PAYMENT_WINDOW_MS,
   Exchanges,
+  followBindingOf,
+  LogHeaders,
   paymentDueQueueOf,
   paymentWindowLabel,
   Queues,
@@ -104,6 +106,32 @@ describe('TOPOLOGY', () => {
     expect(TOPOLOGY.exchanges.map((e) => e.name)).toEqual(
       expect.arrayContaining(['order_notify.retry', 'order_report.retry']),
     );
+  });
+});
+
+describe('log exchanges', () => {
+  it('copies every record from the topic exchange to a fanout (everything) and a headers exchange (follow one order)', () => {
+    expect(TOPOLOGY.exchanges).toEqual(
+      expect.arrayContaining([
+        { name: 'logs', type: 'topic', durable: true },
+        { name: 'logs.broadcast', type: 'fanout', durable: true },
+        { name: 'logs.follow', type: 'headers', durable: true },
+      ]),
+    );
+    expect(TOPOLOGY.bindings.filter((b) => b.destinationType === 'exchange')).toEqual([
+      { source: 'logs', destination: 'logs.broadcast', destinationType: 'exchange', routingKey: '#' },
+      { source: 'logs', destination: 'logs.follow', destinationType: 'exchange', routingKey: '#' },
+    ]);
+    // Nothing durable is bound to it: followers bring their own exclusive queues.
+    expect(TOPOLOGY.bindings.filter((b) => b.source === Exchanges.logsFollow)).toEqual([]);
+  });
+
+  it('follows one order or one correlation id by matching every named header', () => {
+    expect(followBindingOf(LogHeaders.orderId, 'o-1')).toEqual({ 'x-match': 'all', 'order-id': 'o-1' });
+    expect(followBindingOf(LogHeaders.correlationId, 'c-1')).toEqual({
+      'x-match': 'all',
+      'correlation-id': 'c-1',
+    });
   });
 });
 

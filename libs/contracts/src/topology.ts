@@ -132,12 +132,20 @@ const toQueue = (source: string, destination: string, routingKey: string): Bindi
   routingKey,
 });
 
+const toExchange = (source: string, destination: string, routingKey: string): BindingDefinition => ({
+  source,
+  destination,
+  destinationType: 'exchange',
+  routingKey,
+});
+
 export const TOPOLOGY: Topology = {
   exchanges: [
     { name: Exchanges.order, type: 'direct', durable: true },
     { name: Exchanges.orderDeadLetter, type: 'direct', durable: true },
     { name: Exchanges.logs, type: 'topic', durable: true },
     { name: Exchanges.logsBroadcast, type: 'fanout', durable: true },
+    { name: Exchanges.logsFollow, type: 'headers', durable: true },
     { name: Exchanges.customer, type: 'direct', durable: true },
     { name: Exchanges.payment, type: 'direct', durable: true },
     ...WorkQueues.map((queue) => ({
@@ -198,12 +206,9 @@ export const TOPOLOGY: Topology = {
     toQueue(Exchanges.orderDeadLetter, Queues.paymentRequestsDeadLetter, Queues.paymentRequests),
     toQueue(Exchanges.orderDeadLetter, Queues.orderPaymentsDeadLetter, Queues.orderPayments),
     toQueue(Exchanges.orderDeadLetter, Queues.orderRequestsDeadLetter, Queues.orderRequests),
-    {
-      source: Exchanges.logs,
-      destination: Exchanges.logsBroadcast,
-      destinationType: 'exchange',
-      routingKey: '#',
-    },
+    toExchange(Exchanges.logs, Exchanges.logsBroadcast, '#'),
+    // Followers bind their own exclusive queues to it at run time, on headers (followBindingOf).
+    toExchange(Exchanges.logs, Exchanges.logsFollow, '#'),
     toQueue(Exchanges.logsBroadcast, Queues.logArchive, ''),
     ...LogAlertBindings.map((key) => toQueue(Exchanges.logs, Queues.logAlerts, key)),
     ...retryPaths.map(({ workQueue, label, queue }) =>

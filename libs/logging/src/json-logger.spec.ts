@@ -1,5 +1,6 @@
-import { runWithCorrelationId } from './correlation-context';
-import { JsonLogger, maskEmails, type LogRecord, type LogSink } from './json-logger';
+import { OrderSteps } from '@shop/contracts';
+import { runWithCorrelationId, runWithLogContext, setLogOrderId } from './correlation-context';
+import { JsonLogger, logEntry, maskEmails, type LogRecord, type LogSink } from './json-logger';
 
 function capture(minLevel?: 'debug' | 'info') {
   const lines: Record<string, unknown>[] = [];
@@ -40,6 +41,62 @@ describe('JsonLogger', () => {
     logger.error('boom', 'Error: boom\n    at x', 'Relay');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'error', context: 'Relay', stack: 'Error: boom\n    at x' });
+  });
+
+  it("takes the order, exchange, routing key and queue from a consumer's context once the order is known", () => {
+    const { logger, lines } = capture();
+    const orderId = '7d0f2c1e-0000-4000-8000-000000000001';
+    runWithLogContext(
+      { correlationId: 'c-1', exchange: 'order', routingKey: 'order.notify', queue: 'order_notify' },
+      () => {
+        logger.log('received');
+        setLogOrderId(orderId);
+        logger.log(logEntry('email accepted', { step: OrderSteps.emailSent }));
+      },
+    );
+    const where = {
+      exchange: 'order',
+      routingKey: 'order.notify',
+      queue: 'order_notify',
+      correlationId: 'c-1',
+    };
+    expect(lines[0]).toEqual(expect.objectContaining({ message: 'received', ...where }));
+    expect(lines[0]).not.toHaveProperty('orderId');
+    expect(lines[1]).toEqual(
+      expect.objectContaining({ message: 'email accepted', orderId, step: 'email-sent', ...where }),
+    );
+    // Outside that context nothing of it remains.
+    logger.log('later');
+    expect(lines[2]).not.toHaveProperty('orderId');
+    expect(lines[2]).not.toHaveProperty('queue');
+  });
+
+  it("lets a caller's fields win over the context's, and leaves out a field the contract would refuse", () => {
+    const { logger, lines } = capture();
+    runWithLogContext({ orderId: 'from-context', queue: 'order_status' }, () =>
+      logger.log(
+        logEntry('published', { orderId: 'from-row', exchange: 'payment', routingKey: 'x'.repeat(256) }),
+        'OutboxRelay',
+      ),
+    );
+    expect(lines[0]).toEqual(
+      expect.objectContaining({
+        message: 'published',
+        context: 'OutboxRelay',
+        orderId: 'from-row',
+        exchange: 'payment',
+        queue: 'order_status',
+      }),
+    );
+    expect(lines[0]).not.toHaveProperty('routingKey');
+  });
+
+  it('still prints any other object as JSON text', () => {
+    const { logger, lines } = capture();
+    logger.log({ message: 'hi', extra: 1 });
+    logger.log({ orderId: 'o-1' });
+    expect(lines.map((line) => line.message)).toEqual(['{"message":"hi","extra":1}', '{"orderId":"o-1"}']);
+    expect(lines[1]).not.toHaveProperty('orderId');
   });
 
   it('masks email addresses', () => {

@@ -1,9 +1,42 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
-import type { LogRecordV1 } from '@shop/contracts';
-import { correlationContext, currentCorrelationId } from './correlation-context';
+import { LOG_FIELD_LIMITS, type LogRecordV1, type OrderStep } from '@shop/contracts';
+import { correlationContext } from './correlation-context';
 
 /** What the logger writes and publishes: the `log.record.v1` contract. */
 export type LogRecord = LogRecordV1;
+
+/** A record's fields besides its text, which a caller may give; the log context fills in the rest. */
+export interface LogFields {
+  orderId?: string;
+  step?: OrderStep;
+  exchange?: string;
+  routingKey?: string;
+  queue?: string;
+}
+
+/** A message with fields: `logger.log(logEntry('order 7d0f placed', { orderId, step: OrderSteps.placed }))`. */
+export interface LogEntry extends LogFields {
+  message: string;
+}
+
+export const logEntry = (message: string, fields: LogFields): LogEntry => ({ message, ...fields });
+
+const ENTRY_KEYS = new Set(['message', 'orderId', 'step', 'exchange', 'routingKey', 'queue']);
+
+/** A plain object holding a string `message` and only LogFields: a LogEntry, not something to print as JSON. */
+function isLogEntry(message: unknown): message is LogEntry {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    Object.getPrototypeOf(message) === Object.prototype &&
+    typeof (message as { message?: unknown }).message === 'string' &&
+    Object.keys(message).every((key) => ENTRY_KEYS.has(key))
+  );
+}
+
+/** The value when it is a string the contract takes (at most `most` characters), else nothing. */
+const fieldOf = (value: unknown, most: number): string | undefined =>
+  typeof value === 'string' && value.length <= most ? value : undefined;
 
 /** Somewhere else records go besides stdout (the broker, see LogPublisher). */
 export interface LogSink {
@@ -127,13 +160,23 @@ export class JsonLogger implements LoggerService {
     const level = LEVEL_OF[nestLevel];
     if (RANK[level] < this.minRank) return;
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    const entry = isLogEntry(message) ? message : undefined;
     const text =
       message instanceof Error
         ? message.message
         : typeof message === 'string'
           ? message
-          : JSON.stringify(message);
-    const correlationId = currentCorrelationId();
+          : entry
+            ? entry.message
+            : JSON.stringify(message);
+    const scope = correlationContext.getStore();
+    const correlationId = scope?.correlationId;
+    // The caller's fields win over the context's (an outbox row names its own order and exchange).
+    const orderId = fieldOf(entry?.orderId ?? scope?.orderId, LOG_FIELD_LIMITS.orderId);
+    const step = fieldOf(entry?.step, LOG_FIELD_LIMITS.step);
+    const exchange = fieldOf(entry?.exchange ?? scope?.exchange, LOG_FIELD_LIMITS.name);
+    const routingKey = fieldOf(entry?.routingKey ?? scope?.routingKey, LOG_FIELD_LIMITS.name);
+    const queue = fieldOf(entry?.queue ?? scope?.queue, LOG_FIELD_LIMITS.name);
     // Masked once, here: stdout and the published record are the same JSON line.
     const record: LogRecord = {
       time: new Date().toISOString(),
@@ -142,6 +185,11 @@ export class JsonLogger implements LoggerService {
       ...(context && { context: maskEmails(context) }),
       message: maskEmails(text),
       ...(correlationId && { correlationId: maskEmails(correlationId) }),
+      ...(orderId && { orderId }),
+      ...(step && { step }),
+      ...(exchange !== undefined && { exchange }),
+      ...(routingKey !== undefined && { routingKey }),
+      ...(queue !== undefined && { queue }),
       ...(stack && { stack: maskEmails(stack) }),
     };
     const json = JSON.stringify(record);

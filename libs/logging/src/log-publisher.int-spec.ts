@@ -1,9 +1,17 @@
-import { Exchanges, LogRecordV1, MessageTypes, validateMessage } from '@shop/contracts';
+import {
+  Exchanges,
+  followBindingOf,
+  LogHeaders,
+  LogRecordV1,
+  MessageTypes,
+  OrderSteps,
+  validateMessage,
+} from '@shop/contracts';
 import { BrokerProbe, TcpProxy, testConfig, waitFor } from '@shop/testing';
 import type { ConsumeMessage } from 'amqplib';
-import { randomBytes } from 'node:crypto';
-import { runWithCorrelationId } from './correlation-context';
-import { JsonLogger } from './json-logger';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { runWithCorrelationId, runWithLogContext, setLogOrderId } from './correlation-context';
+import { JsonLogger, logEntry } from './json-logger';
 import { attachLogPublisher, type LogPublisher, type LogPublisherOptions } from './log-publisher';
 
 /** Everything published to `logs` (bound with `#`), read from an exclusive queue. */
@@ -109,6 +117,58 @@ describe('LogPublisher (real RabbitMQ)', () => {
     ]);
     expect(bodyOf(messages[2]).message).toBe('mail to w***@example.cn bounced');
     expect(bodyOf(messages[3])).toMatchObject({ context: 'Spec', stack: 'Error: error line\n    at spec' });
+  });
+
+  it('publishes a record about an order with the headers order-id, correlation-id, service and level, which logs.follow routes on', async () => {
+    // What every service declares: the headers exchange, fed by `logs` with `#`.
+    await tap.probe.channel.assertExchange(Exchanges.logsFollow, 'headers', { durable: true });
+    await tap.probe.channel.bindExchange(Exchanges.logsFollow, Exchanges.logs, '#');
+    const orderId = randomUUID();
+    const followed: ConsumeMessage[] = [];
+    const { queue } = await tap.probe.channel.assertQueue('', { exclusive: true, autoDelete: true });
+    await tap.probe.channel.bindQueue(
+      queue,
+      Exchanges.logsFollow,
+      '',
+      followBindingOf(LogHeaders.orderId, orderId),
+    );
+    await tap.probe.channel.consume(queue, (message) => message && followed.push(message), { noAck: true });
+
+    const { logger, service } = startLogger(testConfig.rabbitmqUrl);
+    runWithLogContext({ correlationId: 'corr-follow-1', exchange: 'order', queue: 'order_notify' }, () => {
+      logger.log('before the order is known');
+      setLogOrderId(orderId);
+      logger.warn(logEntry(`order ${orderId}: email accepted`, { step: OrderSteps.emailSent }));
+    });
+    logger.log(logEntry('another order', { orderId: randomUUID() }));
+
+    const messages = await tap.from(service, 3);
+    expect(messages.map((m) => m.properties.headers)).toEqual([
+      {
+        [LogHeaders.service]: service,
+        [LogHeaders.level]: 'info',
+        [LogHeaders.correlationId]: 'corr-follow-1',
+      },
+      {
+        [LogHeaders.service]: service,
+        [LogHeaders.level]: 'warn',
+        [LogHeaders.correlationId]: 'corr-follow-1',
+        [LogHeaders.orderId]: orderId,
+      },
+      { [LogHeaders.service]: service, [LogHeaders.level]: 'info', [LogHeaders.orderId]: expect.any(String) },
+    ]);
+    expect(bodyOf(messages[1])).toMatchObject({
+      orderId,
+      step: 'email-sent',
+      exchange: 'order',
+      queue: 'order_notify',
+      correlationId: 'corr-follow-1',
+    });
+    // The follower got that one record, through the headers exchange, and no other.
+    await waitFor('the followed record', () => followed.length >= 1);
+    expect(followed.map((m) => bodyOf(m).message)).toEqual([`order ${orderId}: email accepted`]);
+    // A delivery names the exchange it was published to, not the ones it went through on the way.
+    expect(followed[0].fields).toMatchObject({ exchange: Exchanges.logs, routingKey: `${service}.warn` });
   });
 
   it('returns at once while the broker is unreachable and publishes the buffered records once it is back', async () => {

@@ -2,6 +2,7 @@ import {
   boundedLogRecord,
   Exchanges,
   jsonMessageProperties,
+  LogHeaders,
   logRoutingKeyOf,
   MAX_MESSAGE_BYTES,
   MessageTypes,
@@ -57,7 +58,8 @@ interface QueuedRecord {
  * Delivery is at least once. Every record carries the connection's user as `user_id`; its free text is
  * cut to LOG_RECORD_LIMITS first, so it is always a valid log.record.v1. A record the broker refuses (a
  * log queue at its length limit nacks it) or one still above MAX_MESSAGE_BYTES is dropped and counted
- * (`stats.refused`), and reported at most every 10 s.
+ * (`stats.refused`), and reported at most every 10 s. Its headers (logHeadersOf) are what the headers
+ * exchange `logs.follow` routes on, so a follower can take one order's records from every service.
  */
 export class LogPublisher implements LogSink {
   private readonly buffer: LogBuffer<QueuedRecord>;
@@ -299,6 +301,7 @@ export class LogPublisher implements LogSink {
       occurredAt: new Date(record.time),
       appId: this.options.service,
       userId: this.userId,
+      headers: logHeadersOf(record),
     });
   }
 
@@ -324,6 +327,19 @@ export function attachLogPublisher(
   });
   logger.attach(publisher);
   return publisher;
+}
+
+/**
+ * What `logs.follow` routes on: `service` and `level` always, `order-id` and `correlation-id` when the
+ * record has them (a binding that names one never matches a record without it).
+ */
+export function logHeadersOf(record: LogRecord): Record<string, string> {
+  return {
+    [LogHeaders.service]: record.service,
+    [LogHeaders.level]: record.level,
+    ...(record.orderId && { [LogHeaders.orderId]: record.orderId }),
+    ...(record.correlationId && { [LogHeaders.correlationId]: record.correlationId }),
+  };
 }
 
 interface Corkable {

@@ -13,6 +13,26 @@ export const LOG_RECORD_LIMITS = {
 } as const;
 
 /**
+ * The named steps of an order's journey a record may mark (`step`): what the dashboard's "follow an
+ * order" view draws as its timeline. Other records about the order show between them, unnamed.
+ */
+export const OrderSteps = {
+  placed: 'placed',
+  outboxPublished: 'outbox-published',
+  emailSent: 'email-sent',
+  pdfWritten: 'pdf-written',
+  statusApplied: 'status-applied',
+  paymentCharged: 'payment-charged',
+  paymentRefunded: 'payment-refunded',
+  paymentApplied: 'payment-applied',
+  deadline: 'deadline',
+} as const;
+export type OrderStep = (typeof OrderSteps)[keyof typeof OrderSteps];
+
+/** Longest order id and AMQP name (exchange, routing key, queue) a record carries; longer ones are left out. */
+export const LOG_FIELD_LIMITS = { orderId: 100, step: 40, name: 255 } as const;
+
+/**
  * One log record, published by every service to the topic exchange `logs` with routing key
  * `<service>.<level>` (see `logRoutingKeyOf`), AMQP type `log.record.v1`. The body is the same JSON line
  * the service writes to stdout, and email addresses in it are already masked. Not an envelope: a log
@@ -29,6 +49,14 @@ export const LogRecordV1 = z.object({
   /** The HTTP request's correlation id, then its order's messages': follows one order everywhere. */
   correlationId: z.string().min(1).max(LOG_RECORD_LIMITS.correlationId).optional(),
   stack: z.string().max(LOG_RECORD_LIMITS.stack).optional(),
+  /** The order the record concerns: published as header `order-id`, which `logs.follow` routes on. */
+  orderId: z.string().min(1).max(LOG_FIELD_LIMITS.orderId).optional(),
+  /** Which step of the order's journey it records (OrderSteps), when it records one. */
+  step: z.string().min(1).max(LOG_FIELD_LIMITS.step).optional(),
+  /** The exchange, routing key and queue the message being handled crossed ('' is the default exchange). */
+  exchange: z.string().max(LOG_FIELD_LIMITS.name).optional(),
+  routingKey: z.string().max(LOG_FIELD_LIMITS.name).optional(),
+  queue: z.string().max(LOG_FIELD_LIMITS.name).optional(),
 });
 
 export type LogRecordV1 = z.infer<typeof LogRecordV1>;
