@@ -3,16 +3,21 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { databaseNameOf, redactDatabaseUrl, withDatabaseName } from '../database-url';
+import { applyFunctionFiles } from './apply-function-files';
 
 /**
  * Applies prisma/migrations/<name>/migration.sql files that have not run yet, without Prisma's
  * schema-engine binary (it cannot be downloaded everywhere). Each migration runs in its own
  * transaction and is recorded in `_prisma_migrations` exactly as `prisma migrate deploy` records it
- * (same table, same SHA-256 checksum), so either tool can take over from the other.
+ * (same table, same SHA-256 checksum), so either tool can take over from the other. Then the function
+ * files (prisma/functions) whose text changed are applied again (see applyFunctionFiles); `prisma
+ * migrate deploy` knows nothing of them, so every place that migrates goes through this runner.
  */
 export interface ApplyMigrationsOptions {
   databaseUrl: string;
   migrationsDir: string;
+  /** Default: the `functions` folder beside `migrationsDir` (prisma/functions). */
+  functionsDir?: string;
   log?: (line: string) => void;
 }
 
@@ -20,6 +25,8 @@ export interface ApplyMigrationsResult {
   createdDatabase: boolean;
   applied: string[];
   alreadyApplied: string[];
+  /** Function files applied because they were new or their text changed. */
+  functionsApplied: string[];
 }
 
 // The same advisory lock key prisma migrate uses, so the two never run at once on one database.
@@ -74,7 +81,12 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
       log(`applied ${migration.name}`);
       applied.push(migration.name);
     }
-    return { createdDatabase, applied, alreadyApplied };
+    const functionsApplied = await applyFunctionFiles(
+      client,
+      options.functionsDir ?? join(options.migrationsDir, '..', 'functions'),
+      log,
+    );
+    return { createdDatabase, applied, alreadyApplied, functionsApplied };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATE_LOCK_KEY]).catch(() => undefined);
     await client.end();
