@@ -13,5 +13,8 @@ export * from './consumer/surviving-error-handler';
 export * from './consumer/work-queue-processor';
 export * from './dead-letters/dead-letter-queue';
 export * from './consumer/work-queue-subscriber';
+export * from './consumer/consumer-runtime';
+export * from './consumer/rpc-server';
+export * from './consumer/batch-consumer';
 export * from './order-status.publisher';
 export * from './dead-letters/parked-retention';

@@ -6,6 +6,9 @@ import { TOPOLOGY } from '@shop/contracts';
 import { BrokerHealthCheck } from './broker.health';
 import { ConfirmedPublisher } from './confirmed-publisher';
 import { OrderStatusPublisher } from './order-status.publisher';
+import { BatchConsumer } from './consumer/batch-consumer';
+import { ConsumerRuntime } from './consumer/consumer-runtime';
+import { RpcServer } from './consumer/rpc-server';
 import { WorkQueueProcessor } from './consumer/work-queue-processor';
 import { WorkQueueSubscriber } from './consumer/work-queue-subscriber';
 import { toGolevelupTopology } from './golevelup-topology';
@@ -25,7 +28,7 @@ export class MessagingModule {
       // golevelup's default is REQUEUE, which loops forever on a poison message.
       defaultSubscribeErrorBehavior: MessageHandlerErrorBehavior.NACK,
       enableControllerDiscovery: true,
-      // No RPC here; direct reply-to would also need read rights a least-privilege user lacks.
+      // golevelup's RPC stays off (RpcServer serves); direct reply-to would need rights a least-privilege user lacks.
       enableDirectReplyTo: false,
       logger: new Logger('RabbitMQ'),
     });
@@ -38,8 +41,11 @@ export class MessagingModule {
         ConfirmedPublisher,
         OrderStatusPublisher,
         BrokerHealthCheck,
+        ConsumerRuntime,
         WorkQueueProcessor,
         WorkQueueSubscriber,
+        RpcServer,
+        BatchConsumer,
       ],
       exports: [
         OrderStatusPublisher,
@@ -49,6 +55,8 @@ export class MessagingModule {
         BrokerHealthCheck,
         WorkQueueProcessor,
         WorkQueueSubscriber,
+        RpcServer,
+        BatchConsumer,
       ],
     };
   }

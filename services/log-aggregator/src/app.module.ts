@@ -31,7 +31,6 @@ export class AppModule {
           recentRecords: config.LOG_RECENT_RECORDS,
           opsToken: config.OPS_TOKEN,
           writeRetryDelayMs: 1_000,
-          declareQueues: config.RABBITMQ_DECLARE_TOPOLOGY,
         }),
         RetentionModule.forRoot({ logDir: config.LOG_DIR, retentionDays: config.RETENTION_DAYS }),
       ],

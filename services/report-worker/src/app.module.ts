@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseHealthCheck, DbModule } from '@shop/db';
 import { BrokerHealthCheck, MessagingModule } from '@shop/messaging';
-import { brokerUserOf } from '@shop/broker';
 import { HealthModule, MetricsModule } from '@shop/service-kit';
 import { resolve } from 'node:path';
 import type { ReportWorkerConfig } from './config/report-worker.config';
@@ -37,12 +36,7 @@ export class AppModule {
             // Resolved at start: REPORT_FONT_PATH, else a system Noto Sans CJK, else the npm fonts.
             font: resolveReportFont(config.REPORT_FONT_PATH),
           },
-          {
-            prefetch: config.REPORT_RPC_PREFETCH,
-            declareQueue: config.RABBITMQ_DECLARE_TOPOLOGY,
-            appId: SERVICE_NAME,
-            userId: brokerUserOf(config.RABBITMQ_URL),
-          },
+          { prefetch: config.REPORT_RPC_PREFETCH },
         ),
         RetentionModule.forRoot({
           reportsDir: resolve(config.REPORTS_DIR),

@@ -49,7 +49,6 @@ export class WorkQueueProcessor {
 
   private readonly processed;
   private readonly duration;
-  private readonly inProgress;
 
   constructor(
     private readonly publisher: ConfirmedPublisher,
@@ -66,12 +65,6 @@ export class WorkQueueProcessor {
       'From delivery to settled (handled, sent to a retry queue or parked), by queue',
       ['queue'],
     );
-    // Delivered and not yet settled: what the broker counts as unacknowledged for this consumer.
-    this.inProgress = metrics?.gauge(
-      'messages_in_progress',
-      'Work-queue messages delivered to this process and not yet acked or rejected, by queue',
-      ['queue'],
-    );
   }
 
   async process<Schema extends z.ZodType>(
@@ -83,10 +76,8 @@ export class WorkQueueProcessor {
     const correlationId = message.properties.correlationId ?? message.properties.messageId;
     const run = () => this.processInContext(queue, schema, message, handle);
     const stopTimer = this.duration?.startTimer({ queue });
-    this.inProgress?.inc({ queue });
-    const outcome = await (correlationId ? runWithCorrelationId(String(correlationId), run) : run()).finally(
-      () => this.inProgress?.dec({ queue }),
-    );
+    // messages_in_progress is the ConsumerRuntime's: it holds the delivery from receipt to settlement.
+    const outcome = await (correlationId ? runWithCorrelationId(String(correlationId), run) : run());
     stopTimer?.();
     this.processed?.inc({ queue, outcome });
     return outcome;

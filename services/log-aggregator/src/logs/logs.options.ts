@@ -11,11 +11,6 @@ export interface LogsOptions {
   recentRecords: number;
   /** Pause before a record whose write failed goes back to its queue (so a full disk is not a busy loop). */
   writeRetryDelayMs: number;
-  /**
-   * Declare the consumed queues (with the contract's arguments) before consuming, as a service that
-   * declares the topology does; otherwise only check they exist (they come from a definitions file).
-   */
-  declareQueues: boolean;
 }
 
 export const LOGS_OPTIONS = Symbol('LOGS_OPTIONS');

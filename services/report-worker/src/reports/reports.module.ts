@@ -1,9 +1,7 @@
-import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { DynamicModule, Inject, Logger, Module, OnModuleInit } from '@nestjs/common';
-import { OrderStatusPublisher, WorkQueueSubscriber } from '@shop/messaging';
+import { OrderStatusPublisher, RpcServer, WorkQueueSubscriber } from '@shop/messaging';
 import { OrderPlacedReportHandler } from './order-placed.handler';
 import { describeReportFont, loadReportFont } from './report-font';
-import { ServiceMetrics } from '@shop/service-kit';
 import { ReportRpcServer, type ReportRpcOptions } from './report-rpc.server';
 import { ReportWriter, type ReportOptions } from './report-writer';
 import { ReportStore } from './report.store';
@@ -42,9 +40,8 @@ export class ReportsModule implements OnModuleInit {
         },
         {
           provide: ReportRpcServer,
-          useFactory: (amqp: AmqpConnection, writer: ReportWriter, metrics?: ServiceMetrics) =>
-            new ReportRpcServer(amqp, writer, rpc, metrics),
-          inject: [AmqpConnection, ReportWriter, { token: ServiceMetrics, optional: true }],
+          useFactory: (server: RpcServer, writer: ReportWriter) => new ReportRpcServer(server, writer, rpc),
+          inject: [RpcServer, ReportWriter],
         },
       ],
     };
