@@ -58,7 +58,11 @@ function fakeBroker() {
 
 let tag = 0;
 const message = () =>
-  ({ fields: { deliveryTag: ++tag }, properties: {}, content: Buffer.from('{}') }) as never;
+  ({
+    fields: { deliveryTag: ++tag },
+    properties: {},
+    content: Buffer.from('{}'),
+  }) as unknown as ConsumeMessage;
 
 const runtimeOn = (amqp: AmqpConnection, declareTopology: boolean, metrics?: ServiceMetrics) =>
   new ConsumerRuntime(amqp, { url: 'amqp://guest:guest@localhost', appId: 'spec', declareTopology }, metrics);
