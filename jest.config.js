@@ -19,7 +19,11 @@ const shared = {
   // jose (customer JWTs) ships ES modules only: compiled to CommonJS like our own code.
   transform: { '^.+\\.ts$': swc, '/node_modules/jose/.+\\.js$': swc },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  moduleNameMapper: { '^@shop/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },
+  // A subpath (`@shop/messaging/dead-letters`) is the folder's index, as the package's `exports` say.
+  moduleNameMapper: {
+    '^@shop/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@shop/([a-z-]+)/([a-z-]+)$': '<rootDir>/libs/$1/src/$2/index.ts',
+  },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   rootDir: __dirname,
 };

@@ -1,7 +1,7 @@
 import { connectToBroker } from '@shop/broker';
 import { rabbitmqNodesOf } from '@shop/config';
 import type { Topology, WorkQueueName } from '@shop/contracts';
-import { listParked, type ParkedMessage } from '@shop/messaging';
+import { listParked, type ParkedMessage } from '@shop/messaging/dead-letters';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ChannelModel } from 'amqplib';
 import {
