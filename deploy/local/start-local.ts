@@ -1,10 +1,10 @@
 /**
- * `npm start`: the whole system on this machine without Docker.
- * Checks RabbitMQ and PostgreSQL, migrates and seeds the database, builds, starts a mail catcher
- * (unless SMTP_URL is set) and the four services, waits for their /health, then the dashboard that
- * watches them, and prints where everything is. Ctrl-C stops it all. `npm start -- --raw-logs` shows the services' JSON lines as is.
- * `npm start -- --cluster` runs it scaled out instead: the local three-node RabbitMQ cluster, two
- * order-api instances behind HAProxy on the API's port, two of each worker and of payment, one log-aggregator.
+ * `npm start`: the whole system on this machine without Docker, as the named steps of `main()`:
+ * preflight (RabbitMQ, PostgreSQL, free ports), secrets, migrate and seed, the broker vhost (or with
+ * `--cluster` the local three-node RabbitMQ cluster), build, a mail catcher (unless SMTP_URL is set),
+ * the services and their /health, HAProxy in front of the order-api replicas (`--cluster`), the
+ * dashboard that watches them, and a banner of where everything is. Ctrl-C during any step stops it
+ * all. `npm start -- --raw-logs` shows the services' JSON lines as is.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -28,6 +28,7 @@ import {
 } from '@shop/db';
 import { Client } from 'pg';
 import { recordLocalProcesses } from '@shop/loadtest';
+import { describeExit, launchServiceProcess, type ServiceProcess } from '@shop/testing';
 import {
   type ClusterDeployment,
   prepareCluster,
@@ -37,11 +38,10 @@ import {
   type ServiceName,
   singleNodeInstances,
 } from './cluster-mode';
-import { type Colour, fail, ok, paint, say } from './console-output';
+import { type Colour, compactLogLine, fail, ok, paint, prefix, say, writeOut } from './console-output';
 import { loadLocalConfig, type LocalConfig } from './local.config';
 import { MAIL_CATCHER_PORTS, type MailCatcher, startMailCatcher } from './mail-catcher';
 import { amqpLogin, endpointOf, portIsFree, START_HINTS, tcpReachable } from './preflight';
-import { describeExit, ServiceProcess } from './service-process';
 
 const ROOT = resolve(__dirname, '../..');
 const COLOURS: Record<ServiceName | 'dashboard', Colour> = {
@@ -66,143 +66,167 @@ class StartError extends Error {
   }
 }
 
+/** One step of `npm start`, named for the messages; the steps run in order until one fails or Ctrl-C. */
+interface Step {
+  name: string;
+  run(): Promise<void>;
+}
+
+/** What the steps hand on to the ones after them. */
+interface LocalRun {
+  options: { rawLogs: boolean; cluster: boolean };
+  config: LocalConfig;
+  reportsDir: string;
+  logDir: string;
+  secrets: LocalSecrets;
+  /** The services' instances, their broker vhost and its admin URL: the cluster's or the machine's broker. */
+  broker: { instances: ServiceInstance[]; adminUrl: string; deployment?: ClusterDeployment };
+  smtpUrl: string;
+}
+
+type LocalSecrets = { OPS_TOKEN: string; ORDER_TOKEN_SECRET: string };
+
+/** Everything that has to be stopped, and the one flag every step checks: set on Ctrl-C or a failure. */
 const running: ServiceProcess[] = [];
 let build: ChildProcess | undefined;
 let catcher: MailCatcher | undefined;
 let balancer: LocalLoadBalancer | undefined;
 let stopping = false;
+let currentStep = 'arguments';
 
 async function main(): Promise<void> {
   const options = parseArguments(process.argv.slice(2));
   const config = loadLocalConfig();
-  const reportsDir = resolve(ROOT, config.REPORTS_DIR);
-  const logDir = resolve(ROOT, config.LOG_DIR);
-  const secrets = prepareLocalSecrets();
+  // Filled in by the steps, each field before the first step that reads it.
+  const run = {
+    options,
+    config,
+    reportsDir: resolve(ROOT, config.REPORTS_DIR),
+    logDir: resolve(ROOT, config.LOG_DIR),
+  } as LocalRun;
+  const steps: Step[] = [
+    { name: 'preflight', run: () => preflight(run) },
+    {
+      name: 'secrets',
+      run: async () => {
+        run.secrets = prepareLocalSecrets();
+      },
+    },
+    { name: 'migrate and seed', run: () => migrateAndSeed(config.DATABASE_URL) },
+    {
+      name: options.cluster ? 'cluster' : 'broker vhost',
+      run: async () => {
+        run.broker = options.cluster ? await startCluster() : await prepareVhost(config.RABBITMQ_URL);
+      },
+    },
+    { name: 'build', run: buildEverything },
+    {
+      name: 'mail catcher',
+      run: async () => {
+        run.smtpUrl = await startMailCatcherUnlessSet(config);
+      },
+    },
+    { name: 'services', run: () => startServices(run) },
+    ...(options.cluster
+      ? [{ name: 'load balancer', run: () => startLoadBalancer(run.broker.instances) }]
+      : []),
+    { name: 'dashboard', run: () => startDashboard(run) },
+    { name: 'banner', run: () => announce(run) },
+  ];
+  for (const step of steps) {
+    if (stopping) return;
+    currentStep = step.name;
+    await step.run();
+  }
+}
 
-  // The cluster is started below; the machine's broker only matters on the single-node path.
+/** Before the cluster, which takes a while: what is missing, and the ports a clash would make us give up on. */
+async function preflight({ config, options }: LocalRun): Promise<void> {
+  // The cluster is started later; the machine's broker only matters on the single-node path.
   await checkDependencies(config, { machineBroker: !options.cluster });
   if (options.cluster) await checkHaproxyInstalled();
-  // Before the cluster, which takes a while: the ports a clash would make us give up on.
   await checkServicePortsFree(plannedPorts(options.cluster), config.SMTP_URL === undefined);
-  if (stopping) return;
+}
 
-  let deployment: ClusterDeployment | undefined;
-  if (options.cluster) {
-    say('RabbitMQ cluster: starting or finding its three nodes (npm run rabbitmq:cluster -- up)…');
-    deployment = await prepareCluster((line) => say(`cluster: ${line}`));
-    ok(
-      `RabbitMQ cluster ${deployment.cluster.nodes.map((n) => `${n.label} :${n.amqpPort}`).join(', ')} is up; ` +
-        `quorum queues and service users imported into vhost "${deployment.vhost}"`,
-    );
-  }
-  const single = deployment
-    ? undefined
-    : await prepareSingleNode(config.RABBITMQ_URL, (line) => say(`rabbitmq: ${line}`));
-  if (single?.provisioned) {
+async function migrateAndSeed(databaseUrl: string): Promise<void> {
+  const migrations = await applyMigrations({
+    databaseUrl,
+    migrationsDir: join(ROOT, 'prisma/migrations'),
+    log: (line) => say(`migrate: ${line}`),
+  });
+  ok(
+    `database ${databaseNameOf(databaseUrl)}: ${migrations.applied.length} migration(s) applied, ${migrations.alreadyApplied.length} already up to date`,
+  );
+  ok(`seed: ${describeSeed(await seedCatalogue(databaseUrl), databaseNameOf(databaseUrl))}`);
+}
+
+async function startCluster(): Promise<LocalRun['broker']> {
+  say('RabbitMQ cluster: starting or finding its three nodes (npm run rabbitmq:cluster -- up)…');
+  const deployment = await prepareCluster((line) => say(`cluster: ${line}`));
+  ok(
+    `RabbitMQ cluster ${deployment.cluster.nodes.map((n) => `${n.label} :${n.amqpPort}`).join(', ')} is up; ` +
+      `quorum queues and service users imported into vhost "${deployment.vhost}"`,
+  );
+  return { instances: deployment.instances, adminUrl: deployment.adminUrl, deployment };
+}
+
+async function prepareVhost(rabbitmqUrl: string): Promise<LocalRun['broker']> {
+  const single = await prepareSingleNode(rabbitmqUrl, (line) => say(`rabbitmq: ${line}`));
+  if (single.provisioned) {
     ok(
       `RabbitMQ vhost "${single.vhost}": topology, queue limit policies and one user per service imported ` +
         '(each service logs in as its own user; passwords in var/secrets)',
     );
   }
-  const instances = deployment?.instances ?? single!.instances;
-  const adminUrl = deployment?.adminUrl ?? single!.adminUrl;
-  if (stopping) return;
+  return { instances: single.instances, adminUrl: single.adminUrl };
+}
 
-  const migrations = await applyMigrations({
-    databaseUrl: config.DATABASE_URL,
-    migrationsDir: join(ROOT, 'prisma/migrations'),
-    log: (line) => say(`migrate: ${line}`),
+/** npm start's own mail catcher, in this process, unless SMTP_URL names a server to send to. */
+async function startMailCatcherUnlessSet(config: LocalConfig): Promise<string> {
+  if (config.SMTP_URL !== undefined) {
+    ok(`mail goes to SMTP_URL ${redactUrl(config.SMTP_URL)} (no local mail catcher)`);
+    return config.SMTP_URL;
+  }
+  catcher = await startMailCatcher({
+    smtpPort: MAIL_CATCHER_PORTS.smtp,
+    httpPort: MAIL_CATCHER_PORTS.http,
+    maxMessages: config.MAIL_CATCHER_MAX_MESSAGES,
   });
   ok(
-    `database ${databaseNameOf(config.DATABASE_URL)}: ${migrations.applied.length} migration(s) applied, ${migrations.alreadyApplied.length} already up to date`,
+    `mail catcher: SMTP ${catcher.smtpUrl}, web UI ${catcher.uiUrl}, keeps the newest ` +
+      `${config.MAIL_CATCHER_MAX_MESSAGES.toLocaleString('en-US')} messages (MAIL_CATCHER_MAX_MESSAGES)`,
   );
-  ok(`seed: ${describeSeed(await seedCatalogue(config.DATABASE_URL), databaseNameOf(config.DATABASE_URL))}`);
-  if (stopping) return;
+  return catcher.smtpUrl;
+}
 
-  await buildEverything();
-  if (stopping) return;
+/** Every instance of the services at once, through the one launcher of the tools; then their /health. */
+async function startServices(run: LocalRun): Promise<void> {
+  mkdirSync(run.reportsDir, { recursive: true });
+  mkdirSync(run.logDir, { recursive: true });
+  for (const instance of run.broker.instances) startInstance(run, instance);
+  await waitUntilHealthy(run.broker.instances);
+}
 
-  let smtpUrl = config.SMTP_URL;
-  if (smtpUrl === undefined) {
-    catcher = await startMailCatcher({
-      smtpPort: MAIL_CATCHER_PORTS.smtp,
-      httpPort: MAIL_CATCHER_PORTS.http,
-      maxMessages: config.MAIL_CATCHER_MAX_MESSAGES,
-    });
-    smtpUrl = catcher.smtpUrl;
-    ok(
-      `mail catcher: SMTP ${catcher.smtpUrl}, web UI ${catcher.uiUrl}, keeps the newest ` +
-        `${config.MAIL_CATCHER_MAX_MESSAGES.toLocaleString('en-US')} messages (MAIL_CATCHER_MAX_MESSAGES)`,
-    );
-  } else {
-    ok(`mail goes to SMTP_URL ${redactUrl(smtpUrl)} (no local mail catcher)`);
-  }
-  if (stopping) return;
+/** HAProxy on the API's public port, in front of the order-api replicas (--cluster). */
+async function startLoadBalancer(instances: ServiceInstance[]): Promise<void> {
+  const apiInstances = instances.filter((instance) => instance.service === 'order-api');
+  balancer = await LocalLoadBalancer.start({
+    port: SERVICE_PORTS['order-api'],
+    backends: apiInstances.map(({ name, port }) => ({ name, port })),
+    dir: join(ROOT, 'var/haproxy'),
+  }).catch((error: Error) => {
+    throw new StartError(error.message);
+  });
+  say(
+    `started HAProxy (pid ${balancer.pid}) on port ${balancer.port}: ${apiInstances.map((i) => `${i.name} :${i.port}`).join(', ')}`,
+  );
+  await waitUntilHealthy([{ name: 'HAProxy → order-api', port: balancer.port }]);
+}
 
-  mkdirSync(reportsDir, { recursive: true });
-  mkdirSync(logDir, { recursive: true });
-  const identityPort = instances.find((instance) => instance.service === 'identity')?.port;
-  const startInstance = (instance: {
-    name: string;
-    service: ServiceName | 'dashboard';
-    port: number;
-    env: Record<string, string>;
-  }) => {
-    const { name, service: serviceName } = instance;
-    const service = new ServiceProcess({
-      name,
-      service: serviceName,
-      entry: join(ROOT, 'services', serviceName, 'dist/main.js'),
-      cwd: ROOT,
-      // The services read and validate these themselves; PORT is per instance, so a PORT in the
-      // caller's environment cannot put all of them on one port.
-      env: {
-        ...process.env,
-        PORT: String(instance.port),
-        // Loopback only, whatever HOST the caller's shell has: nothing outside this machine reaches npm start.
-        HOST: '127.0.0.1',
-        ...(serviceName === 'dashboard' ? {} : serviceDatabaseEnv(serviceName, config.DATABASE_URL)),
-        SMTP_URL: smtpUrl,
-        OPS_TOKEN: secrets.OPS_TOKEN,
-        ORDER_TOKEN_SECRET: secrets.ORDER_TOKEN_SECRET,
-        // identity's port differs on a cluster (a replica's): order-api checks customer tokens with its keys.
-        IDENTITY_JWKS_URL: `http://127.0.0.1:${identityPort}${CUSTOMER_TOKEN.jwksPath}`,
-        REPORTS_DIR: reportsDir,
-        LOG_DIR: logDir,
-        ...instance.env,
-      },
-      colour: COLOURS[serviceName],
-      rawLogs: options.rawLogs,
-      onExit: (exit) => {
-        if (!stopping)
-          void shutdown(1, `${name} exited unexpectedly (${describeExit(exit)}); stopping everything`);
-      },
-    });
-    running.push(service);
-    say(`started ${name} (pid ${service.pid}) on port ${instance.port}`);
-  };
-  for (const instance of instances) startInstance(instance);
-
-  await waitUntilHealthy(instances);
-  if (stopping) return;
-  if (deployment) {
-    const apiInstances = instances.filter((instance) => instance.service === 'order-api');
-    balancer = await LocalLoadBalancer.start({
-      port: SERVICE_PORTS['order-api'],
-      backends: apiInstances.map(({ name, port }) => ({ name, port })),
-      dir: join(ROOT, 'var/haproxy'),
-    }).catch((error: Error) => {
-      throw new StartError(error.message);
-    });
-    say(
-      `started HAProxy (pid ${balancer.pid}) on port ${balancer.port}: ${apiInstances.map((i) => `${i.name} :${i.port}`).join(', ')}`,
-    );
-    await waitUntilHealthy([{ name: 'HAProxy → order-api', port: balancer.port }]);
-  }
-  if (stopping) return;
-
-  // Last: it watches the others, and sends its flash sales to the API's public port (HAProxy on a cluster).
-  startInstance({
+/** Last: it watches the others, and sends its flash sales to the API's public port (HAProxy on a cluster). */
+async function startDashboard(run: LocalRun): Promise<void> {
+  const { instances, adminUrl } = run.broker;
+  startInstance(run, {
     name: 'dashboard',
     service: 'dashboard',
     port: SERVICE_PORTS.dashboard,
@@ -211,32 +235,87 @@ async function main(): Promise<void> {
       DASHBOARD_TARGETS: instances.map(({ name, port }) => `${name}=http://127.0.0.1:${port}`).join(','),
       ORDER_API_URL: `http://127.0.0.1:${SERVICE_PORTS['order-api']}`,
       // A sale's customers get their tokens from identity (a replica's port on a cluster).
-      IDENTITY_URL: `http://127.0.0.1:${identityPort}`,
+      IDENTITY_URL: `http://127.0.0.1:${identityPortOf(instances)}`,
       // npm start's mail catcher answers Mailpit's API; with SMTP_URL set, a Mailpit on its usual port.
       MAIL_API_URL: catcher?.uiUrl ?? `http://127.0.0.1:${MAIL_CATCHER_PORTS.http}`,
       SALES_DIR: join(ROOT, 'var/loadtest'),
     },
   });
   await waitUntilHealthy([{ name: 'dashboard', port: SERVICE_PORTS.dashboard }]);
+}
 
-  // For the load test's --cpu: the pid of every process this supervisor runs (the catcher runs in it).
+/** Records the processes for the load test's --cpu, and prints where everything is. */
+async function announce(run: LocalRun): Promise<void> {
+  // The catcher runs in this supervisor's own process.
   recordLocalProcesses({
     ...(catcher ? { 'mail-catcher': process.pid } : {}),
-    ...Object.fromEntries(running.map((service) => [service.name, service.pid ?? -1])),
+    ...Object.fromEntries(running.map((service) => [service.name, service.pid])),
     ...(balancer?.pid ? { haproxy: balancer.pid } : {}),
   });
-
+  const sku = await orderableSku(run.config.DATABASE_URL);
   if (stopping) return;
   printBanner({
-    reportsDir,
-    logDir,
-    smtpUrl,
-    sku: await orderableSku(config.DATABASE_URL),
-    instances,
-    deployment,
-    adminUrl,
-    opsToken: secrets.OPS_TOKEN,
+    reportsDir: run.reportsDir,
+    logDir: run.logDir,
+    smtpUrl: run.smtpUrl,
+    sku,
+    instances: run.broker.instances,
+    deployment: run.broker.deployment,
+    adminUrl: run.broker.adminUrl,
+    opsToken: run.secrets.OPS_TOKEN,
   });
+}
+
+const identityPortOf = (instances: ServiceInstance[]) =>
+  instances.find((instance) => instance.service === 'identity')?.port;
+
+/** One instance as a child process, its output prefixed with its name; its unexpected exit stops everything. */
+function startInstance(
+  run: LocalRun,
+  instance: { name: string; service: ServiceName | 'dashboard'; port: number; env: Record<string, string> },
+): void {
+  const { name, service: serviceName, port } = instance;
+  const { config, secrets, options } = run;
+  const label = prefix(name, COLOURS[serviceName]);
+  const service = launchServiceProcess({
+    service: serviceName,
+    name,
+    port,
+    // The services read and validate these themselves. PORT is set per instance by the launcher, so a
+    // PORT in the caller's environment cannot put all of them on one port.
+    env: {
+      ...process.env,
+      // Loopback only, whatever HOST the caller's shell has: nothing outside this machine reaches npm start.
+      HOST: '127.0.0.1',
+      ...(serviceName === 'dashboard' ? {} : serviceDatabaseEnv(serviceName, config.DATABASE_URL)),
+      SMTP_URL: run.smtpUrl,
+      OPS_TOKEN: secrets.OPS_TOKEN,
+      ORDER_TOKEN_SECRET: secrets.ORDER_TOKEN_SECRET,
+      // identity's port differs on a cluster (a replica's): order-api checks customer tokens with its keys.
+      IDENTITY_JWKS_URL: `http://127.0.0.1:${identityPortOf(run.broker.instances)}${CUSTOMER_TOKEN.jwksPath}`,
+      REPORTS_DIR: run.reportsDir,
+      LOG_DIR: run.logDir,
+      ...instance.env,
+    },
+    onLines: (lines) => writeOut(lines.map((line) => showLine(label, line, options.rawLogs)).join('')),
+    // The background services yield the CPU to order-api (SERVICE_NICENESS), as in the benches.
+    yieldCpu: true,
+    ownProcessGroup: true,
+  });
+  void service.exited.then((exit) => {
+    if (!stopping)
+      void shutdown(1, `${name} exited unexpectedly (${describeExit(exit)}); stopping everything`);
+  });
+  running.push(service);
+  say(`started ${name} (pid ${service.pid}) on port ${port}`);
+}
+
+/** A service's log line as npm start prints it: shortened unless --raw-logs, after its prefix. */
+function showLine(label: string, line: string, rawLogs: boolean): string {
+  if (rawLogs) return `${label}${line}\n`;
+  let text = '';
+  for (const shown of compactLogLine(line)) text += `${label}${shown}\n`;
+  return text;
 }
 
 const SECRETS_DIR = join(ROOT, 'var/secrets');
@@ -573,11 +652,11 @@ async function shutdown(code: number, why: string, hints: readonly string[] = []
   else fail(why);
   for (const hint of hints) say(`  ${hint}`);
   if (build?.pid !== undefined) process.kill(build.pid, 'SIGTERM');
-  const alive = running.filter((service) => service.running);
+  const alive = running.filter((service) => service.isRunning());
   if (alive.length > 0) say(`stopping ${alive.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}…`);
   const exits = await Promise.all(
     alive.map(async (service) => {
-      const exit = await service.stop(STOP_GRACE_MS);
+      const exit = await service.stop('SIGTERM', { graceMs: STOP_GRACE_MS });
       return `${service.name}: ${describeExit(exit)}`;
     }),
   );
@@ -598,6 +677,8 @@ main().catch((error: unknown) => {
     return;
   }
   const message =
-    error instanceof ConfigError ? error.message : `failed: ${(error as Error).stack ?? String(error)}`;
+    error instanceof ConfigError
+      ? error.message
+      : `failed at step "${currentStep}": ${(error as Error).stack ?? String(error)}`;
   void shutdown(1, message);
 });

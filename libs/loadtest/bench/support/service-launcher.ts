@@ -44,12 +44,7 @@ export class ServiceLauncher {
   async stop(service: ServiceProcess, { graceMs = 15_000, signal = 'SIGTERM' as NodeJS.Signals } = {}) {
     this.running.delete(service);
     if (!service.isRunning()) return { code: null, signal: null, ms: 0 };
-    const killer = setTimeout(() => void service.stop('SIGKILL'), graceMs);
-    try {
-      return await service.stop(signal);
-    } finally {
-      clearTimeout(killer);
-    }
+    return service.stop(signal, { graceMs });
   }
 
   /** Stops every service still running (after the ones still starting) and removes their log files. */
