@@ -1,4 +1,4 @@
-import { deadLetterQueueOf, retryQueuesOf, WorkQueues, type ProductSales } from '@shop/contracts';
+import { deadLetterQueueOf, orderIdOf, retryQueuesOf, WorkQueues, type ProductSales } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
 import { listParked, resolveWorkQueue } from '@shop/messaging/dead-letters';
 import type { Channel, ChannelModel } from 'amqplib';
@@ -58,7 +58,7 @@ export class QueueDepthReader {
       channel.on('error', () => undefined);
       try {
         const messages = await listParked(channel, resolveWorkQueue(queue), limit);
-        parked[queue] = messages.map((message) => orderIdOf(message.body));
+        parked[queue] = messages.map((message) => orderIdOf(jsonOf(message.body)));
       } catch {
         // A missing queue closed the channel: it is left out, and the checker says so.
       } finally {
@@ -82,11 +82,10 @@ export class QueueDepthReader {
   }
 }
 
-/** `data.orderId` of an order message's JSON body (order.placed.v1, status events), if it has one. */
-function orderIdOf(body: string): string | undefined {
+/** A parked body as JSON, or undefined when it is not (it was parked for that, maybe). */
+function jsonOf(body: string): unknown {
   try {
-    const orderId = (JSON.parse(body) as { data?: { orderId?: unknown } })?.data?.orderId;
-    return typeof orderId === 'string' ? orderId : undefined;
+    return JSON.parse(body);
   } catch {
     return undefined;
   }
