@@ -4,6 +4,7 @@ import {
   FailureHeaders,
   FORBIDDEN_PUBLISHER,
   forbiddenPublisher,
+  orderIdOf,
   publisherOf,
   RETRY_DELAYS,
   retryExchangeOf,
@@ -11,7 +12,7 @@ import {
   type DeadLetterReason,
   type WorkQueueName,
 } from '@shop/contracts';
-import { maskEmails, runWithCorrelationId } from '@shop/logging';
+import { maskEmails, runWithLogContext, setLogOrderId } from '@shop/logging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { ConsumeMessage } from 'amqplib';
 import type { z } from 'zod';
@@ -77,7 +78,14 @@ export class WorkQueueProcessor {
     const run = () => this.processInContext(queue, schema, message, handle);
     const stopTimer = this.duration?.startTimer({ queue });
     // messages_in_progress is the ConsumerRuntime's: it holds the delivery from receipt to settlement.
-    const outcome = await (correlationId ? runWithCorrelationId(String(correlationId), run) : run());
+    // Every record logged for this message names where it came through (and, once read, its order).
+    const logContext = {
+      ...(correlationId && { correlationId: String(correlationId) }),
+      exchange: message.fields.exchange,
+      routingKey: message.fields.routingKey,
+      queue,
+    };
+    const outcome = await runWithLogContext(logContext, run);
     stopTimer?.();
     this.processed?.inc({ queue, outcome });
     return outcome;
@@ -98,6 +106,7 @@ export class WorkQueueProcessor {
 
     const body = await this.admit(queue, schema, message, delivery.attempt);
     if (body === PARKED) return 'parked';
+    setLogOrderId(orderIdOf(body));
 
     try {
       await handle(body, delivery);

@@ -27,6 +27,33 @@ describe('logs:tail output', () => {
     );
   });
 
+  it("names a record's step and the exchange, key and queue its message came through", () => {
+    const { stack: _stack, context: _context, ...bare } = record;
+    const step = {
+      ...bare,
+      level: 'info',
+      message: 'order 7d0f: confirmation email accepted',
+      orderId: '7d0f',
+      step: 'email-sent',
+      exchange: 'order',
+      routingKey: 'order.notify',
+      queue: 'order_notify',
+    };
+    expect(formatForHumans(message(step), false)).toBe(
+      '10:34:56.789 INFO  order-api order 7d0f: confirmation email accepted <email-sent> (via order order.notify → order_notify) (correlation req-42)',
+    );
+    const deadline = {
+      ...step,
+      step: 'outbox-published',
+      exchange: '',
+      routingKey: 'order_payment_due.15m',
+      queue: undefined,
+    };
+    expect(formatForHumans(message(deadline), false)).toContain(
+      '<outbox-published> (via (default exchange) order_payment_due.15m)',
+    );
+  });
+
   it('colours the level on a terminal', () => {
     const text = formatForHumans(message({ ...record, level: 'warn', stack: undefined }), true);
     expect(text).toContain('\x1b[33mWARN \x1b[0m');

@@ -15,7 +15,10 @@ export interface TailedMessage {
   content: Buffer;
 }
 
-/** Human-readable lines for one delivery: time, level, service, [context], message, correlation, stack. */
+/**
+ * Human-readable lines for one delivery: time, level, service, [context], message, <step>, (via the
+ * exchange, key and queue of the message it is about), correlation, stack.
+ */
 export function formatForHumans(message: TailedMessage, colour: boolean): string {
   const paint = (code: string, text: string) => (colour ? `${code}${text}${RESET}` : text);
   const result = validateMessage(LogRecordV1, message.content);
@@ -34,10 +37,18 @@ export function formatForHumans(message: TailedMessage, colour: boolean): string
     record.service,
     ...(record.context ? [paint(DIM, `[${record.context}]`)] : []),
     record.message,
+    ...(record.step ? [paint(DIM, `<${record.step}>`)] : []),
+    ...(crossed(record) ? [paint(DIM, `(via ${crossed(record)})`)] : []),
     ...(record.correlationId ? [paint(DIM, `(correlation ${record.correlationId})`)] : []),
   ];
   const stack = record.stack ? `\n${paint(DIM, record.stack.replace(/^/gm, '    '))}` : '';
   return `${parts.join(' ')}${stack}`;
+}
+
+/** Where the message a record is about went: `order order.notify → order_notify` (what it has of that). */
+function crossed({ exchange, routingKey, queue }: LogRecordV1): string {
+  const through = exchange === undefined ? [] : [exchange === '' ? '(default exchange)' : exchange];
+  return [...through, ...(routingKey ? [routingKey] : []), ...(queue ? [`→ ${queue}`] : [])].join(' ');
 }
 
 /** `--json`: the record as it was published, on one line (compacted when it is JSON). */

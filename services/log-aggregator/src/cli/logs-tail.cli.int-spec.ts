@@ -1,4 +1,5 @@
 import { Exchanges, type LogRecordV1 } from '@shop/contracts';
+import { attachLogPublisher, JsonLogger, runWithLogContext } from '@shop/logging';
 import { BrokerProbe, testConfig, waitFor } from '@shop/testing';
 import amqp from 'amqplib';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -67,24 +68,28 @@ async function queueExists(queue: string): Promise<boolean> {
 
 describe('npm run logs:tail (a real process against the test vhost)', () => {
   let broker: BrokerProbe;
-  let running: Tail | undefined;
+  const running: Tail[] = [];
+  /** Starts a tail that afterEach kills if the test left it running. */
+  const tailOf = async (args: string[]) => {
+    const tail = await startTail(args);
+    running.push(tail);
+    return tail;
+  };
 
   beforeAll(async () => {
     broker = await BrokerProbe.connect();
     await declareLogTopology(broker.channel);
   });
   afterEach(async () => {
-    if (running && running.child.exitCode === null) {
-      running.child.kill('SIGKILL');
-      await running.exited;
+    for (const tail of running.splice(0)) {
+      if (tail.child.exitCode === null) tail.child.kill('SIGKILL');
+      await tail.exited;
     }
-    running = undefined;
   });
   afterAll(() => broker.close());
 
   it('with a key shows only matching records, readable and uncoloured, and leaves no queue after Ctrl-C', async () => {
-    running = await startTail(['order-api.*']);
-    const tail = running;
+    const tail = await tailOf(['order-api.*']);
     expect(tail.stderr()).toContain(`tailing ${Exchanges.logs} "order-api.*"`);
     expect(await queueExists(tail.queue)).toBe(true);
 
@@ -127,8 +132,7 @@ describe('npm run logs:tail (a real process against the test vhost)', () => {
   });
 
   it('without keys shows every record through the fanout; --json prints them raw', async () => {
-    running = await startTail(['--json']);
-    const tail = running;
+    const tail = await tailOf(['--json']);
     expect(tail.stderr()).toContain(`tailing ${Exchanges.logsBroadcast} through queue`);
 
     const order = `order-${randomUUID()}`;
@@ -150,6 +154,85 @@ describe('npm run logs:tail (a real process against the test vhost)', () => {
     tail.child.kill('SIGTERM');
     expect(await tail.exited).toBe(0);
     expect(await queueExists(tail.queue)).toBe(false);
+  });
+
+  it("--order shows one order's records from every service, as two orders' records interleave, and nothing else; a killed follower leaves no queue", async () => {
+    const [first, second] = [randomUUID(), randomUUID()];
+    const [tailFirst, tailSecond] = await Promise.all([
+      tailOf(['--order', first, '--json']),
+      tailOf(['--order', second, '--json']),
+    ]);
+    expect(tailFirst.stderr()).toContain(`tailing ${Exchanges.logsFollow} order-id=${first} through queue`);
+
+    // Three services log about both orders in turn, as their loggers do in production.
+    const services = ['order-api', 'notify-worker', 'report-worker'];
+    const loggers = services.map((service) => {
+      const logger = new JsonLogger(service, { write: () => undefined });
+      return { logger, publisher: attachLogPublisher(logger, { url: testConfig.rabbitmqUrl }) };
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (const { logger } of loggers) {
+          for (const orderId of [first, second]) {
+            runWithLogContext({ correlationId: `corr-${orderId}`, orderId }, () =>
+              logger.log(`order ${orderId}: step ${round}`),
+            );
+          }
+          logger.log('about no order at all');
+        }
+      }
+    } finally {
+      await Promise.all(loggers.map(({ publisher }) => publisher.close()));
+    }
+
+    const recordsOf = (tail: Tail) =>
+      tail
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as LogRecordV1);
+    for (const [tail, orderId] of [
+      [tailFirst, first],
+      [tailSecond, second],
+    ] as const) {
+      const records = await waitFor(`the 9 records of order ${orderId}`, () => {
+        const shown = recordsOf(tail);
+        return shown.length >= 9 && shown;
+      });
+      expect(records.every((record) => record.orderId === orderId)).toBe(true);
+      expect(records.map((record) => record.message)).toEqual(
+        expect.arrayContaining([0, 1, 2].map((round) => `order ${orderId}: step ${round}`)),
+      );
+      expect(new Set(records.map((record) => record.service))).toEqual(new Set(services));
+    }
+
+    // A follower gone without a word (SIGKILL): the broker deletes its exclusive queue with its connection.
+    tailSecond.child.kill('SIGKILL');
+    await tailSecond.exited;
+    await waitFor(
+      'the killed follower’s queue to be gone',
+      async () => !(await queueExists(tailSecond.queue)),
+    );
+    tailFirst.child.kill('SIGINT');
+    expect(await tailFirst.exited).toBe(0);
+    expect(await queueExists(tailFirst.queue)).toBe(false);
+    expect(recordsOf(tailFirst)).toHaveLength(9);
+  });
+
+  it('--correlation shows the records of one correlation id only', async () => {
+    const correlationId = `req-${randomUUID()}`;
+    const tail = await tailOf(['--correlation', correlationId]);
+    const logger = new JsonLogger('order-api', { write: () => undefined });
+    const publisher = attachLogPublisher(logger, { url: testConfig.rabbitmqUrl });
+    try {
+      runWithLogContext({ correlationId: `${correlationId}-other` }, () => logger.log('another request'));
+      runWithLogContext({ correlationId }, () => logger.log('the followed request'));
+    } finally {
+      await publisher.close();
+    }
+    // Published after the other one on the same channel: had that been routed here, it would be here first.
+    await waitFor('the record of that request', () => tail.stdout().includes('the followed request'));
+    expect(tail.stdout()).not.toContain('another request');
   });
 
   it('refuses an unknown option with the usage', async () => {

@@ -1,6 +1,7 @@
 /**
  * `npm run logs:tail -- [binding keys...] [--json]`: prints log records live, like the tutorial's
- * receive_logs scripts. Its queue is server-named, exclusive and auto-deleted: it exists only while
+ * receive_logs scripts; `--order <id>` (or `--correlation <id>`) binds to the headers exchange
+ * `logs.follow` instead and prints one order's records from every service. Its queue is server-named, exclusive and auto-deleted: it exists only while
  * this process is connected, so Ctrl-C (or a crash) leaves nothing behind on the broker.
  * Reads RABBITMQ_URL (default: the local broker).
  */
@@ -41,8 +42,8 @@ async function tail(url: string, options: TailOptions, colour: boolean): Promise
     confirm: false,
     setup: async (raw: Channel) => {
       ({ queue } = await raw.assertQueue('', { exclusive: true, autoDelete: true, durable: false }));
-      for (const { exchange, routingKey } of options.bindings) {
-        await raw.bindQueue(queue, exchange, routingKey).catch((error: Error) => {
+      for (const { exchange, routingKey, arguments: args } of options.bindings) {
+        await raw.bindQueue(queue, exchange, routingKey, args).catch((error: Error) => {
           throw new Error(
             /NOT_FOUND/.test(error.message)
               ? `exchange "${exchange}" does not exist yet: start any service once (it declares the topology)`

@@ -13,6 +13,7 @@ export const LogsQuery = z
     service: LogRecordV1.shape.service.optional(),
     level: z.enum(LogLevels).optional(),
     correlationId: z.string().min(1).max(200).optional(),
+    orderId: LogRecordV1.shape.orderId,
     since: z.iso
       .datetime({ offset: true, message: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' })
       .optional(),

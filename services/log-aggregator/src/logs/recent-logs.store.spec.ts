@@ -32,7 +32,9 @@ describe('RecentLogsStore', () => {
     store.add(
       record({ message: 'c', correlationId: 'o1', service: 'notify-worker', time: '2026-11-23T10:00:03Z' }),
     );
-    store.add(record({ message: 'd', correlationId: 'o2', time: '2026-11-23T10:00:04Z' }));
+    store.add(
+      record({ message: 'd', correlationId: 'o2', orderId: 'order-2', time: '2026-11-23T10:00:04Z' }),
+    );
     const messages = (filter: Parameters<RecentLogsStore['query']>[0]) =>
       store.query(filter).map((r) => r.message);
     expect(messages({ limit: 10, correlationId: 'o1' })).toEqual(['c', 'b', 'a']);
@@ -40,6 +42,7 @@ describe('RecentLogsStore', () => {
     expect(messages({ limit: 10, level: 'error' })).toEqual(['b']);
     expect(messages({ limit: 10, sinceMs: Date.parse('2026-11-23T10:00:02Z') })).toEqual(['d', 'c', 'b']);
     expect(messages({ limit: 10, service: 'report-worker' })).toEqual([]);
+    expect(messages({ limit: 10, orderId: 'order-2' })).toEqual(['d']);
   });
 
   it('forgets the oldest records beyond its capacity but keeps counting everything', () => {

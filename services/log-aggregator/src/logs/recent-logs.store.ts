@@ -4,6 +4,8 @@ export interface RecentLogsFilter {
   service?: string;
   level?: LogLevel;
   correlationId?: string;
+  /** The records about one order (their `orderId`). */
+  orderId?: string;
   /** Only records whose time is at or after this instant (epoch ms). */
   sinceMs?: number;
   limit: number;
@@ -54,6 +56,7 @@ export class RecentLogsStore {
       if (filter.service !== undefined && record.service !== filter.service) continue;
       if (filter.level !== undefined && record.level !== filter.level) continue;
       if (filter.correlationId !== undefined && record.correlationId !== filter.correlationId) continue;
+      if (filter.orderId !== undefined && record.orderId !== filter.orderId) continue;
       if (filter.sinceMs !== undefined && entry.timeMs < filter.sinceMs) continue;
       matches.push(entry);
     }

@@ -45,6 +45,7 @@ export const operatorHeaders = { authorization: `Bearer ${testSecrets.OPS_TOKEN}
 const LOG_NAMES = new Set<string>([
   Exchanges.logs,
   Exchanges.logsBroadcast,
+  Exchanges.logsFollow,
   ...TOPOLOGY.queues.filter((q) => q.name.startsWith('log_')).map((q) => q.name),
 ]);
 

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { OrderLifecycleEventV1 } from '@shop/contracts';
+import { OrderSteps, type OrderLifecycleEventV1 } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import type { Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { LIFECYCLE_EMAIL_KIND_OF, renderLifecycleEmail } from './order-lifecycle-email';
@@ -42,6 +43,10 @@ export class OrderLifecycleNotifyHandler {
       throw new Error(`SMTP: ${(error as Error).message}`);
     }
     await this.store.markSent(order.orderId, kind, smtp.messageId);
-    this.logger.log(`order ${order.orderId}: ${kind} email accepted (${smtp.response.slice(0, 60)})`);
+    this.logger.log(
+      logEntry(`order ${order.orderId}: ${kind} email accepted (${smtp.response.slice(0, 60)})`, {
+        step: OrderSteps.emailSent,
+      }),
+    );
   }
 }

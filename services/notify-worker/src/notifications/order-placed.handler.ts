@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { OrderPlacedV1, OrderPlacedV1Data } from '@shop/contracts';
+import { OrderSteps, type OrderPlacedV1, type OrderPlacedV1Data } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { OrderStatusPublisher, type Delivery } from '@shop/messaging';
 import { Mailer } from './mailer';
 import { NotificationStore } from './notification.store';
@@ -55,6 +56,10 @@ export class OrderPlacedNotifyHandler {
     }
     await this.store.markSent(order.orderId, smtp);
     await this.status.notified(order.orderId, new Date(), correlationId);
-    this.logger.log(`order ${order.orderId}: confirmation email accepted (${smtp.response.slice(0, 60)})`);
+    this.logger.log(
+      logEntry(`order ${order.orderId}: confirmation email accepted (${smtp.response.slice(0, 60)})`, {
+        step: OrderSteps.emailSent,
+      }),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { OrderPaymentDueV1, Queues } from '@shop/contracts';
+import { OrderPaymentDueV1, OrderSteps, Queues } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { PermanentFailure, WorkQueueSubscriber } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Counter } from 'prom-client';
@@ -39,6 +40,7 @@ export class OrderDeadlineHandler implements OnApplicationBootstrap {
     }
     const expired = result.outcome === 'changed';
     this.deadlines?.inc({ outcome: expired ? 'expired' : 'unchanged' });
-    if (expired) this.logger.log(`order ${orderId} expired unpaid; its stock is back`);
+    const what = expired ? 'expired unpaid; its stock is back' : `nothing to do (status ${result.status})`;
+    this.logger.log(logEntry(`order ${orderId}: deadline fell due, ${what}`, { step: OrderSteps.deadline }));
   }
 }

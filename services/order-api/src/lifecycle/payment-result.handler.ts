@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { MessageTypes, PaymentResultV1, Queues } from '@shop/contracts';
+import { MessageTypes, OrderSteps, PaymentResultV1, Queues } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { PermanentFailure, WorkQueueSubscriber } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Counter } from 'prom-client';
@@ -47,6 +48,9 @@ export class PaymentResultHandler implements OnApplicationBootstrap {
     this.applied?.inc({ type: result.type, outcome: outcome.outcome });
     if (outcome.outcome !== 'changed') {
       this.logger.debug(`order ${orderId}: ${result.type} ${result.messageId} changed nothing`);
+    } else {
+      const applied = `order ${orderId}: ${result.type} applied (status ${outcome.status})`;
+      this.logger.log(logEntry(applied, { step: OrderSteps.paymentApplied }));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
-import { formatMoney } from '@shop/contracts';
+import { formatMoney, OrderSteps } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { ApiError } from '@shop/service-kit';
 import { randomUUID } from 'node:crypto';
 import { validationFailed } from '../common/zod-validation';
@@ -190,7 +191,10 @@ export class OrdersService {
     const itemCount = placement.items.reduce((sum, item) => sum + item.quantity, 0);
     // No customer data here: the order id and the correlation id are enough to follow it.
     this.logger.log(
-      `order ${orderId} placed (${itemCount} items, ${formatMoney(placement.totalCents, placement.currency)})`,
+      logEntry(
+        `order ${orderId} placed (${itemCount} items, ${formatMoney(placement.totalCents, placement.currency)})`,
+        { orderId, step: OrderSteps.placed },
+      ),
     );
     return {
       kind: 'order',

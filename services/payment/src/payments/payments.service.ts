@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { PaymentRefundRequestedV1Data, PaymentRequestedV1Data } from '@shop/contracts';
+import { OrderSteps, type PaymentRefundRequestedV1Data, type PaymentRequestedV1Data } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { PermanentFailure } from '@shop/messaging';
 import type { ServiceMetrics } from '@shop/service-kit';
 import type { PaymentProvider } from '../provider/payment-provider';
@@ -125,7 +126,10 @@ export class PaymentsService {
     if (refundedNow) {
       this.refunds?.inc();
       this.logger.log(
-        `payment ${payment.paymentId}: refunded ${payment.amountCents} ${payment.currency} (${request.reason})`,
+        logEntry(
+          `payment ${payment.paymentId}: refunded ${payment.amountCents} ${payment.currency} (${request.reason})`,
+          { step: OrderSteps.paymentRefunded },
+        ),
       );
     }
     await this.results.publishRefunded(refunded, correlationId);
@@ -150,7 +154,10 @@ export class PaymentsService {
       const payment = await this.repository.settleCharge(request.paymentId, answer.outcome, answer.reference);
       this.charges?.inc({ outcome: answer.outcome });
       this.logger.log(
-        `payment ${request.paymentId} of order ${request.orderId}: ${answer.outcome} (card …${request.card.slice(-4)})`,
+        logEntry(
+          `payment ${request.paymentId} of order ${request.orderId}: ${answer.outcome} (card …${request.card.slice(-4)})`,
+          { step: OrderSteps.paymentCharged },
+        ),
       );
       return payment;
     } catch (error) {
@@ -162,7 +169,10 @@ export class PaymentsService {
       const payment = await this.repository.settleCharge(request.paymentId, 'timed_out', null);
       this.charges?.inc({ outcome: 'timeout' });
       this.logger.warn(
-        `payment ${request.paymentId} of order ${request.orderId}: the provider did not answer within ${this.options.providerTimeoutMs} ms; nothing charged (PROVIDER_TIMEOUT)`,
+        logEntry(
+          `payment ${request.paymentId} of order ${request.orderId}: the provider did not answer within ${this.options.providerTimeoutMs} ms; nothing charged (PROVIDER_TIMEOUT)`,
+          { step: OrderSteps.paymentCharged },
+        ),
       );
       return payment;
     } finally {

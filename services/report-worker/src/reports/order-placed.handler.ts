@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { OrderPlacedV1, Queues, type OrderPlacedV1Data } from '@shop/contracts';
+import { OrderPlacedV1, OrderSteps, Queues, type OrderPlacedV1Data } from '@shop/contracts';
+import { logEntry } from '@shop/logging';
 import { WorkQueueSubscriber, type Delivery } from '@shop/messaging';
 import { ReportStore } from './report.store';
 import { ReportWriter } from './report-writer';
@@ -48,6 +49,10 @@ export class OrderPlacedReportHandler implements OnApplicationBootstrap {
       );
       return;
     }
-    this.logger.log(`order ${order.orderId}: report written (${written.pdf.length} bytes)`);
+    this.logger.log(
+      logEntry(`order ${order.orderId}: report written (${written.pdf.length} bytes)`, {
+        step: OrderSteps.pdfWritten,
+      }),
+    );
   }
 }
