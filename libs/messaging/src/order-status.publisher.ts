@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
+import { envelopeOf, Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
 import { randomUUID } from 'node:crypto';
 import { ConfirmedPublisher } from './confirmed-publisher';
 
@@ -30,14 +30,7 @@ export class OrderStatusPublisher {
   private publish(type: string, routingKey: string, correlationId: string, data: object): Promise<void> {
     const messageId = randomUUID();
     const occurredAt = new Date();
-    const envelope = {
-      messageId,
-      type,
-      version: 1,
-      occurredAt: occurredAt.toISOString(),
-      correlationId,
-      data,
-    };
+    const envelope = envelopeOf({ messageId, type, occurredAt, correlationId, data });
     return this.publisher.publish({
       exchange: Exchanges.order,
       routingKey,

@@ -1,5 +1,5 @@
 import type { GetMessage } from 'amqplib';
-import { jsonMessageProperties, MessageTypes, type OrderPlacedV1 } from '@shop/contracts';
+import { envelopeOf, jsonMessageProperties, MessageTypes, type OrderPlacedV1 } from '@shop/contracts';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { BrokerProbe } from './broker-probe';
@@ -45,25 +45,24 @@ export async function createOrderFixture(
       [orderId, index + 1, item.quantity, item.sku],
     );
   }
-  const placedAt = rows[0].created_at.toISOString();
+  const placedAt = rows[0].created_at;
   return {
     orderId,
-    event: {
+    event: envelopeOf<OrderPlacedV1>({
       messageId: randomUUID(),
       type: MessageTypes.orderPlacedV1,
-      version: 1,
       occurredAt: placedAt,
       correlationId: `fixture-${orderId}`,
       data: {
         orderId,
-        placedAt,
+        placedAt: placedAt.toISOString(),
         customer: order.customer,
         items: order.items,
         totalCents,
         currency: 'EUR',
         payBy: rows[0].pay_by.toISOString(),
       },
-    },
+    }),
   };
 }
 

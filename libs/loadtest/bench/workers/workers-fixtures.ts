@@ -1,4 +1,5 @@
 import {
+  envelopeOf,
   Exchanges,
   jsonMessageProperties,
   MessageTypes,
@@ -86,22 +87,23 @@ export async function insertOrders(pool: Pool, count: number): Promise<OrderPlac
       orders.flatMap((o) => o.items.map((item) => item.quantity)),
     ],
   );
-  const placedAt = new Map(rows.map((row) => [row.id, row.created_at.toISOString()]));
-  return orders.map((order) => ({
-    messageId: randomUUID(),
-    type: MessageTypes.orderPlacedV1,
-    version: 1,
-    occurredAt: placedAt.get(order.id)!,
-    correlationId: `bench-${order.id}`,
-    data: {
-      orderId: order.id,
-      placedAt: placedAt.get(order.id)!,
-      customer: order.customer,
-      items: order.items,
-      totalCents: totalOf(order),
-      currency: 'EUR',
-    },
-  }));
+  const placedAt = new Map(rows.map((row) => [row.id, row.created_at]));
+  return orders.map((order) =>
+    envelopeOf<OrderPlacedV1>({
+      messageId: randomUUID(),
+      type: MessageTypes.orderPlacedV1,
+      occurredAt: placedAt.get(order.id)!,
+      correlationId: `bench-${order.id}`,
+      data: {
+        orderId: order.id,
+        placedAt: placedAt.get(order.id)!.toISOString(),
+        customer: order.customer,
+        items: order.items,
+        totalCents: totalOf(order),
+        currency: 'EUR',
+      },
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

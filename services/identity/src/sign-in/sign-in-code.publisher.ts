@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import {
   CustomerSignInCodeV1,
+  type CustomerSignInCodeV1Data,
+  envelopeOf,
   Exchanges,
   MessageTypes,
   RoutingKeys,
-  type CustomerSignInCodeV1Data,
 } from '@shop/contracts';
 import { currentCorrelationId } from '@shop/logging';
 import { ConfirmedPublisher } from '@shop/messaging';
@@ -24,14 +25,9 @@ export class SignInCodePublisher {
     const occurredAt = new Date();
     const correlationId = currentCorrelationId() ?? messageId;
     // Checked against the contract before it leaves, as a consumer will check it.
-    const envelope = CustomerSignInCodeV1.parse({
-      messageId,
-      occurredAt: occurredAt.toISOString(),
-      correlationId,
-      type: MessageTypes.customerSignInCodeV1,
-      version: 1,
-      data,
-    });
+    const envelope = CustomerSignInCodeV1.parse(
+      envelopeOf({ messageId, type: MessageTypes.customerSignInCodeV1, occurredAt, correlationId, data }),
+    );
     await this.publisher.publish({
       exchange: Exchanges.customer,
       routingKey: RoutingKeys.customerSignInCode,

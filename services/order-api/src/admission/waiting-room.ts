@@ -1,11 +1,12 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import {
+  envelopeOf,
   Exchanges,
   MessageTypes,
+  type OrderRequestedV1,
   RoutingKeys,
   SaleRefusalCodes,
   WAITING_ROOM_SIZE,
-  type OrderRequestedV1,
 } from '@shop/contracts';
 import { ConfirmedPublisher } from '@shop/messaging';
 import { ApiError } from '@shop/service-kit';
@@ -70,11 +71,10 @@ export class WaitingRoom {
       { customerId: owner.customerId },
       clientKey ?? `ticket:${ticketId}`,
     );
-    const message: OrderRequestedV1 = {
+    const message = envelopeOf<OrderRequestedV1>({
       messageId: ticketId,
       type: MessageTypes.orderRequestedV1,
-      version: 1,
-      occurredAt: now.toISOString(),
+      occurredAt: now,
       correlationId,
       data: {
         ticket: ticketId,
@@ -87,7 +87,7 @@ export class WaitingRoom {
         idempotencyKey,
         requestHash: request.requestHash,
       },
-    };
+    });
     // Bounded: tickets decided by another instance and never polled here would stay otherwise. The room
     // holds WAITING_ROOM_SIZE at most, so older ones than twice that are long decided.
     if (this.waiting.size >= 2 * WAITING_ROOM_SIZE)

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import {
+  envelopeOf,
   Exchanges,
   MessageTypes,
   PaymentFailedV1,
+  type PaymentFailureCode,
   PaymentRefundedV1,
   PaymentSucceededV1,
   RoutingKeys,
-  type PaymentFailureCode,
 } from '@shop/contracts';
 import { ConfirmedPublisher } from '@shop/messaging';
 import { createHash } from 'node:crypto';
@@ -116,14 +117,7 @@ export class PaymentResultPublisher {
   ): Promise<void> {
     const messageId = resultMessageId(payment.paymentId, type);
     // Checked against the contract before it leaves, as order-api will check it.
-    const envelope = schema.parse({
-      messageId,
-      occurredAt: occurredAt.toISOString(),
-      correlationId,
-      type,
-      version: 1,
-      data,
-    });
+    const envelope = schema.parse(envelopeOf({ messageId, type, occurredAt, correlationId, data }));
     await this.publisher.publish({
       exchange: Exchanges.payment,
       routingKey,
