@@ -759,7 +759,7 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
         DATABASE_URL: testConfig.databaseUrlOf('report-worker'),
         REPORTS_DIR: reportsDir,
       });
-      await logsUntil(report, /serving report_rpc/);
+      await logsUntil(report, /consuming report_rpc/);
       const request = (replyTo: string, correlationId: string) => ({
         exchange: '',
         routingKey: Queues.reportRpc,
