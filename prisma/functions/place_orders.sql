@@ -8,6 +8,10 @@
 -- sale_not_open, sale_closed, sign_in_required, limit_per_customer (skus: the lines at fault). A sale's
 -- rules apply in the same transaction as the stock, before it; each order reserves its stock for its
 -- sale's payment window (the shortest when it names several), or the default outside any sale.
+--
+-- A placed order's three outbox rows (order.placed.v1 to order.notify and order.report, its deadline to
+-- its window's delay queue) hold each message's data; the relay wraps it in the envelope (envelopeOf in
+-- @shop/contracts) when it publishes. The rows come back in `outbox`, as the relay's sweep reads them.
 
 -- Whatever version exists (any argument list) makes way for this one.
 DO $$
@@ -59,11 +63,9 @@ RETURNS TABLE (
   created_at TIMESTAMPTZ,
   total_cents INT,
   items JSONB,
-  notify_payload TEXT,
-  report_payload TEXT,
   pay_by TIMESTAMPTZ,
-  deadline_payload TEXT,
-  deadline_queue TEXT
+  -- placed: the outbox rows written for it: [{id, exchange, routing_key, message_type, payload, headers}]
+  outbox JSONB
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -108,9 +110,8 @@ DECLARE
   short TEXT[];
   total BIGINT;
   data JSONB;
-  notify_message JSONB;
-  report_message JSONB;
-  deadline_message JSONB;
+  deadline_data JSONB;
+  headers JSONB;
   new_order_ids UUID[] := '{}';
   new_keys TEXT[] := '{}';
   new_hashes TEXT[] := '{}';
@@ -181,11 +182,8 @@ BEGIN
     created_at := NULL;
     total_cents := NULL;
     items := NULL;
-    notify_payload := NULL;
-    report_payload := NULL;
     pay_by := NULL;
-    deadline_payload := NULL;
-    deadline_queue := NULL;
+    outbox := NULL;
 
     IF idempotency_keys[i] IS NOT NULL AND idempotency_keys[i] = ANY(used_keys) THEN
       outcome := 'replay';
@@ -287,20 +285,17 @@ BEGIN
           'totalCents', total,
           'currency', 'EUR',
           'payBy', paying_by_text);
-        notify_message := jsonb_build_object('messageId', notify_message_ids[i], 'type', event_type, 'version', 1,
-                                             'occurredAt', placed_at_text, 'correlationId', correlation_ids[i],
-                                             'data', data);
-        report_message := jsonb_set(notify_message, '{messageId}', to_jsonb(report_message_ids[i]));
-        deadline_message := jsonb_build_object('messageId', deadline_message_ids[i], 'type', deadline_type,
-                                               'version', 1, 'occurredAt', placed_at_text,
-                                               'correlationId', correlation_ids[i],
-                                               'data', jsonb_build_object('orderId', order_ids[i],
-                                                                          'payBy', paying_by_text));
-        notify_payload := notify_message::TEXT;
-        report_payload := report_message::TEXT;
-        deadline_payload := deadline_message::TEXT;
+        deadline_data := jsonb_build_object('orderId', order_ids[i], 'payBy', paying_by_text);
+        headers := jsonb_build_object('correlationId', correlation_ids[i], 'order-id', order_ids[i]::TEXT);
         pay_by := paying_by;
-        deadline_queue := order_deadline_queue;
+        -- The deadline goes through the default exchange, straight into its window's delay queue.
+        outbox := jsonb_build_array(
+          jsonb_build_object('id', notify_message_ids[i], 'exchange', event_exchange, 'routing_key', notify_routing_key,
+                             'message_type', event_type, 'payload', data, 'headers', headers),
+          jsonb_build_object('id', report_message_ids[i], 'exchange', event_exchange, 'routing_key', report_routing_key,
+                             'message_type', event_type, 'payload', data, 'headers', headers),
+          jsonb_build_object('id', deadline_message_ids[i], 'exchange', '', 'routing_key', order_deadline_queue,
+                             'message_type', deadline_type, 'payload', deadline_data, 'headers', headers));
 
         new_order_ids := new_order_ids || order_ids[i];
         new_keys := new_keys || idempotency_keys[i];
@@ -312,15 +307,11 @@ BEGIN
         new_totals := new_totals || total::INT;
         new_pay_bys := new_pay_bys || paying_by;
         outbox_ids := outbox_ids || notify_message_ids[i] || report_message_ids[i] || deadline_message_ids[i];
-        -- The deadline goes through the default exchange, straight into its window's delay queue.
         outbox_exchanges := outbox_exchanges || event_exchange || event_exchange || ''::TEXT;
         outbox_routing_keys := outbox_routing_keys || notify_routing_key || report_routing_key || order_deadline_queue;
         outbox_types := outbox_types || event_type || event_type || deadline_type;
-        outbox_payloads := outbox_payloads || notify_message || report_message || deadline_message;
-        outbox_headers := outbox_headers
-          || jsonb_build_object('correlationId', correlation_ids[i], 'order-id', order_ids[i]::TEXT)
-          || jsonb_build_object('correlationId', correlation_ids[i], 'order-id', order_ids[i]::TEXT)
-          || jsonb_build_object('correlationId', correlation_ids[i], 'order-id', order_ids[i]::TEXT);
+        outbox_payloads := outbox_payloads || data || data || deadline_data;
+        outbox_headers := outbox_headers || headers || headers || headers;
         IF idempotency_keys[i] IS NOT NULL THEN
           used_keys := used_keys || idempotency_keys[i];
         END IF;

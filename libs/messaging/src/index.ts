@@ -3,6 +3,7 @@ export * from './confirmed-publisher';
 export * from './golevelup-topology';
 export * from './messaging.module';
 export * from './messaging.options';
+export * from './outbox/outbox';
 export * from './outbox/outbox-record';
 export * from './outbox/outbox-relay';
 export * from './outbox/outbox-relay.module';

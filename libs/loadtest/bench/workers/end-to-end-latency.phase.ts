@@ -270,7 +270,7 @@ function emailTimes(sink: SmtpSink): Map<string, number> {
 /** Order commit → outbox row marked published, per routing key (the mark trails the confirm by a few ms). */
 async function relayLag(pool: Pool, orderIds: Set<string>): Promise<Record<string, Percentiles>> {
   const { rows } = await pool.query<{ order_id: string; routing_key: string; lag_ms: number }>(
-    `SELECT payload->'data'->>'orderId' AS order_id, routing_key,
+    `SELECT headers->>'order-id' AS order_id, routing_key,
             extract(epoch FROM published_at - created_at)::float8 * 1000 AS lag_ms
        FROM outbox_messages WHERE published_at IS NOT NULL`,
   );

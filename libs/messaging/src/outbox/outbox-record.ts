@@ -1,33 +1,36 @@
-/** One row of `outbox_messages`, as the relay needs it. */
+/** One row of `outbox_messages`: a message to publish once the transaction that wrote it committed. */
 export interface OutboxRecord {
+  /** The message id. */
   id: string;
   exchange: string;
   routingKey: string;
   messageType: string;
-  /** The message body as stored (jsonb); published as JSON. */
-  payload: unknown;
-  /** `correlationId` becomes the AMQP property; every other entry becomes an AMQP header. */
+  /** The message's data (the `payload` column); the relay wraps it in its envelope (envelopeOf) to publish. */
+  data: unknown;
+  /** `correlationId` becomes the AMQP property and the envelope's; every other entry becomes an AMQP header. */
   headers: { correlationId: string } & Record<string, string>;
+  /** When the event happened: the envelope's `occurredAt`. */
   createdAt: Date;
 }
 
-/** Reads a row selected with the relay's column list (snake_case, straight from pg). */
-export function outboxRecordFromRow(row: {
+/** A row as the relay's sweep and place_orders return it (snake_case, straight from pg). */
+export interface OutboxRow {
   id: string;
   exchange: string;
   routing_key: string;
   message_type: string;
   payload: unknown;
   headers: OutboxRecord['headers'];
-  created_at: Date;
-}): OutboxRecord {
+}
+
+export function outboxRecordFromRow(row: OutboxRow, createdAt: Date): OutboxRecord {
   return {
     id: row.id,
     exchange: row.exchange,
     routingKey: row.routing_key,
     messageType: row.message_type,
-    payload: row.payload,
+    data: row.payload,
     headers: row.headers,
-    createdAt: row.created_at,
+    createdAt,
   };
 }

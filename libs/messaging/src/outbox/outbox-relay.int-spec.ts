@@ -4,6 +4,7 @@ import { BrokerProbe, createTestPool, resetDatabase, testConfig, waitFor } from 
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { MessagingModule } from '../messaging.module';
+import { addToOutbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
 import { OutboxRelayModule } from './outbox-relay.module';
 
@@ -97,11 +98,26 @@ describe('OutboxRelay when no queue is bound for a message', () => {
     const app = await startRelay(testConfig.rabbitmqUrl);
     try {
       const id = randomUUID();
-      await pool.query(
-        `INSERT INTO outbox_messages (id, exchange, routing_key, message_type, payload, headers, created_at)
-         VALUES ($1, $2, 'order.notify', 'order.placed.v1', '{"n":1}', '{"correlationId":"c"}', now() - interval '1 minute')`,
-        [id, exchange],
-      );
+      // Written by the outbox call inside a transaction, as a service writes it; old enough for the sweep.
+      const createdAt = new Date(Date.now() - 60_000);
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await addToOutbox(client, [
+          {
+            id,
+            exchange,
+            routingKey: 'order.notify',
+            messageType: 'order.placed.v1',
+            data: { n: 1 },
+            headers: { correlationId: 'c', 'order-id': 'o-1' },
+            createdAt,
+          },
+        ]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
       const relay = app.get(OutboxRelay);
       const row = async () =>
         (
@@ -125,8 +141,21 @@ describe('OutboxRelay when no queue is bound for a message', () => {
 
       expect((await row()).published_at).not.toBeNull();
       const [delivered] = await broker.waitForMessages(queue, 1);
-      expect(delivered.properties.messageId).toBe(id);
-      expect(delivered.content.toString()).toBe('{"n":1}');
+      expect(delivered.properties).toMatchObject({
+        messageId: id,
+        correlationId: 'c',
+        type: 'order.placed.v1',
+      });
+      expect(delivered.properties.headers).toMatchObject({ 'order-id': 'o-1' });
+      // The relay wraps the row's data in the envelope.
+      expect(JSON.parse(delivered.content.toString())).toEqual({
+        messageId: id,
+        type: 'order.placed.v1',
+        version: 1,
+        occurredAt: createdAt.toISOString(),
+        correlationId: 'c',
+        data: { n: 1 },
+      });
     } finally {
       await app.close();
     }

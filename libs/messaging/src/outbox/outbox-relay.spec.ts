@@ -45,7 +45,7 @@ const record = (id: string): OutboxRecord => ({
   exchange: 'order',
   routingKey: 'order.notify',
   messageType: 'order.placed.v1',
-  payload: { orderId: id },
+  data: { orderId: id },
   headers: { correlationId: `corr-${id}`, 'x-source': 'spec' },
   createdAt: new Date('2026-12-03T10:00:00.000Z'),
 });
@@ -73,7 +73,7 @@ describe('OutboxRelay (its decisions, without a database or broker)', () => {
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
 
-  it('publishes committed rows as they are (id, correlation id, headers, time) and marks the confirmed ones in one UPDATE', async () => {
+  it('publishes committed rows in their envelope (id, correlation id, headers, time) and marks the confirmed ones in one UPDATE', async () => {
     const { pool, marked } = recordingPool();
     const { publisher, published, settle } = controlledPublisher();
     const relay = new OutboxRelay(pool, publisher, options());
@@ -83,7 +83,16 @@ describe('OutboxRelay (its decisions, without a database or broker)', () => {
     expect(published[0]).toEqual({
       exchange: 'order',
       routingKey: 'order.notify',
-      body: Buffer.from('{"orderId":"a"}'),
+      body: Buffer.from(
+        JSON.stringify({
+          messageId: 'a',
+          type: 'order.placed.v1',
+          version: 1,
+          occurredAt: '2026-12-03T10:00:00.000Z',
+          correlationId: 'corr-a',
+          data: { orderId: 'a' },
+        }),
+      ),
       messageId: 'a',
       correlationId: 'corr-a',
       type: 'order.placed.v1',

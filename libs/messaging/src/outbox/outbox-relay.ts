@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { envelopeOf } from '@shop/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { ConfirmedPublisher } from '../confirmed-publisher';
 import { OUTBOX_RELAY_OPTIONS, OUTBOX_RELAY_POOL, type OutboxRelayOptions } from './outbox-relay.options';
-import { outboxRecordFromRow, type OutboxRecord } from './outbox-record';
+import { outboxRecordFromRow, type OutboxRecord, type OutboxRow } from './outbox-record';
 
 /** Longest wait between two publish attempts of one row. */
 const MAX_RETRY_DELAY_SECONDS = 60;
@@ -116,7 +117,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     };
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query(
+      const { rows } = await client.query<OutboxRow & { created_at: Date }>(
         `SELECT id, exchange, routing_key, message_type, payload, headers, created_at
            FROM outbox_messages
           WHERE published_at IS NULL
@@ -128,7 +129,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         [this.options.fastPathGraceMs, this.options.sweepBatchSize],
       );
       // Rows this process is still publishing or marking stay locked but untouched until the next round.
-      const records = rows.map(outboxRecordFromRow).filter((record) => !this.pendingIds.has(record.id));
+      const records = rows
+        .map((row) => outboxRecordFromRow(row, row.created_at))
+        .filter((record) => !this.pendingIds.has(record.id));
       const results = await Promise.allSettled(records.map((record) => this.publishRecord(record)));
       const publishedIds = records.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
       const failures = records
@@ -195,10 +198,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private publishRecord(record: OutboxRecord): Promise<void> {
     const { correlationId, ...headers } = record.headers;
+    const envelope = envelopeOf({
+      messageId: record.id,
+      type: record.messageType,
+      occurredAt: record.createdAt,
+      correlationId,
+      data: record.data,
+    });
     return this.publisher.publish({
       exchange: record.exchange,
       routingKey: record.routingKey,
-      body: Buffer.from(typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload)),
+      body: Buffer.from(JSON.stringify(envelope)),
       messageId: record.id,
       correlationId,
       type: record.messageType,

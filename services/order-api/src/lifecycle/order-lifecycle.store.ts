@@ -15,7 +15,7 @@ import {
   type ItemResult,
   PG_POOL,
 } from '@shop/db';
-import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
+import { addToOutbox, OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import {
@@ -188,7 +188,7 @@ export class OrderLifecycleStore {
         [...touched].map((key) => rows.get(key) as LifecycleRow),
       );
       if (stockBack.length > 0) await this.returnStock(client, stockBack);
-      if (outbox.length > 0) await this.insertOutbox(client, outbox, now);
+      await addToOutbox(client, outbox);
       return { results, outbox };
     });
     if (outbox.length > 0) this.relay.relayCommitted(outbox);
@@ -284,27 +284,7 @@ export class OrderLifecycleStore {
     });
   }
 
-  private async insertOutbox(client: PoolClient, records: OutboxRecord[], now: Date): Promise<void> {
-    await client.query({
-      name: 'insert-lifecycle-outbox-v1',
-      text: `INSERT INTO outbox_messages (id, exchange, routing_key, message_type, payload, headers, created_at,
-                                          next_attempt_at)
-             SELECT m.id, m.exchange, m.routing_key, m.message_type, m.payload, m.headers, $7, $7
-               FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[])
-                    AS m(id, exchange, routing_key, message_type, payload, headers)`,
-      values: [
-        records.map((record) => record.id),
-        records.map((record) => record.exchange),
-        records.map((record) => record.routingKey),
-        records.map((record) => record.messageType),
-        records.map((record) => record.payload),
-        records.map((record) => JSON.stringify(record.headers)),
-        now,
-      ],
-    });
-  }
-
-  /** The message an effect sends, as an outbox row (its body is the JSON envelope, stored as text). */
+  /** The message an effect sends, as an outbox row. */
   private outboxRecordOf(
     effect: Exclude<LifecycleEffect, { type: 'return-stock' }>,
     order: LifecycleRow,
@@ -335,20 +315,12 @@ export class OrderLifecycleStore {
         data = lifecycleEmailData(effect.email, order, now);
         break;
     }
-    const id = randomUUID();
     return {
-      id,
+      id: randomUUID(),
       exchange,
       routingKey,
       messageType: type,
-      payload: JSON.stringify({
-        messageId: id,
-        type,
-        version: 1,
-        occurredAt: now.toISOString(),
-        correlationId: order.correlation_id,
-        data,
-      }),
+      data,
       headers: { correlationId: order.correlation_id, 'order-id': order.id },
       createdAt: now,
     };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Exchanges, MessageTypes, ORDER_STATUSES, RoutingKeys } from '@shop/contracts';
+import { ORDER_STATUSES } from '@shop/contracts';
 import { PG_POOL, queryKeepingConnection } from '@shop/db';
-import type { OutboxRecord } from '@shop/messaging';
+import { outboxRecordFromRow, type OutboxRecord } from '@shop/messaging';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
@@ -130,10 +130,10 @@ export class OrderRepository {
       this.pool,
       placeOrdersQuery(batch, this.paymentWindowMs),
     );
-    return checkPlaceOrdersRows(rows, batch.length).map((row, i) => ({
+    return checkPlaceOrdersRows(rows, batch.length).map((row) => ({
       placement: placementOf(row),
       unitsLeft: row.units_left ?? undefined,
-      outbox: row.outcome === 'placed' ? outboxOf(batch[i], row) : [],
+      outbox: (row.outbox ?? []).map((outbox) => outboxRecordFromRow(outbox, row.created_at as Date)),
     }));
   }
 
@@ -258,37 +258,4 @@ function placementOf(row: PlaceOrdersRow): Placement {
     case 'limit_per_customer':
       return { kind: 'sale-refusal', refusal: row.outcome, skus: row.skus ?? [] };
   }
-}
-
-/** The three rows place_orders wrote to the outbox for a placed order, as the relay publishes them. */
-function outboxOf(order: OrderToPlace, row: PlaceOrdersRow): OutboxRecord[] {
-  const common = {
-    exchange: Exchanges.order,
-    messageType: MessageTypes.orderPlacedV1,
-    headers: { correlationId: order.correlationId, 'order-id': order.orderId },
-    createdAt: row.created_at as Date,
-  };
-  return [
-    {
-      ...common,
-      id: order.notifyMessageId,
-      routingKey: RoutingKeys.orderNotify,
-      payload: row.notify_payload,
-    },
-    {
-      ...common,
-      id: order.reportMessageId,
-      routingKey: RoutingKeys.orderReport,
-      payload: row.report_payload,
-    },
-    {
-      // Through the default exchange, straight into the window's delay queue.
-      ...common,
-      exchange: '',
-      id: order.deadlineMessageId,
-      routingKey: row.deadline_queue as string,
-      messageType: MessageTypes.orderPaymentDueV1,
-      payload: row.deadline_payload,
-    },
-  ];
 }

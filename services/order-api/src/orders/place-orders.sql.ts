@@ -1,4 +1,5 @@
 import { Exchanges, MessageTypes, paymentDueQueueOf, RoutingKeys } from '@shop/contracts';
+import type { OutboxRow } from '@shop/messaging';
 import type { QueryConfig } from 'pg';
 import type { NormalisedOrder } from './create-order.request';
 
@@ -20,7 +21,7 @@ export interface OrderToPlace {
   deadlineMessageId: string;
 }
 
-/** The outcomes `place_orders` decides, one per order (see its migrations for what each means). */
+/** The outcomes `place_orders` decides, one per order (prisma/functions/place_orders.sql says what each means). */
 export type PlaceOrdersOutcome =
   'placed' | 'replay' | 'unknown_sku' | 'out_of_stock' | 'too_big' | SaleRefusalOutcome;
 
@@ -38,14 +39,10 @@ export interface PlaceOrdersRow {
   created_at: Date | null;
   total_cents: number | null;
   items: { sku: string; name: string; quantity: number; unitPriceCents: number }[] | null;
-  /** The three outbox messages' bodies exactly as stored, so the relay publishes them unchanged. */
-  notify_payload: string | null;
-  report_payload: string | null;
   /** placed: when the reservation ends unless the order is paid. */
   pay_by: Date | null;
-  deadline_payload: string | null;
-  /** placed: the delay queue of the order's payment window (its sale's, or the default). */
-  deadline_queue: string | null;
+  /** placed: its three outbox rows as written (order.notify, order.report, the deadline's delay queue). */
+  outbox: OutboxRow[] | null;
 }
 
 const OUTCOMES: ReadonlySet<string> = new Set<PlaceOrdersOutcome>([
@@ -90,7 +87,7 @@ export function placeOrdersQuery(
   }
   return {
     // Named: prepared once per connection, so PostgreSQL skips parsing and planning after that.
-    name: 'place-orders-v4',
+    name: 'place-orders-v5',
     text: PLACE_ORDERS_SQL,
     values: [
       batch.map((order) => order.orderId),
@@ -135,11 +132,8 @@ export function checkPlaceOrdersRows(rows: readonly PlaceOrdersRow[], batchSize:
           row.total_cents !== null &&
           row.items !== null &&
           row.units_left !== null &&
-          row.notify_payload !== null &&
-          row.report_payload !== null &&
           row.pay_by !== null &&
-          row.deadline_payload !== null &&
-          row.deadline_queue !== null)) &&
+          row.outbox?.length === 3)) &&
       (!['unknown_sku', ...SALE_REFUSALS].includes(row.outcome) || row.skus !== null) &&
       (row.outcome !== 'out_of_stock' || (row.skus !== null && row.units_left !== null));
     if (!complete) throw new Error(`place_orders answered an incomplete row for order ${i + 1}`);
