@@ -1,6 +1,8 @@
 import {
   Exchanges,
   FailureHeaders,
+  followBindingOf,
+  LogHeaders,
   LOG_RECORD_LIMITS,
   LogRecordV1,
   MAX_MESSAGE_BYTES,
@@ -380,6 +382,29 @@ describe(`least privilege: the service users on the local broker (vhost ${VHOST}
         await brokerErrorOf('dashboard', publishConfirmed(Exchanges.logs, 'dashboard.info')),
       ).toBeUndefined();
       await admin.purge(Queues.orderNotifyDeadLetter);
+    });
+
+    it('may follow an order: a server-named exclusive queue bound to logs.follow on order-id, consumed; no other log exchange', async () => {
+      let queue = '';
+      expect(
+        await brokerErrorOf('dashboard', async (channel) => {
+          ({ queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false }));
+          await channel.bindQueue(
+            queue,
+            Exchanges.logsFollow,
+            '',
+            followBindingOf(LogHeaders.orderId, randomUUID()),
+          );
+          await channel.consume(queue, () => undefined, { noAck: true });
+        }),
+      ).toBeUndefined();
+      expect(queue).toMatch(/^amq\.gen-/);
+      expect(
+        await brokerErrorOf('dashboard', async (channel) => {
+          const { queue: other } = await channel.assertQueue('', { exclusive: true });
+          await channel.bindQueue(other, Exchanges.logsBroadcast, '');
+        }),
+      ).toEqual(refusal('dashboard', 'exchange', Exchanges.logsBroadcast));
     });
 
     it('may not consume a work queue, nor publish order events', async () => {

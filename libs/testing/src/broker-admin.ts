@@ -112,3 +112,24 @@ export async function purgeQueues(rabbitmqUrl: string, queues: readonly string[]
     await close();
   }
 }
+
+/**
+ * Whether `queue` exists in the URL's vhost, asked with a passive declare on a connection of its own: an
+ * exclusive queue of another connection answers RESOURCE_LOCKED, which means it exists.
+ */
+export async function queueExists(queue: string, rabbitmqUrl = testConfig.rabbitmqUrl): Promise<boolean> {
+  const { connection, close } = await connectToolToBroker(rabbitmqUrl, 'queue-exists');
+  connection.on('error', () => undefined);
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    return await channel.checkQueue(queue).then(
+      () => true,
+      (error: Error) =>
+        /RESOURCE.LOCKED/.test(error.message) ||
+        (/NOT.FOUND/.test(error.message) ? false : Promise.reject(error)),
+    );
+  } finally {
+    await close().catch(() => undefined);
+  }
+}

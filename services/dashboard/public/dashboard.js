@@ -541,6 +541,10 @@
         el('li', {}, [
           el('span', { class: 'when', text: `${e.at.slice(11, 19)} ${e.service} ${e.level}: ` }),
           el('span', { text: e.message }),
+          // follow.js follows the order when it is clicked.
+          ...(e.orderId
+            ? [el('span', { class: 'subtle', 'data-order-id': e.orderId, text: ' follow' })]
+            : []),
         ]),
       ),
     );

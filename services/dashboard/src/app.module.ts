@@ -6,6 +6,8 @@ import { DashboardOperatorGuard } from './auth/dashboard-operator.guard';
 import { SessionController } from './auth/session.controller';
 import { SignInFormParser } from './auth/sign-in-form.parser';
 import { DASHBOARD_CONFIG, type DashboardConfig } from './config/dashboard.config';
+import { FollowController } from './follow/follow.controller';
+import { OrderFollows } from './follow/order-follows';
 import { PageController } from './page/page.controller';
 import { FlashSaleRunner } from './sales/flash-sale.runner';
 import { SalesController } from './sales/sales.controller';
@@ -47,7 +49,7 @@ class DashboardCoreModule {
       module: DashboardCoreModule,
       global: true,
       exports: [SnapshotHealthCheck],
-      controllers: [PageController, EventsController, SalesController, SessionController],
+      controllers: [PageController, EventsController, SalesController, SessionController, FollowController],
       providers: [
         { provide: DASHBOARD_CONFIG, useValue: config },
         { provide: WATCHED_TOPOLOGY, useValue: topology },
@@ -70,6 +72,7 @@ class DashboardCoreModule {
         DashboardOperatorGuard,
         SignInFormParser,
         FlashSaleRunner,
+        OrderFollows,
         SnapshotCollector,
         SnapshotHealthCheck,
       ],

@@ -18,6 +18,8 @@ const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
 const ASSETS: Record<string, { path: string; type: string }> = {
   'dashboard.js': { path: join(PUBLIC_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
   'dashboard.css': { path: join(PUBLIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  'follow.js': { path: join(PUBLIC_DIR, 'follow.js'), type: 'text/javascript; charset=utf-8' },
+  'follow.css': { path: join(PUBLIC_DIR, 'follow.css'), type: 'text/css; charset=utf-8' },
   'uPlot.iife.min.js': { path: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   'uPlot.min.css': { path: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };

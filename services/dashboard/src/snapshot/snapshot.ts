@@ -143,6 +143,8 @@ export interface RecentError {
   level: string;
   message: string;
   correlationId?: string;
+  /** The order it concerns: the page lets an operator follow it. */
+  orderId?: string;
 }
 
 export interface SaleTick {

@@ -38,5 +38,6 @@ export async function readRecentErrors(
       level: record.level,
       message: record.message,
       ...(record.correlationId ? { correlationId: record.correlationId } : {}),
+      ...(record.orderId ? { orderId: record.orderId } : {}),
     }));
 }

@@ -3,6 +3,7 @@ import { ApiError } from '@shop/service-kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DashboardOperatorGuard } from '../auth/dashboard-operator.guard';
 import { DASHBOARD_CONFIG, type DashboardConfig } from '../config/dashboard.config';
+import { openEventStream } from './event-stream';
 import { SseHub } from './sse-hub';
 
 @Controller('events')
@@ -31,15 +32,7 @@ export class EventsController {
         `${this.config.DASHBOARD_MAX_STREAMS} pages are already connected (DASHBOARD_MAX_STREAMS): close one.`,
       );
     }
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      // Tells a proxy such as nginx not to buffer the stream.
-      'x-accel-buffering': 'no',
-    });
+    const response = openEventStream(reply);
     const header = request.headers['last-event-id'];
     const detach = this.hub.attach(response, (Array.isArray(header) ? header[0] : header) ?? lastEventId);
     request.raw.once('close', detach);

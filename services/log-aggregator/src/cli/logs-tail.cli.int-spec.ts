@@ -1,9 +1,24 @@
-import { Exchanges, type LogRecordV1 } from '@shop/contracts';
+import { Exchanges, OrderSteps, Queues, type LogRecordV1 } from '@shop/contracts';
 import { attachLogPublisher, JsonLogger, runWithLogContext } from '@shop/logging';
-import { BrokerProbe, testConfig, waitFor } from '@shop/testing';
-import amqp from 'amqplib';
+import {
+  BrokerProbe,
+  createTestPool,
+  freePort,
+  insertProduct,
+  queueExists,
+  resetDatabase,
+  SmtpSink,
+  startServiceProcess,
+  startWorkerProcesses,
+  testConfig,
+  testRabbitmqUrlAs,
+  waitFor,
+  type ServiceProcess,
+} from '@shop/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { declareLogTopology, logRecord, publishLogRecord } from '../testing/log-aggregator.harness';
 
@@ -47,23 +62,6 @@ async function startTail(args: string[]): Promise<Tail> {
     { timeoutMs: 20_000 },
   );
   return { child, stdout: () => stdout, stderr: () => stderr, queue, exited };
-}
-
-async function queueExists(queue: string): Promise<boolean> {
-  const connection = await amqp.connect(testConfig.rabbitmqUrl);
-  try {
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined);
-    // An exclusive queue of another connection answers RESOURCE_LOCKED: it exists.
-    return await channel.checkQueue(queue).then(
-      () => true,
-      (error: Error) =>
-        /RESOURCE.LOCKED/.test(error.message) ||
-        (/NOT.FOUND/.test(error.message) ? false : Promise.reject(error)),
-    );
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
 
 describe('npm run logs:tail (a real process against the test vhost)', () => {
@@ -233,6 +231,74 @@ describe('npm run logs:tail (a real process against the test vhost)', () => {
     // Published after the other one on the same channel: had that been routed here, it would be here first.
     await waitFor('the record of that request', () => tail.stdout().includes('the followed request'));
     expect(tail.stdout()).not.toContain('another request');
+  });
+
+  it("--order shows a real order's records from order-api, notify-worker and report-worker, and none of another order placed beside it", async () => {
+    const pool = createTestPool();
+    const smtp = new SmtpSink();
+    const processes: ServiceProcess[] = [];
+    try {
+      await resetDatabase(pool);
+      await broker.purge(Queues.orderNotify, Queues.orderReport, Queues.orderStatus);
+      await insertProduct(pool, { sku: 'TAIL-TEA', name: '追踪 tea', priceCents: 650, stock: 10 });
+      await smtp.start();
+      // order-api first, alone: both orders wait in the work queues until the followers are there.
+      const api = await startServiceProcess(
+        'order-api',
+        {
+          RABBITMQ_URL: testRabbitmqUrlAs('order-api'),
+          DATABASE_URL: testConfig.databaseUrlOf('order-api'),
+          IDENTITY_JWKS_URL: `http://127.0.0.1:${await freePort()}/.well-known/jwks.json`,
+        },
+        { port: await freePort() },
+      );
+      processes.push(api);
+      const place = async (i: number): Promise<string> => {
+        const response = await fetch(`${api.baseUrl}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            customer: { email: `tail${i}@example.kr`, name: '추적' },
+            items: [{ sku: 'TAIL-TEA', quantity: 1 }],
+          }),
+        });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { id: string }).id;
+      };
+      const orders = [await place(1), await place(2)];
+      const tails = await Promise.all(orders.map((orderId) => tailOf(['--order', orderId, '--json'])));
+      processes.push(
+        ...(await startWorkerProcesses({
+          smtpUrl: smtp.url,
+          reportsDir: await mkdtemp(join(tmpdir(), 'tail-reports-')),
+        })),
+      );
+
+      const services = ['order-api', 'notify-worker', 'report-worker'];
+      for (const [i, tail] of tails.entries()) {
+        const records = await waitFor(
+          `records of order ${orders[i]} from ${services.join(', ')}`,
+          () => {
+            const shown = tail
+              .stdout()
+              .split('\n')
+              .filter((line) => line !== '')
+              .map((line) => JSON.parse(line) as LogRecordV1);
+            return services.every((service) => shown.some((record) => record.service === service)) && shown;
+          },
+          { timeoutMs: 30_000 },
+        );
+        expect(records.every((record) => record.orderId === orders[i])).toBe(true);
+        expect(tail.stdout()).not.toContain(orders[1 - i]);
+        expect(records.map((record) => record.step)).toEqual(
+          expect.arrayContaining([OrderSteps.emailSent, OrderSteps.pdfWritten, OrderSteps.statusApplied]),
+        );
+      }
+    } finally {
+      await Promise.all(processes.map((process) => process.stop()));
+      await smtp.stop();
+      await pool.end();
+    }
   });
 
   it('refuses an unknown option with the usage', async () => {
