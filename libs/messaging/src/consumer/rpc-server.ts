@@ -2,7 +2,7 @@ import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { brokerUserOf } from '@shop/broker';
 import { assertMessageSize, jsonMessageProperties } from '@shop/contracts';
-import { runWithCorrelationId } from '@shop/logging';
+import { runWithLogContext } from '@shop/logging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -122,7 +122,14 @@ export class RpcServer {
         count('refused');
         return;
       }
-      const reply = await runWithCorrelationId(String(correlationId), () => answer(message));
+      // Logged like a work-queue message: with where it came through (and its order, once the answer reads it).
+      const context = {
+        correlationId: String(correlationId),
+        exchange: message.fields.exchange,
+        routingKey: message.fields.routingKey,
+        queue,
+      };
+      const reply = await runWithLogContext(context, () => answer(message));
       if (deadline !== undefined && Date.now() >= deadline) {
         this.logger.warn(`${queue}: request ${correlationId} answered after its deadline; reply not sent`);
         count('dropped');

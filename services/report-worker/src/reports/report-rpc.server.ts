@@ -9,6 +9,7 @@ import {
   validateMessage,
   type ReportErrorCode,
 } from '@shop/contracts';
+import { setLogOrderId } from '@shop/logging';
 import { RpcServer, type RpcOutcome, type RpcReply } from '@shop/messaging';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +55,7 @@ export class ReportRpcServer implements OnApplicationBootstrap {
     const validation = validateMessage(ReportRequestV1, message.content);
     if (!validation.ok) return errorReply(ReportErrorCodes.invalidRequest, validation.reason);
     const request = validation.message;
+    setLogOrderId(request.orderId);
     if (request.order && request.order.orderId.toLowerCase() !== request.orderId.toLowerCase()) {
       return errorReply(ReportErrorCodes.invalidRequest, 'order.orderId differs from orderId');
     }
