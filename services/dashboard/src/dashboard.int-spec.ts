@@ -2,46 +2,25 @@ import { DEFAULT_PAYMENT_WINDOW_MS, paymentDueQueueOf, SANDBOX_CARDS } from '@sh
 import { insertProduct, parsePrometheusText, sampleValue, testSecrets, waitFor } from '@shop/testing';
 import type { DashboardSnapshot, SaleStatus } from './snapshot/snapshot';
 import { DashboardSystem, type PlacedOrder } from './testing/dashboard-system.harness';
+import { readEventStream, type ServerSentEvent } from './testing/event-stream.reader';
 
 /** Tools use the dashboard with the operator token itself (the browser signs in for a cookie instead). */
 const operator = { authorization: `Bearer ${testSecrets.OPS_TOKEN}` };
 
-interface ServerSentEvent {
-  id: string;
-  event: string;
-  data: string;
-}
-
 /** Reads `count` events from GET /events (sending `lastEventId` as a reconnecting browser does), then hangs up. */
 async function readEvents(baseUrl: string, count: number, lastEventId?: string): Promise<ServerSentEvent[]> {
-  const controller = new AbortController();
-  const response = await fetch(`${baseUrl}/events`, {
-    headers: lastEventId ? { ...operator, 'last-event-id': lastEventId } : operator,
-    signal: controller.signal,
-  });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: ServerSentEvent[] = [];
-  let buffered = '';
+  const stream = await readEventStream(
+    `${baseUrl}/events`,
+    lastEventId ? { ...operator, 'last-event-id': lastEventId } : operator,
+  );
   try {
-    while (events.length < count) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error('the stream ended');
-      buffered += value;
-      let end: number;
-      while ((end = buffered.indexOf('\n\n')) !== -1) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(block)?.[1];
-        const id = field('id');
-        if (id) events.push({ id, event: field('event') ?? 'message', data: field('data') ?? '' });
-      }
-    }
+    expect(stream.status).toBe(200);
+    expect(stream.contentType).toBe('text/event-stream; charset=utf-8');
+    await waitFor(`${count} events`, () => stream.events.length >= count);
   } finally {
-    controller.abort();
+    stream.close();
   }
-  return events.slice(0, count);
+  return stream.events.slice(0, count);
 }
 
 describe('dashboard (real services, broker, database and SMTP)', () => {

@@ -1,5 +1,12 @@
 import { OrderSteps, SANDBOX_CARDS, type LogRecordV1 } from '@shop/contracts';
-import { insertProduct, queueExists, testSecrets, waitFor } from '@shop/testing';
+import {
+  insertProduct,
+  launchChromium,
+  queueExists,
+  saveScreenshot,
+  testSecrets,
+  waitFor,
+} from '@shop/testing';
 import { DashboardSystem } from '../testing/dashboard-system.harness';
 import { readEventStream, type EventStreamReader } from '../testing/event-stream.reader';
 import { FOLLOW_LIMITS } from './order-follows';
@@ -124,6 +131,53 @@ describe('dashboard: follow an order (real services, broker, database and SMTP)'
     // The page goes away: the follow ends and its queue with it.
     stream.close();
     await waitFor('the follow’s queue to be gone', async () => !(await queueExists(queue)));
+  });
+
+  it('the page (Chromium) follows a pasted order id: its timeline grows live, its queue goes when the page does', async () => {
+    const order = await system.placeOrderToPay('FOLLOW-TEA', 4);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const policyViolations: string[] = [];
+      page.on('console', (message) => {
+        if (/Content Security Policy|Content-Security-Policy/i.test(message.text()))
+          policyViolations.push(message.text());
+      });
+      await page.goto(system.url('dashboard'));
+      await page.fill('input[name="token"]', testSecrets.OPS_TOKEN);
+      await Promise.all([
+        page.waitForURL(`${system.url('dashboard')}/`),
+        page.click('[data-testid="sign-in-submit"]'),
+      ]);
+      await page.fill('[data-testid="follow-order-id"]', order.id);
+      await page.click('[data-testid="follow-start"]');
+      const queue = await waitFor(
+        'the follow’s queue on the page',
+        async () =>
+          (await page.locator('[data-testid="follow-state"]').getAttribute('data-queue')) ?? undefined,
+      );
+      expect(await queueExists(queue)).toBe(true);
+
+      expect(await system.act(order, { pay: SANDBOX_CARDS.succeeds })).toBe(202);
+      const timeline = page.locator('[data-testid="follow-timeline"] li');
+      await waitFor('the payment on the timeline', async () =>
+        (await timeline.evaluateAll((items) => items.map((item) => item.getAttribute('data-step')))).includes(
+          OrderSteps.paymentApplied,
+        ),
+      );
+      const charged = page.locator(
+        `[data-testid="follow-timeline"] li[data-step="${OrderSteps.paymentCharged}"]`,
+      );
+      expect(await charged.getAttribute('data-service')).toBe('payment');
+      expect(await charged.textContent()).toContain('payment · payment.requested → payment_requests');
+      expect(policyViolations).toEqual([]);
+      await saveScreenshot(page, 'dashboard-follow-an-order');
+
+      await page.close();
+      await waitFor('the follow’s queue to be gone with the page', async () => !(await queueExists(queue)));
+    } finally {
+      await browser.close();
+    }
   });
 
   it(`allows ${FOLLOW_LIMITS.perSession} follows per session at once, refuses one more with 429 TOO_MANY_FOLLOWS, and a bad id with 400`, async () => {
