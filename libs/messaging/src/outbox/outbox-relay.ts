@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { envelopeOf } from '@shop/contracts';
+import { envelopeOf, OrderSteps } from '@shop/contracts';
+import { logEntry, runWithCorrelationId } from '@shop/logging';
 import type { Pool, PoolClient } from 'pg';
 import { ConfirmedPublisher } from '../confirmed-publisher';
 import { OUTBOX_RELAY_OPTIONS, OUTBOX_RELAY_POOL, type OutboxRelayOptions } from './outbox-relay.options';
@@ -196,7 +197,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     );
   }
 
-  private publishRecord(record: OutboxRecord): Promise<void> {
+  private async publishRecord(record: OutboxRecord): Promise<void> {
     const { correlationId, ...headers } = record.headers;
     const envelope = envelopeOf({
       messageId: record.id,
@@ -205,7 +206,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       correlationId,
       data: record.data,
     });
-    return this.publisher.publish({
+    await this.publisher.publish({
       exchange: record.exchange,
       routingKey: record.routingKey,
       body: Buffer.from(JSON.stringify(envelope)),
@@ -215,6 +216,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       occurredAt: record.createdAt,
       headers,
     });
+    this.logPublished(record, correlationId);
+  }
+
+  /** One record per confirmed row about an order: the order's journey shows where each of its events went. */
+  private logPublished(record: OutboxRecord, correlationId: string): void {
+    const orderId = record.headers['order-id'];
+    if (!orderId) return;
+    const { exchange, routingKey } = record;
+    const text = `order ${orderId}: ${record.messageType} published to ${exchange || '(default exchange)'} with key ${routingKey}`;
+    runWithCorrelationId(correlationId, () =>
+      this.logger.log(logEntry(text, { orderId, step: OrderSteps.outboxPublished, exchange, routingKey })),
+    );
   }
 
   private scheduleSweep(delayMs: number): void {
