@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   Exchanges,
   MessageTypes,
@@ -7,17 +7,10 @@ import {
   type PaymentRequestedV1Data,
   RoutingKeys,
 } from '@shop/contracts';
-import {
-  eachAloneIfBatchFails,
-  GroupCommit,
-  inTransaction,
-  isStatementError,
-  type ItemResult,
-  PG_POOL,
-} from '@shop/db';
-import { addToOutbox, OutboxRelay, type OutboxRecord } from '@shop/messaging';
+import { eachAloneIfBatchFails, GroupCommit, isStatementError, type ItemResult } from '@shop/db';
+import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import { OrderRepository, type OrderLifecycleRecord } from '../orders/order.repository';
 import {
   decide,
   type LifecycleChanges,
@@ -49,65 +42,39 @@ const MAX_EVENTS_PER_TRANSACTION = 500;
  */
 const EVENT_LINGER_MS = 20;
 
-/** An order's lifecycle columns as stored: what `decide` reads, and what a transition writes back. */
-interface LifecycleRow {
-  id: string;
-  status: OrderStatus;
-  pay_by: Date;
-  payment_id: string | null;
-  payment_pending: boolean;
-  payment_failure: string | null;
-  paid_payment_id: string | null;
-  late_payment_id: string | null;
-  paid_at: Date | null;
-  completed_at: Date | null;
-  cancelled_at: Date | null;
-  expired_at: Date | null;
-  refunded_at: Date | null;
-  cancel_requested_at: Date | null;
-  stock_returned_at: Date | null;
-  notified_at: Date | null;
-  reported_at: Date | null;
-  customer_email: string;
-  customer_name: string;
-  total_cents: number;
-  currency: string;
-  correlation_id: string;
-}
-
-const stateOf = (row: LifecycleRow): OrderLifecycleState => ({
-  status: row.status,
-  payBy: row.pay_by,
-  paymentId: row.payment_id,
-  paymentPending: row.payment_pending,
-  paidPaymentId: row.paid_payment_id,
-  latePaymentId: row.late_payment_id,
-  cancelRequested: row.cancel_requested_at !== null,
-  refunded: row.refunded_at !== null,
-  notified: row.notified_at !== null,
-  reported: row.reported_at !== null,
+const stateOf = (order: OrderLifecycleRecord): OrderLifecycleState => ({
+  status: order.status,
+  payBy: order.payBy,
+  paymentId: order.paymentId,
+  paymentPending: order.paymentPending,
+  paidPaymentId: order.paidPaymentId,
+  latePaymentId: order.latePaymentId,
+  cancelRequested: order.cancelRequestedAt !== null,
+  refunded: order.refundedAt !== null,
+  notified: order.notifiedAt !== null,
+  reported: order.reportedAt !== null,
 });
 
-/** The row with a decision's changes written in (a column set once keeps its first value). */
-function withChanges(row: LifecycleRow, changes: LifecycleChanges): LifecycleRow {
+/** The order with a decision's changes written in (a time set once keeps its first value). */
+function withChanges(order: OrderLifecycleRecord, changes: LifecycleChanges): OrderLifecycleRecord {
   const once = (current: Date | null, next: Date | undefined) => current ?? next ?? null;
   return {
-    ...row,
-    status: changes.status ?? row.status,
-    payment_id: changes.paymentId ?? row.payment_id,
-    payment_pending: changes.paymentPending ?? row.payment_pending,
-    payment_failure: changes.paymentFailure === undefined ? row.payment_failure : changes.paymentFailure,
-    paid_payment_id: changes.paidPaymentId ?? row.paid_payment_id,
-    late_payment_id: changes.latePaymentId ?? row.late_payment_id,
-    paid_at: once(row.paid_at, changes.paidAt),
-    completed_at: once(row.completed_at, changes.completedAt),
-    cancelled_at: once(row.cancelled_at, changes.cancelledAt),
-    expired_at: once(row.expired_at, changes.expiredAt),
-    refunded_at: once(row.refunded_at, changes.refundedAt),
-    cancel_requested_at: once(row.cancel_requested_at, changes.cancelRequestedAt),
-    stock_returned_at: once(row.stock_returned_at, changes.stockReturnedAt),
-    notified_at: once(row.notified_at, changes.notifiedAt),
-    reported_at: once(row.reported_at, changes.reportedAt),
+    ...order,
+    status: changes.status ?? order.status,
+    paymentId: changes.paymentId ?? order.paymentId,
+    paymentPending: changes.paymentPending ?? order.paymentPending,
+    paymentFailure: changes.paymentFailure === undefined ? order.paymentFailure : changes.paymentFailure,
+    paidPaymentId: changes.paidPaymentId ?? order.paidPaymentId,
+    latePaymentId: changes.latePaymentId ?? order.latePaymentId,
+    paidAt: once(order.paidAt, changes.paidAt),
+    completedAt: once(order.completedAt, changes.completedAt),
+    cancelledAt: once(order.cancelledAt, changes.cancelledAt),
+    expiredAt: once(order.expiredAt, changes.expiredAt),
+    refundedAt: once(order.refundedAt, changes.refundedAt),
+    cancelRequestedAt: once(order.cancelRequestedAt, changes.cancelRequestedAt),
+    stockReturnedAt: once(order.stockReturnedAt, changes.stockReturnedAt),
+    notifiedAt: once(order.notifiedAt, changes.notifiedAt),
+    reportedAt: once(order.reportedAt, changes.reportedAt),
   };
 }
 
@@ -119,7 +86,7 @@ const EMAIL_ROUTES: Record<LifecycleEmail, { routingKey: string; type: string }>
 };
 
 /**
- * Applies lifecycle events to orders: the one writer of an order after its placement. Every event goes
+ * Applies lifecycle events to orders, in OrderRepository's lifecycle transactions. Every event goes
  * through `decide` (the transition table) while the order's row is locked, so concurrent events for one
  * order are decided one after the other on the state the previous one left. What a transition brings
  * along commits in the same transaction: the units back to stock, and the outbox rows of the payment or
@@ -136,7 +103,7 @@ export class OrderLifecycleStore {
   private readonly events = this.batching(EVENT_LINGER_MS);
 
   constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly orders: OrderRepository,
     private readonly relay: OutboxRelay,
   ) {}
 
@@ -163,135 +130,48 @@ export class OrderLifecycleStore {
 
   private async applyBatch(commands: LifecycleCommand[]): Promise<ItemResult<LifecycleResult>[]> {
     const now = new Date();
-    const { results, outbox } = await inTransaction(this.pool, async (client) => {
-      const rows = await this.lockOrders(client, commands);
-      const touched = new Set<string>();
-      const stockBack: string[] = [];
-      const outbox: OutboxRecord[] = [];
-      const results = commands.map((command): ItemResult<LifecycleResult> => {
-        const key = command.orderId.toLowerCase();
-        const row = rows.get(key);
-        if (!row) return { ok: true, value: { outcome: 'unknown-order' } };
-        const decision = decide(stateOf(row), command.event, now);
-        if (decision.outcome !== 'changed') return { ok: true, value: { ...decision, status: row.status } };
-        const next = withChanges(row, decision.changes);
-        rows.set(key, next);
-        touched.add(key);
-        for (const effect of decision.effects) {
-          if (effect.type === 'return-stock') stockBack.push(next.id);
-          else outbox.push(this.outboxRecordOf(effect, next, command, now));
-        }
-        return { ok: true, value: { ...decision, status: next.status } };
-      });
-      await this.writeOrders(
-        client,
-        [...touched].map((key) => rows.get(key) as LifecycleRow),
-      );
-      if (stockBack.length > 0) await this.returnStock(client, stockBack);
-      await addToOutbox(client, outbox);
-      return { results, outbox };
-    });
+    const { result, outbox } = await this.orders.changeLifecycles(
+      commands.map((command) => command.orderId),
+      (orders) => {
+        const changed = new Set<string>();
+        const stockBackOf: string[] = [];
+        const outbox: OutboxRecord[] = [];
+        const result = commands.map((command): ItemResult<LifecycleResult> => {
+          const key = command.orderId.toLowerCase();
+          const order = orders.get(key);
+          if (!order) return { ok: true, value: { outcome: 'unknown-order' } };
+          const decision = decide(stateOf(order), command.event, now);
+          if (decision.outcome !== 'changed')
+            return { ok: true, value: { ...decision, status: order.status } };
+          const next = withChanges(order, decision.changes);
+          orders.set(key, next);
+          changed.add(key);
+          for (const effect of decision.effects) {
+            if (effect.type === 'return-stock') stockBackOf.push(next.id);
+            else outbox.push(this.outboxRecordOf(effect, next, command, now));
+          }
+          return { ok: true, value: { ...decision, status: next.status } };
+        });
+        return {
+          changed: [...changed].map((key) => orders.get(key) as OrderLifecycleRecord),
+          stockBackOf,
+          outbox,
+          result,
+        };
+      },
+    );
     if (outbox.length > 0) this.relay.relayCommitted(outbox);
-    return results;
-  }
-
-  /** The orders named by the batch, locked in id order so concurrent transactions cannot deadlock. */
-  private async lockOrders(
-    client: PoolClient,
-    commands: LifecycleCommand[],
-  ): Promise<Map<string, LifecycleRow>> {
-    const { rows } = await client.query<LifecycleRow>({
-      name: 'lock-order-lifecycle-v1',
-      text: `SELECT o.id::text AS id, o.status::text AS status, o.pay_by, o.payment_id::text AS payment_id,
-                    o.payment_pending, o.payment_failure, o.paid_payment_id::text AS paid_payment_id,
-                    o.late_payment_id::text AS late_payment_id, o.paid_at, o.completed_at, o.cancelled_at,
-                    o.expired_at, o.refunded_at, o.cancel_requested_at, o.stock_returned_at, o.notified_at,
-                    o.reported_at, o.customer_email, o.customer_name, o.total_cents,
-                    trim(o.currency) AS currency, o.correlation_id
-               FROM orders o
-              WHERE o.id = ANY($1::uuid[])
-              ORDER BY o.id
-                FOR UPDATE`,
-      values: [[...new Set(commands.map((command) => command.orderId.toLowerCase()))]],
-    });
-    return new Map(rows.map((row) => [row.id, row]));
-  }
-
-  private async writeOrders(client: PoolClient, rows: LifecycleRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const column = <K extends keyof LifecycleRow>(name: K) => rows.map((row) => row[name]);
-    await client.query({
-      name: 'write-order-lifecycle-v1',
-      text: `UPDATE orders o
-                SET status = u.status::order_status, payment_id = u.payment_id,
-                    payment_pending = u.payment_pending, payment_failure = u.payment_failure,
-                    paid_payment_id = u.paid_payment_id, late_payment_id = u.late_payment_id,
-                    paid_at = u.paid_at, completed_at = u.completed_at, cancelled_at = u.cancelled_at,
-                    expired_at = u.expired_at, refunded_at = u.refunded_at,
-                    cancel_requested_at = u.cancel_requested_at, stock_returned_at = u.stock_returned_at,
-                    notified_at = u.notified_at, reported_at = u.reported_at, updated_at = now()
-               FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::boolean[], $5::text[], $6::uuid[], $7::uuid[],
-                           $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
-                           $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
-                           $16::timestamptz[])
-                    AS u(id, status, payment_id, payment_pending, payment_failure, paid_payment_id,
-                         late_payment_id, paid_at, completed_at, cancelled_at, expired_at, refunded_at,
-                         cancel_requested_at, stock_returned_at, notified_at, reported_at)
-              WHERE o.id = u.id`,
-      values: [
-        column('id'),
-        column('status'),
-        column('payment_id'),
-        column('payment_pending'),
-        column('payment_failure'),
-        column('paid_payment_id'),
-        column('late_payment_id'),
-        column('paid_at'),
-        column('completed_at'),
-        column('cancelled_at'),
-        column('expired_at'),
-        column('refunded_at'),
-        column('cancel_requested_at'),
-        column('stock_returned_at'),
-        column('notified_at'),
-        column('reported_at'),
-      ],
-    });
-  }
-
-  /**
-   * The ended reservations' units back to their products, in the transaction that ended them. Products
-   * are locked in id order, as place_orders locks them; the update raises the stock-replenished
-   * notification, so every instance's sold-out markers forget those products.
-   */
-  private async returnStock(client: PoolClient, orderIds: string[]): Promise<void> {
-    await client.query({
-      name: 'return-reserved-stock-v1',
-      text: `WITH returned AS (
-               SELECT i.product_id, sum(i.quantity)::int AS units
-                 FROM order_items i
-                WHERE i.order_id = ANY($1::uuid[])
-                GROUP BY i.product_id
-             ),
-             locked AS (
-               SELECT p.id FROM products p JOIN returned r ON r.product_id = p.id ORDER BY p.id FOR UPDATE OF p
-             )
-             UPDATE products p
-                SET stock = p.stock + r.units, updated_at = now()
-               FROM returned r
-              WHERE p.id = r.product_id AND p.id IN (SELECT id FROM locked)`,
-      values: [orderIds],
-    });
+    return result;
   }
 
   /** The message an effect sends, as an outbox row. */
   private outboxRecordOf(
     effect: Exclude<LifecycleEffect, { type: 'return-stock' }>,
-    order: LifecycleRow,
+    order: OrderLifecycleRecord,
     command: LifecycleCommand,
     now: Date,
   ): OutboxRecord {
-    const money = { amountCents: order.total_cents, currency: order.currency };
+    const money = { amountCents: order.totalCents, currency: order.currency };
     let exchange: string;
     let routingKey: string;
     let type: string;
@@ -321,29 +201,33 @@ export class OrderLifecycleStore {
       routingKey,
       messageType: type,
       data,
-      headers: { correlationId: order.correlation_id, 'order-id': order.id },
+      headers: { correlationId: order.correlationId, 'order-id': order.id },
       createdAt: now,
     };
   }
 }
 
 /** What a lifecycle email tells: the order after the transition, and the refund when money went back. */
-function lifecycleEmailData(email: LifecycleEmail, order: LifecycleRow, now: Date): OrderLifecycleV1Data {
+function lifecycleEmailData(
+  email: LifecycleEmail,
+  order: OrderLifecycleRecord,
+  now: Date,
+): OrderLifecycleV1Data {
   const refundReason =
     email === 'refunded'
-      ? order.late_payment_id !== null && order.status !== 'refunded'
+      ? order.latePaymentId !== null && order.status !== 'refunded'
         ? ('late-payment' as const)
         : ('provider' as const)
-      : email === 'cancelled' && order.refunded_at !== null
+      : email === 'cancelled' && order.refundedAt !== null
         ? ('cancelled' as const)
         : undefined;
   return {
     orderId: order.id,
     status: order.status,
     at: now.toISOString(),
-    customer: { email: order.customer_email, name: order.customer_name },
-    totalCents: order.total_cents,
+    customer: { email: order.customerEmail, name: order.customerName },
+    totalCents: order.totalCents,
     currency: order.currency,
-    ...(refundReason && { refund: { amountCents: order.total_cents, reason: refundReason } }),
+    ...(refundReason && { refund: { amountCents: order.totalCents, reason: refundReason } }),
   };
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ORDER_STATUSES } from '@shop/contracts';
-import { PG_POOL, queryKeepingConnection } from '@shop/db';
-import { outboxRecordFromRow, type OutboxRecord } from '@shop/messaging';
-import type { Pool } from 'pg';
+import { inTransaction, PG_POOL, queryKeepingConnection } from '@shop/db';
+import { addToOutbox, outboxRecordFromRow, type OutboxRecord } from '@shop/messaging';
+import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { ORDER_API_CONFIG, type OrderApiConfig } from '../config/order-api.config';
 import {
@@ -43,6 +43,25 @@ export interface PlacedInBatch {
   outbox: OutboxRecord[];
 }
 
+/** The columns an order's lifecycle moves (the transition table's state, and when each step happened). */
+const lifecycleFields = {
+  status: z.enum(ORDER_STATUSES),
+  payBy: z.date(),
+  paymentId: z.string().nullable(),
+  paymentPending: z.boolean(),
+  paymentFailure: z.string().nullable(),
+  paidPaymentId: z.string().nullable(),
+  latePaymentId: z.string().nullable(),
+  paidAt: z.date().nullable(),
+  completedAt: z.date().nullable(),
+  cancelledAt: z.date().nullable(),
+  expiredAt: z.date().nullable(),
+  refundedAt: z.date().nullable(),
+  cancelRequestedAt: z.date().nullable(),
+  notifiedAt: z.date().nullable(),
+  reportedAt: z.date().nullable(),
+};
+
 /** An order and its lines as order-api stores them (the rows, checked at run time). */
 const OrderRecord = z.object({
   id: z.string(),
@@ -51,24 +70,10 @@ const OrderRecord = z.object({
   customerEmail: z.string(),
   customerName: z.string(),
   customerId: z.string().nullable(),
-  status: z.enum(ORDER_STATUSES),
   totalCents: z.number().int(),
   currency: z.string(),
   createdAt: z.date(),
-  notifiedAt: z.date().nullable(),
-  reportedAt: z.date().nullable(),
-  payBy: z.date(),
-  paidAt: z.date().nullable(),
-  completedAt: z.date().nullable(),
-  cancelledAt: z.date().nullable(),
-  expiredAt: z.date().nullable(),
-  refundedAt: z.date().nullable(),
-  cancelRequestedAt: z.date().nullable(),
-  paymentId: z.string().nullable(),
-  paymentPending: z.boolean(),
-  paymentFailure: z.string().nullable(),
-  paidPaymentId: z.string().nullable(),
-  latePaymentId: z.string().nullable(),
+  ...lifecycleFields,
   items: z.array(
     z.object({
       lineNo: z.number().int(),
@@ -80,6 +85,29 @@ const OrderRecord = z.object({
   ),
 });
 export type OrderRecord = z.infer<typeof OrderRecord>;
+
+/** What a transition reads of an order under its row lock, and what it writes back (checked at run time). */
+const OrderLifecycleRecord = z.object({
+  id: z.string(),
+  ...lifecycleFields,
+  stockReturnedAt: z.date().nullable(),
+  customerEmail: z.string(),
+  customerName: z.string(),
+  totalCents: z.number().int(),
+  currency: z.string(),
+  correlationId: z.string(),
+});
+export type OrderLifecycleRecord = z.infer<typeof OrderLifecycleRecord>;
+
+/** What one lifecycle transaction writes: the orders it changed, and what their transitions bring along. */
+export interface LifecycleWrites<Result> {
+  changed: OrderLifecycleRecord[];
+  /** Orders whose reservation ended: their units go back to stock. */
+  stockBackOf: string[];
+  outbox: OutboxRecord[];
+  /** The caller's own answer, handed back after COMMIT. */
+  result: Result;
+}
 
 // One round trip: the order and its lines, in line order (the lines read only for the rows returned, so
 // a page of orders never aggregates more than its own).
@@ -101,11 +129,12 @@ const ORDER_WITH_ITEMS = `
     FROM orders o`;
 
 /**
- * The SQL of orders in order-api, on the pg pool: placing a batch (`place_orders`), the reads, and the
- * order-key lookups of sold-out products. Rows come back checked and typed; statement errors reach the
- * caller unchanged for OrderPlacementBatcher to split on (isStatementError). Plain pg rather than
- * Prisma on purpose: order-api then never loads Prisma's query compiler. An order's changes after its
- * placement are OrderLifecycleStore's.
+ * The one owner of orders' SQL in order-api, on the pg pool: placing a batch (`place_orders`), the
+ * reads, the order-key lookups of sold-out products, and the lifecycle transactions (status changes,
+ * payments, cancellations, deadlines) whose decisions OrderLifecycleStore takes. Rows come back checked
+ * and typed; statement errors reach the caller unchanged, for the group commits to split on
+ * (isStatementError). Plain pg rather than Prisma on purpose: order-api then never loads Prisma's query
+ * compiler.
  */
 @Injectable()
 export class OrderRepository {
@@ -156,6 +185,25 @@ export class OrderRepository {
     );
     const warmed = clients.filter(Boolean).length;
     if (warmed < this.poolSize) this.logger.warn(`warmed ${warmed} of ${this.poolSize} database connections`);
+  }
+
+  /**
+   * One transaction of lifecycle changes: locks the orders (in id order, then their products in id order
+   * as place_orders does, so concurrent transactions cannot deadlock), lets `change` decide on them under
+   * the locks (it must not do I/O), then writes the changed orders, the ended reservations' units back to
+   * stock and the outbox rows, and commits. A statement error means none of it was written.
+   */
+  async changeLifecycles<Result>(
+    orderIds: readonly string[],
+    change: (orders: Map<string, OrderLifecycleRecord>) => LifecycleWrites<Result>,
+  ): Promise<LifecycleWrites<Result>> {
+    return inTransaction(this.pool, async (client) => {
+      const writes = change(await this.lockLifecycles(client, orderIds));
+      await this.writeLifecycles(client, writes.changed);
+      if (writes.stockBackOf.length > 0) await this.returnReservedStock(client, writes.stockBackOf);
+      await addToOutbox(client, writes.outbox);
+      return writes;
+    });
   }
 
   /** Whether a key has an order, for a request the sold-out markers refuse and cannot decide alone. */
@@ -225,6 +273,105 @@ export class OrderRepository {
       `${ORDER_WITH_ITEMS} WHERE o.idempotency_key = $1`,
       idempotencyKey,
     );
+  }
+
+  /** By lower-case id. */
+  private async lockLifecycles(
+    client: PoolClient,
+    orderIds: readonly string[],
+  ): Promise<Map<string, OrderLifecycleRecord>> {
+    const { rows } = await client.query({
+      name: 'lock-order-lifecycle-v1',
+      text: `SELECT o.id::text AS "id", o.status::text AS "status", o.pay_by AS "payBy",
+                    o.payment_id::text AS "paymentId", o.payment_pending AS "paymentPending",
+                    o.payment_failure AS "paymentFailure", o.paid_payment_id::text AS "paidPaymentId",
+                    o.late_payment_id::text AS "latePaymentId", o.paid_at AS "paidAt",
+                    o.completed_at AS "completedAt", o.cancelled_at AS "cancelledAt",
+                    o.expired_at AS "expiredAt", o.refunded_at AS "refundedAt",
+                    o.cancel_requested_at AS "cancelRequestedAt", o.stock_returned_at AS "stockReturnedAt",
+                    o.notified_at AS "notifiedAt", o.reported_at AS "reportedAt",
+                    o.customer_email AS "customerEmail", o.customer_name AS "customerName",
+                    o.total_cents AS "totalCents", trim(o.currency) AS "currency",
+                    o.correlation_id AS "correlationId"
+               FROM orders o
+              WHERE o.id = ANY($1::uuid[])
+              ORDER BY o.id
+                FOR UPDATE`,
+      values: [[...new Set(orderIds.map((id) => id.toLowerCase()))]],
+    });
+    return new Map(
+      rows.map((row) => {
+        const order = OrderLifecycleRecord.parse(row);
+        return [order.id, order];
+      }),
+    );
+  }
+
+  private async writeLifecycles(client: PoolClient, orders: OrderLifecycleRecord[]): Promise<void> {
+    if (orders.length === 0) return;
+    const column = <K extends keyof OrderLifecycleRecord>(name: K) => orders.map((order) => order[name]);
+    await client.query({
+      name: 'write-order-lifecycle-v1',
+      text: `UPDATE orders o
+                SET status = u.status::order_status, payment_id = u.payment_id,
+                    payment_pending = u.payment_pending, payment_failure = u.payment_failure,
+                    paid_payment_id = u.paid_payment_id, late_payment_id = u.late_payment_id,
+                    paid_at = u.paid_at, completed_at = u.completed_at, cancelled_at = u.cancelled_at,
+                    expired_at = u.expired_at, refunded_at = u.refunded_at,
+                    cancel_requested_at = u.cancel_requested_at, stock_returned_at = u.stock_returned_at,
+                    notified_at = u.notified_at, reported_at = u.reported_at, updated_at = now()
+               FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::boolean[], $5::text[], $6::uuid[], $7::uuid[],
+                           $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+                           $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[],
+                           $16::timestamptz[])
+                    AS u(id, status, payment_id, payment_pending, payment_failure, paid_payment_id,
+                         late_payment_id, paid_at, completed_at, cancelled_at, expired_at, refunded_at,
+                         cancel_requested_at, stock_returned_at, notified_at, reported_at)
+              WHERE o.id = u.id`,
+      values: [
+        column('id'),
+        column('status'),
+        column('paymentId'),
+        column('paymentPending'),
+        column('paymentFailure'),
+        column('paidPaymentId'),
+        column('latePaymentId'),
+        column('paidAt'),
+        column('completedAt'),
+        column('cancelledAt'),
+        column('expiredAt'),
+        column('refundedAt'),
+        column('cancelRequestedAt'),
+        column('stockReturnedAt'),
+        column('notifiedAt'),
+        column('reportedAt'),
+      ],
+    });
+  }
+
+  /**
+   * The ended reservations' units back to their products, in the transaction that ended them. Products
+   * are locked in id order, as place_orders locks them; the update raises the stock-replenished
+   * notification, so every instance's sold-out markers forget those products.
+   */
+  private async returnReservedStock(client: PoolClient, orderIds: string[]): Promise<void> {
+    await client.query({
+      name: 'return-reserved-stock-v1',
+      text: `WITH returned AS (
+               SELECT i.product_id, sum(i.quantity)::int AS units
+                 FROM order_items i
+                WHERE i.order_id = ANY($1::uuid[])
+                GROUP BY i.product_id
+             ),
+             locked AS (
+               SELECT p.id FROM products p JOIN returned r ON r.product_id = p.id ORDER BY p.id FOR UPDATE OF p
+             )
+             UPDATE products p
+                SET stock = p.stock + r.units, updated_at = now()
+               FROM returned r
+              WHERE p.id = r.product_id AND p.id IN (SELECT id FROM locked)`,
+      values: [orderIds],
+    });
   }
 
   private async findOne(name: string, text: string, value: string): Promise<OrderRecord | undefined> {

@@ -30,6 +30,6 @@ import { StockReplenishedListener } from './stock-replenished.listener';
       inject: [ORDER_API_CONFIG],
     },
   ],
-  exports: [OrdersService, OrderAccess, WaitingRoom, SalesModule],
+  exports: [OrdersService, OrderAccess, OrderRepository, WaitingRoom, SalesModule],
 })
 export class OrdersModule {}
