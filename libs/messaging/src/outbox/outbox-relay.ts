@@ -53,18 +53,23 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Publishes rows that were just committed. Never throws: what fails here, the sweep retries. */
   relayCommitted(records: OutboxRecord[]): void {
     if (this.stopped || this.pendingIds.size + records.length > this.options.maxInFlight) return;
-    for (const record of records) {
+    const confirmed = records.map((record) => {
       this.pendingIds.add(record.id);
-      this.publishRecord(record).then(
-        () => this.markPublishedSoon(record.id),
+      return this.publishRecord(record).then(
+        () => {
+          this.markPublishedSoon(record.id);
+          return true;
+        },
         (error: Error) => {
           this.pendingIds.delete(record.id);
           this.logger.warn(
             `outbox ${record.id} not published yet (${error.message}); the sweep will retry it`,
           );
+          return false;
         },
       );
-    }
+    });
+    void Promise.all(confirmed).then((done) => this.logPublished(records.filter((_, i) => done[i])));
   }
 
   /**
@@ -134,7 +139,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         .map((row) => outboxRecordFromRow(row, row.created_at))
         .filter((record) => !this.pendingIds.has(record.id));
       const results = await Promise.allSettled(records.map((record) => this.publishRecord(record)));
-      const publishedIds = records.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+      const published = records.filter((_, i) => results[i].status === 'fulfilled');
+      const publishedIds = published.map((r) => r.id);
       const failures = records
         .map((record, i) => ({ record, result: results[i] }))
         .filter(
@@ -149,6 +155,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       await this.recordFailures(client, failures);
       await client.query('COMMIT');
+      this.logPublished(published);
       if (records.length > 0) {
         this.logger.log(
           `sweep published ${publishedIds.length} of ${records.length} pending outbox messages`,
@@ -216,18 +223,32 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       occurredAt: record.createdAt,
       headers,
     });
-    this.logPublished(record, correlationId);
   }
 
-  /** One record per confirmed row about an order: the order's journey shows where each of its events went. */
-  private logPublished(record: OutboxRecord, correlationId: string): void {
-    const orderId = record.headers['order-id'];
-    if (!orderId) return;
-    const { exchange, routingKey } = record;
-    const text = `order ${orderId}: ${record.messageType} published to ${exchange || '(default exchange)'} with key ${routingKey}`;
-    runWithCorrelationId(correlationId, () =>
-      this.logger.log(logEntry(text, { orderId, step: OrderSteps.outboxPublished, exchange, routingKey })),
-    );
+  /**
+   * One record per order and exchange for the rows confirmed together (an order's events usually go
+   * together): its journey shows where they were published, without a record per row on the hot path.
+   */
+  private logPublished(records: readonly OutboxRecord[]): void {
+    const byOrderAndExchange = new Map<string, OutboxRecord[]>();
+    for (const record of records) {
+      const orderId = record.headers['order-id'];
+      if (!orderId) continue;
+      const key = `${orderId}\n${record.exchange}`;
+      const group = byOrderAndExchange.get(key);
+      if (group) group.push(record);
+      else byOrderAndExchange.set(key, [record]);
+    }
+    for (const group of byOrderAndExchange.values()) {
+      const [{ exchange, headers }] = group;
+      const orderId = headers['order-id'];
+      const routingKey = group.map((record) => record.routingKey).join(', ');
+      const types = group.map((record) => record.messageType).join(', ');
+      const text = `order ${orderId}: ${types} published to ${exchange || '(default exchange)'} with key ${routingKey}`;
+      runWithCorrelationId(headers.correlationId, () =>
+        this.logger.log(logEntry(text, { orderId, step: OrderSteps.outboxPublished, exchange, routingKey })),
+      );
+    }
   }
 
   private scheduleSweep(delayMs: number): void {
