@@ -1,4 +1,5 @@
 import {
+  envelopeOf,
   Exchanges,
   jsonMessageProperties,
   MessageTypes,
@@ -17,12 +18,11 @@ export function paymentRequested(
   data: Partial<PaymentRequestedV1['data']> = {},
   correlationId = `spec-payment-${randomUUID().slice(0, 8)}`,
 ): PaymentRequestedV1 {
-  return {
+  return envelopeOf<PaymentRequestedV1>({
     messageId: randomUUID(),
-    occurredAt: new Date().toISOString(),
+    occurredAt: new Date(),
     correlationId,
     type: MessageTypes.paymentRequestedV1,
-    version: 1,
     data: {
       orderId: randomUUID(),
       paymentId: randomUUID(),
@@ -31,7 +31,7 @@ export function paymentRequested(
       card: '4242424242424242',
       ...data,
     },
-  };
+  });
 }
 
 /** The refund order-api asks for when `charge` must be given back. */
@@ -40,14 +40,13 @@ export function refundRequested(
   reason: RefundReason = 'cancelled',
 ): PaymentRefundRequestedV1 {
   const { orderId, paymentId, amountCents, currency } = charge.data;
-  return {
+  return envelopeOf<PaymentRefundRequestedV1>({
     messageId: randomUUID(),
-    occurredAt: new Date().toISOString(),
+    occurredAt: new Date(),
     correlationId: charge.correlationId,
     type: MessageTypes.paymentRefundRequestedV1,
-    version: 1,
     data: { orderId, paymentId, amountCents, currency, reason },
-  };
+  });
 }
 
 /** A result as the probe read it: its parsed body and AMQP properties. */
