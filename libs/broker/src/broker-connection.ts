@@ -27,7 +27,7 @@ export function brokerConnectionOptions(
     reconnectTimeInSeconds: tuning.reconnectTimeInSeconds ?? 1,
     connectionOptions: {
       // A message goes out as several frames; with Nagle on, the last one waits for the ACK of the
-      // first, which delayed ACK holds back for tens of milliseconds (README, "Measured": RPC round trip).
+      // first, which delayed ACK holds back for tens of milliseconds (docs/measured.md).
       noDelay: true,
       // A node that accepts TCP but never answers (paused, partitioned) fails this attempt in 5 s.
       timeout: 5_000,

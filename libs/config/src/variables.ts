@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-/** Reusable validators for the variables every service reads (the README's "Configuration and ports"). */
+/** Reusable validators for the variables every service reads (the README's "Configuration", docs/operations.md). */
 
 export const portVariable = (defaultPort: number) =>
   z.coerce

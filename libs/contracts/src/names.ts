@@ -1,6 +1,6 @@
 /**
  * Every exchange, queue and routing-key name in the system. These names are a public contract
- * (the README's "Broker topology"): renaming one breaks deployed brokers and other teams' consumers.
+ * (docs/messaging.md, "Broker topology"): renaming one breaks deployed brokers and other teams' consumers.
  */
 export const Exchanges = {
   /** Direct exchange for order events. */

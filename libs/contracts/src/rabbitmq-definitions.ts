@@ -67,7 +67,7 @@ export interface RabbitmqPolicyDefinition {
 
 /**
  * How long a queue may grow. Keys valid on RabbitMQ 3.10 and 4.x alike, for classic and quorum queues;
- * `reject-publish` nacks the publish that would overflow, so the publisher knows (README, "Limits").
+ * `reject-publish` nacks the publish that would overflow, so the publisher knows (docs/messaging.md).
  */
 export interface QueueLimit {
   'max-length': number;
@@ -234,7 +234,7 @@ export interface ServiceUser {
 
 const escapeRegex = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const named = (name: string) => escapeRegex(name);
-/** A work queue's retry path: exchanges and queues named `<queue>.<suffix>` (the README's "Broker topology"). */
+/** A work queue's retry path: exchanges and queues named `<queue>.<suffix>` (docs/messaging.md, "Broker topology"). */
 const derivedFrom = (name: string) => `${escapeRegex(name)}\\..+`;
 
 function anyOf(...patterns: string[]): string {

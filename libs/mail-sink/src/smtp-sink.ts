@@ -358,7 +358,7 @@ interface PackedRaw {
 
 /**
  * Keeps raw messages small: each is deflated with a recent message as preset dictionary, since the
- * emails of one template repeat most of each other's bytes (figures in the README's "Measured").
+ * emails of one template repeat most of each other's bytes (figures in docs/measured.md).
  * The results are copied into slabs of their own, filled in order and so freed in order as the oldest
  * messages are dropped: in Node's shared 8 KB pool, each would pin a slab full of short-lived buffers.
  */
@@ -423,7 +423,7 @@ type ParsedFields = Pick<
 
 const PARSE_OPTIONS = { skipTextToHtml: true, skipImageLinks: true };
 
-/** A message as the sink keeps it: lean, since a mailbox may hold a million (see the README's "Measured"). */
+/** A message as the sink keeps it: lean, since a mailbox may hold a million (see docs/measured.md). */
 class StoredMail implements ReceivedMail {
   private readonly receivedAtMs = Date.now();
   private readonly packed: Buffer;

@@ -47,7 +47,7 @@ export const HTTP_TIMEOUTS = {
 } as const;
 
 /**
- * A Nest application on Fastify (faster than Nest on Express: README, "Measured") that speaks JSON only:
+ * A Nest application on Fastify (faster than Nest on Express: docs/measured.md) that speaks JSON only:
  * another content type gets 415, a body over the limit 413, unparsable JSON 400 MALFORMED_JSON,
  * and every error the same `{ code, message }` body. Each request runs with its correlation id in
  * the logging context; a JsonLogger is closed (its records flushed to the broker) last on shutdown.

@@ -1,6 +1,6 @@
 /**
  * The AMQP properties every message here carries: persistent JSON with `messageId`, `correlationId`,
- * `type`, `timestamp` and `appId` (the README's "Broker topology"). One builder for every publisher and
+ * `type`, `timestamp` and `appId` (docs/messaging.md, "Broker topology"). One builder for every publisher and
  * test fixture, so none can forget one. Plain data: amqplib's `Options.Publish` accepts it as it is.
  */
 export interface MessageProperties {

@@ -34,7 +34,7 @@ export interface SaleForm {
 /**
  * What a sale started from the page may ask for, tighter than the command line's bounds (10,000,000
  * requests would fire for hours). On the 2-core development machine a sale fires 1,200-1,500 requests/s
- * and accepts a few hundred orders/s (README, "Measured"): 200,000 requests is under three minutes of
+ * and accepts a few hundred orders/s (docs/measured.md): 200,000 requests is under three minutes of
  * firing; 50,000 units means at most 50,000 orders, so 50,000 emails (a twentieth of what the mail
  * catcher and compose's Mailpit keep) and PDFs; 1,000 connections stays under a default open-files limit
  * of 1,024. Bigger sales run from the command line (`npm run loadtest:flash-sale`).

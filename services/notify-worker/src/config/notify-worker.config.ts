@@ -29,7 +29,7 @@ export const notifyWorkerConfigShape = {
   /** Where mail goes; `npm start` points it at its local mail catcher when unset. */
   SMTP_URL: smtpUrlVariable().default('smtp://127.0.0.1:1025'),
   MAIL_FROM: emailVariable(LOCAL_DEFAULTS.mailFrom),
-  /** Unacked messages this worker holds at once (see README: chosen by measurement). */
+  /** Unacked messages this worker holds at once (chosen by measurement: docs/measured.md). */
   PREFETCH: positiveIntVariable(10, 1_000),
   /** Open SMTP connections in nodemailer's pool. */
   SMTP_POOL_SIZE: positiveIntVariable(5, 100),

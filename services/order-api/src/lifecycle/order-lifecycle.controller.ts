@@ -21,7 +21,7 @@ const PayOrderRequest = z
   .object({
     card: z
       .string()
-      .regex(CARD_TOKEN_PATTERN, 'must be 12 to 19 digits (a sandbox test card: see the README)'),
+      .regex(CARD_TOKEN_PATTERN, 'must be 12 to 19 digits (a sandbox test card: see docs/api.md)'),
   })
   .strict();
 
@@ -71,7 +71,7 @@ export class OrderLifecycleController {
     description:
       'Answers 202 at once: the payment request is committed with the order and published to the payment ' +
       'service, whose answer moves the order to paid (or leaves it placed, payment.failure set, to try ' +
-      'another card). The card is a sandbox test card number (README): a real provider integration would ' +
+      'another card). The card is a sandbox test card number (docs/api.md): a real provider integration would ' +
       "take a token from the provider's browser library instead. Needs the order's accessToken, its " +
       "customer's token or the operator token, in the Authorization header.",
   })

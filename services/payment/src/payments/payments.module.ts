@@ -13,7 +13,7 @@ export class PaymentsModule {
     return {
       module: PaymentsModule,
       providers: [
-        // The built-in sandbox: the only provider this service has (README: "The sandbox provider").
+        // The built-in sandbox: the only provider this service has (docs/api.md lists its test cards).
         { provide: PAYMENT_PROVIDER, useClass: SandboxPaymentProvider },
         PaymentRepository,
         PaymentResultPublisher,

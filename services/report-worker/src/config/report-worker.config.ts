@@ -27,7 +27,7 @@ export const reportWorkerConfigShape = {
   /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
   RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
-  /** Unacked messages this worker holds at once (see README: chosen by measurement). */
+  /** Unacked messages this worker holds at once (chosen by measurement: docs/measured.md). */
   PREFETCH: positiveIntVariable(10, 1_000),
   /** report_rpc requests this worker works on at once (each renders or reads one PDF). */
   REPORT_RPC_PREFETCH: positiveIntVariable(4, 1_000),
