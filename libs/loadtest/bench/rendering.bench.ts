@@ -30,7 +30,7 @@ const EMAIL_CASES = {
     hand: 'render + send: Mailer.send, skeleton raw (hand-written)',
   },
   built: {
-    public: 'MIME build: nodemailer MailComposer (public)',
+    public: 'MIME build: nodemailer composing (public)',
     hand: 'MIME build: MimeSkeleton (hand-written)',
   },
 };
