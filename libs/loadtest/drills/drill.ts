@@ -176,7 +176,7 @@ async function runDrill(
     const failures = answers.filter(({ label }) => label.startsWith('5') || label.startsWith('0 '));
     checks.push({
       ok: failures.length <= allowedFailures,
-      what: `${failures.length} requests failed (5xx or dropped), at most ${allowedFailures} allowed${describeLabels(failures.map(({ label }) => label))}`,
+      what: `${failures.length} requests failed (5xx or dropped), at most ${allowedFailures} allowed${describeLabels(failures.map(({ label }) => label))}${describeWhen(failures, faultBegan)}`,
     });
   } else {
     checks.push({
@@ -237,6 +237,13 @@ function describeLabels(labels: string[]): string {
   const counts = new Map<string, number>();
   for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
   return counts.size === 0 ? '' : `: ${[...counts].map(([label, n]) => `${label} ×${n}`).join(', ')}`;
+}
+
+/** When the failed answers came, from the fault's start: ` (+1.2 s to +6.0 s after the fault began)`. */
+function describeWhen(failures: { at: number }[], faultBegan: number): string {
+  if (failures.length === 0) return '';
+  const seconds = failures.map(({ at }) => ((at - faultBegan) / 1000).toFixed(1));
+  return ` (+${seconds[0]} s to +${seconds[seconds.length - 1]} s after the fault began)`;
 }
 
 /** Consumers per queue once they stop changing (every service has set its consumers up). */
