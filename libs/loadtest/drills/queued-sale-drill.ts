@@ -6,6 +6,9 @@ import type { SpikeCustomer } from '../src/fire-spike';
 import type { Drill, DrillCheck } from './drills';
 import type { DrillSystem } from './drill-system';
 
+/** How long order-api stays down in drill 9: the fault itself, not a wait for a condition. */
+const ORDER_API_DOWN_MS = 1_000;
+
 /** The queued sale's size: more customers than units, so some tickets are refused. */
 const QUEUED_SALE = { customers: 300, units: 60, lanes: 50 } as const;
 /** How long a customer keeps retrying (through the restart) and a ticket is followed. */
@@ -39,7 +42,7 @@ export function queuedSaleDrill(): Drill {
       runQueuedSale(system, log, async (waiting) => {
         log(`SIGKILL order-api with ${waiting.tickets} of ${waiting.of} tickets still waiting`);
         await system.stopService('order-api', 'SIGKILL');
-        await sleep(1_000);
+        await sleep(ORDER_API_DOWN_MS);
         await system.startService('order-api');
         return [
           {
