@@ -1,5 +1,5 @@
 import { Queues } from '@shop/contracts';
-import type { ClusterNode, LocalCluster } from '@shop/local-cluster';
+import type { LocalCluster } from '@shop/local-cluster';
 import { waitFor } from '@shop/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DRILL_VHOST, type DrillSystem } from './drill-system';
@@ -7,40 +7,6 @@ import { everyServiceHealthy, type Drill, type DrillCheck } from './drills';
 import { runQueuedSale } from './queued-sale-drill';
 
 const CLUSTER_BACK_TIMEOUT_MS = 120_000;
-
-interface QueueState {
-  name: string;
-  consumers: number;
-  /** Members (nodes) of a quorum queue that are up, and all its members. */
-  online: string[];
-  members: string[];
-}
-
-/** Consumers and online replicas of every queue of the drill vhost, as the cluster sees them now. */
-export async function queueStates(cluster: LocalCluster, via?: ClusterNode): Promise<QueueState[]> {
-  const nodes = via ? [via] : cluster.nodes;
-  for (const node of nodes) {
-    try {
-      const rows = JSON.parse(
-        await cluster.ctl(
-          node,
-          ['list_queues', '-p', DRILL_VHOST, 'name', 'consumers', 'online', 'members', '--formatter', 'json'],
-          { timeoutMs: 15_000 },
-        ),
-      ) as { name: string; consumers: number; online?: string[] | string; members?: string[] | string }[];
-      const list = (value: string[] | string | undefined) => (Array.isArray(value) ? value : []);
-      return rows.map((row) => ({
-        name: row.name,
-        consumers: row.consumers,
-        online: list(row.online),
-        members: list(row.members),
-      }));
-    } catch {
-      // That node is the one down: ask the next.
-    }
-  }
-  throw new Error('no node of the cluster answers list_queues');
-}
 
 /**
  * Waits until every node runs, every quorum queue has all its replicas online, and every queue has at
@@ -58,7 +24,7 @@ async function clusterAndConsumersBack(
       missing = `nodes down: ${down.join(', ')}`;
       return false;
     }
-    const states = await queueStates(cluster).catch(() => []);
+    const states = await cluster.listQueues(DRILL_VHOST).catch(() => []);
     const lagging = states.filter(
       (q) => q.online.length < q.members.length || q.consumers < (system.consumersAtStart.get(q.name) ?? 0),
     );

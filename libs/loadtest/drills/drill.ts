@@ -1,13 +1,13 @@
 import { DEAD_LETTER_QUEUES } from '../src/pipeline-probe';
 import { LocalCluster } from '@shop/local-cluster';
 import { startBrokerApp, waitFor } from '@shop/testing';
-import { CLUSTER_DRILLS, queueStates } from './cluster-drills';
+import { CLUSTER_DRILLS } from './cluster-drills';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/summary';
 import { MessageTypes, SANDBOX_LATE_SUCCESS_MS } from '@shop/contracts';
 import { checkSettledSale } from '../src/invariants';
 import { isAuditSettled, type LifecycleAudit } from '../src/lifecycle-audit';
-import { DRILL_PAYMENT_WINDOW_MS, DrillSystem } from './drill-system';
+import { DRILL_PAYMENT_WINDOW_MS, DRILL_VHOST, DrillSystem } from './drill-system';
 import { DRILLS, type Drill, type DrillCheck } from './drills';
 import { type LiveLoad, runSteadyLoad } from './steady-load';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -254,7 +254,7 @@ async function settledConsumers(cluster: LocalCluster): Promise<Map<string, numb
   await waitFor(
     'consumer counts that stop changing',
     async () => {
-      counts = new Map((await queueStates(cluster)).map((q) => [q.name, q.consumers]));
+      counts = new Map((await cluster.listQueues(DRILL_VHOST)).map((q) => [q.name, q.consumers]));
       const now = JSON.stringify([...counts].sort());
       const settled = now === previous;
       previous = now;

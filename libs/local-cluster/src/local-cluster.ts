@@ -25,6 +25,18 @@ export interface NodeStatus {
   appRunning: boolean;
 }
 
+/** One queue as `rabbitmqctl list_queues` shows it; the node lists are empty for a classic queue. */
+export interface QueueListing {
+  name: string;
+  type: string;
+  consumers: number;
+  /** The Erlang node name of a quorum queue's leader. */
+  leader?: string;
+  /** The nodes that hold a replica of a quorum queue, and those of them whose replica is up. */
+  members: string[];
+  online: string[];
+}
+
 export interface ClusterCredentials {
   user: string;
   password: string;
@@ -103,8 +115,10 @@ export class LocalCluster {
       await this.ctl(node, ['stop_app']);
       await this.ctl(node, ['join_cluster', seed.name]);
       await this.ctl(node, ['start_app']);
+      this.log(`${node.label}: joined`);
     }
     await this.awaitRunningEverywhere();
+    this.log(`every node runs and sees the other two`);
   }
 
   /** Stops every node and removes the cluster's folder: data, logs, config and cookie. */
@@ -160,20 +174,53 @@ export class LocalCluster {
     await this.ctl(node, ['await_startup', '--timeout', String(BOOT_TIMEOUT_MS / 1000)]);
   }
 
+  /**
+   * Every queue of `vhost` with its consumers and, for a quorum queue, its leader, its members and the
+   * members that are up. Asks `via`, or each node in turn until one answers (one may be the node down).
+   */
+  async listQueues(vhost: string, via?: ClusterNode): Promise<QueueListing[]> {
+    let lastError: unknown;
+    for (const node of via ? [via] : this.nodes) {
+      try {
+        const rows = JSON.parse(
+          // Bounded: a listing must not hang on a node that has just gone down.
+          await this.ctl(
+            node,
+            [
+              ...['list_queues', '-p', vhost, 'name', 'type', 'consumers', 'leader', 'members', 'online'],
+              ...['--formatter', 'json', '--timeout', '30'],
+            ],
+            { timeoutMs: 40_000 },
+          ),
+        ) as {
+          name: string;
+          type: string;
+          consumers: number;
+          leader?: string;
+          members?: unknown;
+          online?: unknown;
+        }[];
+        // Classic queues print '' for the quorum-only columns.
+        const nodeNames = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
+        return rows.map((row) => ({
+          name: row.name,
+          type: row.type,
+          consumers: row.consumers,
+          leader: row.type === 'quorum' && row.leader ? row.leader : undefined,
+          members: nodeNames(row.members),
+          online: nodeNames(row.online),
+        }));
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw new Error(`no node of the local cluster answers list_queues: ${(lastError as Error).message}`);
+  }
+
   /** The node leading each quorum queue of `vhost`, by queue name (classic queues are left out). */
   async queueLeaders(vhost: string, via?: ClusterNode): Promise<Map<string, string>> {
-    const node = via ?? (await this.anyRunningNode());
-    const rows = JSON.parse(
-      // Bounded: a listing must not hang on a node that has just gone down.
-      await this.ctl(
-        node,
-        ['list_queues', '-p', vhost, 'name', 'type', 'leader', '--formatter', 'json', '--timeout', '30'],
-        { timeoutMs: 40_000 },
-      ),
-    ) as { name: string; type: string; leader?: string }[];
-    return new Map(
-      rows.filter((row) => row.type === 'quorum' && row.leader).map((row) => [row.name, row.leader!]),
-    );
+    const queues = await this.listQueues(vhost, via ?? (await this.anyRunningNode()));
+    return new Map(queues.filter((queue) => queue.leader).map((queue) => [queue.name, queue.leader!]));
   }
 
   /** The cluster node called `name` (an Erlang node name such as a queue leader). */
@@ -234,10 +281,12 @@ export class LocalCluster {
 
   /** Polls until the node's RabbitMQ application has booted: await_startup fails until epmd knows it. */
   private async awaitBoot(node: ClusterNode): Promise<void> {
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    const started = Date.now();
+    const deadline = started + BOOT_TIMEOUT_MS;
     for (;;) {
       try {
         await this.ctl(node, ['await_startup', '--timeout', '30'], { timeoutMs: 40_000 });
+        this.log(`${node.label}: booted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         return;
       } catch (error) {
         if (Date.now() > deadline) {

@@ -21,7 +21,12 @@ const PUBLISHING_DEADLINE_MS = 120_000;
  * so duplicates are allowed and counted; losses are not.
  */
 describe('the local RabbitMQ cluster loses the node under a publisher and a consumer', () => {
-  const cluster = new LocalCluster();
+  const specStarted = Date.now();
+  // Each start-up step with its time, so a slow or stuck start says where it was.
+  const cluster = new LocalCluster({
+    log: (line) =>
+      console.log(`node-loss cluster +${((Date.now() - specStarted) / 1000).toFixed(1)} s: ${line}`),
+  });
   const [first, second, third] = cluster.nodes;
   const guest = { user: 'guest', password: 'guest', vhost: VHOST };
   let clusterWasUp = false;
@@ -43,7 +48,23 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     await channel.deleteQueue(QUEUE);
     await channel.assertQueue(QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await admin.close();
-  }, 180_000);
+    // A replica that did not start (a node just joined, a starved machine) would leave the queue without a
+    // majority once the leader dies, and the broker would nack every publish: the kill must find all three.
+    let replicas = 'not listed yet';
+    await waitFor(
+      `${QUEUE} replicated and up on the three nodes`,
+      async () => {
+        const queue = (await cluster.listQueues(VHOST, first)).find((listed) => listed.name === QUEUE);
+        replicas = `members ${queue?.members.join(', ')}; online ${queue?.online.join(', ')}`;
+        return cluster.nodes.every((node) => queue?.online.includes(node.name));
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${replicas}`);
+    });
+    // Bounded by the steps' own limits (each node's boot, the joins, the replicas): 90 + 90 + 60 s at most
+    // on a starved machine, where three Erlang VMs boot on two busy cores; quiet, it takes about 25 s.
+  }, 300_000);
 
   afterAll(async () => {
     await consuming?.close().catch(() => undefined);
@@ -94,6 +115,8 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
 
     let killedAt = 0;
     let republished = 0;
+    /** Why publishes failed, by error message, for the failure report. */
+    const publishErrors = new Map<string, number>();
     const publishUntilConfirmed = async (id: number): Promise<void> => {
       for (;;) {
         try {
@@ -103,9 +126,11 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
           });
           confirmedAt.set(id, Date.now());
           return;
-        } catch {
+        } catch (error) {
           // Nacked or the connection was lost before the confirm: the broker may or may not have it.
           republished += 1;
+          const reason = (error as Error).message;
+          publishErrors.set(reason, (publishErrors.get(reason) ?? 0) + 1);
           await publishing.waitForConnect(); // on the next node, once the wrapper has failed over
         }
       }
@@ -132,7 +157,8 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
             reject(
               new Error(
                 `not every message confirmed after ${PUBLISHING_DEADLINE_MS} ms: ${confirmedAt.size} confirmed, ` +
-                  `${inFlight.size} in flight, ${republished} re-publishes, publisher connected to ${connectedTo.publisher.join(' → ')}`,
+                  `${inFlight.size} in flight, ${republished} re-publishes, publisher connected to ${connectedTo.publisher.join(' → ')}; ` +
+                  `publish errors: ${JSON.stringify(Object.fromEntries(publishErrors))}`,
               ),
             ),
           PUBLISHING_DEADLINE_MS,
