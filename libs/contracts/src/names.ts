@@ -111,9 +111,16 @@ export const WorkQueues = [
 ] as const;
 export type WorkQueueName = (typeof WorkQueues)[number];
 
+/**
+ * Every queue that parks what it refuses in `<queue>.dlq`: the work queues, and the waiting room (a ticket
+ * that is not a valid request of order-api's own). `npm run dlq` lists and replays all of them.
+ */
+export const ParkingQueueSources = [...WorkQueues, Queues.orderRequests] as const;
+export type ParkingQueueSource = (typeof ParkingQueueSources)[number];
+
 export const retryExchangeOf = (queue: WorkQueueName) => `${queue}.retry`;
 export const retryQueueOf = (queue: WorkQueueName, label: string) => `${queue}.retry.${label}`;
-export const deadLetterQueueOf = (queue: WorkQueueName) => `${queue}.dlq`;
+export const deadLetterQueueOf = (queue: ParkingQueueSource) => `${queue}.dlq`;
 
 /** A work queue's retry queues, shortest delay first. */
 export const retryQueuesOf = (queue: WorkQueueName): string[] =>

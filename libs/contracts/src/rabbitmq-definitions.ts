@@ -7,6 +7,7 @@ import {
   RETRY_DELAYS,
   retryExchangeOf,
   deadLetterQueueOf,
+  ParkingQueueSources,
   WorkQueues,
   Exchanges,
   type MessageType,
@@ -87,7 +88,7 @@ export interface QueueLimitPolicy {
 
 const MiB = 1024 * 1024;
 /** Every parking and retry queue, by the work queue it belongs to. */
-const parkingQueues = [...WorkQueues.map((queue) => `${queue}.dlq`), Queues.orderRequestsDeadLetter];
+const parkingQueues = ParkingQueueSources.map(deadLetterQueueOf);
 const retryQueues = WorkQueues.flatMap((queue) => RETRY_DELAYS.map(({ label }) => `${queue}.retry.${label}`));
 
 /**

@@ -1,6 +1,6 @@
 import { deadLetterQueueOf, orderIdOf, retryQueuesOf, WorkQueues, type ProductSales } from '@shop/contracts';
 import { connectToolToBroker } from '@shop/broker';
-import { listParked, resolveWorkQueue } from '@shop/messaging/dead-letters';
+import { listParked, resolveParkingSource } from '@shop/messaging/dead-letters';
 import type { Channel, ChannelModel } from 'amqplib';
 
 /** Every work queue's dead-letter queue: the workers' and order-api's status feed's. */
@@ -57,7 +57,7 @@ export class QueueDepthReader {
       if (!channel) continue;
       channel.on('error', () => undefined);
       try {
-        const messages = await listParked(channel, resolveWorkQueue(queue), limit);
+        const messages = await listParked(channel, resolveParkingSource(queue), limit);
         parked[queue] = messages.map((message) => orderIdOf(jsonOf(message.body)));
       } catch {
         // A missing queue closed the channel: it is left out, and the checker says so.

@@ -1,7 +1,8 @@
 /**
  * `npm run dlq -- list <queue> [--json] [--limit N]`: show parked messages and why they were parked.
  * `npm run dlq -- replay <queue> [--limit N] [--message-id ID]`: send them back for another try.
- * <queue> is a work queue (order_notify, order_report) or its dead-letter queue (order_notify.dlq ...).
+ * <queue> is a work queue (order_notify, order_report ...), the waiting room (order_requests), or its
+ * dead-letter queue (order_notify.dlq ...).
  * Reads RABBITMQ_URL (default: the local broker's vhost `shop`, where `npm start` runs the services).
  */
 import { brokerUserOf, connectToolToBroker } from '@shop/broker';
@@ -11,7 +12,7 @@ import { parseArgs } from 'node:util';
 import {
   listParked,
   replayParked,
-  resolveWorkQueue,
+  resolveParkingSource,
   type ParkedMessage,
 } from '../dead-letters/dead-letter-queue';
 
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
     throw new Error('--limit takes a whole number above 0');
-  const workQueue = resolveWorkQueue(queueName);
+  const source = resolveParkingSource(queueName);
 
   const { RABBITMQ_URL } = loadConfig({
     RABBITMQ_URL: rabbitmqUrlVariable(`${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
@@ -40,17 +41,17 @@ async function main(): Promise<void> {
   const { connection } = broker;
   try {
     if (command === 'list') {
-      const parked = await listParked(await connection.createChannel(), workQueue, limit);
+      const parked = await listParked(await connection.createChannel(), source, limit);
       if (values.json) console.log(JSON.stringify(parked, null, 2));
-      else printTable(deadLetterQueueOf(workQueue), parked);
+      else printTable(deadLetterQueueOf(source), parked);
     } else {
-      const result = await replayParked(await connection.createConfirmChannel(), workQueue, {
+      const result = await replayParked(await connection.createConfirmChannel(), source, {
         limit,
         messageId: values['message-id'],
         userId: brokerUserOf(RABBITMQ_URL),
       });
       console.log(
-        `replayed ${result.replayed.length} message(s) from ${deadLetterQueueOf(workQueue)} to ${workQueue}`,
+        `replayed ${result.replayed.length} message(s) from ${deadLetterQueueOf(source)} to ${source}`,
       );
       for (const id of result.replayed) console.log(`  ${id}`);
     }

@@ -1,9 +1,9 @@
 import { FailureHeaders, Queues } from '@shop/contracts';
 import { brokerUserOf } from '@shop/broker';
-import { BrokerProbe } from '@shop/testing';
+import { BrokerProbe, waitFor } from '@shop/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { testConfig } from '@shop/testing';
-import { listParked, replayParked, resolveWorkQueue } from './dead-letter-queue';
+import { listParked, replayParked, resolveParkingSource } from './dead-letter-queue';
 
 describe('dead-letter queue tools (npm run dlq)', () => {
   let broker: BrokerProbe;
@@ -17,7 +17,14 @@ describe('dead-letter queue tools (npm run dlq)', () => {
     await connection.close();
     await broker.close();
   });
-  beforeEach(() => broker.purge(Queues.orderNotify, Queues.orderNotifyDeadLetter));
+  const queues = [
+    Queues.orderNotify,
+    Queues.orderNotifyDeadLetter,
+    Queues.orderRequests,
+    Queues.orderRequestsDeadLetter,
+  ];
+  beforeEach(() => broker.purge(...queues));
+  afterAll(() => broker.purge(...queues));
 
   const park = (messageId: string, reason: string) =>
     broker.publishConfirmed('order.dlx', 'order_notify', Buffer.from(`{"id":"${messageId}"}`), {
@@ -38,12 +45,15 @@ describe('dead-letter queue tools (npm run dlq)', () => {
     await park('m-1', 'retries-exhausted');
     await park('m-2', 'invalid-message');
 
-    const first = await listParked(await connection.createChannel(), resolveWorkQueue('order_notify.dlq'));
+    const first = await listParked(
+      await connection.createChannel(),
+      resolveParkingSource('order_notify.dlq'),
+    );
     expect(first.map((m) => [m.messageId, m.reason, m.attempts, m.lastError])).toEqual([
       ['m-1', 'retries-exhausted', 4, 'SMTP: 451 try later'],
       ['m-2', 'invalid-message', 4, 'SMTP: 451 try later'],
     ]);
-    const again = await listParked(await connection.createChannel(), resolveWorkQueue('order_notify'));
+    const again = await listParked(await connection.createChannel(), resolveParkingSource('order_notify'));
     expect(again.map((m) => m.messageId)).toEqual(['m-1', 'm-2']);
   });
 
@@ -68,9 +78,43 @@ describe('dead-letter queue tools (npm run dlq)', () => {
     expect(await broker.messageCount(Queues.orderNotifyDeadLetter)).toBe(1);
   });
 
+  it("lists and replays the waiting room's parked tickets, one the broker dead-lettered itself too", async () => {
+    // A ticket nacked without requeue: the broker parks it in order_requests.dlq with its x-death record.
+    await broker.publishConfirmed('', Queues.orderRequests, Buffer.from('{"not":"a ticket"}'), {
+      persistent: true,
+      messageId: 'ticket-1',
+      type: 'order.requested.v1',
+      correlationId: 'corr-ticket-1',
+    });
+    const channel = await connection.createChannel();
+    const taken = await waitFor('the ticket in order_requests', () => channel.get(Queues.orderRequests));
+    channel.nack(taken, false, false);
+    await waitFor(
+      'the ticket parked in order_requests.dlq',
+      async () => (await broker.messageCount(Queues.orderRequestsDeadLetter)) === 1,
+    );
+
+    const parked = await listParked(
+      await connection.createChannel(),
+      resolveParkingSource('order_requests.dlq'),
+    );
+    expect(parked.map((m) => [m.messageId, m.reason, m.attempts, m.originalQueue, m.body])).toEqual([
+      ['ticket-1', 'broker: rejected', 1, 'order_requests', '{"not":"a ticket"}'],
+    ]);
+
+    const result = await replayParked(await connection.createConfirmChannel(), 'order_requests', {
+      userId: brokerUserOf(testConfig.rabbitmqUrl),
+    });
+    expect(result).toEqual({ replayed: ['ticket-1'], skipped: 0 });
+    const [replayed] = await broker.waitForMessages(Queues.orderRequests, 1);
+    expect(replayed.properties.headers?.['x-death']).toBeUndefined();
+    expect(replayed.properties.headers?.['x-replay-count']).toBe(1);
+    expect(await broker.messageCount(Queues.orderRequestsDeadLetter)).toBe(0);
+  });
+
   it('names the queues it knows when given another', () => {
-    expect(() => resolveWorkQueue('log_archive')).toThrow(
-      /Unknown queue "log_archive". Use one of: order_notify, order_notify.dlq/,
+    expect(() => resolveParkingSource('log_archive')).toThrow(
+      /Unknown queue "log_archive". Use one of: order_notify, order_notify.dlq, .*order_requests, order_requests.dlq/,
     );
   });
 });

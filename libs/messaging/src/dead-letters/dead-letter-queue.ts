@@ -2,8 +2,8 @@ import {
   copiedMessageProperties,
   deadLetterQueueOf,
   FailureHeaders,
-  WorkQueues,
-  type WorkQueueName,
+  ParkingQueueSources,
+  type ParkingQueueSource,
 } from '@shop/contracts';
 import { maskEmails } from '@shop/logging';
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
@@ -17,24 +17,27 @@ export interface ParkedMessage {
   attempts: number | undefined;
   lastError: string;
   failedAt: string | undefined;
-  originalQueue: WorkQueueName;
+  originalQueue: ParkingQueueSource;
   body: string;
 }
 
-/** Accepts a work queue (`order_notify`) or its dead-letter queue (`order_notify.dlq`). */
-export function resolveWorkQueue(name: string): WorkQueueName {
-  const workQueue = name.endsWith('.dlq') ? name.slice(0, -'.dlq'.length) : name;
-  const known = WorkQueues.find((queue) => queue === workQueue);
+/**
+ * Accepts a queue that parks what it refuses (`order_notify`, `order_requests`) or its dead-letter queue
+ * (`order_notify.dlq`), and returns the queue the parked messages came from.
+ */
+export function resolveParkingSource(name: string): ParkingQueueSource {
+  const source = name.endsWith('.dlq') ? name.slice(0, -'.dlq'.length) : name;
+  const known = ParkingQueueSources.find((queue) => queue === source);
   if (!known) {
     throw new Error(
-      `Unknown queue "${name}". Use one of: ${WorkQueues.map((q) => `${q}, ${deadLetterQueueOf(q)}`).join(', ')}`,
+      `Unknown queue "${name}". Use one of: ${ParkingQueueSources.map((q) => `${q}, ${deadLetterQueueOf(q)}`).join(', ')}`,
     );
   }
   return known;
 }
 
 /** What a parked message says about itself: our own headers, or the broker's x-death when it dead-lettered it. */
-export function describeParked(message: GetMessage, workQueue: WorkQueueName): ParkedMessage {
+export function describeParked(message: GetMessage, source: ParkingQueueSource): ParkedMessage {
   const headers = message.properties.headers ?? {};
   const death = Array.isArray(headers['x-death'])
     ? (headers['x-death'][0] as unknown as Record<string, unknown>)
@@ -55,7 +58,7 @@ export function describeParked(message: GetMessage, workQueue: WorkQueueName): P
     // Masked again on reading: a message parked before x-last-error was masked may still hold an address.
     lastError: maskEmails(String(headers[FailureHeaders.lastError] ?? '')),
     failedAt: headers[FailureHeaders.failedAt] ? String(headers[FailureHeaders.failedAt]) : undefined,
-    originalQueue: workQueue,
+    originalQueue: source,
     body: message.content.toString('utf8'),
   };
 }
@@ -66,31 +69,32 @@ export function describeParked(message: GetMessage, workQueue: WorkQueueName): P
  */
 export async function listParked(
   channel: Channel,
-  workQueue: WorkQueueName,
+  source: ParkingQueueSource,
   limit = 1_000,
 ): Promise<ParkedMessage[]> {
   const taken: GetMessage[] = [];
   try {
     while (taken.length < limit) {
-      const message = await channel.get(deadLetterQueueOf(workQueue), { noAck: false });
+      const message = await channel.get(deadLetterQueueOf(source), { noAck: false });
       if (message === false) break;
       taken.push(message);
     }
-    return taken.map((message) => describeParked(message, workQueue));
+    return taken.map((message) => describeParked(message, source));
   } finally {
     if (taken.length > 0) channel.nackAll(true);
   }
 }
 
 /**
- * Sends parked messages back to their work queue for another try, with their retry history cleared and
- * a replay count added. Each is acked from the dead-letter queue only after the broker confirmed the copy.
+ * Sends parked messages back to the queue that refused them for another try, with their retry history
+ * cleared and a replay count added. Each is acked from the dead-letter queue only after the broker confirmed the copy.
  * `userId` is the channel's RabbitMQ user (brokerUserOf its URL): the replayed copy's `user_id`. A status
- * event replayed by anyone but its consumer's own user is therefore parked again as FORBIDDEN_PUBLISHER.
+ * event or a waiting-room ticket replayed by anyone but its consumer's own user is therefore parked again
+ * as FORBIDDEN_PUBLISHER.
  */
 export async function replayParked(
   channel: ConfirmChannel,
-  workQueue: WorkQueueName,
+  source: ParkingQueueSource,
   {
     limit = Number.POSITIVE_INFINITY,
     messageId,
@@ -101,7 +105,7 @@ export async function replayParked(
   const skipped: GetMessage[] = [];
   try {
     while (replayed.length < limit) {
-      const message = await channel.get(deadLetterQueueOf(workQueue), { noAck: false });
+      const message = await channel.get(deadLetterQueueOf(source), { noAck: false });
       if (message === false) break;
       if (messageId && message.properties.messageId !== messageId) {
         skipped.push(message);
@@ -113,8 +117,8 @@ export async function replayParked(
       delete headers['x-death'];
       headers['x-replay-count'] = Number(properties.headers?.['x-replay-count'] ?? 0) + 1;
       headers['x-replayed-at'] = new Date().toISOString();
-      // The default exchange routes by queue name: straight back into the work queue.
-      channel.publish('', workQueue, message.content, copiedMessageProperties(properties, headers, userId));
+      // The default exchange routes by queue name: straight back into the queue it was refused from.
+      channel.publish('', source, message.content, copiedMessageProperties(properties, headers, userId));
       await channel.waitForConfirms();
       channel.ack(message);
       replayed.push(String(properties.messageId ?? '(none)'));

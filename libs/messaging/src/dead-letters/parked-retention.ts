@@ -1,5 +1,5 @@
 import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { FailureHeaders, type Queues, type WorkQueueName } from '@shop/contracts';
+import { deadLetterQueueOf, FailureHeaders, type ParkingQueueSource } from '@shop/contracts';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 
 /**
@@ -23,19 +23,18 @@ export function parkedAt(message: GetMessage): Date | undefined {
 }
 
 /**
- * Removes the parked messages of `workQueue`'s dead-letter queue parked before `cutoff`. A queue is first
+ * Removes the parked messages of `source`'s dead-letter queue parked before `cutoff`. A queue is first
  * in, first out, so it takes messages from the head while they are older and stops at the first that is
  * not (or says no time): that one is handed back unacked by closing the channel, which leaves it at the
  * head without counting as a failed delivery. Owns `channel` (a channel of its own) and closes it.
  */
 export async function removeParkedOlderThan(
   channel: Channel,
-  workQueue: WorkQueueName | typeof Queues.orderRequests,
+  source: ParkingQueueSource,
   cutoff: Date,
   { limit = 100_000 }: { limit?: number } = {},
 ): Promise<number> {
-  // `<queue>.dlq`, as deadLetterQueueOf names it (the waiting room parks there too).
-  const queue = `${workQueue}.dlq`;
+  const queue = deadLetterQueueOf(source);
   let removed = 0;
   // A refused or missing queue closes the channel: the rejected get says so, the event needs no one.
   channel.on('error', () => undefined);

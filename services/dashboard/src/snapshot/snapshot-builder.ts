@@ -1,10 +1,12 @@
 import {
+  deadLetterQueueOf,
   isPaymentDueQueue,
   ORDER_STATUSES,
+  ParkingQueueSources,
   Queues,
   WorkQueues,
+  type ParkingQueueSource,
   type Topology,
-  type WorkQueueName,
 } from '@shop/contracts';
 import type { PrometheusSample } from '@shop/service-kit';
 import {
@@ -299,12 +301,12 @@ const DEAD_LETTER_SUFFIX = '.dlq';
  * room's alike) in the topology's order, with the work queue whose messages it parks when it is one
  * (`npm run dlq` reads those).
  */
-export function deadLetterQueuesOf(topology: Topology): { queue: string; workQueue?: WorkQueueName }[] {
+export function deadLetterQueuesOf(topology: Topology): { queue: string; source?: ParkingQueueSource }[] {
   return topology.queues
     .filter(({ name }) => name.endsWith(DEAD_LETTER_SUFFIX))
     .map(({ name }) => ({
       queue: name,
-      workQueue: WorkQueues.find((workQueue) => `${workQueue}${DEAD_LETTER_SUFFIX}` === name),
+      source: ParkingQueueSources.find((source) => deadLetterQueueOf(source) === name),
     }));
 }
 

@@ -1,6 +1,6 @@
 import { connectToBroker } from '@shop/broker';
 import { rabbitmqNodesOf } from '@shop/config';
-import type { Topology, WorkQueueName } from '@shop/contracts';
+import type { ParkingQueueSource, Topology } from '@shop/contracts';
 import { listParked, type ParkedMessage } from '@shop/messaging/dead-letters';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ChannelModel } from 'amqplib';
@@ -104,21 +104,20 @@ export class AmqpBrokerReader implements BrokerReader {
     if (depths === this.parked.depths && Date.now() - this.parked.at < LIST_PARKED_EVERY_MS)
       return this.parked.byQueue;
     const byQueue: Record<string, ParkedReading[]> = {};
-    for (const { workQueue, queue } of dlqs) {
-      // `npm run dlq` lists the work queues' parked messages; the waiting room's show by depth alone.
-      if (!workQueue || (queues.find((q) => q.name === queue)?.ready ?? 0) === 0) continue;
-      byQueue[queue] = await this.listOn(connection, workQueue).catch(() => []);
+    for (const { source, queue } of dlqs) {
+      if (!source || (queues.find((q) => q.name === queue)?.ready ?? 0) === 0) continue;
+      byQueue[queue] = await this.listOn(connection, source).catch(() => []);
     }
     this.parked = { at: Date.now(), byQueue, depths };
     return byQueue;
   }
 
   /** `npm run dlq -- list` on a channel of its own, closed after: every message taken goes back. */
-  private async listOn(connection: ChannelModel, workQueue: WorkQueueName): Promise<ParkedReading[]> {
+  private async listOn(connection: ChannelModel, source: ParkingQueueSource): Promise<ParkedReading[]> {
     const channel = await connection.createChannel();
     channel.on('error', () => undefined);
     try {
-      return (await listParked(channel, workQueue, PARKED_LISTED)).map(summarise);
+      return (await listParked(channel, source, PARKED_LISTED)).map(summarise);
     } finally {
       await channel.close().catch(() => undefined);
     }
