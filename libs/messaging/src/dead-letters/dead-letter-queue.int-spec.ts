@@ -9,22 +9,24 @@ describe('dead-letter queue tools (npm run dlq)', () => {
   let broker: BrokerProbe;
   let connection: ChannelModel;
 
-  beforeAll(async () => {
-    broker = await BrokerProbe.connect();
-    connection = await amqp.connect(testConfig.rabbitmqUrl);
-  });
-  afterAll(async () => {
-    await connection.close();
-    await broker.close();
-  });
+  // What the specs park or replay is theirs: nothing is left for the next file's consumers.
   const queues = [
     Queues.orderNotify,
     Queues.orderNotifyDeadLetter,
     Queues.orderRequests,
     Queues.orderRequestsDeadLetter,
   ];
+
+  beforeAll(async () => {
+    broker = await BrokerProbe.connect();
+    connection = await amqp.connect(testConfig.rabbitmqUrl);
+  });
+  afterAll(async () => {
+    await broker.purge(...queues);
+    await connection.close();
+    await broker.close();
+  });
   beforeEach(() => broker.purge(...queues));
-  afterAll(() => broker.purge(...queues));
 
   const park = (messageId: string, reason: string) =>
     broker.publishConfirmed('order.dlx', 'order_notify', Buffer.from(`{"id":"${messageId}"}`), {
