@@ -15,7 +15,8 @@ export const TAIL_USAGE = `usage: npm run logs:tail -- [binding keys...] [--json
                    X-Correlation-Id sent with POST /orders, to follow an order from before it exists
   --json           print the raw records, one JSON object per line
 
-Quote patterns so the shell does not expand them. Reads RABBITMQ_URL (default: the local broker).`;
+Quote patterns so the shell does not expand them. Reads RABBITMQ_URL (default: the local broker's
+vhost "shop", where npm start runs the services).`;
 
 export interface TailBinding {
   exchange: string;

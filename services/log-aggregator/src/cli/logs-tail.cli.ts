@@ -3,10 +3,11 @@
  * receive_logs scripts; `--order <id>` (or `--correlation <id>`) binds to the headers exchange
  * `logs.follow` instead and prints one order's records from every service. Its queue is server-named, exclusive and auto-deleted: it exists only while
  * this process is connected, so Ctrl-C (or a crash) leaves nothing behind on the broker.
- * Reads RABBITMQ_URL (default: the local broker).
+ * Reads RABBITMQ_URL (default: the local broker's vhost `shop`, where `npm start` runs the services).
  */
 import { connectToBroker, redactedNodes } from '@shop/broker';
 import { LOCAL_DEFAULTS, loadConfig, rabbitmqUrlVariable } from '@shop/config';
+import { RABBITMQ_VHOST } from '@shop/contracts';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
 import { formatAsJson, formatForHumans } from './log-tail.format';
@@ -18,7 +19,9 @@ let stopping = false;
 async function main(): Promise<void> {
   const options = parseTailArgs(process.argv.slice(2));
   for (const warning of options.warnings) console.error(`note: ${warning}`);
-  const { RABBITMQ_URL } = loadConfig({ RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl) });
+  const { RABBITMQ_URL } = loadConfig({
+    RABBITMQ_URL: rabbitmqUrlVariable(`${LOCAL_DEFAULTS.rabbitmqUrl}/${RABBITMQ_VHOST}`),
+  });
   // hasColors() honours NO_COLOR, FORCE_COLOR and TERM; a pipe or file gets plain text.
   const colour = process.stdout.isTTY === true && process.stdout.hasColors();
 
