@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Server } from 'node:http';
 import { JsonLogger } from '@shop/logging';
 import { createServiceApp, type ErrorClassifier } from '@shop/service-kit';
 
@@ -59,6 +60,24 @@ export async function startHttpApp(
     baseUrl,
     get: (path, headers) => send('GET', path, undefined, headers),
     post: (path, body, headers) => send('POST', path, body, headers),
-    close: () => app.close(),
+    close: () => closeLettingRequestsFinish(app),
   };
+}
+
+/** How long a spec's app close lets requests still running finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * app.close(), bounded. The spec's own fetch keeps its connections alive, and a close could wait for one
+ * until the service's keep-alive timeout (65 s): a log-aggregator spec's afterAll did, 1 run in 4. After
+ * the grace period whatever connection is left is closed, as a stopping process's would be.
+ */
+async function closeLettingRequestsFinish(app: NestFastifyApplication): Promise<void> {
+  const server = app.getHttpServer() as Server;
+  const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }
