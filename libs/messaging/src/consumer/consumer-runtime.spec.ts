@@ -42,10 +42,13 @@ class FakeChannel {
 /** golevelup's connection as far as the runtime sees it: each createChannel runs its set-up on a fresh channel. */
 function fakeBroker() {
   const channels: FakeChannel[] = [];
+  const closedWrappers: EventEmitter[] = [];
   const amqp = {
     managedConnection: {
       createChannel: ({ setup }: { setup: (channel: FakeChannel) => Promise<void> }) => {
-        const wrapper = Object.assign(new EventEmitter(), { close: async () => undefined });
+        const wrapper: EventEmitter = Object.assign(new EventEmitter(), {
+          close: async () => void closedWrappers.push(wrapper),
+        });
         const channel = new FakeChannel();
         channels.push(channel);
         setImmediate(() => setup(channel).catch((error: Error) => wrapper.emit('error', error)));
@@ -53,7 +56,7 @@ function fakeBroker() {
       },
     },
   } as unknown as AmqpConnection;
-  return { amqp, channels };
+  return { amqp, channels, closedWrappers };
 }
 
 let tag = 0;
@@ -137,6 +140,34 @@ describe('ConsumerRuntime', () => {
     expect(await metrics.registry.metrics()).toMatch(
       /messages_in_progress\{queue="log_archive",service="spec"\} 0/,
     );
+  });
+});
+
+describe('ConsumerRuntime at a stop that cannot drain', () => {
+  it('stops 10 s after a delivery that is never settled, closing its channel so the broker delivers it again', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { amqp, channels, closedWrappers } = fakeBroker();
+      const runtime = runtimeOn(amqp, true);
+      runtime.consume(Queues.logArchive, () => undefined); // holds every delivery, settles none
+      await nextTurn();
+      await nextTurn();
+      channels[0].deliver!(message());
+
+      let stopped = false;
+      const stopping = runtime.beforeApplicationShutdown().then(() => (stopped = true));
+      await nextTurn();
+      jest.advanceTimersByTime(9_999);
+      await nextTurn();
+      expect(stopped).toBe(false);
+      expect(closedWrappers).toHaveLength(0);
+      jest.advanceTimersByTime(1);
+      await stopping;
+      expect(closedWrappers).toHaveLength(1);
+      expect(runtime.messagesInHand()).toBe(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

@@ -36,6 +36,12 @@ interface Consumer {
 
 /** How long a stop waits for consumers still being set up (the broker may be down: then not long). */
 const SETUP_WAIT_ON_STOP_MS = 5_000;
+/**
+ * How long a stop waits for the deliveries in hand to be settled. A stop must end: what is still in hand
+ * then goes back to its queue when the channel closes, and its consumer's idempotency takes the copy.
+ * Docker kills a container 10 s after SIGTERM, so a longer drain would be cut off there anyway.
+ */
+const DRAIN_WAIT_ON_STOP_MS = 10_000;
 /** The wait before consuming again after the broker cancelled a consumer or refused its set-up. */
 const REOPEN_DELAY_MS = 1_000;
 
@@ -131,7 +137,18 @@ export class ConsumerRuntime implements BeforeApplicationShutdown {
     for (const consumer of this.consumers) await consumer.beforeDrain?.().catch(() => undefined);
     if (this.inHand > 0) {
       this.logger.log(`stopping: finishing ${this.inHand} message(s) in hand`);
-      await new Promise<void>((resolve) => (this.whenIdle = resolve));
+      const drained = await Promise.race([
+        new Promise<boolean>((resolve) => (this.whenIdle = () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(resolve, DRAIN_WAIT_ON_STOP_MS, false).unref()),
+      ]);
+      if (!drained) {
+        const byQueue = [...this.inHandByQueue].filter(([, count]) => count > 0);
+        this.logger.warn(
+          `stopping: ${this.inHand} message(s) still in hand after ${DRAIN_WAIT_ON_STOP_MS} ms ` +
+            `(${byQueue.map(([queue, count]) => `${queue} ${count}`).join(', ')}); ` +
+            'closing their channels, and the broker delivers them again',
+        );
+      }
     }
     await Promise.all(this.consumers.map(({ wrapper }) => wrapper?.close().catch(() => undefined)));
   }
