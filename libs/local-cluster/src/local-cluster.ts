@@ -58,6 +58,8 @@ const DISTRIBUTION_PORT_OFFSET = 20_000;
 const DEBIAN_BIN_DIR = '/usr/lib/rabbitmq/bin';
 const REPOSITORY_ROOT = resolve(__dirname, '../../..');
 const BOOT_TIMEOUT_MS = 90_000;
+/** What `listQueues` asks `rabbitmqctl list_queues` for; the quorum-only columns are '' for a classic queue. */
+const QUEUE_COLUMNS = ['name', 'type', 'consumers', 'leader', 'members', 'online'];
 
 /**
  * A three-node RabbitMQ cluster on this host, beside the machine's broker and never touching it: each node
@@ -186,10 +188,7 @@ export class LocalCluster {
           // Bounded: a listing must not hang on a node that has just gone down.
           await this.ctl(
             node,
-            [
-              ...['list_queues', '-p', vhost, 'name', 'type', 'consumers', 'leader', 'members', 'online'],
-              ...['--formatter', 'json', '--timeout', '30'],
-            ],
+            ['list_queues', '-p', vhost, ...QUEUE_COLUMNS, '--formatter', 'json', '--timeout', '30'],
             { timeoutMs: 40_000 },
           ),
         ) as {
@@ -219,7 +218,7 @@ export class LocalCluster {
 
   /** The node leading each quorum queue of `vhost`, by queue name (classic queues are left out). */
   async queueLeaders(vhost: string, via?: ClusterNode): Promise<Map<string, string>> {
-    const queues = await this.listQueues(vhost, via ?? (await this.anyRunningNode()));
+    const queues = await this.listQueues(vhost, via);
     return new Map(queues.filter((queue) => queue.leader).map((queue) => [queue.name, queue.leader!]));
   }
 
@@ -250,12 +249,6 @@ export class LocalCluster {
 
   private executable(command: 'rabbitmq-server' | 'rabbitmqctl'): string {
     return this.binDir ? join(this.binDir, command) : command;
-  }
-
-  private async anyRunningNode(): Promise<ClusterNode> {
-    const running = (await this.status()).find((status) => status.appRunning);
-    if (!running) throw new Error('no node of the local cluster is running: npm run rabbitmq:cluster -- up');
-    return running.node;
   }
 
   private async membersOf(node: ClusterNode): Promise<string[]> {
