@@ -1,1 +1,2 @@
 export * from './broker-connection';
+export * from './renewing-confirm-channel';
