@@ -1,9 +1,9 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
-import { brokerUserOf } from '@shop/broker';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { brokerUserOf, RenewingConfirmChannel } from '@shop/broker';
 import { assertMessageSize, copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
 import { ServiceMetrics } from '@shop/service-kit';
-import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
 
 export interface OutgoingMessage {
@@ -33,13 +33,21 @@ export interface OutgoingMessage {
  * Every message is `mandatory`: the broker confirms a message that no queue is bound for and then
  * drops it, so without it a missing binding (a definitions file without it, a deleted queue) would lose
  * every order event while the outbox marked them published. A returned message rejects instead.
+ *
+ * It publishes on a confirm channel of its own on golevelup's connection, which it replaces when the
+ * broker has nacked everything on it for a while (RenewingConfirmChannel: after a quorum queue's leader
+ * is lost, RabbitMQ 3.10 can leave a channel nacking that queue for good).
  */
 @Injectable()
-export class ConfirmedPublisher implements OnModuleInit {
+export class ConfirmedPublisher {
+  private readonly logger = new Logger(ConfirmedPublisher.name);
   /** Messages the broker returned as unroutable (see returnKey), until their publish reads them. */
   private readonly returned = new Set<string>();
+  /** Opened at the first publish: golevelup's connection exists once the module has started. */
+  private publishChannel: RenewingConfirmChannel | undefined;
 
   private readonly published;
+  private readonly renewals;
   /** This connection's RabbitMQ user: the `user_id` of everything published here. */
   readonly userId: string;
 
@@ -55,28 +63,38 @@ export class ConfirmedPublisher implements OnModuleInit {
       'Messages published with a confirm, by exchange, routing key and outcome (confirmed, returned, failed)',
       ['exchange', 'routing_key', 'outcome'],
     );
+    this.renewals = metrics?.counter(
+      'publish_channel_renewals_total',
+      'Times the publishing channel was replaced after the broker nacked everything on it for a while',
+    );
   }
 
-  onModuleInit(): void {
-    this.watchReturns();
+  private get channel(): RenewingConfirmChannel {
+    this.publishChannel ??= new RenewingConfirmChannel(this.amqp.managedConnection, {
+      name: `${this.options.appId} publisher`,
+      publishTimeoutMs: this.options.publishTimeoutMs ?? 5_000,
+      setup: (channel) => this.watchReturns(channel),
+      onRenew: (reason) => {
+        this.renewals?.inc();
+        this.logger.warn(reason);
+      },
+    });
+    return this.publishChannel;
+  }
+
+  /** Times the publishing channel was replaced (also the metric publish_channel_renewals_total). */
+  get channelRenewals(): number {
+    return this.publishChannel?.renewals ?? 0;
   }
 
   /**
-   * A setup runs on the current channel and again on each one after a reconnect. The broker sends
-   * basic.return before the confirm, so the mark is here by the time the publish's promise resolves.
-   * amqp-connection-manager registers a setup only once the channel's own set-up has finished: when that
-   * fails (the channel closed meanwhile: a reconnect, or a stop right after the start), the setup was not
-   * registered and its promise rejects, so it is added again on the next channel.
+   * Runs on every new amqplib channel (after a reconnect, after a renewal). The broker sends basic.return
+   * before the confirm, so the mark is here by the time the publish's promise resolves.
    */
-  private watchReturns(): void {
-    const channel = this.amqp.managedChannel;
-    channel
-      .addSetup((amqpChannel: Channel) => {
-        amqpChannel.on('return', ({ fields, properties }: Message) =>
-          this.returned.add(returnKey(fields.exchange, fields.routingKey, properties.messageId)),
-        );
-      })
-      .catch(() => channel.once('connect', () => this.watchReturns()));
+  private watchReturns(channel: ConfirmChannel): void {
+    channel.on('return', ({ fields, properties }: Message) =>
+      this.returned.add(returnKey(fields.exchange, fields.routingKey, properties.messageId)),
+    );
   }
 
   async publish(message: OutgoingMessage): Promise<void> {
@@ -113,13 +131,7 @@ export class ConfirmedPublisher implements OnModuleInit {
     let outcome: 'confirmed' | 'returned' | 'failed' = 'failed';
     try {
       assertMessageSize(body, `message ${String(properties.messageId)} to "${exchange}" "${routingKey}"`);
-      const confirmed = await this.amqp.publish(exchange, routingKey, body, {
-        ...properties,
-        mandatory: true,
-        // amqp-connection-manager's per-message deadline (not part of AMQP).
-        timeout: this.options.publishTimeoutMs ?? 5_000,
-      } as Parameters<AmqpConnection['publish']>[3]);
-      if (confirmed === false) throw new Error(`publish of ${properties.messageId} was not confirmed`);
+      await this.channel.publish(exchange, routingKey, body, { ...properties, mandatory: true });
       if (this.returned.has(key)) {
         outcome = 'returned';
         throw new Error(
