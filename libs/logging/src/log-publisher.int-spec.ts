@@ -206,6 +206,40 @@ describe('LogPublisher (real RabbitMQ)', () => {
     });
   });
 
+  it('replaces a channel the broker has nacked everything on for 2 s, and goes on publishing on the new one', async () => {
+    const { logger, publisher, stdout, service } = startLogger(testConfig.rabbitmqUrl);
+    // A queue that refuses every record of this service (full at 0 with reject-publish): each is nacked.
+    const refuser = `log-spec-refuser-${randomBytes(4).toString('hex')}`;
+    await tap.probe.channel.assertQueue(refuser, {
+      autoDelete: true,
+      arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+    });
+    await tap.probe.channel.bindQueue(refuser, Exchanges.logs, `${service}.*`);
+    cleanups.push(async () => void (await tap.probe.channel.deleteQueue(refuser).catch(() => undefined)));
+
+    let logged = 0;
+    await waitFor(
+      'the channel replaced',
+      () => {
+        for (let i = 0; i < 5; i++) logger.log(`refused ${logged++}`);
+        return publisher.stats.channelRenewals >= 1;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
+    expect(publisher.stats.refused).toBeGreaterThanOrEqual(20);
+    await waitFor('the warning on stdout', () =>
+      stdout.some((line) => line.includes('publishing on a new channel')),
+    );
+
+    await tap.probe.channel.deleteQueue(refuser);
+    const before = publisher.stats.published;
+    logger.log('accepted again');
+    await waitFor('the record confirmed on the new channel', () => publisher.stats.published > before);
+    expect(
+      tap.messages.some((m) => m.properties.appId === service && bodyOf(m).message === 'accepted again'),
+    ).toBe(true);
+  });
+
   it('drops and counts what overflows the buffer, then reports the count after the buffered records', async () => {
     const proxy = await stoppedProxy();
     const { logger, publisher, stdout, service } = startLogger(proxy.urlFor(testConfig.rabbitmqUrl), {

@@ -7,7 +7,7 @@ import {
   MAX_MESSAGE_BYTES,
   MessageTypes,
 } from '@shop/contracts';
-import { brokerUserOf, connectToBroker } from '@shop/broker';
+import { brokerUserOf, connectToBroker, isNack, NackStreak } from '@shop/broker';
 import type { ChannelWrapper, AmqpConnectionManager } from 'amqp-connection-manager';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -66,6 +66,8 @@ export class LogPublisher implements LogSink {
   private readonly batchSize: number;
   private manager!: AmqpConnectionManager;
   private channel!: ChannelWrapper;
+  /** The current channel's confirms: one nacked long enough is replaced (see NackStreak). */
+  private nacks = new NackStreak();
   /** The channel is set up (exchange checked) on a live connection. */
   private ready = false;
   private setupRetry: NodeJS.Timeout | undefined;
@@ -75,6 +77,7 @@ export class LogPublisher implements LogSink {
   private stopped = false;
   private closing: Promise<void> | undefined;
   private publishedCount = 0;
+  private renewalCount = 0;
   private refusedCount = 0;
   private refusedSinceReport = 0;
   private lastRefusalReport = 0;
@@ -97,19 +100,24 @@ export class LogPublisher implements LogSink {
       this.ready = false;
       if (!this.stopped) this.reportOutage(err ?? new Error('connection closed'));
     });
-    this.channel = this.manager.createChannel({
+    this.channel = this.openChannel(reconnectDelayMs);
+  }
+
+  private openChannel(reconnectDelayMs: number): ChannelWrapper {
+    this.nacks = new NackStreak();
+    const channel = this.manager.createChannel({
       confirm: true,
       json: false,
-      setup: (channel: ConfirmChannel) => this.setUp(channel),
+      setup: (confirmChannel: ConfirmChannel) => this.setUp(confirmChannel),
     });
-    this.channel.on('connect', () => {
+    channel.on('connect', () => {
       this.ready = true;
       this.outageReported = false;
       this.schedulePump();
     });
     // The set-up failed (the exchange is missing): the channel stays down until the next connection,
     // so make one after the usual wait.
-    this.channel.on('error', (error: Error) => {
+    channel.on('error', (error: Error) => {
       this.ready = false;
       if (this.stopped) return;
       this.reportOutage(error);
@@ -119,6 +127,19 @@ export class LogPublisher implements LogSink {
       }, reconnectDelayMs);
       this.setupRetry.unref();
     });
+    return channel;
+  }
+
+  /** A channel the broker has nacked everything on for a while is replaced by a new one (see NackStreak). */
+  private renewChannel(): void {
+    const old = this.channel;
+    this.ready = false; // until the new channel is set up
+    this.channel = this.openChannel(this.options.reconnectDelayMs ?? 1_000);
+    this.renewalCount += 1;
+    void old.close().catch(() => undefined);
+    this.notify(
+      'the broker nacked every log record on this channel for a while; publishing on a new channel',
+    );
   }
 
   private async setUp(channel: ConfirmChannel): Promise<void> {
@@ -149,13 +170,21 @@ export class LogPublisher implements LogSink {
   }
 
   /** For health pages and tests. */
-  get stats(): { connected: boolean; waiting: number; dropped: number; refused: number; published: number } {
+  get stats(): {
+    connected: boolean;
+    waiting: number;
+    dropped: number;
+    refused: number;
+    published: number;
+    channelRenewals: number;
+  } {
     return {
       connected: this.ready,
       waiting: this.buffer.size,
       dropped: this.buffer.dropped,
       refused: this.refusedCount,
       published: this.publishedCount,
+      channelRenewals: this.renewalCount,
     };
   }
 
@@ -290,6 +319,14 @@ export class LogPublisher implements LogSink {
     );
     process.nextTick(() => setImmediate(() => socket?.uncork()));
     const outcomes = await Promise.allSettled(confirms);
+    const nacks = this.nacks;
+    let renew = false;
+    for (const outcome of outcomes) {
+      // A timeout or a lost channel says nothing about the broker's answers: only acks and nacks count.
+      if (outcome.status === 'fulfilled') nacks.record('ack');
+      else if (isNack(outcome.reason)) renew = nacks.record('nack') || renew;
+    }
+    if (renew && nacks === this.nacks && !this.stopped) this.renewChannel();
     return batch.filter((_, i) => outcomes[i].status === 'rejected');
   }
 
