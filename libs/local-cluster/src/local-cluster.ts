@@ -284,11 +284,16 @@ export class LocalCluster {
       } catch (error) {
         if (Date.now() > deadline) {
           throw new Error(`${node.name} did not boot within ${BOOT_TIMEOUT_MS / 1000} s: ${(error as Error).message}
-  its log: ${join(node.dir, 'log', `${node.name}.log`)}`);
+  its log: ${this.logFileOf(node)}`);
         }
         await delay(500);
       }
     }
+  }
+
+  /** The node's own log file (RabbitMQ's, under its folder; `down()` deletes it with the rest). */
+  logFileOf(node: ClusterNode): string {
+    return join(node.dir, 'log', `${node.name}.log`);
   }
 
   private livePid(node: ClusterNode): number | undefined {

@@ -1,7 +1,8 @@
-import { connectToBroker, connectToolToBroker } from '@shop/broker';
+import { connectToBroker, connectToolToBroker, RenewingConfirmChannel } from '@shop/broker';
 import { waitFor } from '@shop/testing';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
+import { readFileSync } from 'node:fs';
 import { LocalCluster } from './local-cluster';
 
 const QUEUE = 'node_loss_spec';
@@ -32,7 +33,7 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
   let clusterWasUp = false;
   let publisher: AmqpConnectionManager;
   let consumer: AmqpConnectionManager;
-  let publishing: ChannelWrapper;
+  let publishing: RenewingConfirmChannel;
   let consuming: ChannelWrapper;
   const confirmedAt = new Map<number, number>();
   const deliveredAt = new Map<number, number>();
@@ -109,7 +110,12 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     });
     // A publish whose confirm has not come within 10 s counts as unconfirmed and is published again,
     // as the outbox relay does: the broker may or may not have it, so a duplicate is allowed, a loss not.
-    publishing = publisher.createChannel({ confirm: true, publishTimeout: PUBLISH_TIMEOUT_MS });
+    // As the services' publishers do: a channel the broker nacks everything on is replaced (RabbitMQ 3.10
+    // can leave a channel that first published while the leader's node was just lost nacking for good).
+    publishing = new RenewingConfirmChannel(publisher, {
+      name: 'node-loss-spec-publisher',
+      publishTimeoutMs: PUBLISH_TIMEOUT_MS,
+    });
     await publishing.waitForConnect();
     await consuming.waitForConnect();
 
@@ -120,7 +126,7 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     const publishUntilConfirmed = async (id: number): Promise<void> => {
       for (;;) {
         try {
-          await publishing.sendToQueue(QUEUE, Buffer.from(String(id)), {
+          await publishing.publish('', QUEUE, Buffer.from(String(id)), {
             persistent: true,
             messageId: String(id),
           });
@@ -131,7 +137,7 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
           republished += 1;
           const reason = (error as Error).message;
           publishErrors.set(reason, (publishErrors.get(reason) ?? 0) + 1);
-          await publishing.waitForConnect(); // on the next node, once the wrapper has failed over
+          await publishing.waitForConnect(); // on the next node, or the next channel
         }
       }
     };
@@ -148,19 +154,42 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
       }
       await Promise.all(inFlight);
     };
+    /** What a stalled stream looked like: the counts, the wrapper's unsent queue and the queue as a survivor sees it. */
+    const stallReport = async () => {
+      const lastConfirm = Math.max(...confirmedAt.values());
+      const queue = await cluster
+        .listQueues(VHOST, second)
+        .then((queues) => JSON.stringify(queues.find((listed) => listed.name === QUEUE)))
+        .catch((error: Error) => `not listed: ${error.message}`);
+      // Is it this channel, or the node? One publish on a new connection to the publisher's node.
+      const publisherNode = cluster.nodes.find(
+        (node) => String(node.amqpPort) === connectedTo.publisher.at(-1),
+      );
+      const probe = await probePublish(cluster.url(guest, publisherNode ? [publisherNode] : [second]));
+      // What the survivors said about the queue or went wrong with: the afterAll's `down()` deletes their logs.
+      const survivorLogs = [second, third]
+        .map((node) => {
+          const lines = readFileSync(cluster.logFileOf(node), 'utf8')
+            .split('\n')
+            .filter((line) => line.includes(QUEUE) || /\[(error|warning)\]/.test(line));
+          return `${node.label}'s log:\n${lines.slice(-30).join('\n')}`;
+        })
+        .join('\n');
+      return (
+        `not every message confirmed after ${PUBLISHING_DEADLINE_MS} ms: ${confirmedAt.size} confirmed ` +
+        `(the last ${Date.now() - lastConfirm} ms ago, ${lastConfirm - killedAt} ms after the kill), ` +
+        `${inFlight.size} in flight, ${republished} re-publishes, ${publishing.renewals} channel renewals, ` +
+        `publisher connected to ${connectedTo.publisher.join(' → ')}; ` +
+        `publish errors: ${JSON.stringify(Object.fromEntries(publishErrors))}; queue: ${queue}; ` +
+        `one publish on a new connection to ${publisherNode?.label}: ${probe}\n${survivorLogs}`
+      );
+    };
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
       publishEverything(),
       new Promise((_, reject) => {
         deadline = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `not every message confirmed after ${PUBLISHING_DEADLINE_MS} ms: ${confirmedAt.size} confirmed, ` +
-                  `${inFlight.size} in flight, ${republished} re-publishes, publisher connected to ${connectedTo.publisher.join(' → ')}; ` +
-                  `publish errors: ${JSON.stringify(Object.fromEntries(publishErrors))}`,
-              ),
-            ),
+          () => void stallReport().then((report) => reject(new Error(report))),
           PUBLISHING_DEADLINE_MS,
         );
       }),
@@ -180,7 +209,7 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     const firstDeliveryAfter = Math.min(...[...deliveredAt.values()].filter((at) => at >= consumerBack));
     console.log(
       `node-loss: ${confirmedAt.size} confirmed, ${lost.length} lost, ${deliveries - deliveredAt.size} duplicate deliveries, ` +
-        `${republished} re-publishes; after the kill the publisher reconnected in ${publisherBack - killedAt} ms ` +
+        `${republished} re-publishes, ${publishing.renewals} channel renewals; after the kill the publisher reconnected in ${publisherBack - killedAt} ms ` +
         `(${connectedTo.publisher.join(' → ')}) first confirm at ${firstConfirmAfter - killedAt} ms; ` +
         `the consumer reconnected in ${consumerBack - killedAt} ms (${connectedTo.consumer.join(' → ')}), ` +
         `first delivery at ${firstDeliveryAfter - killedAt} ms`,
@@ -198,8 +227,31 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     // The queue has a new leader among the survivors.
     const newLeader = (await cluster.queueLeaders(VHOST, second)).get(QUEUE);
     expect([second.name, third.name]).toContain(newLeader);
-  }, 180_000);
+    // The publishing deadline, then the stall report (a listing and a probe, 60 s at most) or the deliveries (60 s).
+  }, 250_000);
 });
+
+/** One confirmed publish of a probe (the consumer counts it as a delivery of no id): 'acked', 'nacked' or why not. */
+async function probePublish(url: string): Promise<string> {
+  try {
+    const tool = await connectToolToBroker(url, 'node-loss-spec-probe');
+    try {
+      const channel = await tool.connection.createConfirmChannel();
+      const outcome = await new Promise<string>((resolve) => {
+        const timer = setTimeout(() => resolve('no confirm in 10 s'), 10_000);
+        channel.sendToQueue(QUEUE, Buffer.from('probe'), { persistent: true }, (error) => {
+          clearTimeout(timer);
+          resolve(error ? 'nacked' : 'acked');
+        });
+      });
+      return outcome;
+    } finally {
+      await tool.close();
+    }
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  }
+}
 
 function portOf(url: unknown): string {
   const text = typeof url === 'string' ? url : String((url as { url?: string })?.url ?? url);
