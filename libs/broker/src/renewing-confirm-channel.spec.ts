@@ -41,7 +41,10 @@ function fakeWrapper(outcomes: ('ack' | 'nack')[]) {
 describe('RenewingConfirmChannel', () => {
   const limits = { nacks: 3, ms: 0 };
 
-  it('replaces the wrapper after a streak of nacks, closes the old one and publishes on the new one', async () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('replaces the wrapper after a streak of nacks, publishes on the new one and closes the old one once its publishes are answered', async () => {
+    jest.useFakeTimers();
     const wrappers = [fakeWrapper(['nack', 'nack', 'nack']), fakeWrapper([])];
     const created: unknown[] = [];
     const manager = {
@@ -63,11 +66,15 @@ describe('RenewingConfirmChannel', () => {
     }
     expect(channel.renewals).toBe(1);
     expect(renewed).toEqual(['spec: 3 publishes in a row nacked; replaced by a new channel']);
-    expect(wrappers[0].closed).toBe(true);
     expect(created[1]).toMatchObject({ name: 'spec', confirm: true, publishTimeout: 1_000 });
 
     await channel.publish('order', 'k', Buffer.from('x'), {});
     expect(wrappers[1].published).toBe(1);
+    // Anything still in flight on the old channel gets the broker's answer (or its timeout) first.
+    expect(wrappers[0].closed).toBe(false);
+    jest.advanceTimersByTime(1_000);
+    expect(wrappers[0].closed).toBe(true);
+    expect(wrappers[1].closed).toBe(false);
   });
 
   it('keeps its wrapper when an ack breaks the streak', async () => {

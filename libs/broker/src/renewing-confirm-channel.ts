@@ -64,16 +64,18 @@ export interface RenewingConfirmChannelOptions {
 }
 
 /**
- * A confirm channel on `manager` that replaces itself (closes the wrapper and opens a new one on the same
- * connection) when the broker has nacked everything on it long enough (NackStreak). Publishes waiting in the
- * old wrapper reject with "Channel closed", so a caller that publishes again (the outbox relay) does so on
- * the new channel.
+ * A confirm channel on `manager` that replaces itself (opens a new wrapper on the same connection) when the
+ * broker has nacked everything on it long enough (NackStreak). New publishes go to the new channel at once;
+ * the old one is closed once everything sent on it has had its answer (at most `publishTimeoutMs` later), so
+ * a publish in flight is settled by the broker (a full queue's nack stays a nack), not by the switch.
  */
 export class RenewingConfirmChannel {
   private wrapper: ChannelWrapper;
   private streak: NackStreak;
   private closed = false;
   private renewalCount = 0;
+  /** Replaced wrappers, closed when their last publish has had its answer (or by `close()`). */
+  private readonly retiring = new Set<ChannelWrapper>();
 
   constructor(
     private readonly manager: AmqpConnectionManager,
@@ -116,7 +118,8 @@ export class RenewingConfirmChannel {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.wrapper.close();
+    await Promise.all([this.wrapper, ...this.retiring].map((wrapper) => wrapper.close()));
+    this.retiring.clear();
   }
 
   private open(): ChannelWrapper {
@@ -136,6 +139,10 @@ export class RenewingConfirmChannel {
     this.wrapper = this.open();
     this.renewalCount += 1;
     this.options.onRenew?.(`${this.options.name}: ${reason}; replaced by a new channel`);
-    void old.close().catch(() => undefined);
+    this.retiring.add(old);
+    setTimeout(() => {
+      this.retiring.delete(old);
+      void old.close().catch(() => undefined);
+    }, this.options.publishTimeoutMs).unref();
   }
 }
