@@ -5,6 +5,7 @@
 
 (() => {
   const HISTORY_POINTS = 180; // three minutes of one-second snapshots per chart
+  const SHORTEST_TIME_WINDOW_S = 60; // with one or two points uPlot would pad the time axis out to years
 
   const $ = (id) => document.getElementById(id);
   const svgNS = 'http://www.w3.org/2000/svg';
@@ -50,6 +51,15 @@
 
   // ---------------------------------------------------------------- charts
 
+  /**
+   * The x range, from the points' own times (uPlot hands a single point a day-long range): theirs,
+   * widened to the last minute while there is less than a minute of them.
+   */
+  const timeWindow = (times) => {
+    const end = times.length > 0 ? times[times.length - 1] : Date.now() / 1000;
+    return [Math.min(times.length > 0 ? times[0] : end, end - SHORTEST_TIME_WINDOW_S), end];
+  };
+
   /** A rolling uPlot line chart: `push(values)` adds one point per series at the snapshot's time. */
   class RollingChart {
     constructor(container, title, series) {
@@ -61,7 +71,7 @@
           width: Math.max(280, container.clientWidth || 360),
           height: 150,
           legend: { live: false },
-          scales: { x: { time: true } },
+          scales: { x: { time: true, range: () => timeWindow(this.data[0]) } },
           axes: [{}, { size: 50 }],
           series: [
             {},
@@ -81,17 +91,20 @@
       this.data[0].push(atSeconds);
       values.forEach((value, i) => this.data[i + 1].push(value === undefined ? null : value));
       if (this.data[0].length > HISTORY_POINTS) for (const series of this.data) series.shift();
-      this.plot.setData(this.data);
+      this.draw();
     }
 
     clear() {
       for (const series of this.data) series.length = 0;
-      this.plot.setData(this.data);
+      this.draw();
     }
 
-    /** Points drawn so far (a spec reads it through the container's data-points attribute). */
-    get points() {
-      return this.data[0].length;
+    /** Draws the data; the container's data-points and data-time-window-s say what was drawn (specs read them). */
+    draw() {
+      this.plot.setData(this.data);
+      const { min, max } = this.plot.scales.x;
+      this.container.dataset.points = String(this.data[0].length);
+      this.container.dataset.timeWindowS = String(Math.round((max ?? 0) - (min ?? 0)));
     }
   }
 
@@ -636,13 +649,6 @@
         depth('order_status'),
         depth(WAITING_ROOM),
       ]);
-    }
-    for (const [id, chart] of [
-      ['sale-rate-chart', charts.saleRate],
-      ['sale-latency-chart', charts.saleLatency],
-      ['sale-queues-chart', charts.saleQueues],
-    ]) {
-      $(id).dataset.points = String(chart.points);
     }
     renderVerdict(sale);
   }

@@ -90,6 +90,12 @@ describe('dashboard page (Chromium, real services, broker, database and SMTP)', 
     expect(await page.locator('[data-exchange]').count()).toBe(TOPOLOGY.exchanges.length + 1); // + the default exchange
     expect(await page.locator('#service-chips [data-state="up"]').count()).toBe(6);
     expect(await textOf('#stream-state')).toBe('live');
+    // With a few seconds of points, each chart's time axis spans the last minute (not uPlot's padding of years).
+    for (const chart of ['orders-chart', 'workers-chart', 'payments-chart']) {
+      const windowSeconds = Number(await page.locator(`#${chart}`).getAttribute('data-time-window-s'));
+      expect(windowSeconds).toBeGreaterThanOrEqual(60);
+      expect(windowSeconds).toBeLessThan(120);
+    }
     const hosts = new Set(requested.map((url) => new URL(url).hostname));
     expect([...hosts]).toEqual(['127.0.0.1']);
     for (const asset of ['dashboard.js', 'dashboard.css', 'uPlot.iife.min.js', 'uPlot.min.css']) {
