@@ -79,6 +79,8 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     if (!clusterWasUp) await cluster.down();
   }, 180_000);
 
+  // Its bound: the publishing deadline, then the stall report (a listing and a probe, 60 s at most) or the
+  // deliveries (60 s).
   it('fails over, resumes confirms and deliveries, and loses no confirmed message', async () => {
     const leader = cluster.nodeNamed((await cluster.queueLeaders(VHOST)).get(QUEUE)!);
     expect(leader).toBe(first);
@@ -156,7 +158,7 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
       }
       await Promise.all(inFlight);
     };
-    /** What a stalled stream looked like: the counts, the wrapper's unsent queue and the queue as a survivor sees it. */
+    /** What a stalled stream looked like: the counts, the publish errors, and the queue as a survivor sees it. */
     const stallReport = async () => {
       const lastConfirm = Math.max(...confirmedAt.values());
       const queue = await cluster
@@ -229,7 +231,6 @@ describe('the local RabbitMQ cluster loses the node under a publisher and a cons
     // The queue has a new leader among the survivors.
     const newLeader = (await cluster.queueLeaders(VHOST, second)).get(QUEUE);
     expect([second.name, third.name]).toContain(newLeader);
-    // The publishing deadline, then the stall report (a listing and a probe, 60 s at most) or the deliveries (60 s).
   }, 250_000);
 });
 
