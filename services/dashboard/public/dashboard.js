@@ -5,7 +5,7 @@
 
 (() => {
   const HISTORY_POINTS = 180; // three minutes of one-second snapshots per chart
-  const SHORTEST_TIME_WINDOW_S = 60; // with one or two points uPlot would pad the time axis out to years
+  const SHORTEST_TIME_WINDOW_S = 60; // the time axis spans at least the last minute (see timeWindow)
 
   const $ = (id) => document.getElementById(id);
   const svgNS = 'http://www.w3.org/2000/svg';
