@@ -243,7 +243,11 @@ describe('dashboard (real services, broker, database and SMTP)', () => {
     // 20,000: a sale signs in a customer per request before firing, which Stop then cuts short.
     const started = await postSale({ stock: 20, requests: 20_000, connections: 10, retryShare: 0 });
     expect(started.status).toBe(202);
-    await waitFor('firing under way', async () => ((await currentSale()).firing?.done ?? 0) > 50);
+    // Bounded as the verdict is: the load test's process boots and signs customers in first, which on a
+    // busy machine takes longer than waitFor's default 10 s.
+    await waitFor('firing under way', async () => ((await currentSale()).firing?.done ?? 0) > 50, {
+      timeoutMs: 60_000,
+    });
     const stop = await stopSale();
     expect(stop.status).toBe(202);
     expect(((await stop.json()) as SaleStatus).stopRequested).toBe(true);

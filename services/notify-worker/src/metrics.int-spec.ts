@@ -49,11 +49,11 @@ describe("notify-worker's GET /metrics (real RabbitMQ, PostgreSQL and SMTP)", ()
 
     const samples = await waitFor('the counters', async () => {
       const parsed = parsePrometheusText(String((await notify.worker.get('/metrics')).body));
-      const parked = sampleValue(parsed, 'messages_processed_total', {
-        queue: 'order_notify',
-        outcome: 'parked',
-      });
-      return parked === 1 ? parsed : undefined;
+      // An email is sent before its message is counted (the worker then publishes order.notified and
+      // acks), so the counters are read once all three messages are counted, not once the emails arrived.
+      const counted = (outcome: string) =>
+        sampleValue(parsed, 'messages_processed_total', { queue: 'order_notify', outcome }) ?? 0;
+      return counted('parked') + counted('handled') >= 3 ? parsed : undefined;
     });
     const processed = (outcome: string) =>
       sampleValue(samples, 'messages_processed_total', {
