@@ -1,5 +1,5 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { brokerUserOf, RenewingConfirmChannel } from '@shop/broker';
 import { assertMessageSize, copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
 import { ServiceMetrics } from '@shop/service-kit';
@@ -39,11 +39,11 @@ export interface OutgoingMessage {
  * is lost, RabbitMQ 3.10 can leave a channel nacking that queue for good).
  */
 @Injectable()
-export class ConfirmedPublisher {
+export class ConfirmedPublisher implements OnModuleInit {
   private readonly logger = new Logger(ConfirmedPublisher.name);
   /** Messages the broker returned as unroutable (see returnKey), until their publish reads them. */
   private readonly returned = new Set<string>();
-  /** Opened at the first publish: golevelup's connection exists once the module has started. */
+  /** Opened at start-up (onModuleInit), so the first message does not wait for a channel to open. */
   private publishChannel: RenewingConfirmChannel | undefined;
 
   private readonly published;
@@ -69,8 +69,17 @@ export class ConfirmedPublisher {
     );
   }
 
+  onModuleInit(): void {
+    this.publishChannel ??= this.openPublishChannel();
+  }
+
+  /** The channel publishes go on; a publish before onModuleInit (a spec without Nest) opens it. */
   private get channel(): RenewingConfirmChannel {
-    this.publishChannel ??= new RenewingConfirmChannel(this.amqp.managedConnection, {
+    return (this.publishChannel ??= this.openPublishChannel());
+  }
+
+  private openPublishChannel(): RenewingConfirmChannel {
+    return new RenewingConfirmChannel(this.amqp.managedConnection, {
       name: `${this.options.appId} publisher`,
       publishTimeoutMs: this.options.publishTimeoutMs ?? 5_000,
       setup: (channel) => this.watchReturns(channel),
@@ -79,7 +88,6 @@ export class ConfirmedPublisher {
         this.logger.warn(reason);
       },
     });
-    return this.publishChannel;
   }
 
   /** Times the publishing channel was replaced (also the metric publish_channel_renewals_total). */
