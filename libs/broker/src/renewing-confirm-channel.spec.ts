@@ -1,4 +1,5 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import { EventEmitter } from 'node:events';
 import { NackStreak, RenewingConfirmChannel } from './renewing-confirm-channel';
 
 describe('NackStreak', () => {
@@ -22,7 +23,7 @@ describe('NackStreak', () => {
 
 /** A wrapper whose publishes settle as `outcomes` says, in turn; what it was asked is kept. */
 function fakeWrapper(outcomes: ('ack' | 'nack')[]) {
-  const wrapper = {
+  const wrapper = Object.assign(new EventEmitter(), {
     published: 0,
     closed: false,
     publish: async () => {
@@ -34,7 +35,7 @@ function fakeWrapper(outcomes: ('ack' | 'nack')[]) {
       wrapper.closed = true;
     },
     waitForConnect: async () => undefined,
-  };
+  });
   return wrapper;
 }
 
@@ -75,6 +76,24 @@ describe('RenewingConfirmChannel', () => {
     jest.advanceTimersByTime(1_000);
     expect(wrappers[0].closed).toBe(true);
     expect(wrappers[1].closed).toBe(false);
+  });
+
+  it('hands a channel that could not be opened to onError instead of throwing it', () => {
+    const wrapper = fakeWrapper([]);
+    const manager = {
+      createChannel: () => wrapper as unknown as ChannelWrapper,
+    } as unknown as AmqpConnectionManager;
+    const errors: string[] = [];
+    new RenewingConfirmChannel(manager, {
+      name: 'spec',
+      publishTimeoutMs: 1_000,
+      onError: (error) => errors.push(error.message),
+    });
+    // amqp-connection-manager emits this when the connection closes while it opens the channel.
+    expect(() =>
+      wrapper.emit('error', new Error('Channel ended, no reply will be forthcoming')),
+    ).not.toThrow();
+    expect(errors).toEqual(['Channel ended, no reply will be forthcoming']);
   });
 
   it('keeps its wrapper when an ack breaks the streak', async () => {

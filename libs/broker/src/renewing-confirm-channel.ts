@@ -60,6 +60,11 @@ export interface RenewingConfirmChannelOptions {
   setup?: (channel: ConfirmChannel) => Promise<void> | void;
   /** Told each time the channel is replaced, with why. */
   onRenew?: (reason: string) => void;
+  /**
+   * Told when a channel could not be opened or set up (the connection closed meanwhile); the wrapper tries
+   * again on the next connection. Without a listener that error would be thrown and end the process.
+   */
+  onError?: (error: Error) => void;
   limits?: NackStreakLimits;
 }
 
@@ -123,14 +128,16 @@ export class RenewingConfirmChannel {
   }
 
   private open(): ChannelWrapper {
-    const { name, publishTimeoutMs, setup } = this.options;
-    return this.manager.createChannel({
+    const { name, publishTimeoutMs, setup, onError } = this.options;
+    const wrapper = this.manager.createChannel({
       name,
       confirm: true,
       json: false,
       publishTimeout: publishTimeoutMs,
       setup,
     });
+    wrapper.on('error', (error: Error) => onError?.(error));
+    return wrapper;
   }
 
   private renew(reason: string): void {

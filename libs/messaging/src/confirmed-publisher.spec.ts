@@ -1,6 +1,7 @@
 import type { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { MAX_MESSAGE_BYTES, PublisherHeaders } from '@shop/contracts';
 import type { ConsumeMessage } from 'amqplib';
+import { EventEmitter } from 'node:events';
 import { ConfirmedPublisher } from './confirmed-publisher';
 
 /** What the publisher handed to its channel's publish. */
@@ -14,12 +15,12 @@ interface Sent {
 /** golevelup's connection, whose manager hands out one channel wrapper that records each publish. */
 function publisherOn(url: string): { publisher: ConfirmedPublisher; sent: Sent[] } {
   const sent: Sent[] = [];
-  const wrapper = {
+  const wrapper = Object.assign(new EventEmitter(), {
     publish: async (exchange: string, routingKey: string, body: Buffer, options: Record<string, unknown>) => {
       sent.push({ exchange, routingKey, body, options });
       return true;
     },
-  };
+  });
   const amqp = { managedConnection: { createChannel: () => wrapper } } as unknown as AmqpConnection;
   return { publisher: new ConfirmedPublisher(amqp, { url, appId: 'notify-worker' }), sent };
 }

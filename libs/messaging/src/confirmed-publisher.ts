@@ -87,6 +87,8 @@ export class ConfirmedPublisher implements OnModuleInit {
         this.renewals?.inc();
         this.logger.warn(reason);
       },
+      onError: (error) =>
+        this.logger.warn(`publishing channel not opened (${error.message}); again on the next connection`),
     });
   }
 
