@@ -1,7 +1,13 @@
 import { AmqpConnection } from '@golevelup/nestjs-rabbitmq';
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { brokerUserOf, RenewingConfirmChannel } from '@shop/broker';
-import { assertMessageSize, copiedMessageProperties, jsonMessageProperties } from '@shop/contracts';
+import {
+  assertMessageSize,
+  copiedMessageProperties,
+  type Envelope,
+  envelopeOf,
+  jsonMessageProperties,
+} from '@shop/contracts';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { ConfirmChannel, ConsumeMessage, Message, Options } from 'amqplib';
 import { MESSAGING_OPTIONS, type MessagingOptions } from './messaging.options';
@@ -19,6 +25,14 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
   /** AMQP per-message TTL in milliseconds: the broker drops (or dead-letters) the message once it passes. */
   expirationMs?: number;
+}
+
+/** An event to publish: its body is the envelope (envelopeOf) of `data`, with the same id, type and times. */
+export interface OutgoingEvent<Message extends Envelope = Envelope> extends Omit<OutgoingMessage, 'body'> {
+  type: Message['type'];
+  data: Message['data'];
+  /** The message's contract: when given, the envelope is checked against it before it leaves. */
+  schema?: { parse(envelope: unknown): unknown };
 }
 
 /**
@@ -107,6 +121,15 @@ export class ConfirmedPublisher implements OnModuleInit {
     );
   }
 
+  /** Publishes an event as its envelope: the one place a body is built from an event's data. */
+  async publishEvent<Message extends Envelope = Envelope>(event: OutgoingEvent<Message>): Promise<void> {
+    const { data, schema, ...message } = event;
+    const envelope = envelopeOf<Envelope>({ ...message, data });
+    const body = JSON.stringify(schema ? schema.parse(envelope) : envelope);
+    await this.publish({ ...message, body: Buffer.from(body) });
+  }
+
+  /** Publishes a body serialised already; an event's data goes through publishEvent instead. */
   async publish(message: OutgoingMessage): Promise<void> {
     await this.send(message.exchange, message.routingKey, message.body, {
       ...jsonMessageProperties({ ...message, appId: this.options.appId, userId: this.userId }),

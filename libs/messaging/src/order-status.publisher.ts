@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { envelopeOf, Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
+import { Exchanges, MessageTypes, RoutingKeys } from '@shop/contracts';
 import { randomUUID } from 'node:crypto';
 import { ConfirmedPublisher } from './confirmed-publisher';
 
@@ -28,17 +28,14 @@ export class OrderStatusPublisher {
   }
 
   private publish(type: string, routingKey: string, correlationId: string, data: object): Promise<void> {
-    const messageId = randomUUID();
-    const occurredAt = new Date();
-    const envelope = envelopeOf({ messageId, type, occurredAt, correlationId, data });
-    return this.publisher.publish({
+    return this.publisher.publishEvent({
       exchange: Exchanges.order,
       routingKey,
-      body: Buffer.from(JSON.stringify(envelope)),
-      messageId,
+      messageId: randomUUID(),
       correlationId,
       type,
-      occurredAt,
+      occurredAt: new Date(),
+      data,
     });
   }
 }

@@ -1,7 +1,7 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { waitFor } from '@shop/testing';
 import type { Pool } from 'pg';
-import type { ConfirmedPublisher, OutgoingMessage } from '../confirmed-publisher';
+import { ConfirmedPublisher, type OutgoingEvent, type OutgoingMessage } from '../confirmed-publisher';
 import type { OutboxRecord } from './outbox-record';
 import { OutboxRelay } from './outbox-relay';
 import { DEFAULT_OUTBOX_RELAY_OPTIONS, type OutboxRelayOptions } from './outbox-relay.options';
@@ -36,6 +36,10 @@ function controlledPublisher() {
         published.push(message);
         settle.set(message.messageId, { confirm, fail });
       }),
+    // The real envelope building, onto the publish above.
+    publishEvent(event: OutgoingEvent): Promise<void> {
+      return ConfirmedPublisher.prototype.publishEvent.call(this, event);
+    },
   } as unknown as ConfirmedPublisher;
   return { publisher, published, settle };
 }

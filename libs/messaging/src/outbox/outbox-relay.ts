@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { envelopeOf, OrderSteps } from '@shop/contracts';
+import { OrderSteps } from '@shop/contracts';
 import { logEntry, runWithCorrelationId } from '@shop/logging';
 import type { Pool, PoolClient } from 'pg';
 import { ConfirmedPublisher } from '../confirmed-publisher';
@@ -206,21 +206,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async publishRecord(record: OutboxRecord): Promise<void> {
     const { correlationId, ...headers } = record.headers;
-    const envelope = envelopeOf({
-      messageId: record.id,
-      type: record.messageType,
-      occurredAt: record.createdAt,
-      correlationId,
-      data: record.data,
-    });
-    await this.publisher.publish({
+    await this.publisher.publishEvent({
       exchange: record.exchange,
       routingKey: record.routingKey,
-      body: Buffer.from(JSON.stringify(envelope)),
       messageId: record.id,
       correlationId,
       type: record.messageType,
       occurredAt: record.createdAt,
+      data: record.data,
       headers,
     });
   }

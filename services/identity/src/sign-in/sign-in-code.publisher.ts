@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import {
   CustomerSignInCodeV1,
   type CustomerSignInCodeV1Data,
-  envelopeOf,
   Exchanges,
   MessageTypes,
   RoutingKeys,
@@ -24,18 +23,16 @@ export class SignInCodePublisher {
     const messageId = randomUUID();
     const occurredAt = new Date();
     const correlationId = currentCorrelationId() ?? messageId;
-    // Checked against the contract before it leaves, as a consumer will check it.
-    const envelope = CustomerSignInCodeV1.parse(
-      envelopeOf({ messageId, type: MessageTypes.customerSignInCodeV1, occurredAt, correlationId, data }),
-    );
-    await this.publisher.publish({
+    await this.publisher.publishEvent({
       exchange: Exchanges.customer,
       routingKey: RoutingKeys.customerSignInCode,
-      body: Buffer.from(JSON.stringify(envelope)),
       messageId,
       correlationId,
       type: MessageTypes.customerSignInCodeV1,
       occurredAt,
+      data,
+      // Checked against the contract before it leaves, as a consumer will check it.
+      schema: CustomerSignInCodeV1,
       expirationMs: Date.parse(data.expiresAt) - occurredAt.getTime(),
     });
   }

@@ -1,6 +1,5 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import {
-  envelopeOf,
   Exchanges,
   MessageTypes,
   type OrderRequestedV1,
@@ -71,37 +70,30 @@ export class WaitingRoom {
       { customerId: owner.customerId },
       clientKey ?? `ticket:${ticketId}`,
     );
-    const message = envelopeOf<OrderRequestedV1>({
-      messageId: ticketId,
-      type: MessageTypes.orderRequestedV1,
-      occurredAt: now,
-      correlationId,
-      data: {
-        ticket: ticketId,
-        sequence,
-        issuer: this.issuer,
-        requestedAt: now.toISOString(),
-        customerId: owner.customerId,
-        customer: request.customer,
-        lines: request.lines,
-        idempotencyKey,
-        requestHash: request.requestHash,
-      },
-    });
     // Bounded: tickets decided by another instance and never polled here would stay otherwise. The room
     // holds WAITING_ROOM_SIZE at most, so older ones than twice that are long decided.
     if (this.waiting.size >= 2 * WAITING_ROOM_SIZE)
       this.waiting.delete(this.waiting.keys().next().value as string);
     this.waiting.set(ticketId, sequence);
     try {
-      await this.publisher.publish({
+      await this.publisher.publishEvent<OrderRequestedV1>({
         exchange: Exchanges.order,
         routingKey: RoutingKeys.orderRequested,
-        body: Buffer.from(JSON.stringify(message)),
         messageId: ticketId,
         correlationId,
         type: MessageTypes.orderRequestedV1,
         occurredAt: now,
+        data: {
+          ticket: ticketId,
+          sequence,
+          issuer: this.issuer,
+          requestedAt: now.toISOString(),
+          customerId: owner.customerId,
+          customer: request.customer,
+          lines: request.lines,
+          idempotencyKey,
+          requestHash: request.requestHash,
+        },
         headers: { 'customer-id': owner.customerId },
       });
     } catch (error) {

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import {
-  envelopeOf,
   Exchanges,
   MessageTypes,
   PaymentFailedV1,
@@ -115,17 +114,16 @@ export class PaymentResultPublisher {
     correlationId: string,
     data: Record<string, unknown>,
   ): Promise<void> {
-    const messageId = resultMessageId(payment.paymentId, type);
-    // Checked against the contract before it leaves, as order-api will check it.
-    const envelope = schema.parse(envelopeOf({ messageId, type, occurredAt, correlationId, data }));
-    await this.publisher.publish({
+    await this.publisher.publishEvent({
       exchange: Exchanges.payment,
       routingKey,
-      body: Buffer.from(JSON.stringify(envelope)),
-      messageId,
+      messageId: resultMessageId(payment.paymentId, type),
       correlationId,
       type,
       occurredAt,
+      data,
+      // Checked against the contract before it leaves, as order-api will check it.
+      schema,
       headers: { 'order-id': payment.orderId },
     });
   }
