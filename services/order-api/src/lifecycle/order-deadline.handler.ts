@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { OrderPaymentDueV1, OrderSteps, Queues } from '@shop/contracts';
 import { logEntry } from '@shop/logging';
-import { PermanentFailure, WorkQueueSubscriber } from '@shop/messaging';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Counter } from 'prom-client';
 import { OrderLifecycleStore } from './order-lifecycle.store';
@@ -35,9 +35,6 @@ export class OrderDeadlineHandler implements OnApplicationBootstrap {
   private async apply(deadline: OrderPaymentDueV1): Promise<void> {
     const { orderId } = deadline.data;
     const result = await this.store.applyEvent({ orderId, event: { type: 'deadline' } });
-    if (result.outcome === 'unknown-order') {
-      throw new PermanentFailure(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
-    }
     const expired = result.outcome === 'changed';
     this.deadlines?.inc({ outcome: expired ? 'expired' : 'unchanged' });
     const what = expired ? 'expired unpaid; its stock is back' : `nothing to do (status ${result.status})`;

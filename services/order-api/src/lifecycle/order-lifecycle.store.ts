@@ -8,7 +8,7 @@ import {
   RoutingKeys,
 } from '@shop/contracts';
 import { eachAloneIfBatchFails, GroupCommit, isStatementError, type ItemResult } from '@shop/db';
-import { OutboxRelay, type OutboxRecord } from '@shop/messaging';
+import { OutboxRelay, type OutboxRecord, PermanentFailure } from '@shop/messaging';
 import { randomUUID } from 'node:crypto';
 import { OrderRepository, type OrderLifecycleRecord } from '../orders/order.repository';
 import {
@@ -31,7 +31,10 @@ export interface LifecycleCommand {
 }
 
 /** What became of a command: the table's decision and the order's status after it. */
-export type LifecycleResult = { outcome: 'unknown-order' } | (LifecycleDecision & { status: OrderStatus });
+export type LifecycleResult = { outcome: 'unknown-order' } | AppliedToOrder;
+
+/** What became of an event for an order that exists: the table's decision and the status after it. */
+export type AppliedToOrder = LifecycleDecision & { status: OrderStatus };
 
 /** Most events one transaction applies. */
 const MAX_EVENTS_PER_TRANSACTION = 500;
@@ -115,9 +118,17 @@ export class OrderLifecycleStore {
     return this.requests.submit(command);
   }
 
-  /** An event from the broker (a status step, a payment result, a deadline), batched with its peers. */
-  applyEvent(command: LifecycleCommand): Promise<LifecycleResult> {
-    return this.events.submit(command);
+  /**
+   * An event from the broker (a status step, a payment result, a deadline), batched with its peers. Every
+   * such event names an order this service wrote, so one for an order it does not have is parked
+   * (PermanentFailure ORDER_NOT_FOUND), never retried.
+   */
+  async applyEvent(command: LifecycleCommand): Promise<AppliedToOrder> {
+    const result = await this.events.submit(command);
+    if (result.outcome === 'unknown-order') {
+      throw new PermanentFailure(`order ${command.orderId} does not exist`, 'ORDER_NOT_FOUND');
+    }
+    return result;
   }
 
   private batching(lingerMs: number): GroupCommit<LifecycleCommand, LifecycleResult> {

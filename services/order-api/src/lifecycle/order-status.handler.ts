@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { MessageTypes, OrderStatusEventV1, OrderSteps, Queues } from '@shop/contracts';
 import { logEntry } from '@shop/logging';
-import { PermanentFailure, WorkQueueSubscriber } from '@shop/messaging';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import type { LifecycleEvent } from './order-lifecycle';
 import { OrderLifecycleStore } from './order-lifecycle.store';
 
@@ -30,9 +30,6 @@ export class OrderStatusHandler implements OnApplicationBootstrap {
         ? { type: 'notified', at: new Date(event.data.notifiedAt) }
         : { type: 'reported', at: new Date(event.data.reportedAt) };
     const result = await this.store.applyEvent({ orderId: event.data.orderId, event: step });
-    if (result.outcome === 'unknown-order') {
-      throw new PermanentFailure(`order ${event.data.orderId} does not exist`, 'ORDER_NOT_FOUND');
-    }
     if (result.outcome === 'changed') {
       const applied = `order ${event.data.orderId}: ${event.type} applied (status ${result.status})`;
       this.logger.log(logEntry(applied, { step: OrderSteps.statusApplied }));

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { MessageTypes, OrderSteps, PaymentResultV1, Queues } from '@shop/contracts';
 import { logEntry } from '@shop/logging';
-import { PermanentFailure, WorkQueueSubscriber } from '@shop/messaging';
+import { WorkQueueSubscriber } from '@shop/messaging';
 import { ServiceMetrics } from '@shop/service-kit';
 import type { Counter } from 'prom-client';
 import type { LifecycleEvent } from './order-lifecycle';
@@ -42,9 +42,6 @@ export class PaymentResultHandler implements OnApplicationBootstrap {
           ? { type: 'payment-failed', paymentId, code: result.data.code }
           : { type: 'payment-refunded', paymentId };
     const outcome = await this.store.applyEvent({ orderId, event });
-    if (outcome.outcome === 'unknown-order') {
-      throw new PermanentFailure(`order ${orderId} does not exist`, 'ORDER_NOT_FOUND');
-    }
     this.applied?.inc({ type: result.type, outcome: outcome.outcome });
     if (outcome.outcome !== 'changed') {
       this.logger.debug(`order ${orderId}: ${result.type} ${result.messageId} changed nothing`);
