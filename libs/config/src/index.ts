@@ -4,3 +4,4 @@ export * from './node-flags';
 export * from './database-roles';
 export * from './local-secrets';
 export * from './compose-secrets';
+export * from './service-variables';

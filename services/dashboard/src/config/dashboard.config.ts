@@ -1,10 +1,8 @@
 import {
-  allowedHostsVariable,
   directoryVariable,
-  LOCAL_DEFAULTS,
+  httpServerVariables,
   loadConfig,
-  hostVariable,
-  portVariable,
+  LOCAL_DEFAULTS,
   positiveIntVariable,
   rabbitmqUrlVariable,
   secretVariable,
@@ -79,11 +77,7 @@ const httpUrlVariable = (defaultUrl: string) =>
     .default(defaultUrl);
 
 export const dashboardConfigShape = {
-  PORT: portVariable(SERVICE_PORTS.dashboard),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
+  ...httpServerVariables('dashboard'),
   /** The broker's nodes: queue depths and consumers by passive declares, each node's reachability. */
   RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
   /** RabbitMQ's management API (`http://user:pass@host:15672`): queue rates and nodes from the broker itself. */

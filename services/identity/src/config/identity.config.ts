@@ -1,30 +1,17 @@
 import {
-  allowedHostsVariable,
-  booleanVariable,
-  databaseUrlVariable,
-  hostVariable,
-  LOCAL_DEFAULTS,
+  brokerVariables,
+  httpServerVariables,
   loadConfig,
-  portVariable,
+  ownDatabaseVariables,
   positiveIntVariable,
-  rabbitmqUrlVariable,
   retentionDaysVariable,
   secretVariable,
-  SERVICE_PORTS,
-  serviceDatabaseUrl,
 } from '@shop/config';
 
 export const identityConfigShape = {
-  PORT: portVariable(SERVICE_PORTS.identity),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
-  // Its own role: rights on its own schema only.
-  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'identity')),
-  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
-  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
-  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
+  ...httpServerVariables('identity'),
+  ...ownDatabaseVariables('identity'),
+  ...brokerVariables(),
   /** The operators' token: POST /ops/customers/tokens mints customer tokens in bulk with it. */
   OPS_TOKEN: secretVariable(),
   /** How long a customer token is valid (default 24 h). */

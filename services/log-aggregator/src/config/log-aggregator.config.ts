@@ -1,27 +1,17 @@
 import {
-  allowedHostsVariable,
-  booleanVariable,
+  brokerVariables,
   directoryVariable,
-  LOCAL_DEFAULTS,
+  httpServerVariables,
   loadConfig,
-  hostVariable,
-  portVariable,
+  LOCAL_DEFAULTS,
   positiveIntVariable,
-  rabbitmqUrlVariable,
   retentionDaysVariable,
   secretVariable,
-  SERVICE_PORTS,
 } from '@shop/config';
 
 export const logAggregatorConfigShape = {
-  PORT: portVariable(SERVICE_PORTS['log-aggregator']),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
-  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
-  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
-  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
+  ...httpServerVariables('log-aggregator'),
+  ...brokerVariables(),
   LOG_DIR: directoryVariable(LOCAL_DEFAULTS.logDir),
   /** Records per write + fsync at most (each consumer's prefetch is twice this). */
   LOG_BATCH_SIZE: positiveIntVariable(200, 5_000),

@@ -1,17 +1,13 @@
 import {
-  allowedHostsVariable,
   booleanVariable,
-  databaseUrlVariable,
-  LOCAL_DEFAULTS,
+  brokerVariables,
+  httpServerVariables,
   loadConfig,
-  hostVariable,
-  portVariable,
+  ownDatabaseVariables,
   positiveIntVariable,
   retentionDaysVariable,
-  rabbitmqUrlVariable,
   secretVariable,
   SERVICE_PORTS,
-  serviceDatabaseUrl,
   trustProxyVariable,
 } from '@shop/config';
 import { CUSTOMER_TOKEN, DEFAULT_PAYMENT_WINDOW_MS, PAYMENT_WINDOW_LIMITS } from '@shop/contracts';
@@ -26,11 +22,7 @@ const isHttpUrl = (value: string) => {
 };
 
 export const orderApiConfigShape = {
-  PORT: portVariable(SERVICE_PORTS['order-api']),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
+  ...httpServerVariables('order-api'),
   /** Proxies whose X-Forwarded-For names the client (HAProxy, the load test); others count as the client. */
   TRUST_PROXY: trustProxyVariable(),
   /**
@@ -42,11 +34,8 @@ export const orderApiConfigShape = {
   PAYMENT_RATE_LIMIT_PER_CLIENT: positiveIntVariable(60, 1_000_000),
   PAYMENT_RATE_LIMIT_PER_CUSTOMER: positiveIntVariable(10, 1_000_000),
   RATE_LIMIT_WINDOW_SECONDS: positiveIntVariable(10, 86_400),
-  // Its own role: rights on its own schema only.
-  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'order-api')),
-  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
-  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
-  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
+  ...ownDatabaseVariables('order-api'),
+  ...brokerVariables(),
   /** How long GET /orders/:id/report waits for report-worker's reply before answering 504. */
   REPORT_RPC_TIMEOUT_MS: positiveIntVariable(5_000, 120_000),
   /** Connections to PostgreSQL; more does not help a hot row, it only queues on its lock. */

@@ -1,29 +1,16 @@
 import {
-  allowedHostsVariable,
-  booleanVariable,
-  databaseUrlVariable,
-  hostVariable,
-  LOCAL_DEFAULTS,
+  brokerVariables,
+  httpServerVariables,
   loadConfig,
-  portVariable,
+  ownDatabaseVariables,
   positiveIntVariable,
-  rabbitmqUrlVariable,
   retentionDaysVariable,
-  SERVICE_PORTS,
-  serviceDatabaseUrl,
 } from '@shop/config';
 
 export const paymentConfigShape = {
-  PORT: portVariable(SERVICE_PORTS.payment),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
-  // Its own role: rights on its own schema only.
-  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'payment')),
-  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
-  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
-  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
+  ...httpServerVariables('payment'),
+  ...ownDatabaseVariables('payment'),
+  ...brokerVariables(),
   /**
    * Payment requests handled at once (the consumer's prefetch). A charge mostly waits on the provider,
    * up to PAYMENT_PROVIDER_TIMEOUT_MS, so a slow answer must not hold up the others behind it.

@@ -1,31 +1,19 @@
 import {
-  allowedHostsVariable,
-  booleanVariable,
-  databaseUrlVariable,
+  brokerVariables,
   directoryVariable,
-  LOCAL_DEFAULTS,
+  httpServerVariables,
   loadConfig,
-  hostVariable,
-  portVariable,
+  LOCAL_DEFAULTS,
+  ownDatabaseVariables,
   positiveIntVariable,
-  rabbitmqUrlVariable,
   retentionDaysVariable,
-  SERVICE_PORTS,
-  serviceDatabaseUrl,
 } from '@shop/config';
 import { z } from 'zod';
 
 export const reportWorkerConfigShape = {
-  PORT: portVariable(SERVICE_PORTS['report-worker']),
-  /** The interface to listen on: 127.0.0.1 under npm start, 0.0.0.0 inside a container. */
-  HOST: hostVariable(),
-  /** Host names requests may name (any port); others get 421 HOST_NOT_ALLOWED. */
-  ALLOWED_HOSTS: allowedHostsVariable(),
-  // Its own role: rights on its own schema only.
-  DATABASE_URL: databaseUrlVariable(serviceDatabaseUrl(LOCAL_DEFAULTS.databaseUrl, 'report-worker')),
-  RABBITMQ_URL: rabbitmqUrlVariable(LOCAL_DEFAULTS.rabbitmqUrl),
-  /** Declare exchanges and queues at start; off where the broker's definitions file owns the topology. */
-  RABBITMQ_DECLARE_TOPOLOGY: booleanVariable(true),
+  ...httpServerVariables('report-worker'),
+  ...ownDatabaseVariables('report-worker'),
+  ...brokerVariables(),
   REPORTS_DIR: directoryVariable(LOCAL_DEFAULTS.reportsDir),
   /** Unacked messages this worker holds at once (chosen by measurement: docs/measured.md). */
   PREFETCH: positiveIntVariable(10, 1_000),
